@@ -1,0 +1,2 @@
+//! The Docker runtime: the only module that talks to the engine (and the only
+//! one that imports `bollard`).

@@ -1,0 +1,8 @@
+//! compartment: plan-and-apply for Docker-backed applications.
+//!
+//! The modules follow the pipeline: descriptors are loaded and checked
+//! (`descriptor`, `platz`), diffed against the `state` into a `plan` ordered by
+//! the `graph`, executed by `apply` through the `docker` runtime, and operated
+//! on afterwards by `ops`. `cli` owns the command line and terminal output.
+
+pub mod docker;
