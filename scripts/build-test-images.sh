@@ -47,8 +47,11 @@ die() {
 }
 
 CURRENT_STEP="startup"
+ERROR_REPORTED=0
 on_error() {
   local rc=$?
+  [ "$ERROR_REPORTED" = 0 ] || return 0
+  ERROR_REPORTED=1
   printf '[build-test-images] ERROR: failed while %s (exit %s, line %s)\n' "$CURRENT_STEP" "$rc" "${BASH_LINENO[0]}" >&2
 }
 trap on_error ERR
@@ -124,7 +127,7 @@ apt_source_uri() {
           }' "$f"
         ;;
     esac
-  done | head -n 1
+  done | awk 'NR == 1' # (not head: it would SIGPIPE the loop under pipefail)
 }
 
 MIRROR=${COMPARTMENT_DEBIAN_MIRROR:-$(apt_source_uri '^[a-z]+$')}
@@ -170,7 +173,8 @@ www-data:x:33:
 nogroup:x:65534:
 EOF
   local version
-  version=$("$root/bin/busybox" 2>/dev/null | head -n 1 | awk '{print $2}')
+  version=$("$root/bin/busybox" --help 2>&1 || true)
+  version=$(printf '%s\n' "$version" | awk 'NR == 1 { print $2 }')
   tar --numeric-owner -C "$root" -c . | docker import \
     -c 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     -c 'CMD ["/bin/sh"]' \
