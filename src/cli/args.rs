@@ -1,0 +1,339 @@
+//! The command line: every clap type lives here and nowhere else.
+
+use clap::{Args, Parser, Subcommand as ClapSubcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(name = "compartment", version, about = "Plan and apply Docker-backed applications declared in compartment.yml", long_about = None)]
+pub struct Arguments {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Subcommand,
+}
+
+/// Options every command accepts.
+#[derive(Clone, Debug, Args)]
+pub struct Global {
+    /// Path of compartment.yml
+    #[arg(
+        short = 'f',
+        long = "file",
+        global = true,
+        env = "COMPARTMENT_FILE",
+        default_value = "compartment.yml"
+    )]
+    pub file: PathBuf,
+    /// Environment to work on
+    #[arg(
+        long = "env",
+        global = true,
+        env = "COMPARTMENT_ENV",
+        default_value = "production"
+    )]
+    pub env: String,
+    /// Project name (defaults to `name` in compartment.yml)
+    #[arg(long, global = true, env = "COMPARTMENT_PROJECT")]
+    pub project: Option<String>,
+    /// State file (default: .compartment/state/<project>/<env>.json beside compartment.yml)
+    #[arg(long, global = true, env = "COMPARTMENT_STATE")]
+    pub state: Option<PathBuf>,
+    /// Output format
+    #[arg(long, global = true, env = "COMPARTMENT_OUTPUT", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Never colour the output
+    #[arg(long, global = true, env = "COMPARTMENT_NO_COLOR")]
+    pub no_color: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    Compartment,
+    Resources,
+}
+
+#[derive(Debug, ClapSubcommand)]
+pub enum Subcommand {
+    /// Parse and check compartment.yml and every platz/resources.yaml (no state, no Docker)
+    Validate,
+    /// Show what apply would change
+    Plan(PlanArgs),
+    /// Render a saved plan file
+    Show(ShowArgs),
+    /// Execute a plan against the Docker engine
+    Apply(ApplyArgs),
+    /// Print the dependency graph
+    Graph(GraphArgs),
+    /// Print the JSON Schema of a descriptor, for editors
+    Schema(SchemaArgs),
+    /// Operate deployed resources
+    #[command(subcommand)]
+    Resource(ResourceCommand),
+    /// Runtime variables and output bindings
+    #[command(subcommand)]
+    Variable(VariableCommand),
+    /// Scheduled backups
+    #[command(subcommand)]
+    Backup(BackupCommand),
+    /// Run scheduled backups and retention in the foreground, forever
+    Scheduler(SchedulerArgs),
+    /// Inspect the state file; clear a stale lock
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Write the plan file (pretty JSON, deterministic) to FILE
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Exit 1 when FILE differs from a fresh plan
+    #[arg(long, value_name = "FILE", conflicts_with = "out")]
+    pub check: Option<PathBuf>,
+    /// Print the plan as JSON (same as --format json)
+    #[arg(long)]
+    pub json: bool,
+    /// Output format of the plan
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormat>,
+    /// Exit 0 for no changes, 2 for changes, 1 for errors
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Also compare the state with the live Docker engine (drift)
+    #[arg(long)]
+    pub refresh: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// The plan file
+    pub file: PathBuf,
+    /// Print it as JSON
+    #[arg(long)]
+    pub json: bool,
+    /// Output format
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormat>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// A reviewed plan file (plan --out); without it apply plans and asks
+    pub file: Option<PathBuf>,
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// How many independent steps run at once
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+    /// Apply only this address (e.g. service.api) and what it depends on
+    #[arg(long, value_name = "ADDRESS")]
+    pub target: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[arg(long, value_enum, default_value_t = GraphFormat::Dot)]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which descriptor
+    #[arg(value_enum)]
+    pub kind: SchemaKind,
+}
+
+#[derive(Debug, ClapSubcommand)]
+pub enum ResourceCommand {
+    /// List resources of the environment
+    List,
+    /// Show a resource's definition and runtime status
+    Inspect(ResourceArg),
+    /// Print a resource's logs
+    Logs(LogsArgs),
+    /// Stop a resource's container
+    Stop(ResourceArg),
+    /// Start a stopped resource
+    Start(ResourceArg),
+    /// Delete a resource (volumes kept unless --delete-data)
+    Delete(DeleteArgs),
+    /// Resource outputs
+    #[command(subcommand)]
+    Output(OutputCommand),
+    /// Backups and restores
+    #[command(subcommand)]
+    Backup(ResourceBackupCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ResourceArg {
+    #[arg(long)]
+    pub resource: String,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    #[arg(long)]
+    pub resource: String,
+    /// Only the last N lines
+    #[arg(long)]
+    pub tail: Option<usize>,
+    /// Keep following new output
+    #[arg(long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DeleteArgs {
+    #[arg(long)]
+    pub resource: String,
+    /// Also delete the resource's named volumes
+    #[arg(long)]
+    pub delete_data: bool,
+}
+
+#[derive(Debug, ClapSubcommand)]
+pub enum OutputCommand {
+    /// List a resource's outputs (sensitive ones masked)
+    List(ResourceArg),
+    /// Show one output
+    Show(OutputShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct OutputShowArgs {
+    /// Output name
+    pub name: String,
+    #[arg(long)]
+    pub resource: String,
+    /// Print a sensitive value in plaintext (audited)
+    #[arg(long)]
+    pub reveal: bool,
+}
+
+#[derive(Debug, ClapSubcommand)]
+pub enum ResourceBackupCommand {
+    /// Run the backup operation now
+    Create(ResourceArg),
+    /// List backup records
+    List(BackupListArgs),
+    /// Show one backup record
+    Show(BackupShowArgs),
+    /// Restore a backup in place (--resource, --yes) or into a new resource (--as)
+    Restore(RestoreArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupListArgs {
+    #[arg(long)]
+    pub resource: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupShowArgs {
+    #[arg(long)]
+    pub backup: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    #[arg(long)]
+    pub backup: String,
+    /// Restore in place into this resource
+    #[arg(long)]
+    pub resource: Option<String>,
+    /// Restore into a new resource with this name
+    #[arg(long = "as", value_name = "NEW")]
+    pub as_name: Option<String>,
+    /// Confirm a destructive in-place restore
+    #[arg(long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, ClapSubcommand)]
+pub enum VariableCommand {
+    /// Set a runtime variable or an output binding
+    Set(VariableSetArgs),
+    /// Remove a runtime variable or binding
+    Remove(VariableTargetArgs),
+    /// List runtime variables (sensitive values masked)
+    List(VariableListArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VariableSetArgs {
+    pub key: String,
+    /// The value (or --stdin, or --from-resource)
+    pub value: Option<String>,
+    #[arg(long, conflicts_with = "service")]
+    pub resource: Option<String>,
+    #[arg(long)]
+    pub service: Option<String>,
+    /// Store encrypted and print masked
+    #[arg(long)]
+    pub sensitive: bool,
+    /// Read the value from standard input
+    #[arg(long, conflicts_with = "value")]
+    pub stdin: bool,
+    /// Bind to a resource output: RESOURCE.OUTPUT (services only)
+    #[arg(long, value_name = "RESOURCE.OUTPUT", conflicts_with_all = ["value", "stdin", "sensitive"])]
+    pub from_resource: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VariableTargetArgs {
+    pub key: String,
+    #[arg(long, conflicts_with = "service")]
+    pub resource: Option<String>,
+    #[arg(long)]
+    pub service: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VariableListArgs {
+    #[arg(long, conflicts_with = "service")]
+    pub resource: Option<String>,
+    #[arg(long)]
+    pub service: Option<String>,
+}
+
+#[derive(Debug, ClapSubcommand)]
+pub enum BackupCommand {
+    /// Run every due scheduled backup once, then retention
+    RunDue,
+}
+
+#[derive(Debug, Args)]
+pub struct SchedulerArgs {
+    /// Seconds between checks
+    #[arg(long, default_value_t = 30)]
+    pub interval_seconds: u64,
+}
+
+#[derive(Debug, ClapSubcommand)]
+pub enum StateCommand {
+    /// Print the state with secrets masked
+    Show,
+    /// Remove a stale lock left by a crashed process
+    Unlock,
+}

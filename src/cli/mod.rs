@@ -1,0 +1,115 @@
+//! The command layer: one `execute` per subcommand, shared context (global
+//! options, colour, loading the project and state), terminal output.
+
+pub mod args;
+mod schema;
+mod validate;
+
+use crate::descriptor::project::{self, Project};
+use crate::diagnostics::{render_json, render_text, Diagnostics, Sources};
+use crate::error::{Error, Result};
+use args::{Global, OutputFormat, Subcommand};
+use is_terminal::IsTerminal;
+use std::collections::BTreeMap;
+
+/// What every command gets: the global options and terminal facts.
+pub struct Context {
+    pub global: Global,
+    /// Colour on stdout.
+    pub color: bool,
+    /// Colour on stderr.
+    pub color_err: bool,
+}
+
+impl Context {
+    pub fn new(global: Global) -> Self {
+        let allowed = !global.no_color && std::env::var_os("NO_COLOR").is_none();
+        Context {
+            color: allowed && std::io::stdout().is_terminal(),
+            color_err: allowed && std::io::stderr().is_terminal(),
+            global,
+        }
+    }
+
+    pub fn json(&self) -> bool {
+        self.global.output == OutputFormat::Json
+    }
+
+    /// Prints diagnostics (text on stderr, or JSON on stdout).
+    pub fn print_diagnostics(&self, sources: &Sources, diagnostics: &Diagnostics) {
+        let sorted = diagnostics.sorted(sources);
+        if self.json() {
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&render_json(sources, &sorted)).unwrap_or_default()
+            );
+        } else if !sorted.is_empty() {
+            eprint!("{}", render_text(sources, &sorted, self.color_err));
+        }
+    }
+
+    /// Loads the project; prints its diagnostics; fails (exit 1) on errors.
+    pub fn load_project(&self) -> Result<Project> {
+        let loaded = project::load(&self.global.file, &BTreeMap::new());
+        if loaded.diagnostics.has_errors() || loaded.project.is_none() {
+            self.print_diagnostics(&loaded.sources, &loaded.diagnostics);
+            if !self.json() {
+                eprintln!("error: {}", summary(&loaded.diagnostics));
+            }
+            return Err(Error::Exit(1));
+        }
+        if !loaded.diagnostics.is_empty() && !self.json() {
+            self.print_diagnostics(&loaded.sources, &loaded.diagnostics);
+        }
+        let mut p = loaded.project.expect("checked above");
+        if let Some(name) = &self.global.project {
+            p.compartment.name = name.clone();
+        }
+        Ok(p)
+    }
+}
+
+pub fn summary(d: &Diagnostics) -> String {
+    let plural = |n: usize, w: &str| {
+        if n == 1 {
+            format!("1 {w}")
+        } else {
+            format!("{n} {w}s")
+        }
+    };
+    format!(
+        "{}, {}",
+        plural(d.error_count(), "error"),
+        plural(d.warning_count(), "warning")
+    )
+}
+
+impl Subcommand {
+    /// Runs the command; the value is the process exit code.
+    pub fn execute(self, cx: &Context) -> Result<i32> {
+        match self {
+            Subcommand::Validate => validate::run(cx),
+            Subcommand::Schema(a) => schema::run(a.kind),
+            other => Err(Error::msg(format!(
+                "`{}` is not implemented yet",
+                command_name(&other)
+            ))),
+        }
+    }
+}
+
+fn command_name(s: &Subcommand) -> &'static str {
+    match s {
+        Subcommand::Validate => "validate",
+        Subcommand::Plan(_) => "plan",
+        Subcommand::Show(_) => "show",
+        Subcommand::Apply(_) => "apply",
+        Subcommand::Graph(_) => "graph",
+        Subcommand::Schema(_) => "schema",
+        Subcommand::Resource(_) => "resource",
+        Subcommand::Variable(_) => "variable",
+        Subcommand::Backup(_) => "backup",
+        Subcommand::Scheduler(_) => "scheduler",
+        Subcommand::State(_) => "state",
+    }
+}

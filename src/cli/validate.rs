@@ -1,0 +1,30 @@
+//! `compartment validate`: both descriptors checked, every problem reported.
+
+use super::{summary, Context};
+use crate::descriptor::project;
+use crate::error::Result;
+use std::collections::BTreeMap;
+
+pub fn run(cx: &Context) -> Result<i32> {
+    let loaded = project::load(&cx.global.file, &BTreeMap::new());
+    cx.print_diagnostics(&loaded.sources, &loaded.diagnostics);
+    let failed = loaded.diagnostics.has_errors() || loaded.project.is_none();
+    if !cx.json() {
+        if failed {
+            eprintln!("error: {}", summary(&loaded.diagnostics));
+        } else if let Some(p) = &loaded.project {
+            let c = &p.compartment;
+            println!(
+                "{} is valid: project `{}`, {} services, {} resources, {} resource types, {} instances ({})",
+                crate::diagnostics::display_path(&cx.global.file),
+                cx.global.project.as_deref().unwrap_or(&c.name),
+                c.services.len(),
+                c.resources.len(),
+                p.types.len(),
+                p.instances.len(),
+                summary(&loaded.diagnostics).split(", ").nth(1).unwrap_or("0 warnings"),
+            );
+        }
+    }
+    Ok(if failed { 1 } else { 0 })
+}

@@ -1,0 +1,344 @@
+//! Decoding located YAML nodes into typed values, one field at a time, so
+//! that every problem is reported (with its position and YAML path) and
+//! decoding carries on past it.
+
+use super::yaml::{Node, Value};
+use crate::diagnostics::{suggest, Diagnostic, Loc};
+use std::collections::BTreeMap;
+
+/// Where each YAML path was written: the key of a mapping entry and its
+/// value, so later stages (checks, plan blockers) can point at source.
+#[derive(Clone, Debug, Default)]
+pub struct LocIndex {
+    keys: BTreeMap<String, Loc>,
+    values: BTreeMap<String, Loc>,
+}
+
+impl LocIndex {
+    pub fn key(&self, path: &str) -> Option<Loc> {
+        self.keys
+            .get(path)
+            .copied()
+            .or_else(|| self.values.get(path).copied())
+    }
+
+    pub fn value(&self, path: &str) -> Option<Loc> {
+        self.values
+            .get(path)
+            .copied()
+            .or_else(|| self.keys.get(path).copied())
+    }
+
+    /// The nearest recorded position at or above `path`.
+    pub fn nearest(&self, path: &str) -> Option<Loc> {
+        let mut p = path.to_string();
+        loop {
+            if let Some(l) = self.key(&p) {
+                return Some(l);
+            }
+            match p.rfind(['.', '[']) {
+                Some(i) => p.truncate(i),
+                None => return None,
+            }
+        }
+    }
+}
+
+/// The decoding context: collects diagnostics and positions.
+pub struct Cx<'d> {
+    pub diagnostics: &'d mut Vec<Diagnostic>,
+    pub locs: LocIndex,
+}
+
+pub fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+pub fn index(path: &str, i: usize) -> String {
+    format!("{path}[{i}]")
+}
+
+/// A mapping whose keys were checked against the allowed field names.
+pub struct Fields<'n> {
+    pub node: &'n Node,
+    pub path: String,
+    entries: Vec<(String, &'n Node, &'n Node)>,
+    /// Field names already suggested for a misspelt key (not reported missing again).
+    suggested: Vec<&'static str>,
+}
+
+impl<'n> Fields<'n> {
+    pub fn get(&self, key: &str) -> Option<&'n Node> {
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, _, v)| *v)
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.entries.iter().map(|(k, _, _)| k.as_str())
+    }
+
+    pub fn key_loc(&self, key: &str) -> Option<Loc> {
+        self.entries
+            .iter()
+            .find(|(k, _, _)| k == key)
+            .map(|(_, k, _)| k.loc)
+    }
+
+    pub fn path(&self, key: &str) -> String {
+        join(&self.path, key)
+    }
+}
+
+impl Cx<'_> {
+    pub fn error(
+        &mut self,
+        code: &'static str,
+        loc: Loc,
+        path: &str,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diagnostics
+            .push(Diagnostic::error(code, Some(loc), path, message).with_help(help));
+    }
+
+    pub fn warning(
+        &mut self,
+        code: &'static str,
+        loc: Loc,
+        path: &str,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) {
+        self.diagnostics
+            .push(Diagnostic::warning(code, Some(loc), path, message).with_help(help));
+    }
+
+    /// Records the position of a value addressed by `path`.
+    pub fn locs_value(&mut self, path: &str, node: &Node) {
+        self.locs.values.insert(path.to_string(), node.loc);
+    }
+
+    pub fn type_error(&mut self, node: &Node, path: &str, expected: &str) {
+        self.error(
+            "wrong-type",
+            node.loc,
+            path,
+            format!("expected {expected}, found {}", node.kind()),
+            format!("write {expected} here"),
+        );
+    }
+
+    /// Entries of a mapping with string keys, positions recorded. `None`
+    /// (after a diagnostic) when the node is not a mapping.
+    pub fn entries<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+    ) -> Option<Vec<(String, &'n Node, &'n Node)>> {
+        match &node.value {
+            Value::Map(entries) => {
+                let mut out = Vec::new();
+                for (k, v) in entries {
+                    let name = k.scalar_text().unwrap_or_default();
+                    let p = join(path, &name);
+                    self.locs.keys.insert(p.clone(), k.loc);
+                    self.locs.values.insert(p, v.loc);
+                    out.push((name, k, v));
+                }
+                Some(out)
+            }
+            Value::Null => Some(Vec::new()),
+            _ => {
+                self.type_error(node, path, "a mapping");
+                None
+            }
+        }
+    }
+
+    /// A mapping with a fixed set of fields; unknown ones are reported with a
+    /// suggestion.
+    pub fn fields<'n>(
+        &mut self,
+        node: &'n Node,
+        path: &str,
+        allowed: &[&'static str],
+    ) -> Option<Fields<'n>> {
+        let entries = self.entries(node, path)?;
+        let mut suggested = Vec::new();
+        for (name, k, _) in &entries {
+            if !allowed.contains(&name.as_str()) {
+                let p = join(path, name);
+                let help = match suggest(name, allowed.iter().copied()) {
+                    Some(s) => {
+                        suggested.push(s);
+                        format!("did you mean `{s}`?")
+                    }
+                    None => format!(
+                        "remove it; the fields allowed here are: {}",
+                        allowed.join(", ")
+                    ),
+                };
+                let where_ = if path.is_empty() {
+                    "at the top level".to_string()
+                } else {
+                    format!("in {path}")
+                };
+                self.error(
+                    "unknown-field",
+                    k.loc,
+                    &p,
+                    format!("unknown field `{name}` {where_}"),
+                    help,
+                );
+            }
+        }
+        Some(Fields {
+            node,
+            path: path.to_string(),
+            entries,
+            suggested,
+        })
+    }
+
+    pub fn required<'n>(&mut self, f: &Fields<'n>, key: &str, what: &str) -> Option<&'n Node> {
+        let n = f.get(key);
+        if n.is_none() && !f.suggested.contains(&key) {
+            let loc = self.locs.key(&f.path).unwrap_or(f.node.loc);
+            let where_ = if f.path.is_empty() {
+                "at the top level".to_string()
+            } else {
+                format!("in {}", f.path)
+            };
+            self.error(
+                "missing-field",
+                loc,
+                &f.path,
+                format!("missing required field `{key}` {where_}"),
+                format!("add `{key}:` with {what}"),
+            );
+        }
+        n
+    }
+
+    pub fn string(&mut self, node: &Node, path: &str) -> Option<String> {
+        match &node.value {
+            Value::Str { text, .. } => Some(text.clone()),
+            _ => {
+                self.type_error(node, path, "a string");
+                None
+            }
+        }
+    }
+
+    /// A string-like scalar (numbers and booleans as written), like docker
+    /// compose does for environment values.
+    pub fn scalar(&mut self, node: &Node, path: &str) -> Option<String> {
+        match &node.value {
+            Value::Seq(_) | Value::Map(_) | Value::Null => {
+                self.type_error(node, path, "a string");
+                None
+            }
+            _ => node.scalar_text(),
+        }
+    }
+
+    pub fn boolean(&mut self, node: &Node, path: &str) -> Option<bool> {
+        match &node.value {
+            Value::Bool(b) => Some(*b),
+            _ => {
+                self.type_error(node, path, "`true` or `false`");
+                None
+            }
+        }
+    }
+
+    pub fn integer(&mut self, node: &Node, path: &str, min: i64, max: i64) -> Option<i64> {
+        match &node.value {
+            Value::Int(i) if (min..=max).contains(i) => Some(*i),
+            Value::Int(i) => {
+                self.error(
+                    "out-of-range",
+                    node.loc,
+                    path,
+                    format!("{i} is out of range"),
+                    format!("use a whole number from {min} to {max}"),
+                );
+                None
+            }
+            _ => {
+                self.type_error(node, path, &format!("a whole number from {min} to {max}"));
+                None
+            }
+        }
+    }
+
+    pub fn port(&mut self, node: &Node, path: &str) -> Option<u16> {
+        self.integer(node, path, 1, 65535).map(|p| p as u16)
+    }
+
+    /// `KEY: value` pairs of string-like scalars.
+    pub fn string_map(&mut self, node: &Node, path: &str) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for (k, _, v) in self.entries(node, path).unwrap_or_default() {
+            if let Some(s) = self.scalar(v, &join(path, &k)) {
+                out.insert(k, s);
+            }
+        }
+        out
+    }
+
+    pub fn string_list(&mut self, node: &Node, path: &str) -> Option<Vec<String>> {
+        match &node.value {
+            Value::Seq(items) => {
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    let p = index(path, i);
+                    self.locs.values.insert(p.clone(), item.loc);
+                    if let Some(s) = self.scalar(item, &p) {
+                        out.push(s);
+                    }
+                }
+                Some(out)
+            }
+            _ => {
+                self.type_error(node, path, "a list of strings");
+                None
+            }
+        }
+    }
+
+    /// Checks a name against one of the allowed words.
+    pub fn one_of(
+        &mut self,
+        node: &Node,
+        path: &str,
+        allowed: &[&str],
+        code: &'static str,
+        what: &str,
+    ) -> Option<String> {
+        let s = self.string(node, path)?;
+        if allowed.contains(&s.as_str()) {
+            return Some(s);
+        }
+        let help = match suggest(&s, allowed.iter().copied()) {
+            Some(x) => format!(
+                "did you mean `{x}`? ({what} must be one of: {})",
+                allowed.join(", ")
+            ),
+            None => format!("{what} must be one of: {}", allowed.join(", ")),
+        };
+        self.error(code, node.loc, path, format!("unknown {what} `{s}`"), help);
+        None
+    }
+}

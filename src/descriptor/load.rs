@@ -1,0 +1,549 @@
+//! Decoding compartment.yml from its located YAML tree into the model,
+//! expanding presets on the way. Every problem becomes a diagnostic; the
+//! decoder carries on so one run reports them all.
+
+use super::decode::{index, join, Cx};
+use super::model::*;
+use super::preset;
+use super::yaml::{Node, Value};
+
+const TOP: &[&str] = &["name", "services", "resources", "instances"];
+const SERVICE: &[&str] = &["path", "connections", "build", "ingress"];
+const RESOURCE: &[&str] = &[
+    "preset",
+    "image",
+    "command",
+    "env",
+    "generatedVariables",
+    "ports",
+    "outputs",
+    "volumes",
+    "readiness",
+    "restart",
+    "operations",
+];
+const GENERATED: &[&str] = &["generator", "bytes", "encoding"];
+const OUTPUT: &[&str] = &["sensitive", "value"];
+const READINESS: &[&str] = &["type", "port", "timeoutMs"];
+const OPERATIONS: &[&str] = &["backup", "restore"];
+const BACKUP: &[&str] = &["command", "image", "env", "schedule", "retention"];
+const RESTORE: &[&str] = &["command", "image", "env"];
+const SCHEDULE: &[&str] = &["interval", "cron"];
+const RETENTION: &[&str] = &["keepLast", "maxAgeDays", "includeManual"];
+const INSTANCE: &[&str] = &["type", "values"];
+pub const RESTART_POLICIES: &[&str] = &["no", "always", "unless-stopped", "on-failure"];
+pub const ENCODINGS: &[&str] = &["hex", "base64url"];
+pub const GENERATORS: &[&str] = &["token"];
+pub const INTERVALS: &[&str] = &["hourly", "daily"];
+
+/// A name usable in container names and hostnames.
+pub fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
+
+fn check_name(cx: &mut Cx, loc_node: &Node, path: &str, name: &str, what: &str) {
+    if !valid_name(name) {
+        cx.error(
+            "invalid-name",
+            loc_node.loc,
+            path,
+            format!("`{name}` is not a valid {what} name"),
+            "use lowercase letters, digits and `-` (at most 63 characters, not starting or ending with `-`): it becomes part of container names and hostnames",
+        );
+    }
+}
+
+pub fn decode(cx: &mut Cx, root: &Node) -> Compartment {
+    let mut c = Compartment::default();
+    let Some(top) = cx.fields(root, "", TOP) else {
+        return c;
+    };
+    if let Some(n) = cx.required(&top, "name", "the project name") {
+        if let Some(name) = cx.string(n, "name") {
+            check_name(cx, n, "name", &name, "project");
+            c.name = name;
+        }
+    }
+    if let Some(services) = top.get("services") {
+        for (name, k, v) in cx.entries(services, "services").unwrap_or_default() {
+            let path = join("services", &name);
+            check_name(cx, k, &path, &name, "service");
+            if let Some(s) = service(cx, v, &path) {
+                c.services.insert(name, s);
+            }
+        }
+    }
+    if let Some(resources) = top.get("resources") {
+        for (name, k, v) in cx.entries(resources, "resources").unwrap_or_default() {
+            let path = join("resources", &name);
+            check_name(cx, k, &path, &name, "resource");
+            if c.services.contains_key(&name) {
+                cx.error(
+                    "duplicate-name",
+                    k.loc,
+                    &path,
+                    format!("`{name}` names both a service and a resource"),
+                    "rename one of them: services and resources share container names",
+                );
+            }
+            if let Some(r) = resource(cx, v, &path) {
+                c.resources.insert(name, r);
+            }
+        }
+    }
+    if let Some(instances) = top.get("instances") {
+        for (name, k, v) in cx.entries(instances, "instances").unwrap_or_default() {
+            let path = join("instances", &name);
+            check_name(cx, k, &path, &name, "instance");
+            if let Some(i) = instance(cx, v, &path) {
+                c.instances.insert(name, i);
+            }
+        }
+    }
+    c
+}
+
+fn service(cx: &mut Cx, node: &Node, path: &str) -> Option<ServiceDef> {
+    let f = cx.fields(node, path, SERVICE)?;
+    let svc_path = cx
+        .required(&f, "path", "the directory holding the service's Dockerfile")
+        .and_then(|n| cx.string(n, &f.path("path")));
+    let mut s = ServiceDef {
+        path: svc_path.unwrap_or_default(),
+        connections: Default::default(),
+        build: Build::default(),
+        ingress: None,
+    };
+    if let Some(conns) = f.get("connections") {
+        let cpath = f.path("connections");
+        for (res, _, v) in cx.entries(conns, &cpath).unwrap_or_default() {
+            let rpath = join(&cpath, &res);
+            let Some(cf) = cx.fields(v, &rpath, &["env"]) else {
+                continue;
+            };
+            let env = match cx.required(&cf, "env", "a map of VARIABLE: output-name") {
+                Some(e) => cx.string_map(e, &cf.path("env")),
+                None => Default::default(),
+            };
+            s.connections.insert(res, Connection { env });
+        }
+    }
+    if let Some(b) = f.get("build") {
+        let bpath = f.path("build");
+        if let Some(bf) = cx.fields(b, &bpath, &["env"]) {
+            if let Some(e) = bf.get("env") {
+                let epath = bf.path("env");
+                match &e.value {
+                    Value::Seq(items) => {
+                        for (i, item) in items.iter().enumerate() {
+                            if let Some(name) = cx.string(item, &index(&epath, i)) {
+                                cx.locs_value(&join(&epath, &name), item);
+                                s.build.env.insert(name, None);
+                            }
+                        }
+                    }
+                    _ => {
+                        for (k, v) in cx.string_map(e, &epath) {
+                            s.build.env.insert(k, Some(v));
+                        }
+                    }
+                }
+            }
+        }
+    }
+    if let Some(i) = f.get("ingress") {
+        let ipath = f.path("ingress");
+        if let Some(inf) = cx.fields(i, &ipath, &["port"]) {
+            if let Some(p) = cx
+                .required(&inf, "port", "the port the service listens on")
+                .and_then(|n| cx.port(n, &inf.path("port")))
+            {
+                s.ingress = Some(Ingress { port: p });
+            }
+        }
+    }
+    Some(s)
+}
+
+fn resource(cx: &mut Cx, node: &Node, path: &str) -> Option<ResourceDef> {
+    let f = cx.fields(node, path, RESOURCE)?;
+    if let Some(p) = f.get("preset") {
+        let env = f
+            .get("env")
+            .map(|e| cx.string_map(e, &f.path("env")))
+            .unwrap_or_default();
+        let name = cx.one_of(
+            p,
+            &f.path("preset"),
+            preset::PRESETS,
+            "unknown-preset",
+            "preset",
+        )?;
+        let mut ok = true;
+        for key in f
+            .keys()
+            .filter(|k| RESOURCE.contains(k) && !preset::PRESET_FIELDS.contains(k))
+            .collect::<Vec<_>>()
+        {
+            ok = false;
+            let loc = f.key_loc(key).unwrap_or(node.loc);
+            cx.error(
+                "preset-field",
+                loc,
+                &f.path(key),
+                format!("`{key}` cannot be combined with `preset: {name}`"),
+                format!("only `env` may accompany a preset; to change `{key}`, remove `preset` and declare the expanded form (docs/descriptors.md, \"The postgres preset\")"),
+            );
+        }
+        return if ok {
+            preset::expand(&name, &env)
+        } else {
+            None
+        };
+    }
+    let image = cx
+        .required(&f, "image", "a Docker image reference, or use `preset:`")
+        .and_then(|n| cx.string(n, &f.path("image")));
+    let mut r = ResourceDef {
+        preset: None,
+        image: image.clone().unwrap_or_default(),
+        command: None,
+        env: Default::default(),
+        generated_variables: Default::default(),
+        ports: Vec::new(),
+        outputs: Default::default(),
+        volumes: Default::default(),
+        readiness: None,
+        restart: default_restart(),
+        operations: Operations::default(),
+    };
+    if let Some(n) = f.get("command") {
+        let p = f.path("command");
+        if let Value::Str { .. } = n.value {
+            cx.error(
+                "wrong-type",
+                n.loc,
+                &p,
+                "`command` must be a list of arguments",
+                "write it as a list, e.g. `command: [\"valkey-server\", \"--save\", \"\"]`",
+            );
+        } else {
+            r.command = cx.string_list(n, &p);
+        }
+    }
+    if let Some(n) = f.get("env") {
+        r.env = cx.string_map(n, &f.path("env"));
+    }
+    if let Some(n) = f.get("generatedVariables") {
+        let gpath = f.path("generatedVariables");
+        for (key, _, v) in cx.entries(n, &gpath).unwrap_or_default() {
+            let vpath = join(&gpath, &key);
+            let Some(gf) = cx.fields(v, &vpath, GENERATED) else {
+                continue;
+            };
+            let mut g = GeneratedVariable::default();
+            if let Some(gen) = cx.required(&gf, "generator", "`token`") {
+                g.generator = cx
+                    .one_of(
+                        gen,
+                        &gf.path("generator"),
+                        GENERATORS,
+                        "unknown-generator",
+                        "generator",
+                    )
+                    .unwrap_or_default();
+            }
+            if let Some(b) = gf.get("bytes") {
+                g.bytes = cx.integer(b, &gf.path("bytes"), 8, 1024).unwrap_or(24) as u32;
+            }
+            if let Some(e) = gf.get("encoding") {
+                g.encoding = cx
+                    .one_of(
+                        e,
+                        &gf.path("encoding"),
+                        ENCODINGS,
+                        "unknown-encoding",
+                        "encoding",
+                    )
+                    .unwrap_or_default();
+            }
+            r.generated_variables.insert(key, g);
+        }
+    }
+    if let Some(n) = f.get("ports") {
+        let ppath = f.path("ports");
+        match &n.value {
+            Value::Seq(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    if let Some(p) = cx.port(item, &index(&ppath, i)) {
+                        r.ports.push(p);
+                    }
+                }
+            }
+            _ => cx.type_error(n, &ppath, "a list of port numbers"),
+        }
+    }
+    if let Some(n) = f.get("outputs") {
+        let opath = f.path("outputs");
+        for (name, _, v) in cx.entries(n, &opath).unwrap_or_default() {
+            let vpath = join(&opath, &name);
+            let Some(of) = cx.fields(v, &vpath, OUTPUT) else {
+                continue;
+            };
+            let sensitive = cx
+                .required(
+                    &of,
+                    "sensitive",
+                    "`true` or `false`: every output must say whether it is secret",
+                )
+                .and_then(|s| cx.boolean(s, &of.path("sensitive")));
+            let value = cx
+                .required(&of, "value", "the output's value, e.g. `${resource.host}`")
+                .and_then(|s| cx.scalar(s, &of.path("value")));
+            if let (Some(sensitive), Some(value)) = (sensitive, value) {
+                r.outputs.insert(name, OutputDef { sensitive, value });
+            }
+        }
+    }
+    if let Some(n) = f.get("volumes") {
+        let vpath = f.path("volumes");
+        for (handle, _, v) in cx.entries(n, &vpath).unwrap_or_default() {
+            let hpath = join(&vpath, &handle);
+            let Some(target) = cx.string(v, &hpath) else {
+                continue;
+            };
+            if !target.starts_with('/') {
+                cx.error(
+                    "relative-volume-path",
+                    v.loc,
+                    &hpath,
+                    format!("volume `{handle}` is mounted at the relative path `{target}`"),
+                    format!(
+                        "mount paths must be absolute container paths, e.g. `/{}`",
+                        target.trim_start_matches("./")
+                    ),
+                );
+            }
+            r.volumes.insert(handle, target);
+        }
+    }
+    if let Some(n) = f.get("readiness") {
+        let rpath = f.path("readiness");
+        if let Some(rf) = cx.fields(n, &rpath, READINESS) {
+            let kind = cx.required(&rf, "type", "`tcp`").and_then(|t| {
+                cx.one_of(
+                    t,
+                    &rf.path("type"),
+                    &["tcp"],
+                    "unknown-readiness",
+                    "readiness type",
+                )
+            });
+            let port = cx
+                .required(&rf, "port", "the TCP port to wait for")
+                .and_then(|p| cx.port(p, &rf.path("port")));
+            let timeout = rf
+                .get("timeoutMs")
+                .and_then(|t| cx.integer(t, &rf.path("timeoutMs"), 1, 3_600_000))
+                .map(|t| t as u64);
+            if let (Some(kind), Some(port)) = (kind, port) {
+                r.readiness = Some(Readiness {
+                    kind,
+                    port,
+                    timeout_ms: timeout.unwrap_or(DEFAULT_READINESS_TIMEOUT_MS),
+                });
+            }
+        }
+    }
+    if let Some(n) = f.get("restart") {
+        let rpath = f.path("restart");
+        if let Some(s) = cx.string(n, &rpath) {
+            let base = s.split(':').next().unwrap_or("");
+            let count_ok = match s.split_once(':') {
+                Some(("on-failure", count)) => count.parse::<u32>().is_ok(),
+                Some(_) => false,
+                None => true,
+            };
+            if RESTART_POLICIES.contains(&base) && count_ok {
+                r.restart = s;
+            } else {
+                let help = match crate::diagnostics::suggest(&s, RESTART_POLICIES.iter().copied()) {
+                    Some(x) => format!("did you mean `{x}`? use one of: no, always, unless-stopped, on-failure, on-failure:N"),
+                    None => "use one of: no, always, unless-stopped, on-failure, on-failure:N".into(),
+                };
+                cx.error(
+                    "unknown-restart",
+                    n.loc,
+                    &rpath,
+                    format!("unknown restart policy `{s}`"),
+                    help,
+                );
+            }
+        }
+    }
+    if let Some(n) = f.get("operations") {
+        r.operations = operations(cx, n, &f.path("operations"));
+    }
+    image.map(|_| r)
+}
+
+fn operation(cx: &mut Cx, f: &super::decode::Fields) -> Option<Operation> {
+    let command = cx
+        .required(f, "command", "the shell command to run")
+        .and_then(|n| cx.string(n, &f.path("command")));
+    let image = f.get("image").and_then(|n| cx.string(n, &f.path("image")));
+    let env = f
+        .get("env")
+        .map(|n| cx.string_map(n, &f.path("env")))
+        .unwrap_or_default();
+    command.map(|command| Operation {
+        command,
+        image,
+        env,
+    })
+}
+
+fn operations(cx: &mut Cx, node: &Node, path: &str) -> Operations {
+    let mut ops = Operations::default();
+    let Some(f) = cx.fields(node, path, OPERATIONS) else {
+        return ops;
+    };
+    if let Some(b) = f.get("backup") {
+        let bpath = f.path("backup");
+        if let Some(bf) = cx.fields(b, &bpath, BACKUP) {
+            let op = operation(cx, &bf);
+            let schedule = bf
+                .get("schedule")
+                .and_then(|s| schedule(cx, s, &bf.path("schedule")));
+            let retention = bf
+                .get("retention")
+                .and_then(|r| retention(cx, r, &bf.path("retention")));
+            ops.backup = op.map(|operation| BackupOperation {
+                operation,
+                schedule,
+                retention,
+            });
+        }
+    }
+    if let Some(r) = f.get("restore") {
+        let rpath = f.path("restore");
+        if let Some(rf) = cx.fields(r, &rpath, RESTORE) {
+            ops.restore = operation(cx, &rf);
+        }
+    }
+    ops
+}
+
+/// Parses a 5-field UTC cron expression with the `cron` crate (which wants
+/// seconds, so a `0` is prepended).
+pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
+    let fields = expr.split_whitespace().count();
+    if fields != 5 {
+        return Err(format!("a cron schedule has 5 fields (minute hour day-of-month month day-of-week), this one has {fields}"));
+    }
+    format!("0 {expr}")
+        .parse::<cron::Schedule>()
+        .map_err(|e| e.to_string())
+}
+
+fn schedule(cx: &mut Cx, node: &Node, path: &str) -> Option<Schedule> {
+    let f = cx.fields(node, path, SCHEDULE)?;
+    match (f.get("interval"), f.get("cron")) {
+        (Some(_), Some(c)) => {
+            cx.error(
+                "schedule-conflict",
+                c.loc,
+                &f.path("cron"),
+                "a schedule has either `interval` or `cron`, not both",
+                "keep one of them",
+            );
+            None
+        }
+        (Some(i), None) => cx
+            .one_of(
+                i,
+                &f.path("interval"),
+                INTERVALS,
+                "unknown-interval",
+                "interval",
+            )
+            .map(Schedule::Interval),
+        (None, Some(c)) => {
+            let cpath = f.path("cron");
+            let expr = cx.scalar(c, &cpath)?;
+            match parse_cron(&expr) {
+                Ok(_) => Some(Schedule::Cron(expr)),
+                Err(e) => {
+                    cx.error(
+                        "invalid-cron",
+                        c.loc,
+                        &cpath,
+                        format!("invalid cron schedule `{expr}`: {e}"),
+                        "write a 5-field UTC cron expression, e.g. `0 2 * * 1` (Mondays 02:00) or `*/15 * * * *`",
+                    );
+                    None
+                }
+            }
+        }
+        (None, None) => {
+            cx.error(
+                "missing-field",
+                node.loc,
+                path,
+                "a schedule needs `interval` or `cron`",
+                "add `interval: daily` (or hourly) or `cron: '0 2 * * *'`",
+            );
+            None
+        }
+    }
+}
+
+fn retention(cx: &mut Cx, node: &Node, path: &str) -> Option<Retention> {
+    let f = cx.fields(node, path, RETENTION)?;
+    let keep_last = f
+        .get("keepLast")
+        .and_then(|n| cx.integer(n, &f.path("keepLast"), 1, 100_000))
+        .map(|v| v as u32);
+    let max_age_days = f
+        .get("maxAgeDays")
+        .and_then(|n| cx.integer(n, &f.path("maxAgeDays"), 1, 100_000))
+        .map(|v| v as u32);
+    let include_manual = f
+        .get("includeManual")
+        .and_then(|n| cx.boolean(n, &f.path("includeManual")))
+        .unwrap_or(false);
+    if keep_last.is_none() && max_age_days.is_none() && !f.has("keepLast") && !f.has("maxAgeDays") {
+        cx.error(
+            "missing-field",
+            node.loc,
+            path,
+            "retention needs `keepLast` or `maxAgeDays`",
+            "add `keepLast: 7` or `maxAgeDays: 30`, or remove `retention`",
+        );
+    }
+    Some(Retention {
+        keep_last,
+        max_age_days,
+        include_manual,
+    })
+}
+
+fn instance(cx: &mut Cx, node: &Node, path: &str) -> Option<InstanceDecl> {
+    let f = cx.fields(node, path, INSTANCE)?;
+    let type_ref = cx
+        .required(&f, "type", "`<owning service>/<resource type key>`")
+        .and_then(|n| cx.string(n, &f.path("type")))?;
+    let mut values = serde_json::Map::new();
+    if let Some(v) = f.get("values") {
+        let vpath = f.path("values");
+        for (k, _, val) in cx.entries(v, &vpath).unwrap_or_default() {
+            values.insert(k, val.to_json());
+        }
+    }
+    Some(InstanceDecl { type_ref, values })
+}

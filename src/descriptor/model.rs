@@ -1,0 +1,185 @@
+//! The desired configuration of compartment.yml, as plain data: what the
+//! planner diffs, what the state stores as "applied", and what apply runs.
+//! Serialised field names follow the descriptor's spelling.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A resource after preset expansion.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ResourceDef {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preset: Option<String>,
+    pub image: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    #[serde(default)]
+    pub generated_variables: BTreeMap<String, GeneratedVariable>,
+    #[serde(default)]
+    pub ports: Vec<u16>,
+    #[serde(default)]
+    pub outputs: BTreeMap<String, OutputDef>,
+    #[serde(default)]
+    pub volumes: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<Readiness>,
+    #[serde(default = "default_restart")]
+    pub restart: String,
+    #[serde(default, skip_serializing_if = "Operations::is_empty")]
+    pub operations: Operations,
+}
+
+pub fn default_restart() -> String {
+    "unless-stopped".to_string()
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GeneratedVariable {
+    pub generator: String,
+    pub bytes: u32,
+    pub encoding: String,
+}
+
+impl Default for GeneratedVariable {
+    fn default() -> Self {
+        GeneratedVariable {
+            generator: "token".into(),
+            bytes: 24,
+            encoding: "hex".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutputDef {
+    pub sensitive: bool,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Readiness {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub port: u16,
+    pub timeout_ms: u64,
+}
+
+pub const DEFAULT_READINESS_TIMEOUT_MS: u64 = 30_000;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operations {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<BackupOperation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restore: Option<Operation>,
+}
+
+impl Operations {
+    pub fn is_empty(&self) -> bool {
+        self.backup.is_none() && self.restore.is_none()
+    }
+}
+
+/// A restore (or the command part of a backup) operation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Operation {
+    pub command: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupOperation {
+    #[serde(flatten)]
+    pub operation: Operation,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retention: Option<Retention>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Schedule {
+    Interval(String),
+    Cron(String),
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Retention {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub keep_last: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_age_days: Option<u32>,
+    #[serde(default)]
+    pub include_manual: bool,
+}
+
+/// A service: built from the Dockerfile in `path`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceDef {
+    pub path: String,
+    #[serde(default)]
+    pub connections: BTreeMap<String, Connection>,
+    #[serde(default, skip_serializing_if = "Build::is_empty")]
+    pub build: Build,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ingress: Option<Ingress>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Connection {
+    /// Runtime variable name → output name of the connected resource.
+    pub env: BTreeMap<String, String>,
+}
+
+/// Build-time environment: a literal value, or `None` for a runtime variable
+/// of the service selected by name.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Build {
+    #[serde(default)]
+    pub env: BTreeMap<String, Option<String>>,
+}
+
+impl Build {
+    pub fn is_empty(&self) -> bool {
+        self.env.is_empty()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ingress {
+    pub port: u16,
+}
+
+/// An instance as declared: `type: <service>/<key>` and its values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct InstanceDecl {
+    #[serde(rename = "type")]
+    pub type_ref: String,
+    #[serde(default)]
+    pub values: serde_json::Map<String, serde_json::Value>,
+}
+
+/// compartment.yml, decoded and expanded.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Compartment {
+    pub name: String,
+    pub services: BTreeMap<String, ServiceDef>,
+    pub resources: BTreeMap<String, ResourceDef>,
+    pub instances: BTreeMap<String, InstanceDecl>,
+}
+
+impl ResourceDef {
+    /// The internal hostname of a resource.
+    pub fn host(resource: &str, environment: &str, project: &str) -> String {
+        format!("{resource}.{environment}.{project}.resource.internal")
+    }
+}

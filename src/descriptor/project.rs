@@ -1,0 +1,245 @@
+//! Loading a whole project: compartment.yml, the platz/resources.yaml of
+//! every service, the instances; all checks run and all diagnostics kept.
+//! The result is the desired configuration the planner diffs.
+
+use super::check::Checker;
+use super::decode::{Cx, LocIndex};
+use super::model::Compartment;
+use super::{load, yaml};
+use crate::diagnostics::{Diagnostic, Diagnostics, Sources};
+use crate::platz::instances::{self, Instance};
+use crate::platz::model::ResourceType;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The desired configuration.
+#[derive(Clone, Debug)]
+pub struct Project {
+    /// The directory holding compartment.yml; service paths are relative to it.
+    pub root: PathBuf,
+    pub compartment: Compartment,
+    /// Resource types by `<owner>/<key>`.
+    pub types: BTreeMap<String, ResourceType>,
+    pub instances: BTreeMap<String, Instance>,
+    /// sha256 of every input file, by path relative to `root`.
+    pub inputs: BTreeMap<String, String>,
+    /// sha256 of every service's build context, by service name.
+    pub contexts: BTreeMap<String, String>,
+    pub locs: LocIndex,
+}
+
+pub struct Loaded {
+    pub project: Option<Project>,
+    pub sources: Sources,
+    pub diagnostics: Diagnostics,
+}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Reads a file for a diagnostic-producing load.
+fn read(
+    path: &Path,
+    sources: &mut Sources,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(usize, String)> {
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Some((sources.add(path, text.clone()), text)),
+            Err(_) => {
+                diags.push(
+                    Diagnostic::error(
+                        "unreadable-file",
+                        None,
+                        "",
+                        format!(
+                            "{} is not UTF-8 text",
+                            crate::diagnostics::display_path(path)
+                        ),
+                    )
+                    .with_help("save the file as UTF-8"),
+                );
+                None
+            }
+        },
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(
+                    "unreadable-file",
+                    None,
+                    "",
+                    format!(
+                        "cannot read {}: {e}",
+                        crate::diagnostics::display_path(path)
+                    ),
+                )
+                .with_help("check the path (use -f/--file to point at compartment.yml)"),
+            );
+            None
+        }
+    }
+}
+
+/// Loads and checks the project at `file`. `external` instances (global
+/// types, from the project-wide state) may be referenced by
+/// `CollectionSelect` values.
+pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
+    let mut sources = Sources::default();
+    let mut diags: Vec<Diagnostic> = Vec::new();
+    let root = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let root = if root.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        root
+    };
+    let mut inputs = BTreeMap::new();
+    let Some((fid, text)) = read(file, &mut sources, &mut diags) else {
+        return Loaded {
+            project: None,
+            sources,
+            diagnostics: collect(diags),
+        };
+    };
+    let file_name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "compartment.yml".into());
+    inputs.insert(file_name, format!("sha256:{}", sha256_hex(text.as_bytes())));
+    let (node, mut d) = yaml::parse(fid, &text);
+    diags.append(&mut d);
+    let Some(node) = node else {
+        return Loaded {
+            project: None,
+            sources,
+            diagnostics: collect(diags),
+        };
+    };
+    let mut cx = Cx {
+        diagnostics: &mut diags,
+        locs: LocIndex::default(),
+    };
+    let compartment = load::decode(&mut cx, &node);
+    let locs = cx.locs;
+
+    // Resource types of every service.
+    let mut types = BTreeMap::new();
+    let mut type_locs = BTreeMap::new();
+    let mut contexts = BTreeMap::new();
+    for (svc, def) in &compartment.services {
+        let dir = root.join(&def.path);
+        if let Ok(h) = context_hash(&dir) {
+            contexts.insert(svc.clone(), h);
+        }
+        let rpath = dir.join("platz").join("resources.yaml");
+        if !rpath.is_file() {
+            continue;
+        }
+        let Some((rid, rtext)) = read(&rpath, &mut sources, &mut diags) else {
+            continue;
+        };
+        let rel = Path::new(&def.path).join("platz").join("resources.yaml");
+        inputs.insert(
+            normalize(&rel),
+            format!("sha256:{}", sha256_hex(rtext.as_bytes())),
+        );
+        let (rnode, mut d) = yaml::parse(rid, &rtext);
+        diags.append(&mut d);
+        let Some(rnode) = rnode else { continue };
+        let mut rcx = Cx {
+            diagnostics: &mut diags,
+            locs: LocIndex::default(),
+        };
+        let decoded = crate::platz::load::decode(&mut rcx, svc, &rnode);
+        let rlocs = rcx.locs;
+        for (i, t) in decoded.into_iter().enumerate() {
+            type_locs.insert(t.id(), (rlocs.clone(), format!("[{i}]")));
+            types.insert(t.id(), t);
+        }
+    }
+
+    let mut checker = Checker {
+        locs: &locs,
+        diagnostics: &mut diags,
+    };
+    checker.resources(&compartment);
+    checker.services(&compartment, &root);
+    checker.types(&compartment, &types, &type_locs);
+    let instances = instances::resolve(&compartment.instances, &types, external, &locs, &mut diags);
+
+    let project = Project {
+        root,
+        compartment,
+        types,
+        instances,
+        inputs,
+        contexts,
+        locs,
+    };
+    Loaded {
+        project: Some(project),
+        sources,
+        diagnostics: collect(diags),
+    }
+}
+
+fn collect(diags: Vec<Diagnostic>) -> Diagnostics {
+    let mut out = Diagnostics::default();
+    for d in diags {
+        out.push(d);
+    }
+    out
+}
+
+fn normalize(p: &Path) -> String {
+    p.components()
+        .filter(|c| !matches!(c, std::path::Component::CurDir))
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A deterministic hash of a build context: sorted relative paths, the
+/// executable bit and contents of every file (the `platz/` folder, which is
+/// not part of the image, and `.git` excluded).
+pub fn context_hash(dir: &Path) -> std::io::Result<String> {
+    let mut files = Vec::new();
+    walk(dir, dir, &mut files)?;
+    files.sort();
+    let mut h = Sha256::new();
+    for rel in files {
+        let full = dir.join(&rel);
+        let meta = std::fs::metadata(&full)?;
+        #[cfg(unix)]
+        let exec = {
+            use std::os::unix::fs::PermissionsExt;
+            meta.permissions().mode() & 0o111 != 0
+        };
+        #[cfg(not(unix))]
+        let exec = false;
+        h.update(rel.as_bytes());
+        h.update([0, exec as u8]);
+        h.update((meta.len()).to_le_bytes());
+        h.update(std::fs::read(&full)?);
+    }
+    Ok(hex::encode(h.finalize()))
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let rel = normalize(path.strip_prefix(root).unwrap_or(&path));
+        if rel == "platz" || rel == ".git" {
+            continue;
+        }
+        let ft = entry.file_type()?;
+        if ft.is_dir() {
+            walk(root, &path, out)?;
+        } else if ft.is_file() {
+            out.push(rel);
+        }
+    }
+    Ok(())
+}

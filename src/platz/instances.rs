@@ -1,0 +1,521 @@
+//! Instances of resource types: values checked against the type's inputs
+//! (`initialValue` filling gaps), `CollectionSelect` references resolved to
+//! other instances, and `outputs.values` evaluated into properties in
+//! dependency order.
+
+use super::model::*;
+use crate::descriptor::decode::LocIndex;
+use crate::descriptor::model::InstanceDecl;
+use crate::diagnostics::{suggest, Diagnostic};
+use crate::graph::Graph;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// An instance ready to plan: its values, references and properties.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub name: String,
+    /// `<owner>/<key>`.
+    #[serde(rename = "type")]
+    pub type_id: String,
+    pub owner: String,
+    pub key: String,
+    pub global: bool,
+    pub values: Map<String, Value>,
+    /// Instances named by `CollectionSelect` values.
+    pub references: BTreeSet<String>,
+    pub properties: Map<String, Value>,
+    /// Input ids whose values are sensitive (masked in plans).
+    #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
+    pub sensitive_inputs: BTreeSet<String>,
+}
+
+const DAYS: &[&str] = &[
+    "mon",
+    "tue",
+    "wed",
+    "thu",
+    "fri",
+    "sat",
+    "sun",
+    "monday",
+    "tuesday",
+    "wednesday",
+    "thursday",
+    "friday",
+    "saturday",
+    "sunday",
+];
+
+/// Checks one value against an input's type and bounds (not references).
+pub fn check_value(input: &Input, value: &Value) -> Result<(), String> {
+    check_kind(input, &input.kind, value)
+}
+
+fn check_kind(input: &Input, kind: &InputType, value: &Value) -> Result<(), String> {
+    match kind {
+        InputType::Text => value
+            .as_str()
+            .map(|_| ())
+            .ok_or_else(|| format!("must be text, found {}", describe(value))),
+        InputType::Number => {
+            let n = value
+                .as_f64()
+                .ok_or_else(|| format!("must be a number, found {}", describe(value)))?;
+            if let Some(min) = input.minimum {
+                if n < min {
+                    return Err(format!("is {n}, below the minimum {min}"));
+                }
+            }
+            if let Some(max) = input.maximum {
+                if n > max {
+                    return Err(format!("is {n}, above the maximum {max}"));
+                }
+            }
+            Ok(())
+        }
+        InputType::Checkbox => value
+            .as_bool()
+            .map(|_| ())
+            .ok_or_else(|| format!("must be true or false, found {}", describe(value))),
+        InputType::RadioSelect => {
+            if input.options.iter().any(|o| &o.value == value) {
+                Ok(())
+            } else {
+                let opts: Vec<String> = input.options.iter().map(|o| o.value.to_string()).collect();
+                Err(format!(
+                    "is {value}, which is not one of the options ({})",
+                    opts.join(", ")
+                ))
+            }
+        }
+        InputType::DaysAndHour => {
+            let obj = value.as_object().ok_or_else(|| {
+                format!(
+                    "must be `{{days: [mon, ...], hour: 0-23}}`, found {}",
+                    describe(value)
+                )
+            })?;
+            if let Some(k) = obj.keys().find(|k| *k != "days" && *k != "hour") {
+                return Err(format!(
+                    "has unknown field `{k}` (DaysAndHour takes `days` and `hour`)"
+                ));
+            }
+            let days = obj
+                .get("days")
+                .and_then(Value::as_array)
+                .ok_or("needs `days`, a list of weekdays")?;
+            for d in days {
+                let ok = d
+                    .as_str()
+                    .is_some_and(|s| DAYS.contains(&s.to_ascii_lowercase().as_str()));
+                if !ok {
+                    return Err(format!(
+                        "has day {d}, which is not a weekday (mon, tue, wed, thu, fri, sat, sun)"
+                    ));
+                }
+            }
+            let hour = obj
+                .get("hour")
+                .and_then(Value::as_u64)
+                .ok_or("needs `hour`, a whole number from 0 to 23")?;
+            if hour > 23 {
+                return Err(format!("has hour {hour}, above 23"));
+            }
+            Ok(())
+        }
+        InputType::CollectionSelect => value
+            .as_str()
+            .map(|_| ())
+            .ok_or_else(|| format!("must name another instance, found {}", describe(value))),
+        InputType::Array(item) => {
+            let items = value
+                .as_array()
+                .ok_or_else(|| format!("must be a list, found {}", describe(value)))?;
+            for (i, v) in items.iter().enumerate() {
+                check_kind(input, item, v).map_err(|e| format!("item {i} {e}"))?;
+            }
+            Ok(())
+        }
+    }
+}
+
+fn describe(v: &Value) -> String {
+    match v {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("the boolean {b}"),
+        Value::Number(n) => format!("the number {n}"),
+        Value::String(s) => format!("the text \"{s}\""),
+        Value::Array(_) => "a list".into(),
+        Value::Object(_) => "a mapping".into(),
+    }
+}
+
+fn visible(input: &Input, values: &Map<String, Value>) -> bool {
+    input
+        .show_if_all
+        .iter()
+        .all(|c| values.get(&c.field) == Some(&c.value))
+}
+
+/// Where an instance value was written, for diagnostics.
+fn loc_of(locs: &LocIndex, path: &str) -> Option<crate::diagnostics::Loc> {
+    locs.nearest(path)
+}
+
+/// Resolves every declared instance. `types` is keyed by `<owner>/<key>`.
+/// `external` holds instances from elsewhere (the project-wide state of
+/// global types) that `CollectionSelect` values may also name.
+pub fn resolve(
+    decls: &BTreeMap<String, InstanceDecl>,
+    types: &BTreeMap<String, ResourceType>,
+    external: &BTreeMap<String, Instance>,
+    locs: &LocIndex,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> BTreeMap<String, Instance> {
+    let mut resolved: BTreeMap<String, Instance> = BTreeMap::new();
+    let mut err = |path: &str, code: &'static str, message: String, help: String| {
+        diagnostics
+            .push(Diagnostic::error(code, loc_of(locs, path), path, message).with_help(help));
+    };
+    // 1. Types and values.
+    for (name, decl) in decls {
+        let base = format!("instances.{name}");
+        let Some(t) = types.get(&decl.type_ref) else {
+            let tpath = format!("{base}.type");
+            let help = match suggest(&decl.type_ref, types.keys().map(String::as_str)) {
+                Some(s) => format!("did you mean `{s}`? types are named `<owning service>/<key>`"),
+                None if types.is_empty() => {
+                    "no service declares resource types: add `<service path>/platz/resources.yaml`"
+                        .to_string()
+                }
+                None => format!(
+                    "types are named `<owning service>/<key>`; declared: {}",
+                    types.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            };
+            err(
+                &tpath,
+                "unknown-type",
+                format!("instance `{name}` has unknown type `{}`", decl.type_ref),
+                help,
+            );
+            continue;
+        };
+        let mut values = decl.values.clone();
+        for id in values.keys() {
+            if t.input(id).is_none() {
+                let help = match suggest(id, t.inputs.iter().map(|i| i.id.as_str())) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
+                        "the inputs of `{}` are: {}",
+                        t.id(),
+                        t.inputs
+                            .iter()
+                            .map(|i| i.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                };
+                err(
+                    &format!("{base}.values.{id}"),
+                    "unknown-input",
+                    format!("`{id}` is not an input of type `{}`", t.id()),
+                    help,
+                );
+            }
+        }
+        values.retain(|id, _| t.input(id).is_some());
+        for input in &t.inputs {
+            if !values.contains_key(&input.id) {
+                if let Some(iv) = &input.initial_value {
+                    values.insert(input.id.clone(), iv.clone());
+                }
+            }
+        }
+        let mut references = BTreeSet::new();
+        for input in &t.inputs {
+            let vpath = format!("{base}.values.{}", input.id);
+            let shown = visible(input, &values);
+            match values.get(&input.id) {
+                None if input.required && shown => err(
+                    &base,
+                    "missing-value",
+                    format!(
+                        "instance `{name}` is missing the required value `{}` ({})",
+                        input.id, input.label
+                    ),
+                    format!("add `{}:` under instances.{name}.values", input.id),
+                ),
+                None => {}
+                Some(v) => {
+                    if let Err(problem) = check_value(input, v) {
+                        err(
+                            &vpath,
+                            "invalid-value",
+                            format!("value `{}` of instance `{name}` {problem}", input.id),
+                            format!("give a value of type {}", input.kind.name()),
+                        );
+                        continue;
+                    }
+                    if let Some(filter) = &input.collection {
+                        let names: Vec<&str> = match v {
+                            Value::String(s) => vec![s.as_str()],
+                            Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+                            _ => vec![],
+                        };
+                        for target in names {
+                            let found = decls
+                                .get(target)
+                                .and_then(|d| types.get(&d.type_ref))
+                                .map(|tt| (tt.owner.clone(), tt.key.clone(), tt.global))
+                                .or_else(|| {
+                                    external
+                                        .get(target)
+                                        .map(|e| (e.owner.clone(), e.key.clone(), e.global))
+                                });
+                            match found {
+                                None => {
+                                    let candidates = decls.keys().chain(external.keys()).map(String::as_str);
+                                    let help = match suggest(target, candidates) {
+                                        Some(s) => format!("did you mean `{s}`?"),
+                                        None => format!("declare an instance `{target}` of type `{}` under instances", filter.describe()),
+                                    };
+                                    err(&vpath, "unknown-instance", format!("`{}` of instance `{name}` names unknown instance `{target}`", input.id), help);
+                                }
+                                Some((owner, key, _)) if !filter.matches(&owner, &key) => err(
+                                    &vpath,
+                                    "wrong-instance-type",
+                                    format!("`{}` of instance `{name}` names `{target}`, which is a `{owner}/{key}`, not a `{}`", input.id, filter.describe()),
+                                    format!("name an instance of type `{}`", filter.describe()),
+                                ),
+                                Some(_) => {
+                                    references.insert(target.to_string());
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let sensitive_inputs = t
+            .inputs
+            .iter()
+            .filter(|i| i.sensitive)
+            .map(|i| i.id.clone())
+            .collect();
+        resolved.insert(
+            name.clone(),
+            Instance {
+                name: name.clone(),
+                type_id: t.id(),
+                owner: t.owner.clone(),
+                key: t.key.clone(),
+                global: t.global,
+                values,
+                references,
+                properties: Map::new(),
+                sensitive_inputs,
+            },
+        );
+    }
+    // 2. Order by references; name every member of a cycle.
+    let mut graph = Graph::new();
+    for (name, inst) in &resolved {
+        graph.add_node(name);
+        for r in &inst.references {
+            if resolved.contains_key(r) {
+                graph.add_dependency(name, r);
+            }
+        }
+    }
+    let order = match graph.topological_order() {
+        Ok(order) => order,
+        Err(cycles) => {
+            for members in &cycles {
+                let first = &members[0];
+                let path = format!("instances.{first}");
+                diagnostics.push(
+                    Diagnostic::error(
+                        "instance-cycle",
+                        loc_of(locs, &path),
+                        &path,
+                        format!(
+                            "CollectionSelect references form a cycle: {} → {first}",
+                            members.join(" → ")
+                        ),
+                    )
+                    .with_help(format!(
+                        "break the cycle: one of {} must not reference the others",
+                        members
+                            .iter()
+                            .map(|m| format!("`{m}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                );
+            }
+            let in_cycle: BTreeSet<&String> = cycles.iter().flatten().collect();
+            let mut g2 = Graph::new();
+            for (name, inst) in &resolved {
+                if in_cycle.contains(name) {
+                    continue;
+                }
+                g2.add_node(name);
+                for r in &inst.references {
+                    if resolved.contains_key(r) && !in_cycle.contains(r) {
+                        g2.add_dependency(name, r);
+                    }
+                }
+            }
+            g2.topological_order().unwrap_or_default()
+        }
+    };
+    // 3. Properties, dependencies first.
+    for name in order {
+        let Some(inst) = resolved.get(&name) else {
+            continue;
+        };
+        let t = &types[&inst.type_id];
+        let mut props = Value::Object(Map::new());
+        for out in &t.outputs {
+            let value = match &out.value {
+                OutputSource::FieldValue { input } => inst.values.get(input).cloned(),
+                OutputSource::FieldProperty { input, property } => {
+                    inst.values.get(input).and_then(|v| match v {
+                        Value::String(target) => {
+                            read_property(target, property, &resolved, external)
+                        }
+                        Value::Array(items) => Some(Value::Array(
+                            items
+                                .iter()
+                                .filter_map(|i| i.as_str())
+                                .map(|target| {
+                                    read_property(target, property, &resolved, external)
+                                        .unwrap_or(Value::Null)
+                                })
+                                .collect(),
+                        )),
+                        _ => None,
+                    })
+                }
+            };
+            if let Some(v) = value {
+                set_path(&mut props, &out.path, v);
+            }
+        }
+        if let (Some(inst), Value::Object(p)) = (resolved.get_mut(&name), props) {
+            inst.properties = p;
+        }
+    }
+    resolved
+}
+
+/// `id`, `name`, or a stored property of the referenced instance.
+fn read_property(
+    target: &str,
+    property: &str,
+    resolved: &BTreeMap<String, Instance>,
+    external: &BTreeMap<String, Instance>,
+) -> Option<Value> {
+    let inst = resolved.get(target).or_else(|| external.get(target))?;
+    if let Some(v) = inst.properties.get(property) {
+        return Some(v.clone());
+    }
+    match property {
+        "id" | "name" => Some(Value::String(inst.name.clone())),
+        _ => None,
+    }
+}
+
+/// Writes `value` at `path` inside `root`, creating objects and arrays.
+pub fn set_path(root: &mut Value, path: &[PathToken], value: Value) {
+    let Some((first, rest)) = path.split_first() else {
+        *root = value;
+        return;
+    };
+    let slot: &mut Value = match first {
+        PathToken::Key(k) => {
+            if !root.is_object() {
+                *root = Value::Object(Map::new());
+            }
+            root.as_object_mut()
+                .expect("object")
+                .entry(k.clone())
+                .or_insert(Value::Null)
+        }
+        PathToken::Index(i) => {
+            if !root.is_array() {
+                *root = Value::Array(Vec::new());
+            }
+            let arr = root.as_array_mut().expect("array");
+            while arr.len() <= *i {
+                arr.push(Value::Null);
+            }
+            &mut arr[*i]
+        }
+        PathToken::Append => {
+            if !root.is_array() {
+                *root = Value::Array(Vec::new());
+            }
+            let arr = root.as_array_mut().expect("array");
+            arr.push(Value::Null);
+            arr.last_mut().expect("pushed")
+        }
+        PathToken::Last => {
+            if !root.is_array() {
+                *root = Value::Array(Vec::new());
+            }
+            let arr = root.as_array_mut().expect("array");
+            if arr.is_empty() {
+                arr.push(Value::Null);
+            }
+            arr.last_mut().expect("non-empty")
+        }
+    };
+    set_path(slot, rest, value);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn set_path_handles_keys_indexes_append_and_last() {
+        let mut root = json!({});
+        set_path(
+            &mut root,
+            &[PathToken::Key("shop".into()), PathToken::Key("name".into())],
+            json!("Downtown"),
+        );
+        set_path(
+            &mut root,
+            &[
+                PathToken::Key("tags".into()),
+                PathToken::Append,
+                PathToken::Key("k".into()),
+            ],
+            json!(1),
+        );
+        set_path(
+            &mut root,
+            &[
+                PathToken::Key("tags".into()),
+                PathToken::Last,
+                PathToken::Key("v".into()),
+            ],
+            json!(2),
+        );
+        set_path(
+            &mut root,
+            &[PathToken::Key("list".into()), PathToken::Index(1)],
+            json!("b"),
+        );
+        assert_eq!(
+            root,
+            json!({"shop": {"name": "Downtown"}, "tags": [{"k": 1, "v": 2}], "list": [null, "b"]})
+        );
+    }
+}

@@ -1,0 +1,6 @@
+//! The integration tests: one binary, each module a capability, all of them
+//! running the real `compartment` binary through [`test::Test`].
+
+mod broken;
+mod test;
+mod validate;
