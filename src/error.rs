@@ -20,4 +20,22 @@ impl Error {
     }
 }
 
+macro_rules! message_from {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Error {
+            fn from(e: $t) -> Self {
+                Error::Message(e.to_string())
+            }
+        }
+    )*};
+}
+
+message_from!(
+    crate::state::store::StoreError,
+    crate::state::format::FormatError,
+    crate::state::secrets::SecretError,
+    crate::plan::file::PlanFileError,
+    crate::plan::planner::CycleError
+);
+
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -5,10 +5,13 @@
 //! the `graph`, executed by `apply` through the `docker` runtime, and operated
 //! on afterwards by `ops`. `cli` owns the command line and terminal output.
 
+pub mod apply;
 pub mod cli;
 pub mod descriptor;
 pub mod diagnostics;
 pub mod docker;
 pub mod error;
 pub mod graph;
+pub mod plan;
 pub mod platz;
+pub mod state;

@@ -2,15 +2,21 @@
 //! options, colour, loading the project and state), terminal output.
 
 pub mod args;
+mod plan;
 mod schema;
+mod state;
 mod validate;
 
 use crate::descriptor::project::{self, Project};
 use crate::diagnostics::{render_json, render_text, Diagnostics, Sources};
 use crate::error::{Error, Result};
+use crate::plan::{planner, Plan};
+use crate::state::store::StateStore;
+use crate::state::State;
 use args::{Global, OutputFormat, Subcommand};
 use is_terminal::IsTerminal;
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// What every command gets: the global options and terminal facts.
 pub struct Context {
@@ -69,6 +75,88 @@ impl Context {
     }
 }
 
+/// Where a command's state lives.
+pub struct Target {
+    pub project: String,
+    pub root: PathBuf,
+    pub store: StateStore,
+    pub global_store: StateStore,
+}
+
+/// The project, its state and the project-wide state, loaded together.
+pub struct Loaded {
+    pub project: Project,
+    pub target: Target,
+    pub state: State,
+    pub global: State,
+}
+
+impl Loaded {
+    pub fn plan(&self, cx: &Context, drift: &planner::Drift) -> Result<Plan> {
+        let input = planner::Input {
+            project: &self.project,
+            environment: &cx.global.env,
+            state: &self.state,
+            global: Some(&self.global),
+            drift,
+        };
+        Ok(planner::plan(&input)?)
+    }
+}
+
+impl Context {
+    fn root(&self) -> PathBuf {
+        match self.global.file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        }
+    }
+
+    fn target_for(&self, project: &str) -> Target {
+        let root = self.root();
+        Target {
+            project: project.to_string(),
+            store: StateStore::locate(
+                &root,
+                project,
+                &self.global.env,
+                self.global.state.as_deref(),
+            ),
+            global_store: StateStore::global(&root, project),
+            root,
+        }
+    }
+
+    /// The state location without a full, checked load of the project.
+    pub fn target(&self) -> Result<Target> {
+        if let Some(p) = &self.global.project {
+            return Ok(self.target_for(p));
+        }
+        let loaded = project::load(&self.global.file, &BTreeMap::new());
+        match loaded.project.map(|p| p.compartment.name).filter(|n| !n.is_empty()) {
+            Some(name) => Ok(self.target_for(&name)),
+            None => Err(Error::msg(format!(
+                "cannot tell the project name: {} does not load (run `compartment validate`) and --project is not set",
+                crate::diagnostics::display_path(&self.global.file)
+            ))),
+        }
+    }
+
+    /// The checked project with its state and the project-wide state.
+    pub fn load_all(&self) -> Result<Loaded> {
+        let project = self.load_project()?;
+        let target = self.target_for(&project.compartment.name);
+        let state = target.store.load(&target.project, &self.global.env)?;
+        let global = target.global_store.load(&target.project, "_global")?;
+        Ok(Loaded {
+            project,
+            target,
+            state,
+            global,
+        })
+    }
+}
+
 pub fn summary(d: &Diagnostics) -> String {
     let plural = |n: usize, w: &str| {
         if n == 1 {
@@ -90,6 +178,10 @@ impl Subcommand {
         match self {
             Subcommand::Validate => validate::run(cx),
             Subcommand::Schema(a) => schema::run(a.kind),
+            Subcommand::Plan(a) => plan::plan(cx, a),
+            Subcommand::Show(a) => plan::show(cx, a),
+            Subcommand::Graph(a) => plan::graph(cx, a),
+            Subcommand::State(c) => state::run(cx, c),
             other => Err(Error::msg(format!(
                 "`{}` is not implemented yet",
                 command_name(&other)

@@ -621,15 +621,13 @@ fn output_source(cx: &mut Cx, node: &Node, path: &str, inputs: &[Input]) -> Opti
     let input = cx.string(input_node, &inf.path("input"))?;
     match inputs.iter().find(|i| i.id == input) {
         None => {
-            let help = match crate::diagnostics::suggest(
-                &input,
-                inputs.iter().map(|i| i.id.as_str()),
-            ) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => format!(
+            let help =
+                match crate::diagnostics::suggest(&input, inputs.iter().map(|i| i.id.as_str())) {
+                    Some(s) => format!("did you mean `{s}`?"),
+                    None => format!(
                     "declare an input `{input}` under values_ui.inputs, or name an existing one"
                 ),
-            };
+                };
             cx.error(
                 "unknown-input",
                 input_node.loc,

@@ -1,0 +1,124 @@
+//! Plan files: the plan as pretty JSON meant for git. Deterministic (same
+//! inputs, same bytes), sorted keys, no timestamps, no secret values.
+//! Newer format versions are refused.
+
+use super::{Plan, FORMAT_VERSION};
+use serde_json::Value;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum PlanFileError {
+    #[error("cannot read plan file {path}: {reason}")]
+    Read { path: String, reason: String },
+    #[error("{path} is not a compartment plan file: {reason}")]
+    Invalid { path: String, reason: String },
+    #[error("{path} has plan format version {found}, newer than this compartment understands (up to {FORMAT_VERSION}); upgrade compartment to read it")]
+    TooNew { path: String, found: u64 },
+}
+
+/// The canonical bytes of a plan.
+pub fn to_json(plan: &Plan) -> String {
+    let v = serde_json::to_value(plan).expect("plan serialises");
+    let mut s = serde_json::to_string_pretty(&v).expect("value serialises");
+    s.push('\n');
+    s
+}
+
+pub fn parse(path: &str, text: &str) -> Result<Plan, PlanFileError> {
+    let v: Value = serde_json::from_str(text).map_err(|e| PlanFileError::Invalid {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    let version = v
+        .get("format_version")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| PlanFileError::Invalid {
+            path: path.into(),
+            reason: "no `format_version`".into(),
+        })?;
+    if version > FORMAT_VERSION as u64 {
+        return Err(PlanFileError::TooNew {
+            path: path.into(),
+            found: version,
+        });
+    }
+    serde_json::from_value(v).map_err(|e| PlanFileError::Invalid {
+        path: path.into(),
+        reason: e.to_string(),
+    })
+}
+
+pub fn read(path: &std::path::Path) -> Result<Plan, PlanFileError> {
+    let shown = crate::diagnostics::display_path(path);
+    let text = std::fs::read_to_string(path).map_err(|e| PlanFileError::Read {
+        path: shown.clone(),
+        reason: e.to_string(),
+    })?;
+    parse(&shown, &text)
+}
+
+/// What differs between a committed plan and a fresh one, in words.
+pub fn differences(committed: &Plan, fresh: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
+    if committed.prior_state != fresh.prior_state {
+        out.push(format!(
+            "the state changed: the file was planned against serial {} (lineage {}), the state is now at serial {} (lineage {})",
+            committed.prior_state.serial,
+            committed.prior_state.lineage.as_deref().unwrap_or("none"),
+            fresh.prior_state.serial,
+            fresh.prior_state.lineage.as_deref().unwrap_or("none")
+        ));
+    }
+    let names: std::collections::BTreeSet<&String> =
+        committed.inputs.keys().chain(fresh.inputs.keys()).collect();
+    for n in names {
+        match (committed.inputs.get(n), fresh.inputs.get(n)) {
+            (Some(a), Some(b)) if a != b => {
+                out.push(format!("input {n} changed since the plan was made"))
+            }
+            (Some(_), None) => out.push(format!("input {n} no longer exists")),
+            (None, Some(_)) => out.push(format!("input {n} is new since the plan was made")),
+            _ => {}
+        }
+    }
+    if committed.project != fresh.project || committed.environment != fresh.environment {
+        out.push(format!(
+            "the plan is for {}/{}, not {}/{}",
+            committed.project, committed.environment, fresh.project, fresh.environment
+        ));
+    }
+    let by_addr = |p: &Plan| {
+        p.changes
+            .iter()
+            .map(|c| {
+                (
+                    c.address.clone(),
+                    serde_json::to_value(c).expect("serialises"),
+                )
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    let (a, b) = (by_addr(committed), by_addr(fresh));
+    let addrs: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    for addr in addrs {
+        match (a.get(addr), b.get(addr)) {
+            (Some(x), Some(y)) if x != y => out.push(format!("the change to {addr} differs")),
+            (Some(_), None) => out.push(format!("{addr} is no longer in the plan")),
+            (None, Some(_)) => out.push(format!("{addr} is new in the plan")),
+            _ => {}
+        }
+    }
+    if committed.blocked != fresh.blocked {
+        out.push("the blocked changes differ".into());
+    }
+    if committed.warnings != fresh.warnings {
+        out.push("the warnings differ".into());
+    }
+    if out.is_empty() && to_json(committed) != to_json(fresh) {
+        out.push(
+            "the file is not in canonical form (regenerate it with `compartment plan --out`)"
+                .into(),
+        );
+    }
+    out
+}

@@ -1,0 +1,339 @@
+//! Rendering a plan for people: terminal text (`+ ~ - ±`, coloured, with
+//! `similar` word-level emphasis inside changed values) and GitHub-flavoured
+//! markdown for a pull-request comment, kept under a size budget.
+
+use super::*;
+use console::Style;
+use similar::{ChangeTag, TextDiff};
+
+pub const MARKDOWN_LIMIT: usize = 60_000;
+
+fn value_text(v: &Option<Value>) -> String {
+    match v {
+        None => "(none)".into(),
+        Some(Value::String(s)) => format!("{s:?}"),
+        Some(v) => v.to_string(),
+    }
+}
+
+struct Styles {
+    on: bool,
+}
+
+impl Styles {
+    fn paint(&self, style: Style, s: &str) -> String {
+        if self.on {
+            style.force_styling(true).apply_to(s).to_string()
+        } else {
+            s.to_string()
+        }
+    }
+
+    fn action(&self, a: Action, s: &str) -> String {
+        let style = match a {
+            Action::Create => Style::new().green(),
+            Action::Update => Style::new().yellow(),
+            Action::Replace => Style::new().magenta(),
+            Action::Delete => Style::new().red(),
+            Action::NoOp => Style::new().dim(),
+        };
+        self.paint(style, s)
+    }
+
+    /// `before` and `after` with the changed words emphasised.
+    fn word_diff(&self, before: &str, after: &str) -> (String, String) {
+        if !self.on {
+            return (before.to_string(), after.to_string());
+        }
+        let diff = TextDiff::from_words(before, after);
+        let (mut b, mut a) = (String::new(), String::new());
+        for change in diff.iter_all_changes() {
+            let v = change.value();
+            match change.tag() {
+                ChangeTag::Equal => {
+                    b.push_str(&self.paint(Style::new().red(), v));
+                    a.push_str(&self.paint(Style::new().green(), v));
+                }
+                ChangeTag::Delete => {
+                    b.push_str(&self.paint(Style::new().red().bold().underlined(), v))
+                }
+                ChangeTag::Insert => {
+                    a.push_str(&self.paint(Style::new().green().bold().underlined(), v))
+                }
+            }
+        }
+        (b, a)
+    }
+}
+
+fn header(plan: &Plan) -> String {
+    let state = match &plan.prior_state.lineage {
+        None => "new state".to_string(),
+        Some(l) => format!(
+            "state serial {}, lineage {}",
+            plan.prior_state.serial,
+            &l[..l.len().min(8)]
+        ),
+    };
+    format!("Plan for {} / {} ({state})", plan.project, plan.environment)
+}
+
+pub fn summary_line(plan: &Plan) -> String {
+    let s = &plan.summary;
+    let mut line = format!(
+        "{} to create, {} to update, {} to replace, {} to delete, {} unchanged",
+        s.create, s.update, s.replace, s.delete, s.no_op
+    );
+    if s.blocked > 0 {
+        line.push_str(&format!("; {} blocked", s.blocked));
+    }
+    line
+}
+
+/// The plan as terminal text.
+pub fn text(plan: &Plan, color: bool) -> String {
+    let st = Styles { on: color };
+    let mut out = String::new();
+    out.push_str(&st.paint(Style::new().bold(), &header(plan)));
+    out.push_str("\n\n");
+    let mut shown = 0;
+    for ch in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
+        shown += 1;
+        let mut line = format!(
+            "{} {} {}",
+            st.action(ch.action, ch.action.symbol()),
+            st.paint(Style::new().bold(), &ch.address),
+            st.action(ch.action, ch.action.word())
+        );
+        if let Some(r) = &ch.reason {
+            line.push_str(&format!(": {r}"));
+        }
+        if ch.global {
+            line.push_str(" [global]");
+        }
+        out.push_str(&line);
+        out.push('\n');
+        if !ch.depends_on.is_empty() {
+            out.push_str(&format!("    after: {}\n", ch.depends_on.join(", ")));
+        }
+        for f in &ch.diff {
+            let (b, a) = st.word_diff(&value_text(&f.before), &value_text(&f.after));
+            let tag = if f.forces_replacement {
+                st.paint(Style::new().magenta(), "  # forces replacement")
+            } else {
+                String::new()
+            };
+            match (&f.before, &f.after) {
+                (None, Some(_)) => out.push_str(&format!(
+                    "    {} {}: {a}{tag}\n",
+                    st.paint(Style::new().green(), "+"),
+                    f.path
+                )),
+                (Some(_), None) => out.push_str(&format!(
+                    "    {} {}: {b}{tag}\n",
+                    st.paint(Style::new().red(), "-"),
+                    f.path
+                )),
+                _ => out.push_str(&format!(
+                    "    {} {}: {b} → {a}{tag}\n",
+                    st.paint(Style::new().yellow(), "~"),
+                    f.path
+                )),
+            }
+        }
+        for (k, w) in &ch.generated {
+            let words = match w.as_str() {
+                "generate" => "will be generated",
+                "regenerate" => "was removed and will be regenerated",
+                _ => "kept",
+            };
+            out.push_str(&format!("    generated {k}: {words}\n"));
+        }
+        for c in &ch.connections {
+            out.push_str(&format!("    connection {c}\n"));
+        }
+        for h in &ch.hooks {
+            out.push_str(&format!(
+                "    hook {}: {} {} on service.{}\n",
+                h.operation, h.method, h.path, h.service
+            ));
+        }
+    }
+    if shown == 0 {
+        out.push_str("No changes. The environment matches the configuration.\n");
+    }
+    if !plan.blocked.is_empty() {
+        out.push('\n');
+        out.push_str(&st.paint(Style::new().red().bold(), "Blocked:"));
+        out.push('\n');
+        for b in &plan.blocked {
+            out.push_str(&format!(
+                "  {} {} ({}): {}\n",
+                st.paint(Style::new().red(), "✗"),
+                b.address,
+                b.reason,
+                b.message
+            ));
+            if let Some(h) = &b.help {
+                out.push_str(&format!("    help: {h}\n"));
+            }
+        }
+    }
+    if !plan.warnings.is_empty() {
+        out.push('\n');
+        out.push_str(&st.paint(Style::new().yellow().bold(), "Warnings:"));
+        out.push('\n');
+        for w in &plan.warnings {
+            out.push_str(&format!(
+                "  {} {} ({}): {}\n",
+                st.paint(Style::new().yellow(), "!"),
+                w.address,
+                w.reason,
+                w.message
+            ));
+        }
+    }
+    out.push_str(&format!("\nPlan: {}.\n", summary_line(plan)));
+    out
+}
+
+fn emoji(a: Action) -> &'static str {
+    match a {
+        Action::Create => "➕",
+        Action::Update => "🔄",
+        Action::Replace => "♻️",
+        Action::Delete => "🗑️",
+        Action::NoOp => "",
+    }
+}
+
+fn change_details(ch: &Change) -> String {
+    let mut body = String::new();
+    for f in &ch.diff {
+        let tag = if f.forces_replacement {
+            "  # forces replacement"
+        } else {
+            ""
+        };
+        if f.before.is_some() {
+            body.push_str(&format!("- {}: {}{tag}\n", f.path, value_text(&f.before)));
+        }
+        if f.after.is_some() {
+            body.push_str(&format!("+ {}: {}{tag}\n", f.path, value_text(&f.after)));
+        }
+    }
+    for (k, w) in &ch.generated {
+        body.push_str(&format!("  generated {k}: {w}\n"));
+    }
+    for c in &ch.connections {
+        body.push_str(&format!("  connection {c}\n"));
+    }
+    for h in &ch.hooks {
+        body.push_str(&format!(
+            "  hook {}: {} {} on service.{}\n",
+            h.operation, h.method, h.path, h.service
+        ));
+    }
+    let summary = match &ch.reason {
+        Some(r) => format!(
+            "<code>{}</code> — {}: {}",
+            ch.address,
+            ch.action.word(),
+            html_escape(r)
+        ),
+        None => format!("<code>{}</code> — {}", ch.address, ch.action.word()),
+    };
+    format!(
+        "<details><summary>{summary}</summary>\n\n```diff\n{}```\n\n</details>\n",
+        body.replace("```", "ʼʼʼ")
+    )
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The plan as a pull-request comment: summary table first, details in
+/// collapsible blocks, cut with a note to stay under `limit` characters.
+pub fn markdown(plan: &Plan, limit: usize) -> String {
+    let mut head = format!(
+        "### compartment plan: `{}` / `{}`\n\n**{}**\n\n",
+        plan.project,
+        plan.environment,
+        summary_line(plan)
+    );
+    if !plan.blocked.is_empty() {
+        head.push_str("> [!CAUTION]\n> This plan is **blocked** and cannot be applied:\n");
+        for b in &plan.blocked {
+            head.push_str(&format!(
+                "> - `{}` ({}): {}\n",
+                b.address, b.reason, b.message
+            ));
+        }
+        head.push('\n');
+    }
+    if !plan.warnings.is_empty() {
+        head.push_str("> [!WARNING]\n");
+        for w in &plan.warnings {
+            head.push_str(&format!(
+                "> - `{}` ({}): {}\n",
+                w.address, w.reason, w.message
+            ));
+        }
+        head.push('\n');
+    }
+    let changed: Vec<&Change> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::NoOp)
+        .collect();
+    if changed.is_empty() {
+        head.push_str("No changes.\n");
+        return head;
+    }
+    let reserve = 400;
+    let mut out = head;
+    let mut table = String::from("| | Address | Action | Reason |\n|---|---|---|---|\n");
+    let mut rows_shown = 0;
+    for ch in &changed {
+        let row = format!(
+            "| {} | `{}` | {} | {} |\n",
+            emoji(ch.action),
+            ch.address,
+            ch.action.word(),
+            ch.reason.as_deref().unwrap_or("").replace('|', "\\|")
+        );
+        if out.len() + table.len() + row.len() + reserve > limit {
+            break;
+        }
+        table.push_str(&row);
+        rows_shown += 1;
+    }
+    out.push_str(&table);
+    if rows_shown < changed.len() {
+        out.push_str(&format!(
+            "\n_…and {} more changes not listed._\n",
+            changed.len() - rows_shown
+        ));
+    }
+    out.push('\n');
+    let mut details_shown = 0;
+    for ch in &changed {
+        let d = change_details(ch);
+        if out.len() + d.len() + reserve > limit {
+            break;
+        }
+        out.push_str(&d);
+        details_shown += 1;
+    }
+    if details_shown < changed.len() {
+        out.push_str(&format!(
+            "\n> [!NOTE]\n> Truncated to stay under {limit} characters: details of {} of {} changes are not shown. Run `compartment show <plan file>` for the whole plan.\n",
+            changed.len() - details_shown,
+            changed.len()
+        ));
+    }
+    out
+}

@@ -1,0 +1,164 @@
+//! The state file format, kept apart from the model: reading any known
+//! version (upgrading older ones step by step) and writing the current one
+//! as pretty JSON with sorted keys.
+//!
+//! Version history:
+//! - 0: the pre-release layout: `resources`, `services`, `instances` and
+//!   `variables` as lists of records, dependencies as a separate edge list.
+//! - 1: maps keyed by name, direct dependencies on each object
+//!   (`dependsOn`), variables by scope, bindings, backups, schedules.
+
+use super::{State, CURRENT_VERSION};
+use serde_json::{json, Map, Value};
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum FormatError {
+    #[error("{path} is not valid JSON: {reason}")]
+    Json { path: String, reason: String },
+    #[error("{path} has no `version` field; it is not a compartment state file")]
+    NoVersion { path: String },
+    #[error("{path} has state format version {found}, newer than this compartment understands (up to {CURRENT_VERSION}); upgrade compartment to read it")]
+    TooNew { path: String, found: u64 },
+    #[error("{path} (state format version {version}) is malformed: {reason}")]
+    Malformed {
+        path: String,
+        version: u64,
+        reason: String,
+    },
+}
+
+/// Parses a state file of any known version into the current model.
+pub fn read(path: &str, text: &str) -> Result<State, FormatError> {
+    let mut v: Value = serde_json::from_str(text).map_err(|e| FormatError::Json {
+        path: path.into(),
+        reason: e.to_string(),
+    })?;
+    let version = v
+        .get("version")
+        .and_then(Value::as_u64)
+        .ok_or_else(|| FormatError::NoVersion { path: path.into() })?;
+    if version > CURRENT_VERSION as u64 {
+        return Err(FormatError::TooNew {
+            path: path.into(),
+            found: version,
+        });
+    }
+    if version == 0 {
+        v = upgrade_v0(v).map_err(|reason| FormatError::Malformed {
+            path: path.into(),
+            version,
+            reason,
+        })?;
+    }
+    serde_json::from_value(v).map_err(|e| FormatError::Malformed {
+        path: path.into(),
+        version,
+        reason: e.to_string(),
+    })
+}
+
+/// The current format: pretty JSON, keys sorted, trailing newline.
+pub fn write(state: &State) -> String {
+    let v = serde_json::to_value(state).expect("state serialises");
+    let mut s = serde_json::to_string_pretty(&v).expect("value serialises");
+    s.push('\n');
+    s
+}
+
+fn take_list(v: &mut Value, key: &str) -> Vec<Value> {
+    match v.get_mut(key).map(Value::take) {
+        Some(Value::Array(items)) => items,
+        _ => Vec::new(),
+    }
+}
+
+/// 0 → 1.
+fn upgrade_v0(mut v: Value) -> Result<Value, String> {
+    let edges = take_list(&mut v, "dependencies");
+    let mut deps: Map<String, Value> = Map::new();
+    for e in edges {
+        let pair = e
+            .as_array()
+            .filter(|a| a.len() == 2)
+            .ok_or("a dependency is not a [from, to] pair")?;
+        let (from, to) = (
+            pair[0]
+                .as_str()
+                .ok_or("dependency source is not a string")?,
+            pair[1]
+                .as_str()
+                .ok_or("dependency target is not a string")?,
+        );
+        let entry = deps.entry(from.to_string()).or_insert_with(|| json!([]));
+        entry.as_array_mut().expect("array").push(json!(to));
+    }
+    let mut objects = |key: &str, kind: &str| -> Result<Value, String> {
+        let mut out = Map::new();
+        for mut item in take_list(&mut v, key) {
+            let obj = item
+                .as_object_mut()
+                .ok_or_else(|| format!("an entry of `{key}` is not an object"))?;
+            let name = obj
+                .remove("name")
+                .and_then(|n| n.as_str().map(String::from))
+                .ok_or_else(|| format!("an entry of `{key}` has no name"))?;
+            let address = format!("{kind}.{name}");
+            obj.insert(
+                "dependsOn".into(),
+                deps.get(&address).cloned().unwrap_or(json!([])),
+            );
+            out.insert(name, item);
+        }
+        Ok(Value::Object(out))
+    };
+    let resources = objects("resources", "resource")?;
+    let services = objects("services", "service")?;
+    let instances = objects("instances", "instance")?;
+    let mut variables = json!({"resource": {}, "service": {}});
+    for item in take_list(&mut v, "variables") {
+        let scope = item
+            .get("scope")
+            .and_then(Value::as_str)
+            .ok_or("a variable has no scope")?;
+        if scope != "resource" && scope != "service" {
+            return Err(format!("unknown variable scope `{scope}`"));
+        }
+        let target = item
+            .get("target")
+            .and_then(Value::as_str)
+            .ok_or("a variable has no target")?;
+        let key = item
+            .get("key")
+            .and_then(Value::as_str)
+            .ok_or("a variable has no key")?;
+        let mut var = Map::new();
+        var.insert(
+            "sensitive".into(),
+            item.get("sensitive").cloned().unwrap_or(json!(false)),
+        );
+        var.insert(
+            "generated".into(),
+            item.get("generated").cloned().unwrap_or(json!(false)),
+        );
+        for k in ["value", "sealed"] {
+            if let Some(x) = item.get(k) {
+                var.insert(k.into(), x.clone());
+            }
+        }
+        let scope_map = variables[scope].as_object_mut().expect("object");
+        let t = scope_map
+            .entry(target.to_string())
+            .or_insert_with(|| json!({}));
+        t.as_object_mut()
+            .expect("object")
+            .insert(key.to_string(), Value::Object(var));
+    }
+    let obj = v.as_object_mut().ok_or("the state is not an object")?;
+    obj.insert("version".into(), json!(1));
+    obj.insert("resources".into(), resources);
+    obj.insert("services".into(), services);
+    obj.insert("instances".into(), instances);
+    obj.insert("variables".into(), variables);
+    Ok(v)
+}

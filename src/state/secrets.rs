@@ -1,0 +1,180 @@
+//! Sealing sensitive values: XChaCha20-Poly1305 (RustCrypto's
+//! `chacha20poly1305`, an audited AEAD) under a key that never lives in the
+//! repository. The key comes from `COMPARTMENT_SECRET_KEY` or from a key file
+//! in the user's config directory, created on first use by a command that
+//! writes secrets. Each value is bound to its identity (associated data), so
+//! a sealed value copied to another variable does not open.
+
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::Engine;
+use chacha20poly1305::aead::{Aead, KeyInit, Payload};
+use chacha20poly1305::{XChaCha20Poly1305, XNonce};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::path::PathBuf;
+use thiserror::Error;
+
+/// A sealed value as stored: `v1:<base64url(nonce ‖ ciphertext)>`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sealed(pub String);
+
+#[derive(Debug, Error)]
+pub enum SecretError {
+    #[error(
+        "no secret key: set COMPARTMENT_SECRET_KEY or create the key file {path} (the first `compartment apply` creates it); the state's sensitive values cannot be read without the key that sealed them"
+    )]
+    NoKey { path: String },
+    #[error("cannot read the secret key file {path}: {reason}")]
+    KeyFile { path: String, reason: String },
+    #[error("a sealed value in the state does not open with this key ({what}): is COMPARTMENT_SECRET_KEY (or the key file) the one that wrote this state?")]
+    WrongKey { what: String },
+}
+
+/// The key that seals and opens values.
+#[derive(Clone)]
+pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(..)")
+    }
+}
+
+/// The key file: `$XDG_CONFIG_HOME/compartment/secret.key` (or the
+/// platform's config directory).
+pub fn key_file() -> PathBuf {
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("compartment")
+        .join("secret.key")
+}
+
+impl SecretKey {
+    /// From text: 32 bytes in base64 (standard or url-safe), or else any
+    /// passphrase, stretched with sha256.
+    pub fn from_text(s: &str) -> SecretKey {
+        let s = s.trim();
+        if let Ok(b) = STANDARD.decode(s).or_else(|_| URL_SAFE_NO_PAD.decode(s)) {
+            if let Ok(k) = <[u8; 32]>::try_from(b.as_slice()) {
+                return SecretKey(k);
+            }
+        }
+        SecretKey(Sha256::digest(s.as_bytes()).into())
+    }
+
+    /// The configured key, if any.
+    pub fn load() -> Result<Option<SecretKey>, SecretError> {
+        if let Ok(k) = std::env::var("COMPARTMENT_SECRET_KEY") {
+            if !k.trim().is_empty() {
+                return Ok(Some(SecretKey::from_text(&k)));
+            }
+        }
+        let path = key_file();
+        match std::fs::read_to_string(&path) {
+            Ok(s) => Ok(Some(SecretKey::from_text(&s))),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(SecretError::KeyFile {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            }),
+        }
+    }
+
+    /// The configured key, or an error saying how to provide one.
+    pub fn require() -> Result<SecretKey, SecretError> {
+        SecretKey::load()?.ok_or_else(|| SecretError::NoKey {
+            path: key_file().display().to_string(),
+        })
+    }
+
+    /// The configured key, creating the key file (mode 0600) when there is
+    /// none. Used by commands that write secrets (apply, variable set).
+    pub fn load_or_create() -> Result<SecretKey, SecretError> {
+        if let Some(k) = SecretKey::load()? {
+            return Ok(k);
+        }
+        let path = key_file();
+        let err = |e: std::io::Error| SecretError::KeyFile {
+            path: path.display().to_string(),
+            reason: e.to_string(),
+        };
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(err)?;
+        }
+        let key: [u8; 32] = rand::random();
+        let text = STANDARD.encode(key);
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        use std::io::Write;
+        let mut f = opts.open(&path).map_err(err)?;
+        f.write_all(format!("{text}\n").as_bytes()).map_err(err)?;
+        f.sync_all().map_err(err)?;
+        Ok(SecretKey(key))
+    }
+
+    /// Seals `plaintext`, bound to `identity` (e.g. `resource/db/POSTGRES_PASSWORD`).
+    pub fn seal(&self, identity: &str, plaintext: &str) -> Sealed {
+        let cipher = XChaCha20Poly1305::new((&self.0).into());
+        let nonce_bytes: [u8; 24] = rand::random();
+        let nonce = XNonce::from_slice(&nonce_bytes);
+        let ct = cipher
+            .encrypt(
+                nonce,
+                Payload {
+                    msg: plaintext.as_bytes(),
+                    aad: identity.as_bytes(),
+                },
+            )
+            .expect("encryption of a string cannot fail");
+        let mut out = nonce_bytes.to_vec();
+        out.extend(ct);
+        Sealed(format!("v1:{}", URL_SAFE_NO_PAD.encode(out)))
+    }
+
+    pub fn open(&self, identity: &str, sealed: &Sealed) -> Result<String, SecretError> {
+        let wrong = || SecretError::WrongKey {
+            what: identity.to_string(),
+        };
+        let body = sealed.0.strip_prefix("v1:").ok_or_else(wrong)?;
+        let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| wrong())?;
+        if bytes.len() < 24 {
+            return Err(wrong());
+        }
+        let (nonce, ct) = bytes.split_at(24);
+        let cipher = XChaCha20Poly1305::new((&self.0).into());
+        let pt = cipher
+            .decrypt(
+                XNonce::from_slice(nonce),
+                Payload {
+                    msg: ct,
+                    aad: identity.as_bytes(),
+                },
+            )
+            .map_err(|_| wrong())?;
+        String::from_utf8(pt).map_err(|_| wrong())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seal_and_open_round_trip_bound_to_identity() {
+        let k = SecretKey::from_text("a passphrase");
+        let s = k.seal("resource/db/PW", "hunter2");
+        assert!(!s.0.contains("hunter2"));
+        assert_eq!(k.open("resource/db/PW", &s).unwrap(), "hunter2");
+        assert!(k.open("resource/db/OTHER", &s).is_err());
+        assert!(SecretKey::from_text("another")
+            .open("resource/db/PW", &s)
+            .is_err());
+        assert_ne!(k.seal("x", "v"), k.seal("x", "v"), "nonces differ");
+    }
+}
