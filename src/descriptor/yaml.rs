@@ -6,7 +6,7 @@
 //! (`decode.rs`). Syntax errors and duplicate keys become diagnostics here.
 
 use crate::diagnostics::{Diagnostic, Loc};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -124,7 +124,9 @@ pub fn parse(file: usize, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
 
 enum Frame {
     Seq(Node, usize),
-    Map(Node, usize, Option<Node>),
+    /// The mapping, its anchor, a key waiting for its value, and the keys
+    /// seen so far (for duplicate detection in constant time).
+    Map(Node, usize, Option<Node>, HashMap<String, u32>),
 }
 
 struct Builder<'a> {
@@ -157,15 +159,12 @@ impl Builder<'_> {
                     items.push(node);
                 }
             }
-            Some(Frame::Map(map, _, pending)) => match pending.take() {
+            Some(Frame::Map(map, _, pending, seen)) => match pending.take() {
                 None => *pending = Some(node),
                 Some(key) => {
                     if let Value::Map(entries) = &mut map.value {
                         let name = key.scalar_text();
-                        if let Some((first, _)) = entries
-                            .iter()
-                            .find(|(k, _)| name.is_some() && k.scalar_text() == name)
-                        {
+                        if let Some(first_line) = name.as_ref().and_then(|n| seen.get(n)) {
                             let name = name.unwrap_or_default();
                             let d = Diagnostic::error(
                                 "duplicate-key",
@@ -174,8 +173,7 @@ impl Builder<'_> {
                                 format!("duplicate key `{name}`"),
                             )
                             .with_help(format!(
-                                "`{name}` is already defined at line {}; keep only one of them",
-                                first.loc.line
+                                "`{name}` is already defined at line {first_line}; keep only one of them"
                             ));
                             self.diagnostics.push(d);
                         } else if name.is_none() {
@@ -188,6 +186,7 @@ impl Builder<'_> {
                             .with_help("use a string as the key");
                             self.diagnostics.push(d);
                         } else {
+                            seen.insert(name.unwrap_or_default(), key.loc.line);
                             entries.push((key, node));
                         }
                     }
@@ -287,13 +286,14 @@ impl MarkedEventReceiver for Builder<'_> {
                     value: Value::Map(Vec::new()),
                     loc: self.loc(&mark, 1),
                 };
-                self.stack.push(Frame::Map(node, anchor, None));
+                self.stack
+                    .push(Frame::Map(node, anchor, None, HashMap::new()));
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(frame) = self.stack.pop() {
                     let (node, anchor) = match frame {
                         Frame::Seq(n, a) => (n, a),
-                        Frame::Map(n, a, _) => (n, a),
+                        Frame::Map(n, a, _, _) => (n, a),
                     };
                     self.finish(node, anchor);
                 }
