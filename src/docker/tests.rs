@@ -1,0 +1,1 @@
+//! Tests of the Docker runtime against the real engine.
