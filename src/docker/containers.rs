@@ -249,7 +249,8 @@ impl Docker {
 
     /// Feeds the container's stdout and stderr to `sink` line by line (without
     /// the newline): the last `tail` lines (all when `None`), then — when
-    /// `follow` — new lines until the container stops.
+    /// `follow` — new lines until the container stops. A final line without a
+    /// newline is passed too (though the engine may end a follow before it).
     pub async fn logs(
         &self,
         name: &str,
