@@ -80,7 +80,7 @@ impl Docker {
         };
         let client = match tokio::time::timeout(CONNECT_TIMEOUT, handshake).await {
             Ok(Ok(client)) => client,
-            Ok(Err(e)) => return Err(unreachable(error_chain(&e))),
+            Ok(Err(e)) => return Err(unreachable(root_cause(&e))),
             Err(_) => {
                 return Err(unreachable(format!(
                     "no answer within {}s",
@@ -118,6 +118,15 @@ fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
         current = e.source();
     }
     parts.join(": ")
+}
+
+/// The innermost message of an error chain (e.g. "Connection refused (os error 111)").
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    one_line(&current.to_string())
 }
 
 /// The engine's HTTP status for an error, if it came from the engine.

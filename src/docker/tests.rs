@@ -193,7 +193,10 @@ async fn connect_to_a_missing_socket_is_a_one_line_unreachable_error() {
     assert!(text.ends_with("(is it running? set DOCKER_HOST)"), "{text}");
     assert!(!text.contains('\n'), "{text}");
 
+    eprintln!("{text}");
+
     let err = Docker::connect_to("tcp://127.0.0.1:1").await.unwrap_err();
+    eprintln!("{err}");
     assert!(matches!(err, DockerError::Unreachable { .. }), "{err:?}");
     assert!(!err.to_string().contains('\n'), "{err}");
 
