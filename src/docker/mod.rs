@@ -1,2 +1,182 @@
 //! The Docker runtime: the only module that talks to the engine (and the only
-//! one that imports `bollard`).
+//! one that imports `bollard`). It exposes a small engine-agnostic API —
+//! networks, volumes, images, containers, readiness and one-shot runs — in
+//! terms of this crate's own types; no `bollard` type leaks out of it.
+//!
+//! Layout: `error` (the `DockerError` enum), `labels` (label keys), `spec`
+//! (container specs and reports), `resources` (networks, volumes, images),
+//! `build` (build contexts, context hashes, image builds) and `containers`
+//! (container lifecycle, logs, readiness, one-shot runs).
+
+mod build;
+mod containers;
+mod error;
+pub mod labels;
+mod resources;
+mod spec;
+#[cfg(test)]
+mod tests;
+
+use std::time::Duration;
+
+pub use error::DockerError;
+pub use spec::{ContainerInfo, ContainerSpec, Mount, MountSource, RunOutcome};
+
+use error::one_line;
+
+/// The address used when `DOCKER_HOST` is not set.
+pub const DEFAULT_ADDRESS: &str = "unix:///var/run/docker.sock";
+
+/// How long connecting (version negotiation + ping) may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A connection to a Docker engine whose API version has been negotiated.
+#[derive(Clone)]
+pub struct Docker {
+    client: bollard::Docker,
+    address: String,
+}
+
+impl std::fmt::Debug for Docker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Docker")
+            .field("address", &self.address)
+            .field("api_version", &self.api_version())
+            .finish()
+    }
+}
+
+impl Docker {
+    /// Connects to the engine named by `DOCKER_HOST` (`unix://` or `tcp://`),
+    /// or to [`DEFAULT_ADDRESS`].
+    pub async fn connect() -> Result<Docker, DockerError> {
+        let address = std::env::var("DOCKER_HOST")
+            .ok()
+            .filter(|a| !a.trim().is_empty())
+            .unwrap_or_else(|| DEFAULT_ADDRESS.to_string());
+        Docker::connect_to(&address).await
+    }
+
+    /// Connects to the engine at `address` (`unix:///path` or `tcp://host:port`),
+    /// negotiates the API version down to the engine's and pings it.
+    pub async fn connect_to(address: &str) -> Result<Docker, DockerError> {
+        let unreachable = |reason: String| DockerError::Unreachable {
+            address: address.to_string(),
+            reason: one_line(&reason),
+        };
+        let client = bollard::Docker::connect_with_host(address).map_err(|e| match e {
+            bollard::errors::Error::SocketNotFoundError(path) => {
+                unreachable(format!("no socket at {path}"))
+            }
+            bollard::errors::Error::UnsupportedURISchemeError { .. } => {
+                unreachable("unsupported address (use unix:///path or tcp://host:port)".into())
+            }
+            other => unreachable(error_chain(&other)),
+        })?;
+        let handshake = async {
+            let client = client.negotiate_version().await?;
+            client.ping().await?;
+            Ok::<_, bollard::errors::Error>(client)
+        };
+        let client = match tokio::time::timeout(CONNECT_TIMEOUT, handshake).await {
+            Ok(Ok(client)) => client,
+            Ok(Err(e)) => return Err(unreachable(root_cause(&e))),
+            Err(_) => {
+                return Err(unreachable(format!(
+                    "no answer within {}s",
+                    CONNECT_TIMEOUT.as_secs()
+                )))
+            }
+        };
+        Ok(Docker {
+            client,
+            address: address.to_string(),
+        })
+    }
+
+    /// The address this connection was made to.
+    pub fn address(&self) -> &str {
+        &self.address
+    }
+
+    /// The negotiated API version, e.g. `1.41`.
+    pub fn api_version(&self) -> String {
+        let v = self.client.client_version();
+        format!("{}.{}", v.major_version, v.minor_version)
+    }
+}
+
+/// The message of an error and of its sources, deduplicated, on one line.
+fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(err);
+    while let Some(e) = current {
+        let text = one_line(&e.to_string());
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
+/// The innermost message of an error chain (e.g. "Connection refused (os error 111)").
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut current = err;
+    while let Some(source) = current.source() {
+        current = source;
+    }
+    one_line(&current.to_string())
+}
+
+/// The engine's HTTP status for an error, if it came from the engine.
+fn status_of(err: &bollard::errors::Error) -> Option<u16> {
+    match err {
+        bollard::errors::Error::DockerResponseServerError { status_code, .. } => Some(*status_code),
+        _ => None,
+    }
+}
+
+fn is_not_found(err: &bollard::errors::Error) -> bool {
+    status_of(err) == Some(404)
+}
+
+/// The user-facing reason of an engine error: the engine's own message when
+/// there is one, else the error chain.
+fn reason_of(err: &bollard::errors::Error) -> String {
+    match err {
+        bollard::errors::Error::DockerResponseServerError { message, .. } => one_line(message),
+        bollard::errors::Error::DockerStreamError { error } => one_line(error),
+        other => error_chain(other),
+    }
+}
+
+/// A [`DockerError::Engine`] for a failed `action` ("create network `x`").
+fn engine_error(action: impl Into<String>, err: &bollard::errors::Error) -> DockerError {
+    DockerError::Engine {
+        action: action.into(),
+        reason: reason_of(err),
+    }
+}
+
+/// The `filters` query parameter selecting objects carrying all `labels`
+/// (`key=value`; an empty value only requires the key to be present).
+fn label_filter_query(labels: &[(&str, &str)]) -> std::collections::HashMap<String, Vec<String>> {
+    let mut filters = std::collections::HashMap::new();
+    if !labels.is_empty() {
+        filters.insert(
+            "label".to_string(),
+            labels
+                .iter()
+                .map(|(k, v)| {
+                    if v.is_empty() {
+                        k.to_string()
+                    } else {
+                        format!("{k}={v}")
+                    }
+                })
+                .collect(),
+        );
+    }
+    filters
+}

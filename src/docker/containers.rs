@@ -1,0 +1,348 @@
+//! Container lifecycle (create/start/stop/remove, inspect, list), logs,
+//! TCP readiness checks and disposable one-shot containers.
+
+use std::time::{Duration, Instant};
+
+use bollard::container::LogOutput;
+use bollard::query_parameters::{
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
+    WaitContainerOptionsBuilder,
+};
+use futures_util::StreamExt;
+
+use super::error::one_line;
+use super::{
+    engine_error, is_not_found, label_filter_query, status_of, ContainerInfo, ContainerSpec,
+    Docker, DockerError,
+};
+
+/// Pause between two connection attempts of [`Docker::wait_tcp`].
+const TCP_RETRY: Duration = Duration::from_millis(100);
+/// Longest single connection attempt of [`Docker::wait_tcp`].
+const TCP_ATTEMPT: Duration = Duration::from_secs(1);
+
+fn no_such(name: &str) -> DockerError {
+    DockerError::NoSuchContainer {
+        name: name.to_string(),
+    }
+}
+
+/// Splits stdout and stderr chunks into complete lines.
+#[derive(Default)]
+struct LineSplitter {
+    stdout: Vec<u8>,
+    stderr: Vec<u8>,
+}
+
+impl LineSplitter {
+    fn push(&mut self, chunk: LogOutput, sink: &mut impl FnMut(&str)) {
+        let (buffer, bytes) = match chunk {
+            LogOutput::StdErr { message } => (&mut self.stderr, message),
+            LogOutput::StdOut { message }
+            | LogOutput::Console { message }
+            | LogOutput::StdIn { message } => (&mut self.stdout, message),
+        };
+        buffer.extend_from_slice(&bytes);
+        while let Some(pos) = buffer.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = buffer.drain(..=pos).collect();
+            emit(&line[..line.len() - 1], sink);
+        }
+    }
+
+    fn finish(self, sink: &mut impl FnMut(&str)) {
+        for rest in [self.stdout, self.stderr] {
+            if !rest.is_empty() {
+                emit(&rest, sink);
+            }
+        }
+    }
+}
+
+fn emit(line: &[u8], sink: &mut impl FnMut(&str)) {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    sink(&String::from_utf8_lossy(line));
+}
+
+/// Removes a one-shot container if its run is abandoned (future dropped).
+struct RemoveOnDrop {
+    client: bollard::Docker,
+    id: Option<String>,
+}
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let (Some(id), Ok(runtime)) = (self.id.take(), tokio::runtime::Handle::try_current())
+        else {
+            return;
+        };
+        let client = self.client.clone();
+        runtime.spawn(async move {
+            let options = RemoveContainerOptionsBuilder::default()
+                .force(true)
+                .v(true)
+                .build();
+            let _ = client.remove_container(&id, Some(options)).await;
+        });
+    }
+}
+
+impl Docker {
+    /// Creates the container (not started); returns its id.
+    async fn create_container(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
+        let body = spec.to_create_body()?;
+        let options = CreateContainerOptionsBuilder::default()
+            .name(&spec.name)
+            .build();
+        match self.client.create_container(Some(options), body).await {
+            Ok(created) => Ok(created.id),
+            Err(e) if status_of(&e) == Some(409) => Err(DockerError::ContainerExists {
+                name: spec.name.clone(),
+            }),
+            Err(e) => Err(engine_error(
+                format!("create container `{}`", spec.name),
+                &e,
+            )),
+        }
+    }
+
+    /// Creates and starts a container from `spec`; returns its id. Fails with
+    /// [`DockerError::ContainerExists`] if the name is taken (the caller
+    /// removes the old one first). A container that fails to start is removed.
+    pub async fn create_and_start(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
+        let id = self.create_container(spec).await?;
+        if let Err(e) = self.client.start_container(&id, None).await {
+            let _ = self.remove_container(&id, true).await;
+            return Err(engine_error(format!("start container `{}`", spec.name), &e));
+        }
+        Ok(id)
+    }
+
+    /// Removes a container (and its anonymous volumes, never named ones);
+    /// `force` kills it first if running. A missing container is not an error.
+    pub async fn remove_container(&self, name_or_id: &str, force: bool) -> Result<(), DockerError> {
+        let options = RemoveContainerOptionsBuilder::default()
+            .force(force)
+            .v(true)
+            .build();
+        match self
+            .client
+            .remove_container(name_or_id, Some(options))
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) if status_of(&e) == Some(409) && format!("{e}").contains("in progress") => {
+                Ok(())
+            }
+            Err(e) => Err(engine_error(format!("remove container `{name_or_id}`"), &e)),
+        }
+    }
+
+    /// Stops a container, killing it after `timeout_secs`. Stopping a stopped
+    /// container is fine; a missing one is [`DockerError::NoSuchContainer`].
+    pub async fn stop_container(&self, name: &str, timeout_secs: u32) -> Result<(), DockerError> {
+        let t = i32::try_from(timeout_secs).unwrap_or(i32::MAX);
+        let options = StopContainerOptionsBuilder::default().t(t).build();
+        match self.client.stop_container(name, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Err(no_such(name)),
+            Err(e) => Err(engine_error(format!("stop container `{name}`"), &e)),
+        }
+    }
+
+    /// Starts an existing container (a running one is left alone).
+    pub async fn start_container(&self, name: &str) -> Result<(), DockerError> {
+        match self.client.start_container(name, None).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Err(no_such(name)),
+            Err(e) => Err(engine_error(format!("start container `{name}`"), &e)),
+        }
+    }
+
+    /// Everything the engine reports about a container; `None` if missing.
+    pub async fn inspect_container(
+        &self,
+        name: &str,
+    ) -> Result<Option<ContainerInfo>, DockerError> {
+        match self.client.inspect_container(name, None).await {
+            Ok(c) => Ok(Some(ContainerInfo::from_inspect(c))),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(engine_error(format!("inspect container `{name}`"), &e)),
+        }
+    }
+
+    /// All containers (running or not) carrying all `label_filters`, sorted by
+    /// name, from one list call: no env and no restart policy are filled in.
+    pub async fn list_containers(
+        &self,
+        label_filters: &[(&str, &str)],
+    ) -> Result<Vec<ContainerInfo>, DockerError> {
+        let options = ListContainersOptionsBuilder::default()
+            .all(true)
+            .filters(&label_filter_query(label_filters))
+            .build();
+        let summaries = self
+            .client
+            .list_containers(Some(options))
+            .await
+            .map_err(|e| engine_error("list containers", &e))?;
+        let mut infos: Vec<ContainerInfo> = summaries
+            .into_iter()
+            .map(ContainerInfo::from_summary)
+            .collect();
+        infos.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(infos)
+    }
+
+    /// The container's IP address on `network`; `None` if the container is
+    /// missing, not attached to it, or has no address (not running).
+    pub async fn container_ip(
+        &self,
+        name: &str,
+        network: &str,
+    ) -> Result<Option<String>, DockerError> {
+        Ok(self
+            .inspect_container(name)
+            .await?
+            .and_then(|info| info.ip_addresses.get(network).cloned()))
+    }
+
+    /// Tries to open a TCP connection from this process to `host:port` every
+    /// 100 ms until one succeeds (returns how long it took) or `timeout`
+    /// passes ([`DockerError::ReadinessTimeout`]). Callers pass the
+    /// container's IP on the bridge network.
+    pub async fn wait_tcp(
+        &self,
+        host: &str,
+        port: u16,
+        timeout: Duration,
+    ) -> Result<Duration, DockerError> {
+        let started = Instant::now();
+        let deadline = started + timeout;
+        let mut last_error = String::from("no attempt made");
+        loop {
+            let now = Instant::now();
+            let attempt = TCP_ATTEMPT.min(deadline.saturating_duration_since(now));
+            if attempt.is_zero() {
+                break;
+            }
+            match tokio::time::timeout(attempt, tokio::net::TcpStream::connect((host, port))).await
+            {
+                Ok(Ok(_stream)) => return Ok(started.elapsed()),
+                Ok(Err(e)) => last_error = one_line(&e.to_string()),
+                Err(_) => last_error = format!("no answer within {} ms", attempt.as_millis()),
+            }
+            let pause = TCP_RETRY.min(deadline.saturating_duration_since(Instant::now()));
+            if pause.is_zero() {
+                break;
+            }
+            tokio::time::sleep(pause).await;
+        }
+        Err(DockerError::ReadinessTimeout {
+            host: host.to_string(),
+            port,
+            waited: started.elapsed(),
+            last_error,
+        })
+    }
+
+    /// Feeds the container's stdout and stderr to `sink` line by line (without
+    /// the newline): the last `tail` lines (all when `None`), then — when
+    /// `follow` — new lines until the container stops. A final line without a
+    /// newline is passed too (though the engine may end a follow before it).
+    pub async fn logs(
+        &self,
+        name: &str,
+        tail: Option<usize>,
+        follow: bool,
+        mut sink: impl FnMut(&str),
+    ) -> Result<(), DockerError> {
+        let tail = tail.map_or_else(|| "all".to_string(), |n| n.to_string());
+        let options = LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .follow(follow)
+            .tail(&tail)
+            .build();
+        let mut stream = self.client.logs(name, Some(options));
+        let mut lines = LineSplitter::default();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(chunk) => lines.push(chunk, &mut sink),
+                Err(e) if is_not_found(&e) => return Err(no_such(name)),
+                Err(e) => return Err(engine_error(format!("read the logs of `{name}`"), &e)),
+            }
+        }
+        lines.finish(&mut sink);
+        Ok(())
+    }
+
+    /// Runs a disposable container to completion: create, attach, start,
+    /// collect its combined output, wait for its exit code — and always
+    /// remove it, on success, on error, and (best effort) when the returned
+    /// future is dropped.
+    pub async fn run_to_completion(
+        &self,
+        spec: &ContainerSpec,
+    ) -> Result<super::RunOutcome, DockerError> {
+        let id = self.create_container(spec).await?;
+        let mut guard = RemoveOnDrop {
+            client: self.client.clone(),
+            id: Some(id.clone()),
+        };
+        let outcome = self.run_created(&id, &spec.name).await;
+        guard.id = None;
+        let removed = self.remove_container(&id, true).await;
+        let outcome = outcome?;
+        removed?;
+        Ok(outcome)
+    }
+
+    async fn run_created(&self, id: &str, name: &str) -> Result<super::RunOutcome, DockerError> {
+        let options = AttachContainerOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .stream(true)
+            .logs(true)
+            .build();
+        let attached = self
+            .client
+            .attach_container(id, Some(options))
+            .await
+            .map_err(|e| engine_error(format!("attach to container `{name}`"), &e))?;
+        // Keep the input half alive until the output ends.
+        let (mut output, _input) = (attached.output, attached.input);
+        self.client
+            .start_container(id, None)
+            .await
+            .map_err(|e| engine_error(format!("start container `{name}`"), &e))?;
+        let mut collected: Vec<u8> = Vec::new();
+        while let Some(chunk) = output.next().await {
+            match chunk {
+                Ok(chunk) => collected.extend_from_slice(chunk.as_ref()),
+                Err(e) => return Err(engine_error(format!("read the output of `{name}`"), &e)),
+            }
+        }
+        let options = WaitContainerOptionsBuilder::default()
+            .condition("not-running")
+            .build();
+        let mut wait = self.client.wait_container(id, Some(options));
+        let exit_code = match wait.next().await {
+            Some(Ok(response)) => response.status_code,
+            // bollard reports non-zero exit codes as errors.
+            Some(Err(bollard::errors::Error::DockerContainerWaitError { code, .. })) => code,
+            Some(Err(e)) => return Err(engine_error(format!("wait for container `{name}`"), &e)),
+            None => {
+                return Err(DockerError::Engine {
+                    action: format!("wait for container `{name}`"),
+                    reason: "the engine closed the wait without an exit code".to_string(),
+                })
+            }
+        };
+        Ok(super::RunOutcome {
+            exit_code,
+            output: String::from_utf8_lossy(&collected).into_owned(),
+        })
+    }
+}

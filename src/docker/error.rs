@@ -1,0 +1,64 @@
+//! The typed errors of the Docker runtime: every failure the engine (or the
+//! local build context) can produce, each displayed as one clear line for a user.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything that can go wrong while talking to the Docker engine.
+///
+/// `Display` is always a single line (engine messages are flattened), suitable
+/// for printing after `error: `.
+#[derive(Debug, thiserror::Error)]
+pub enum DockerError {
+    /// No engine answers at `address`.
+    #[error(
+        "cannot reach the Docker engine at {address}: {reason} (is it running? set DOCKER_HOST)"
+    )]
+    Unreachable { address: String, reason: String },
+
+    /// The image is missing locally and pulling it failed.
+    #[error("image `{image}` is not present locally and could not be pulled: {reason}")]
+    Pull { image: String, reason: String },
+
+    /// `docker build` failed; `reason` names the failing step and its message.
+    #[error("building image `{tag}` failed: {reason}")]
+    Build { tag: String, reason: String },
+
+    /// The build context could not be read or packed.
+    #[error("cannot read the build context {}: {source}", .path.display())]
+    BuildContext {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+
+    /// `create_and_start`/`run_to_completion` found a container with that name.
+    #[error("a container named `{name}` already exists (remove it first)")]
+    ContainerExists { name: String },
+
+    /// The container an operation needs does not exist.
+    #[error("no container named `{name}`")]
+    NoSuchContainer { name: String },
+
+    /// Nothing accepted a TCP connection on `host:port` in time.
+    #[error("{host}:{port} did not accept a TCP connection within {:.1}s (last attempt: {last_error})", .waited.as_secs_f64())]
+    ReadinessTimeout {
+        host: String,
+        port: u16,
+        waited: Duration,
+        last_error: String,
+    },
+
+    /// A [`ContainerSpec`](super::ContainerSpec) the engine cannot express.
+    #[error("invalid container specification for `{name}`: {reason}")]
+    InvalidSpec { name: String, reason: String },
+
+    /// Any other refusal or failure reported by the engine.
+    #[error("the Docker engine failed to {action}: {reason}")]
+    Engine { action: String, reason: String },
+}
+
+/// Flattens a (possibly multi-line) message into one trimmed line.
+pub(super) fn one_line(message: &str) -> String {
+    message.split_whitespace().collect::<Vec<_>>().join(" ")
+}

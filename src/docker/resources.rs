@@ -1,0 +1,207 @@
+//! Engine objects other than containers: bridge networks, named volumes and
+//! images (existence checks, pulls, removal).
+
+use std::collections::{BTreeMap, HashMap};
+
+use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
+use bollard::query_parameters::{
+    CreateImageOptionsBuilder, ListVolumesOptionsBuilder, RemoveImageOptionsBuilder,
+    RemoveVolumeOptionsBuilder,
+};
+use futures_util::TryStreamExt;
+
+use super::{engine_error, is_not_found, label_filter_query, reason_of, Docker, DockerError};
+
+fn to_hash_map(map: &BTreeMap<String, String>) -> HashMap<String, String> {
+    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
+}
+
+/// Splits an image reference into the `fromImage`/`tag` pair of a pull:
+/// `repo[:tag]` (tag defaults to `latest`, so one tag is pulled, not all) or
+/// `repo@digest` (pulled as is).
+fn pull_reference(image: &str) -> (String, Option<String>) {
+    if image.contains('@') {
+        return (image.to_string(), None);
+    }
+    let name_start = image.rfind('/').map_or(0, |i| i + 1);
+    match image[name_start..].rfind(':') {
+        Some(i) => {
+            let colon = name_start + i;
+            (
+                image[..colon].to_string(),
+                Some(image[colon + 1..].to_string()),
+            )
+        }
+        None => (image.to_string(), Some("latest".to_string())),
+    }
+}
+
+impl Docker {
+    /// Creates the bridge network `name` with `labels`, or reuses an existing
+    /// network of that name (its labels are left as they are). Returns its id.
+    pub async fn ensure_network(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<String, DockerError> {
+        match self.client.inspect_network(name, None).await {
+            Ok(network) => return Ok(network.id.unwrap_or_default()),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(engine_error(format!("inspect network `{name}`"), &e)),
+        }
+        let request = NetworkCreateRequest {
+            name: name.to_string(),
+            driver: Some("bridge".to_string()),
+            labels: Some(to_hash_map(labels)),
+            ..NetworkCreateRequest::default()
+        };
+        let created = self
+            .client
+            .create_network(request)
+            .await
+            .map_err(|e| engine_error(format!("create network `{name}`"), &e))?;
+        Ok(created.id)
+    }
+
+    /// Removes the network `name`; a missing network is not an error.
+    pub async fn remove_network(&self, name: &str) -> Result<(), DockerError> {
+        match self.client.remove_network(name).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(engine_error(format!("remove network `{name}`"), &e)),
+        }
+    }
+
+    /// Creates the named volume `name` with `labels` unless it exists (an
+    /// existing volume is reused as is).
+    pub async fn ensure_volume(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), DockerError> {
+        match self.client.inspect_volume(name).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(engine_error(format!("inspect volume `{name}`"), &e)),
+        }
+        let request = VolumeCreateRequest {
+            name: Some(name.to_string()),
+            labels: Some(to_hash_map(labels)),
+            ..VolumeCreateRequest::default()
+        };
+        self.client
+            .create_volume(request)
+            .await
+            .map_err(|e| engine_error(format!("create volume `{name}`"), &e))?;
+        Ok(())
+    }
+
+    /// Removes the named volume `name` (and its data); a missing volume is not
+    /// an error, a volume still used by a container is.
+    pub async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
+        let options = RemoveVolumeOptionsBuilder::default().force(false).build();
+        match self.client.remove_volume(name, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(engine_error(format!("remove volume `{name}`"), &e)),
+        }
+    }
+
+    /// Names (sorted) of the volumes carrying all `label_filters`
+    /// (`(key, value)`; an empty value only requires the key). One engine call.
+    pub async fn list_volumes(
+        &self,
+        label_filters: &[(&str, &str)],
+    ) -> Result<Vec<String>, DockerError> {
+        let options = ListVolumesOptionsBuilder::default()
+            .filters(&label_filter_query(label_filters))
+            .build();
+        let response = self
+            .client
+            .list_volumes(Some(options))
+            .await
+            .map_err(|e| engine_error("list volumes", &e))?;
+        let mut names: Vec<String> = response
+            .volumes
+            .unwrap_or_default()
+            .into_iter()
+            .map(|v| v.name)
+            .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Whether the image reference `image` is present locally.
+    pub async fn image_exists(&self, image: &str) -> Result<bool, DockerError> {
+        match self.client.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) => Err(engine_error(format!("inspect image `{image}`"), &e)),
+        }
+    }
+
+    /// Makes sure `image` is present locally, pulling it when it is not.
+    pub async fn ensure_image(&self, image: &str) -> Result<(), DockerError> {
+        if self.image_exists(image).await? {
+            return Ok(());
+        }
+        let (from_image, tag) = pull_reference(image);
+        let mut builder = CreateImageOptionsBuilder::default().from_image(&from_image);
+        if let Some(tag) = &tag {
+            builder = builder.tag(tag);
+        }
+        let pull = self
+            .client
+            .create_image(Some(builder.build()), None, None)
+            .try_for_each(|_progress| async { Ok(()) })
+            .await;
+        pull.map_err(|e| DockerError::Pull {
+            image: image.to_string(),
+            reason: reason_of(&e),
+        })?;
+        // A pull can "succeed" without producing the reference (e.g. platform
+        // mismatch); check instead of trusting the stream.
+        if self.image_exists(image).await? {
+            Ok(())
+        } else {
+            Err(DockerError::Pull {
+                image: image.to_string(),
+                reason: "the pull finished but the image is still missing".to_string(),
+            })
+        }
+    }
+
+    /// Removes the image reference `image` (untags; deletes layers no longer
+    /// used). A missing image is not an error; an image used by a container is.
+    pub async fn remove_image(&self, image: &str) -> Result<(), DockerError> {
+        let options = RemoveImageOptionsBuilder::default().build();
+        match self.client.remove_image(image, Some(options), None).await {
+            Ok(_) => Ok(()),
+            Err(e) if is_not_found(&e) => Ok(()),
+            Err(e) => Err(engine_error(format!("remove image `{image}`"), &e)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod unit {
+    use super::pull_reference;
+
+    #[test]
+    fn pull_reference_defaults_to_latest_and_keeps_registry_ports() {
+        assert_eq!(
+            pull_reference("busybox"),
+            ("busybox".into(), Some("latest".into()))
+        );
+        assert_eq!(pull_reference("a/b:1"), ("a/b".into(), Some("1".into())));
+        assert_eq!(
+            pull_reference("reg:5000/a/b"),
+            ("reg:5000/a/b".into(), Some("latest".into()))
+        );
+        assert_eq!(
+            pull_reference("reg:5000/a/b:2"),
+            ("reg:5000/a/b".into(), Some("2".into()))
+        );
+        assert_eq!(pull_reference("a@sha256:00"), ("a@sha256:00".into(), None));
+    }
+}
