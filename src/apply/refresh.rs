@@ -1,12 +1,92 @@
-//! Drift: the state compared with the live engine in one list call by label.
+//! Drift: the state compared with the live engine, in one container list
+//! call and one volume list call filtered by the project's labels (never one
+//! call per object).
 
+use super::naming;
 use crate::descriptor::project::Project;
+use crate::docker::{labels, Docker};
 use crate::error::{Error, Result};
 use crate::plan::planner::Drift;
 use crate::state::State;
+use std::collections::{BTreeMap, BTreeSet};
 
-pub fn drift(_project: &Project, _env: &str, _state: &State) -> Result<Drift> {
-    Err(Error::msg(
-        "plan --refresh needs the Docker runtime, which is not wired in yet",
-    ))
+pub async fn detect(docker: &Docker, project: &str, env: &str, state: &State) -> Result<Drift> {
+    let filters = [(labels::PROJECT, project), (labels::ENVIRONMENT, env)];
+    let containers = docker
+        .list_containers(&filters)
+        .await
+        .map_err(|e| Error::msg(e.to_string()))?;
+    let by_name: BTreeMap<&str, _> = containers.iter().map(|c| (c.name.as_str(), c)).collect();
+    let volumes: BTreeSet<String> = docker
+        .list_volumes(&filters)
+        .await
+        .map_err(|e| Error::msg(e.to_string()))?
+        .into_iter()
+        .collect();
+    let mut drift = Drift::default();
+    let objects = state
+        .resources
+        .iter()
+        .map(|(n, r)| {
+            (
+                format!("resource.{n}"),
+                n,
+                &r.container_name,
+                &r.definition_hash,
+            )
+        })
+        .chain(state.services.iter().map(|(n, s)| {
+            (
+                format!("service.{n}"),
+                n,
+                &s.container_name,
+                &s.definition_hash,
+            )
+        }));
+    for (address, name, cname, hash) in objects {
+        let cname = if cname.is_empty() {
+            naming::container(project, env, name)
+        } else {
+            cname.clone()
+        };
+        match by_name.get(cname.as_str()) {
+            None => {
+                drift.missing_containers.insert(address);
+            }
+            Some(c) if c.labels.get(labels::DEFINITION_HASH) != Some(hash) => {
+                drift.changed_containers.insert(
+                    address,
+                    "its configuration label differs from the applied definition".into(),
+                );
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, r) in &state.resources {
+        let missing: Vec<String> = r
+            .volumes
+            .values()
+            .filter(|v| !volumes.contains(*v))
+            .cloned()
+            .collect();
+        if !missing.is_empty() {
+            drift
+                .missing_volumes
+                .insert(format!("resource.{name}"), missing);
+        }
+    }
+    Ok(drift)
+}
+
+/// `plan --refresh`: connects, compares, returns the drift.
+pub fn drift(project: &Project, env: &str, state: &State) -> Result<Drift> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    rt.block_on(async {
+        let docker = Docker::connect()
+            .await
+            .map_err(|e| Error::msg(e.to_string()))?;
+        detect(&docker, &project.compartment.name, env, state).await
+    })
 }

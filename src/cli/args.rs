@@ -126,6 +126,7 @@ pub struct PlanArgs {
 #[derive(Debug, Args)]
 pub struct ShowArgs {
     /// The plan file
+    #[arg(id = "plan_file", value_name = "PLAN_FILE")]
     pub file: PathBuf,
     /// Print it as JSON
     #[arg(long)]
@@ -138,6 +139,7 @@ pub struct ShowArgs {
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
     /// A reviewed plan file (plan --out); without it apply plans and asks
+    #[arg(id = "plan_file", value_name = "PLAN_FILE")]
     pub file: Option<PathBuf>,
     /// Do not ask for confirmation
     #[arg(long)]

@@ -1,6 +1,7 @@
 //! The command layer: one `execute` per subcommand, shared context (global
 //! options, colour, loading the project and state), terminal output.
 
+mod apply;
 pub mod args;
 mod plan;
 mod schema;
@@ -179,6 +180,7 @@ impl Subcommand {
             Subcommand::Validate => validate::run(cx),
             Subcommand::Schema(a) => schema::run(a.kind),
             Subcommand::Plan(a) => plan::plan(cx, a),
+            Subcommand::Apply(a) => apply::run(cx, a),
             Subcommand::Show(a) => plan::show(cx, a),
             Subcommand::Graph(a) => plan::graph(cx, a),
             Subcommand::State(c) => state::run(cx, c),

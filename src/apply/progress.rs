@@ -1,0 +1,95 @@
+//! Live progress of an apply: one line per node with its current step and
+//! elapsed time (indicatif spinners on a terminal, plain lines otherwise).
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+#[derive(Clone)]
+pub struct Progress {
+    inner: Arc<Mutex<Inner>>,
+}
+
+struct Inner {
+    multi: Option<MultiProgress>,
+    bars: BTreeMap<String, (ProgressBar, Instant)>,
+    started: BTreeMap<String, Instant>,
+}
+
+impl Progress {
+    /// Spinners when `terminal`, plain lines otherwise.
+    pub fn new(terminal: bool) -> Progress {
+        let multi = terminal.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stdout()));
+        Progress {
+            inner: Arc::new(Mutex::new(Inner {
+                multi,
+                bars: BTreeMap::new(),
+                started: BTreeMap::new(),
+            })),
+        }
+    }
+
+    fn elapsed(start: Instant) -> String {
+        format!("{:.1}s", start.elapsed().as_secs_f64())
+    }
+
+    pub fn start(&self, address: &str, step: &str) {
+        let mut g = self.inner.lock().expect("progress lock");
+        let now = Instant::now();
+        g.started.insert(address.into(), now);
+        if let Some(m) = &g.multi {
+            let bar = m.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} [{elapsed}]")
+                    .expect("template"),
+            );
+            bar.set_prefix(address.to_string());
+            bar.set_message(step.to_string());
+            bar.enable_steady_tick(Duration::from_millis(120));
+            g.bars.insert(address.into(), (bar, now));
+        } else {
+            println!("{address}: {step}");
+        }
+    }
+
+    pub fn step(&self, address: &str, step: &str) {
+        let g = self.inner.lock().expect("progress lock");
+        if let Some((bar, _)) = g.bars.get(address) {
+            bar.set_message(step.to_string());
+        } else if g.multi.is_none() {
+            let t = g
+                .started
+                .get(address)
+                .map(|s| Self::elapsed(*s))
+                .unwrap_or_default();
+            println!("{address}: {step} ({t})");
+        }
+    }
+
+    pub fn finish(&self, address: &str, ok: bool, text: &str) {
+        let mut g = self.inner.lock().expect("progress lock");
+        let t = g
+            .started
+            .get(address)
+            .map(|s| Self::elapsed(*s))
+            .unwrap_or_default();
+        let mark = if ok { "✓" } else { "✗" };
+        if let Some((bar, _)) = g.bars.remove(address) {
+            bar.finish_with_message(format!("{mark} {text} in {t}"));
+        } else {
+            println!("{address}: {mark} {text} in {t}");
+        }
+    }
+
+    /// A line outside any node.
+    pub fn note(&self, text: &str) {
+        let g = self.inner.lock().expect("progress lock");
+        match &g.multi {
+            Some(m) => {
+                let _ = m.println(text);
+            }
+            None => println!("{text}"),
+        }
+    }
+}

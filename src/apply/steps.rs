@@ -1,0 +1,595 @@
+//! What one plan node does against the engine: a resource (generated
+//! variables, image, volumes, container, readiness), a service (build, run,
+//! ingress readiness), an instance (lifecycle hooks). Each step returns the
+//! state updates it earned, also when it fails part-way (a generated
+//! variable, once made, is kept).
+
+use super::env::{self, generate_token, variable_identity};
+use super::hooks;
+use super::naming;
+use super::progress::Progress;
+use crate::descriptor::project::Project;
+use crate::docker::{labels, ContainerSpec, Docker, Mount};
+use crate::plan::{Action, Change};
+use crate::state::secrets::SecretKey;
+use crate::state::{
+    now_rfc3339, HookResult, InstanceState, Origin, ResourceState, ServiceState, State, Variable,
+};
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One change to the state, produced by a step and applied by the executor.
+#[derive(Clone, Debug)]
+pub enum Update {
+    SetResourceVariable {
+        resource: String,
+        key: String,
+        variable: Variable,
+    },
+    PutResource(String, Box<ResourceState>),
+    PutService(String, Box<ServiceState>),
+    RemoveService(String),
+    PutInstance {
+        global: bool,
+        name: String,
+        instance: Box<InstanceState>,
+    },
+    RemoveInstance {
+        global: bool,
+        name: String,
+    },
+}
+
+impl Update {
+    pub fn apply(self, state: &mut State, global: &mut State) {
+        match self {
+            Update::SetResourceVariable {
+                resource,
+                key,
+                variable,
+            } => {
+                state
+                    .variables
+                    .resource
+                    .entry(resource)
+                    .or_default()
+                    .insert(key, variable);
+            }
+            Update::PutResource(n, r) => {
+                state.resources.insert(n, *r);
+            }
+            Update::PutService(n, s) => {
+                state.services.insert(n, *s);
+            }
+            Update::RemoveService(n) => {
+                state.services.remove(&n);
+            }
+            Update::PutInstance {
+                global: g,
+                name,
+                instance,
+            } => {
+                if g { global } else { state }
+                    .instances
+                    .insert(name, *instance);
+            }
+            Update::RemoveInstance { global: g, name } => {
+                if g { global } else { state }.instances.remove(&name);
+            }
+        }
+    }
+}
+
+/// What a finished step reports.
+pub struct StepResult {
+    pub updates: Vec<Update>,
+    /// Set when the step failed; the updates are still saved.
+    pub error: Option<String>,
+    /// Non-fatal problems (a failed lifecycle hook).
+    pub warnings: Vec<String>,
+    /// A word for the summary: created, updated, unchanged, ...
+    pub outcome: String,
+}
+
+/// Everything a step may read.
+pub struct Shared {
+    pub docker: Docker,
+    pub project: Project,
+    pub env: String,
+    pub key: SecretKey,
+    pub network: String,
+    pub progress: Progress,
+}
+
+impl Shared {
+    fn project_name(&self) -> &str {
+        &self.project.compartment.name
+    }
+}
+
+/// A hash of what defines a container: recorded as a label and in the
+/// state, compared to decide whether a container must be recreated and to
+/// detect drift. Values enter only hashed.
+pub fn config_hash(spec: &ContainerSpec) -> String {
+    let mut env = BTreeMap::new();
+    for (k, v) in &spec.env {
+        env.insert(
+            k.clone(),
+            crate::descriptor::project::sha256_hex(v.as_bytes()),
+        );
+    }
+    let mounts: Vec<String> = spec
+        .mounts
+        .iter()
+        .map(|m| format!("{:?}:{}:{}", m.source, m.target, m.read_only))
+        .collect();
+    let v = serde_json::json!({
+        "image": spec.image, "entrypoint": spec.entrypoint, "command": spec.command, "env": env,
+        "network": spec.network, "aliases": spec.aliases, "mounts": mounts, "ports": spec.exposed_ports,
+        "restart": spec.restart, "workdir": spec.working_dir,
+    });
+    crate::descriptor::project::sha256_hex(v.to_string().as_bytes())[..32].to_string()
+}
+
+/// Starts the container of `spec`, or keeps the existing one when it runs
+/// the same configuration. Returns (container id, recreated?).
+async fn converge_container(
+    sh: &Shared,
+    address: &str,
+    mut spec: ContainerSpec,
+    force: bool,
+) -> Result<(String, String, bool), String> {
+    let hash = config_hash(&spec);
+    spec.labels
+        .insert(labels::DEFINITION_HASH.into(), hash.clone());
+    let existing = sh
+        .docker
+        .inspect_container(&spec.name)
+        .await
+        .map_err(|e| e.to_string())?;
+    if let Some(c) = &existing {
+        if !force && c.labels.get(labels::DEFINITION_HASH) == Some(&hash) {
+            if !c.running {
+                sh.progress.step(address, "starting the stopped container");
+                sh.docker
+                    .start_container(&spec.name)
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+            return Ok((c.id.clone(), hash, false));
+        }
+        sh.progress.step(address, "removing the old container");
+        sh.docker.stop_container(&spec.name, 10).await.ok();
+        sh.docker
+            .remove_container(&spec.name, true)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    sh.progress.step(address, "starting the container");
+    let id = sh
+        .docker
+        .create_and_start(&spec)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok((id, hash, true))
+}
+
+async fn wait_ready(
+    sh: &Shared,
+    address: &str,
+    container: &str,
+    port: u16,
+    timeout_ms: u64,
+) -> Result<(), String> {
+    sh.progress.step(
+        address,
+        &format!(
+            "waiting for TCP port {port} (up to {:.0}s)",
+            timeout_ms as f64 / 1000.0
+        ),
+    );
+    let ip = sh
+        .docker
+        .container_ip(container, &sh.network)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "container {container} has no address on network {}",
+                sh.network
+            )
+        })?;
+    sh.docker
+        .wait_tcp(&ip, port, Duration::from_millis(timeout_ms))
+        .await
+        .map(|_| ())
+        .map_err(|e| format!("not ready: {e}"))
+}
+
+fn outcome_word(action: Action, recreated: bool) -> String {
+    match action {
+        Action::Create => "created".into(),
+        Action::Update if recreated => "updated (container recreated, volumes kept)".into(),
+        Action::Update => "updated in place".into(),
+        Action::Replace => "replaced (volumes kept)".into(),
+        Action::Delete => "deleted".into(),
+        Action::NoOp if recreated => "recreated".into(),
+        Action::NoOp => "unchanged".into(),
+    }
+}
+
+pub async fn resource(sh: Arc<Shared>, state: Arc<State>, change: Change) -> StepResult {
+    let name = change.name.clone();
+    let address = change.address.clone();
+    let p = sh.project_name().to_string();
+    let def = sh.project.compartment.resources[&name].clone();
+    let mut updates = Vec::new();
+    let mut view = (*state).clone();
+    sh.progress.start(&address, "preparing");
+    for (key, g) in &def.generated_variables {
+        let exists = view
+            .variables
+            .resource
+            .get(&name)
+            .is_some_and(|v| v.contains_key(key));
+        if !exists {
+            let value = generate_token(g.bytes, &g.encoding);
+            let sealed = sh.key.seal(
+                &variable_identity(&p, &sh.env, "resource", &name, key),
+                &value,
+            );
+            let variable = Variable {
+                sensitive: true,
+                generated: true,
+                value: None,
+                sealed: Some(sealed),
+            };
+            view.variables
+                .resource
+                .entry(name.clone())
+                .or_default()
+                .insert(key.clone(), variable.clone());
+            updates.push(Update::SetResourceVariable {
+                resource: name.clone(),
+                key: key.clone(),
+                variable,
+            });
+        }
+    }
+    let fail = |updates: Vec<Update>, e: String| StepResult {
+        updates,
+        error: Some(e),
+        warnings: vec![],
+        outcome: String::new(),
+    };
+    let runtime = match env::resource_env(&p, &sh.env, &name, &def, &view, Some(&sh.key)) {
+        Ok(e) => e,
+        Err(e) => return fail(updates, e.to_string()),
+    };
+    sh.progress
+        .step(&address, &format!("checking image {}", def.image));
+    if let Err(e) = sh.docker.ensure_image(&def.image).await {
+        return fail(updates, e.to_string());
+    }
+    let cname = naming::container(&p, &sh.env, &name);
+    let mut spec = ContainerSpec::new(cname.clone(), def.image.clone());
+    spec.command = def.command.clone();
+    spec.env = runtime;
+    spec.labels = labels::standard(&p, &sh.env, labels::KIND_RESOURCE, &name);
+    spec.network = Some(sh.network.clone());
+    spec.aliases = vec![naming::resource_host(&p, &sh.env, &name)];
+    spec.exposed_ports = def.ports.clone();
+    spec.restart = Some(def.restart.clone());
+    let mut volumes = BTreeMap::new();
+    for (handle, target) in &def.volumes {
+        let vname = naming::volume(&p, &sh.env, &name, handle);
+        let mut vlabels = labels::standard(&p, &sh.env, labels::KIND_VOLUME, &name);
+        vlabels.insert("io.compartment.volume-handle".into(), handle.clone());
+        if let Err(e) = sh.docker.ensure_volume(&vname, &vlabels).await {
+            return fail(updates, e.to_string());
+        }
+        spec.mounts
+            .push(Mount::volume(vname.clone(), target.clone()));
+        volumes.insert(handle.clone(), vname);
+    }
+    let force = change.action == Action::Replace;
+    let (id, hash, recreated) = match converge_container(&sh, &address, spec, force).await {
+        Ok(x) => x,
+        Err(e) => return fail(updates, e),
+    };
+    if let Some(r) = &def.readiness {
+        if let Err(e) = wait_ready(&sh, &address, &cname, r.port, r.timeout_ms).await {
+            return fail(updates, e);
+        }
+    }
+    let prior = state.resources.get(&name);
+    updates.push(Update::PutResource(
+        name.clone(),
+        Box::new(ResourceState {
+            definition: def,
+            definition_hash: hash,
+            container_name: cname,
+            container_id: id,
+            volumes,
+            depends_on: BTreeSet::new(),
+            origin: prior.map(|r| r.origin).unwrap_or(Origin::Descriptor),
+            applied_at: Some(now_rfc3339()),
+        }),
+    ));
+    StepResult {
+        updates,
+        error: None,
+        warnings: vec![],
+        outcome: outcome_word(change.action, recreated),
+    }
+}
+
+/// Whether a service owns resource types with hook targets (it then gets
+/// the hook secret to verify the JWTs).
+fn receives_hooks(project: &Project, service: &str) -> bool {
+    project.types.values().any(|t| {
+        t.owner == service
+            && ["create", "update", "delete"]
+                .iter()
+                .any(|op| t.lifecycle.get(op).is_some_and(|l| l.target.is_some()))
+    })
+}
+
+pub fn hook_secret(sh: &Shared, state: &State) -> Result<String, String> {
+    let sealed = state
+        .hook_secret
+        .as_ref()
+        .ok_or("the environment has no hook secret yet")?;
+    sh.key
+        .open(
+            &env::hook_secret_identity(sh.project_name(), &sh.env),
+            sealed,
+        )
+        .map_err(|e| e.to_string())
+}
+
+pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> StepResult {
+    let name = change.name.clone();
+    let address = change.address.clone();
+    let p = sh.project_name().to_string();
+    let cname = naming::container(&p, &sh.env, &name);
+    let fail = |e: String| StepResult {
+        updates: vec![],
+        error: Some(e),
+        warnings: vec![],
+        outcome: String::new(),
+    };
+    if change.action == Action::Delete {
+        sh.progress.start(&address, "removing the container");
+        if let Err(e) = sh.docker.remove_container(&cname, true).await {
+            return fail(e.to_string());
+        }
+        return StepResult {
+            updates: vec![Update::RemoveService(name)],
+            error: None,
+            warnings: vec![],
+            outcome: "deleted".into(),
+        };
+    }
+    sh.progress.start(&address, "preparing");
+    let def = sh.project.compartment.services[&name].clone();
+    let context = sh.project.contexts.get(&name).cloned().unwrap_or_default();
+    let image = naming::service_image(&p, &name, &context);
+    let mut runtime = match env::service_env(
+        &p,
+        &sh.env,
+        &name,
+        &def,
+        &sh.project.compartment.resources,
+        &state,
+        Some(&sh.key),
+    ) {
+        Ok(e) => e,
+        Err(e) => return fail(e.to_string()),
+    };
+    match sh.docker.image_exists(&image).await {
+        Ok(true) => {}
+        Ok(false) => {
+            sh.progress.step(&address, &format!("building {image}"));
+            let mut args = BTreeMap::new();
+            for (k, v) in &def.build.env {
+                match v {
+                    Some(v) => args.insert(k.clone(), v.clone()),
+                    None => args.insert(k.clone(), runtime.get(k).cloned().unwrap_or_default()),
+                };
+            }
+            let blabels = labels::standard(&p, &sh.env, labels::KIND_SERVICE, &name);
+            if let Err(e) = sh
+                .docker
+                .build_image(&sh.project.root.join(&def.path), &image, &args, &blabels)
+                .await
+            {
+                return fail(e.to_string());
+            }
+        }
+        Err(e) => return fail(e.to_string()),
+    }
+    if receives_hooks(&sh.project, &name) {
+        match hook_secret(&sh, &state) {
+            Ok(s) => {
+                runtime.insert("COMPARTMENT_HOOK_SECRET".into(), s);
+            }
+            Err(e) => return fail(e),
+        }
+    }
+    let mut spec = ContainerSpec::new(cname.clone(), image.clone());
+    spec.env = runtime;
+    spec.labels = labels::standard(&p, &sh.env, labels::KIND_SERVICE, &name);
+    spec.network = Some(sh.network.clone());
+    spec.aliases = vec![naming::service_host(&p, &sh.env, &name)];
+    spec.exposed_ports = def.ingress.iter().map(|i| i.port).collect();
+    spec.restart = Some("unless-stopped".into());
+    let (id, hash, recreated) =
+        match converge_container(&sh, &address, spec, change.action == Action::Replace).await {
+            Ok(x) => x,
+            Err(e) => return fail(e),
+        };
+    if let Some(ing) = &def.ingress {
+        if let Err(e) = wait_ready(&sh, &address, &cname, ing.port, 30_000).await {
+            return fail(e);
+        }
+    }
+    let deps: BTreeSet<String> = change.depends_on.iter().cloned().collect();
+    let st = ServiceState {
+        definition: def,
+        definition_hash: hash,
+        context_hash: context,
+        image,
+        container_name: cname,
+        container_id: id,
+        depends_on: deps,
+        applied_at: Some(now_rfc3339()),
+    };
+    StepResult {
+        updates: vec![Update::PutService(name, Box::new(st))],
+        error: None,
+        warnings: vec![],
+        outcome: outcome_word(change.action, recreated),
+    }
+}
+
+pub async fn instance(
+    sh: Arc<Shared>,
+    state: Arc<State>,
+    global: Arc<State>,
+    change: Change,
+) -> StepResult {
+    let name = change.name.clone();
+    let address = change.address.clone();
+    let p = sh.project_name().to_string();
+    sh.progress.start(
+        &address,
+        if change.hooks.is_empty() {
+            "writing"
+        } else {
+            "calling lifecycle hooks"
+        },
+    );
+    let prior = if change.global {
+        global.instances.get(&name)
+    } else {
+        state.instances.get(&name)
+    }
+    .cloned();
+    let desired = sh.project.instances.get(&name).cloned();
+    let mut warnings = Vec::new();
+    let mut last_hook: Option<HookResult> = prior.as_ref().and_then(|i| i.last_hook.clone());
+    for hook in &change.hooks {
+        let (type_id, body) = match (hook.operation.as_str(), &desired, &prior) {
+            ("delete", _, Some(pr)) => (
+                pr.type_id.clone(),
+                serde_json::Value::Object(pr.properties.clone()),
+            ),
+            (_, Some(d), _) => (
+                d.type_id.clone(),
+                serde_json::Value::Object(d.properties.clone()),
+            ),
+            _ => continue,
+        };
+        let svc = sh.project.compartment.services.get(&hook.service);
+        let Some(port) = svc.and_then(|s| s.ingress.as_ref()).map(|i| i.port) else {
+            warnings.push(format!(
+                "{} hook not sent: service `{}` has no standard ingress",
+                hook.operation, hook.service
+            ));
+            continue;
+        };
+        let cname = naming::container(&p, &sh.env, &hook.service);
+        let ip = match sh.docker.container_ip(&cname, &sh.network).await {
+            Ok(Some(ip)) => ip,
+            Ok(None) => {
+                let r = HookResult {
+                    operation: hook.operation.clone(),
+                    method: hook.method.clone(),
+                    url: format!("http://{}:{port}{}", hook.service, hook.path),
+                    status: None,
+                    ok: false,
+                    error: Some(format!("service `{}` is not running", hook.service)),
+                    at: now_rfc3339(),
+                };
+                warnings.push(format!(
+                    "{} hook {} {} failed: {}",
+                    r.operation,
+                    r.method,
+                    r.url,
+                    r.error.clone().unwrap_or_default()
+                ));
+                last_hook = Some(r);
+                continue;
+            }
+            Err(e) => {
+                return StepResult {
+                    updates: vec![],
+                    error: Some(e.to_string()),
+                    warnings,
+                    outcome: String::new(),
+                }
+            }
+        };
+        let secret = match hook_secret(&sh, &state) {
+            Ok(s) => s,
+            Err(e) => {
+                return StepResult {
+                    updates: vec![],
+                    error: Some(e),
+                    warnings,
+                    outcome: String::new(),
+                }
+            }
+        };
+        let req = hooks::HookRequest {
+            url: format!("http://{ip}:{port}{}", hook.path),
+            method: &hook.method,
+            body: &body,
+            claims: hooks::claims(&p, &sh.env, &hook.service, &type_id, &name, &hook.operation),
+            secret: secret.as_bytes(),
+        };
+        sh.progress
+            .step(&address, &format!("{} {}", hook.method, hook.path));
+        let r = hooks::fire(req).await;
+        if !r.ok {
+            warnings.push(format!(
+                "{} hook {} {} failed: {} (recorded; not retried)",
+                r.operation,
+                r.method,
+                r.url,
+                r.error.clone().unwrap_or_default()
+            ));
+        }
+        last_hook = Some(r);
+    }
+    let update = match (change.action, desired) {
+        (Action::Delete, _) | (_, None) => Update::RemoveInstance {
+            global: change.global,
+            name: name.clone(),
+        },
+        (_, Some(d)) => {
+            let deps: BTreeSet<String> = change.depends_on.iter().cloned().collect();
+            Update::PutInstance {
+                global: change.global,
+                name: name.clone(),
+                instance: Box::new(InstanceState {
+                    type_id: d.type_id,
+                    values: d.values,
+                    properties: d.properties,
+                    depends_on: deps,
+                    sensitive_inputs: d.sensitive_inputs,
+                    last_hook,
+                    applied_at: Some(now_rfc3339()),
+                }),
+            }
+        }
+    };
+    StepResult {
+        updates: vec![update],
+        error: None,
+        warnings,
+        outcome: outcome_word(change.action, false),
+    }
+}
