@@ -25,7 +25,8 @@ fn stale_reasons(saved: &Plan, fresh: &Plan) -> Vec<String> {
             saved.project, saved.environment, fresh.project, fresh.environment
         ));
     }
-    if saved.prior_state.lineage != fresh.prior_state.lineage {
+    if saved.prior_state.lineage.is_some() && saved.prior_state.lineage != fresh.prior_state.lineage
+    {
         out.push(format!(
             "the state's lineage changed ({} → {}): it is a different state",
             saved.prior_state.lineage.as_deref().unwrap_or("none"),

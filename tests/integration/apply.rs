@@ -1,0 +1,567 @@
+//! `compartment apply` against the real Docker engine: the example project
+//! end to end, idempotence, update vs replace keeping volumes, stale plan
+//! files, readiness failures, Ctrl-C, lifecycle hooks, drift.
+
+use crate::engine::{available, docker, docker_ok, Project};
+use crate::test::Test;
+
+/// Runs `psql` in a throwaway container on the project's network.
+fn psql(p: &Project, url: &str, sql: &str) -> (bool, String) {
+    docker(&[
+        "run",
+        "--rm",
+        "--network",
+        &p.network(),
+        "postgres:16-alpine",
+        "psql",
+        url,
+        "-tA",
+        "-c",
+        sql,
+    ])
+}
+
+fn env_of(p: &Project, container: &str) -> Vec<String> {
+    p.inspect(container, "{{range .Config.Env}}{{println .}}{{end}}")
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn example_project_end_to_end() {
+    if !available() {
+        return;
+    }
+    let p = Project::new("example");
+    let run = p.cmd(["apply", "--yes"]).run();
+    assert!(
+        run.stdout.contains("Apply complete: 8 created"),
+        "{}",
+        run.stdout
+    );
+    let state_text = std::fs::read_to_string(p.state_path()).unwrap();
+
+    // Network and aliases.
+    assert_eq!(
+        docker_ok(&["network", "inspect", "-f", "{{.Driver}}", &p.network()]).trim(),
+        "bridge"
+    );
+    let aliases = p.inspect(
+        "db",
+        &format!(
+            "{{{{json (index .NetworkSettings.Networks \"{}\").Aliases}}}}",
+            p.network()
+        ),
+    );
+    assert!(
+        aliases.contains(&format!("db.production.{}.resource.internal", p.name)),
+        "{aliases}"
+    );
+    // Labels.
+    let labels = p.inspect("db", "{{json .Config.Labels}}");
+    for l in [
+        format!("\"io.compartment.project\":\"{}\"", p.name),
+        "\"io.compartment.environment\":\"production\"".into(),
+        "\"io.compartment.kind\":\"resource\"".into(),
+        "\"io.compartment.name\":\"db\"".into(),
+        "io.compartment.definition-hash".into(),
+    ] {
+        assert!(labels.contains(&l), "{l} not in {labels}");
+    }
+    // Volumes: the handle's named volume is mounted at the declared path.
+    let mounts = p.inspect("db", "{{range .Mounts}}{{.Name}}={{.Destination}} {{end}}");
+    assert!(
+        mounts.contains(&format!(
+            "cmpt-{}-production-db-data=/var/lib/postgresql/data",
+            p.name
+        )),
+        "{mounts}"
+    );
+    // Internal ports only.
+    assert!(!p
+        .inspect("db", "{{json .HostConfig.PortBindings}}")
+        .contains("HostPort"));
+    assert!(!p
+        .inspect("db", "{{json .NetworkSettings.Ports}}")
+        .contains("HostPort"));
+    assert!(p
+        .inspect("db", "{{json .Config.ExposedPorts}}")
+        .contains("5432/tcp"));
+    assert_eq!(
+        p.inspect("db", "{{.HostConfig.RestartPolicy.Name}}"),
+        "unless-stopped"
+    );
+    // The generated password: in the container, sealed in state, never printed.
+    let env = env_of(&p, "db");
+    let password = env
+        .iter()
+        .find_map(|l| l.strip_prefix("POSTGRES_PASSWORD="))
+        .expect("generated password injected")
+        .to_string();
+    assert_eq!(password.len(), 48, "24 bytes hex");
+    assert!(!run.stdout.contains(&password) && !run.stderr.contains(&password));
+    assert!(
+        !state_text.contains(&password),
+        "plaintext password in the state file"
+    );
+    assert!(env.contains(&"POSTGRES_DB=tools".to_string()));
+    // Services never get resource-scoped variables; connections resolve at injection.
+    let api_env = env_of(&p, "api");
+    assert!(!api_env.iter().any(|l| l.starts_with("POSTGRES_PASSWORD=")));
+    let url = api_env
+        .iter()
+        .find_map(|l| l.strip_prefix("DATABASE_URL="))
+        .expect("connection injected")
+        .to_string();
+    assert_eq!(
+        url,
+        format!(
+            "postgres://app:{password}@db.production.{}.resource.internal:5432/tools",
+            p.name
+        )
+    );
+    // Readiness order: each resource was ready before a service that connects to it started.
+    let pos = |s: &str| {
+        run.stdout
+            .find(s)
+            .unwrap_or_else(|| panic!("{s:?} not in output:\n{}", run.stdout))
+    };
+    assert!(pos("resource.db: ✓ created") < pos("service.api: preparing"));
+    assert!(pos("resource.cache: ✓ created") < pos("service.api: preparing"));
+    assert!(pos("resource.db: ✓ created") < pos("service.storefront: preparing"));
+    // The preset database accepts the generated password from another container.
+    let (ok, out) = psql(&p, &url, "select 'connected as ' || current_user");
+    assert!(ok && out.contains("connected as app"), "{out}");
+    // A second apply is a no-op.
+    let again = p.cmd(["apply", "--yes"]).run();
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    assert!(again.stdout.contains("8 unchanged"), "{}", again.stdout);
+}
+
+#[test]
+fn env_change_updates_image_change_replaces_and_volumes_survive() {
+    if !available() {
+        return;
+    }
+    let p = Project::new("example");
+    p.cmd(["apply", "--yes"]).run();
+    let url = env_of(&p, "api")
+        .iter()
+        .find_map(|l| l.strip_prefix("DATABASE_URL=").map(String::from))
+        .unwrap();
+    let (ok, out) = psql(
+        &p,
+        &url,
+        "create table kept (v text); insert into kept values ('survives')",
+    );
+    assert!(ok, "{out}");
+    let id_before = p.inspect("db", "{{.Id}}");
+
+    // env change → update; the container is recreated, the volume kept.
+    p.edit("compartment.yml", "CACHE_MODE: echo", "CACHE_MODE: loud");
+    p.edit(
+        "compartment.yml",
+        "      POSTGRES_DB: tools",
+        "      POSTGRES_DB: tools\n      PGTZ: UTC",
+    );
+    let plan = p.cmd(["plan", "--json"]).run();
+    let v: serde_json::Value = serde_json::from_str(&plan.stdout).unwrap();
+    let action = |a: &str| {
+        v["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["address"] == a)
+            .unwrap()["action"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(action("resource.db"), "update");
+    assert_eq!(action("resource.cache"), "update");
+    let run = p.cmd(["apply", "--yes"]).run();
+    assert!(
+        run.stdout
+            .contains("resource.db: ✓ updated (container recreated, volumes kept)"),
+        "{}",
+        run.stdout
+    );
+    assert_ne!(p.inspect("db", "{{.Id}}"), id_before);
+    assert!(env_of(&p, "db").contains(&"PGTZ=UTC".to_string()));
+    let (ok, out) = psql(&p, &url, "select v from kept");
+    assert!(ok && out.trim() == "survives", "{out}");
+
+    // image change → replace; still the same data.
+    docker_ok(&["tag", "postgres:16-alpine", &format!("{}-pg:copy", p.name)]);
+    p.edit("compartment.yml", "  db:\n    preset: postgres\n    env:\n      POSTGRES_DB: tools\n      PGTZ: UTC", &format!("  db:\n    image: {}-pg:copy\n    env: {{POSTGRES_DB: tools, POSTGRES_USER: app, PGTZ: UTC}}\n    generatedVariables: {{POSTGRES_PASSWORD: {{generator: token}}}}\n    ports: [5432]\n    readiness: {{type: tcp, port: 5432, timeoutMs: 60000}}\n    volumes: {{data: /var/lib/postgresql/data}}\n    outputs:\n      connection-url: {{sensitive: true, value: 'postgres://${{env.POSTGRES_USER}}:${{env.POSTGRES_PASSWORD}}@${{resource.host}}:5432/${{env.POSTGRES_DB}}'}}", p.name));
+    let plan = p.cmd(["plan"]).run();
+    assert!(
+        plan.stdout
+            .contains("± resource.db replace: `image` changed"),
+        "{}",
+        plan.stdout
+    );
+    let run = p.cmd(["apply", "--yes"]).run();
+    assert!(
+        run.stdout
+            .contains("resource.db: ✓ replaced (volumes kept)"),
+        "{}",
+        run.stdout
+    );
+    let (ok, out) = psql(&p, &url, "select v from kept");
+    assert!(ok && out.trim() == "survives", "{out}");
+    docker(&["rmi", &format!("{}-pg:copy", p.name)]);
+}
+
+#[test]
+fn stale_plan_file_is_refused_and_a_fresh_one_applies() {
+    if !available() {
+        return;
+    }
+    let p = Project::new("apply/readiness");
+    p.edit(
+        "compartment.yml",
+        "      DELAY: \"4\"",
+        "      DELAY: \"0\"",
+    );
+    p.edit(
+        "compartment.yml",
+        "    command: [\"sleep\", \"3600\"]",
+        "    command: [\"nc\", \"-ll\", \"-p\", \"7000\", \"-e\", \"/bin/cat\"]",
+    );
+    p.cmd(["plan", "--out", "plans/production.json"]).run();
+    p.edit(
+        "compartment.yml",
+        "web-ok:\n    path: services/web",
+        "web-ok:\n    path: services/web\n    ingress: {port: 8080}",
+    );
+    let run = p.cmd(["apply", "plans/production.json"]).status(1).run();
+    assert!(
+        run.stderr.contains("Saved plan is stale")
+            && run
+                .stderr
+                .contains("compartment.yml changed since the plan was made"),
+        "{}",
+        run.stderr
+    );
+    // Nothing was created.
+    let (_, ps) = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=io.compartment.project={}", p.name),
+    ]);
+    assert!(
+        ps.trim().is_empty(),
+        "containers created by a refused apply: {ps}"
+    );
+    p.cmd(["plan", "--out", "plans/production.json"]).run();
+    let run = p.cmd(["apply", "plans/production.json"]).run();
+    assert!(
+        run.stdout.contains("Apply complete: 6 created"),
+        "{}",
+        run.stdout
+    );
+    // Applying the same file again: the state moved on.
+    let run = p.cmd(["apply", "plans/production.json"]).status(1).run();
+    assert!(
+        run.stderr.contains("Saved plan is stale")
+            && run
+                .stderr
+                .contains("the state changed since the plan was made"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn failed_readiness_skips_exactly_its_dependents() {
+    if !available() {
+        return;
+    }
+    let p = Project::new("apply/readiness");
+    p.edit(
+        "compartment.yml",
+        "      DELAY: \"4\"",
+        "      DELAY: \"0\"",
+    );
+    let run = p.cmd(["apply", "--yes"]).status(1).run();
+    assert!(
+        run.stdout.contains("failed: resource.broken: not ready"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "skipped: service.web-broken (depends on resource.broken, which did not complete)"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "Apply failed: 4 created, 0 updated, 0 replaced, 0 deleted, 1 failed, 1 skipped."
+        ),
+        "{}",
+        run.stdout
+    );
+    let state = p.state();
+    let services: Vec<&String> = state["services"].as_object().unwrap().keys().collect();
+    assert_eq!(services, ["web-ok", "web-slow"]);
+    assert!(
+        state["resources"].get("broken").is_none(),
+        "a resource that never became ready is not recorded as applied"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_starting_nodes_saves_and_the_next_apply_converges() {
+    if !available() {
+        return;
+    }
+    let p = Project::new("apply/readiness");
+    p.edit(
+        "compartment.yml",
+        "    command: [\"sleep\", \"3600\"]",
+        "    command: [\"nc\", \"-ll\", \"-p\", \"7000\", \"-e\", \"/bin/cat\"]",
+    );
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_compartment"))
+        .args(["--project", &p.name, "apply", "--yes", "--parallelism", "1"])
+        .current_dir(&p.dir)
+        .env("COMPARTMENT_SECRET_KEY", "integration-test-key")
+        .env("XDG_CONFIG_HOME", p.dir.join(".config"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the slow resource is waiting for readiness, then interrupt.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, ps) = docker(&[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("name={}", p.container("slow")),
+        ]);
+        if !ps.trim().is_empty() || std::time::Instant::now() > deadline {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    docker(&[]); // keep the engine warm; no-op
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Interrupt received: starting nothing new; waiting for 1 running step(s)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Apply interrupted"), "{stdout}");
+    assert!(stdout.contains("not started: "), "{stdout}");
+    // The state is valid and names what was finished.
+    let state = p.state();
+    assert!(state["serial"].as_u64().unwrap() >= 1);
+    // The next apply converges, and the one after is a no-op.
+    let run = p.cmd(["apply", "--yes"]).run();
+    assert!(run.stdout.contains("Apply complete"), "{}", run.stdout);
+    let run = p.cmd(["apply", "--yes"]).run();
+    assert!(run.stdout.contains("No changes."), "{}", run.stdout);
+}
+
+#[test]
+fn lifecycle_hooks_reach_the_service_with_a_verified_jwt() {
+    if !available() {
+        return;
+    }
+    let p = Project::new("example");
+    p.cmd(["apply", "--yes"]).run();
+    let hooks = |svc: &str| -> serde_json::Value {
+        let out = docker_ok(&["exec", &p.container(svc), "python3", "-c", "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:8080/_hooks').read().decode())"]);
+        serde_json::from_str(out.trim()).unwrap()
+    };
+    // The server verified every token (a bad one would have got 401 and not been recorded).
+    let shop = hooks("storefront");
+    let shop = shop.as_array().unwrap();
+    assert_eq!(shop.len(), 2, "{shop:?}");
+    let downtown = shop
+        .iter()
+        .find(|h| h["claims"]["instance"] == "downtown")
+        .unwrap();
+    assert_eq!(downtown["method"], "POST");
+    assert_eq!(downtown["path"], "/api/v1/resources/shop");
+    assert_eq!(
+        downtown["body"],
+        serde_json::json!({"name": "Downtown", "opening_hour": 9, "closing_hour": 20})
+    );
+    for (k, v) in [
+        ("iss", "compartment"),
+        ("environment", "production"),
+        ("service", "storefront"),
+        ("resource_type", "storefront/shop"),
+        ("operation", "create"),
+    ] {
+        assert_eq!(downtown["claims"][k], v, "claim {k}");
+    }
+    assert_eq!(downtown["claims"]["project"], p.name.as_str());
+    let billing = hooks("billing");
+    assert_eq!(
+        billing[0]["body"],
+        serde_json::json!({"shop": {"name": "Downtown", "opening_hour": 9}, "url": "https://hooks.example.com/orders", "events": ["order.created", "order.paid"]})
+    );
+    // The outcome is recorded on the instance.
+    let state = p.state();
+    assert_eq!(state["instances"]["downtown"]["lastHook"]["status"], 200);
+    // An update fires the update hook with PUT; a removed instance the delete hook.
+    p.edit(
+        "compartment.yml",
+        "      name: Downtown\n",
+        "      name: Downtown Central\n",
+    );
+    p.edit("compartment.yml", "  uptown:\n    type: storefront/shop\n    values:\n      name: Uptown\n      parent_shop: downtown\n      delivery: true\n      delivery_radius_km: 5\n", "");
+    let run = p.cmd(["apply", "--yes"]).run();
+    assert!(
+        run.stdout.contains("instance.uptown: ✓ deleted"),
+        "{}",
+        run.stdout
+    );
+    let shop = hooks("storefront");
+    let ops: Vec<(String, String, String)> = shop.as_array().unwrap()[2..]
+        .iter()
+        .map(|h| {
+            (
+                h["claims"]["instance"].as_str().unwrap().into(),
+                h["claims"]["operation"].as_str().unwrap().into(),
+                h["method"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        ops.contains(&("downtown".into(), "update".into(), "PUT".into())),
+        "{ops:?}"
+    );
+    assert!(
+        ops.contains(&("uptown".into(), "delete".into(), "DELETE".into())),
+        "{ops:?}"
+    );
+    assert!(p.state()["instances"].get("uptown").is_none());
+}
+
+#[test]
+fn a_failing_hook_is_recorded_and_not_retried() {
+    if !available() {
+        return;
+    }
+    let p = Project::new("apply/hook-fails");
+    let run = p.cmd(["apply", "--yes"]).run();
+    assert!(
+        run.stdout
+            .contains("warning: instance.one: create hook POST"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(
+            "failed: the service answered 500 Internal Server Error (recorded; not retried)"
+        ),
+        "{}",
+        run.stdout
+    );
+    let state = p.state();
+    let hook = &state["instances"]["one"]["lastHook"];
+    assert_eq!(hook["status"], 500);
+    assert_eq!(hook["ok"], false);
+    assert_eq!(state["instances"]["one"]["properties"]["label"], "first");
+    let out = docker_ok(&["exec", &p.container("flaky"), "python3", "-c", "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:8080/_hooks').read().decode())"]);
+    let received: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(
+        received.as_array().unwrap().len(),
+        1,
+        "exactly one attempt: {received}"
+    );
+    // Not retried by the next apply either.
+    let run = p.cmd(["apply", "--yes"]).run();
+    assert!(run.stdout.contains("No changes."), "{}", run.stdout);
+}
+
+#[test]
+fn a_container_removed_by_hand_is_detected_and_recreated() {
+    if !available() {
+        return;
+    }
+    let p = Project::new("apply/readiness");
+    p.edit(
+        "compartment.yml",
+        "      DELAY: \"4\"",
+        "      DELAY: \"0\"",
+    );
+    p.edit(
+        "compartment.yml",
+        "    command: [\"sleep\", \"3600\"]",
+        "    command: [\"nc\", \"-ll\", \"-p\", \"7000\", \"-e\", \"/bin/cat\"]",
+    );
+    p.cmd(["apply", "--yes"]).run();
+    docker_ok(&["rm", "-f", &p.container("ok")]);
+    let plan = p.cmd(["plan", "--refresh"]).run();
+    assert!(
+        plan.stdout
+            .contains("~ resource.ok update: container missing (drift): it will be recreated"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("the container of `resource.ok` is gone from the engine; apply recreates it"),
+        "{}",
+        plan.stdout
+    );
+    // Without --refresh, the plan reads only the state.
+    assert!(p.cmd(["plan"]).run().stdout.contains("No changes."));
+    let run = p.cmd(["apply", "--yes"]).run();
+    assert!(
+        run.stdout.contains("resource.ok: ✓ recreated")
+            || run.stdout.contains("resource.ok: ✓ updated"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(p.inspect("ok", "{{.State.Running}}"), "true");
+    assert!(p
+        .cmd(["apply", "--yes"])
+        .run()
+        .stdout
+        .contains("No changes."));
+}
+
+#[test]
+fn an_unreachable_engine_is_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = Test::new(crate::test::fixture("example"))
+        .args([
+            "--state",
+            dir.path().join("s.json").to_str().unwrap(),
+            "apply",
+            "--yes",
+        ])
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .env("COMPARTMENT_SECRET_KEY", "k")
+        .status(1)
+        .run();
+    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
+    assert!(
+        run.stderr.starts_with(
+            "error: cannot reach the Docker engine at unix:///nonexistent/docker.sock"
+        ),
+        "{}",
+        run.stderr
+    );
+}

@@ -1,0 +1,157 @@
+//! Tests against the real Docker engine: whether one answers (failing
+//! instead of skipping when COMPARTMENT_REQUIRE_DOCKER=1), a unique project
+//! per test, and a guard that removes every container, volume, network and
+//! image the test's project created, even when the test fails.
+
+use crate::test::Test;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+pub fn docker(args: &[&str]) -> (bool, String) {
+    match Command::new("docker").args(args).output() {
+        Ok(o) => (
+            o.status.success(),
+            format!(
+                "{}{}",
+                String::from_utf8_lossy(&o.stdout),
+                String::from_utf8_lossy(&o.stderr)
+            ),
+        ),
+        Err(e) => (false, e.to_string()),
+    }
+}
+
+pub fn docker_ok(args: &[&str]) -> String {
+    let (ok, out) = docker(args);
+    assert!(ok, "docker {} failed: {out}", args.join(" "));
+    out
+}
+
+/// `true` when an engine answers; panics when one is required but absent.
+pub fn available() -> bool {
+    let (ok, out) = docker(&["info", "--format", "{{.ServerVersion}}"]);
+    if ok {
+        return true;
+    }
+    if std::env::var("COMPARTMENT_REQUIRE_DOCKER").as_deref() == Ok("1") {
+        panic!("COMPARTMENT_REQUIRE_DOCKER=1 but no Docker engine answers: {out}");
+    }
+    eprintln!("skipped: no Docker engine ({})", out.trim());
+    false
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+/// A copy of a fixture project with its own project name, key and config
+/// directory; everything it created in the engine is removed on drop.
+pub struct Project {
+    pub name: String,
+    pub dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+impl Project {
+    pub fn new(fixture: &str) -> Project {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("project");
+        copy_dir(&crate::test::fixture(fixture), &dir);
+        std::fs::create_dir_all(tmp.path().join("config")).unwrap();
+        let name = format!(
+            "t{}x{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::SeqCst)
+        );
+        Project {
+            name,
+            dir,
+            _tmp: tmp,
+        }
+    }
+
+    /// The binary on this project, with its key and config directory.
+    pub fn cmd<I: IntoIterator<Item = S>, S: AsRef<str>>(&self, args: I) -> Test {
+        Test::new(&self.dir)
+            .args(["--project", &self.name])
+            .args(args)
+            .env("COMPARTMENT_SECRET_KEY", "integration-test-key")
+            .env(
+                "XDG_CONFIG_HOME",
+                self._tmp.path().join("config").to_str().unwrap(),
+            )
+    }
+
+    pub fn container(&self, name: &str) -> String {
+        format!("cmpt-{}-production-{name}", self.name)
+    }
+
+    pub fn network(&self) -> String {
+        format!("cmpt-{}-production", self.name)
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.dir
+            .join(".compartment/state")
+            .join(&self.name)
+            .join("production.json")
+    }
+
+    pub fn state(&self) -> serde_json::Value {
+        serde_json::from_str(&std::fs::read_to_string(self.state_path()).unwrap()).unwrap()
+    }
+
+    pub fn edit(&self, file: &str, from: &str, to: &str) {
+        let p = self.dir.join(file);
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(text.contains(from), "{file} does not contain {from:?}");
+        std::fs::write(&p, text.replacen(from, to, 1)).unwrap();
+    }
+
+    /// `docker inspect -f FORMAT NAME`.
+    pub fn inspect(&self, container: &str, format: &str) -> String {
+        docker_ok(&["inspect", "-f", format, &self.container(container)])
+            .trim()
+            .to_string()
+    }
+}
+
+impl Drop for Project {
+    fn drop(&mut self) {
+        let label = format!("label=io.compartment.project={}", self.name);
+        let (_, ids) = docker(&["ps", "-aq", "--filter", &label]);
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f", "-v"];
+            args.extend(ids);
+            docker(&args);
+        }
+        let (_, vols) = docker(&["volume", "ls", "-q", "--filter", &label]);
+        for v in vols.split_whitespace() {
+            docker(&["volume", "rm", "-f", v]);
+        }
+        let (_, nets) = docker(&["network", "ls", "-q", "--filter", &label]);
+        for n in nets.split_whitespace() {
+            docker(&["network", "rm", n]);
+        }
+        let (_, images) = docker(&["images", "-q", "--filter", &label]);
+        for i in images.split_whitespace() {
+            docker(&["rmi", "-f", i]);
+        }
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let target = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            if e.file_name() == ".compartment" {
+                continue;
+            }
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), &target).unwrap();
+        }
+    }
+}
