@@ -326,7 +326,7 @@ fn ctrl_c_stops_starting_nodes_saves_and_the_next_apply_converges() {
         "    command: [\"sleep\", \"3600\"]",
         "    command: [\"nc\", \"-ll\", \"-p\", \"7000\", \"-e\", \"/bin/cat\"]",
     );
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_compartment"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_compartment"))
         .args(["--project", &p.name, "apply", "--yes", "--parallelism", "1"])
         .current_dir(&p.dir)
         .env("COMPARTMENT_SECRET_KEY", "integration-test-key")
@@ -350,7 +350,6 @@ fn ctrl_c_stops_starting_nodes_saves_and_the_next_apply_converges() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     std::thread::sleep(std::time::Duration::from_millis(500));
-    docker(&[]); // keep the engine warm; no-op
     std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
