@@ -8,6 +8,7 @@ use super::env::{self, generate_token, variable_identity};
 use super::hooks;
 use super::naming;
 use super::progress::Progress;
+use crate::descriptor::model::ResourceDef;
 use crate::descriptor::project::Project;
 use crate::docker::{labels, ContainerSpec, Docker, Mount};
 use crate::plan::{Action, Change};
@@ -107,6 +108,8 @@ impl Shared {
         &self.project.compartment.name
     }
 }
+
+pub use crate::state::variables_digest;
 
 /// A hash of what defines a container: recorded as a label and in the
 /// state, compared to decide whether a container must be recreated and to
@@ -220,12 +223,30 @@ fn outcome_word(action: Action, recreated: bool) -> String {
 }
 
 pub async fn resource(sh: Arc<Shared>, state: Arc<State>, change: Change) -> StepResult {
-    let name = change.name.clone();
-    let address = change.address.clone();
+    let def = sh.project.compartment.resources[&change.name].clone();
+    let origin = state
+        .resources
+        .get(&change.name)
+        .map(|r| r.origin)
+        .unwrap_or(Origin::Descriptor);
+    converge_resource(&sh, &state, &change.name, def, change.action, origin).await
+}
+
+/// Brings one resource to `def`: generated variables, image, volumes,
+/// container, readiness. Used by apply and by `restore --as`.
+pub async fn converge_resource(
+    sh: &Shared,
+    state: &State,
+    name: &str,
+    def: ResourceDef,
+    action: Action,
+    origin: Origin,
+) -> StepResult {
+    let name = name.to_string();
+    let address = format!("resource.{name}");
     let p = sh.project_name().to_string();
-    let def = sh.project.compartment.resources[&name].clone();
     let mut updates = Vec::new();
-    let mut view = (*state).clone();
+    let mut view = state.clone();
     sh.progress.start(&address, "preparing");
     for (key, g) in &def.generated_variables {
         let exists = view
@@ -293,17 +314,17 @@ pub async fn resource(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Ste
             .push(Mount::volume(vname.clone(), target.clone()));
         volumes.insert(handle.clone(), vname);
     }
-    let force = change.action == Action::Replace;
-    let (id, hash, recreated) = match converge_container(&sh, &address, spec, force).await {
+    let force = action == Action::Replace;
+    let (id, hash, recreated) = match converge_container(sh, &address, spec, force).await {
         Ok(x) => x,
         Err(e) => return fail(updates, e),
     };
     if let Some(r) = &def.readiness {
-        if let Err(e) = wait_ready(&sh, &address, &cname, r.port, r.timeout_ms).await {
+        if let Err(e) = wait_ready(sh, &address, &cname, r.port, r.timeout_ms).await {
             return fail(updates, e);
         }
     }
-    let prior = state.resources.get(&name);
+    let applied_variables = Some(variables_digest(&view.variables.resource, &name, None));
     updates.push(Update::PutResource(
         name.clone(),
         Box::new(ResourceState {
@@ -313,15 +334,16 @@ pub async fn resource(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Ste
             container_id: id,
             volumes,
             depends_on: BTreeSet::new(),
-            origin: prior.map(|r| r.origin).unwrap_or(Origin::Descriptor),
+            origin,
             applied_at: Some(now_rfc3339()),
+            applied_variables,
         }),
     ));
     StepResult {
         updates,
         error: None,
         warnings: vec![],
-        outcome: outcome_word(change.action, recreated),
+        outcome: outcome_word(action, recreated),
     }
 }
 
@@ -436,7 +458,13 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
         }
     }
     let deps: BTreeSet<String> = change.depends_on.iter().cloned().collect();
+    let applied_variables = Some(variables_digest(
+        &state.variables.service,
+        &name,
+        state.bindings.get(&name),
+    ));
     let st = ServiceState {
+        applied_variables,
         definition: def,
         definition_hash: hash,
         context_hash: context,

@@ -176,6 +176,13 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
             };
             ch.generated.insert(key.clone(), word.into());
         }
+        if let Some(applied) = prior.and_then(|r| r.applied_variables.as_ref()) {
+            let now = crate::state::variables_digest(&st.variables.resource, name, None);
+            if ch.action == Action::NoOp && *applied != now {
+                ch.action = Action::Update;
+                ch.reason = Some("its runtime variables changed (variable set/remove)".into());
+            }
+        }
         if ch.action == Action::NoOp {
             if let Some(k) = ch
                 .generated
@@ -322,6 +329,18 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
             }
         }
         ch.connections.sort();
+        if let Some(applied) = st
+            .services
+            .get(name)
+            .and_then(|s| s.applied_variables.as_ref())
+        {
+            let now =
+                crate::state::variables_digest(&st.variables.service, name, st.bindings.get(name));
+            if ch.action == Action::NoOp && *applied != now {
+                ch.action = Action::Update;
+                ch.reason = Some("its runtime variables or bindings changed".into());
+            }
+        }
         drift_action(&mut ch, input.drift, &mut warnings);
         changes.insert(address.clone(), ch);
         desired_deps.insert(address, deps.into_iter().collect());

@@ -83,6 +83,10 @@ pub struct ResourceState {
     pub origin: Origin,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_at: Option<String>,
+    /// Digest of the runtime variables the container was started with
+    /// ([`variables_digest`]); a different digest now means an update.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_variables: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,6 +107,10 @@ pub struct ServiceState {
     pub depends_on: BTreeSet<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_at: Option<String>,
+    /// Digest of the runtime variables and bindings the container was
+    /// started with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_variables: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -235,6 +243,18 @@ pub fn new_lineage() -> String {
         &h[16..20],
         &h[20..32]
     )
+}
+
+/// A digest of one target's runtime variables (and bindings): keys with
+/// their stored (sealed or plain) form, so a changed value changes it
+/// without the planner needing the key.
+pub fn variables_digest(
+    scope: &BTreeMap<String, BTreeMap<String, Variable>>,
+    target: &str,
+    bindings: Option<&BTreeMap<String, Binding>>,
+) -> String {
+    let v = serde_json::json!({"variables": scope.get(target), "bindings": bindings});
+    crate::descriptor::project::sha256_hex(v.to_string().as_bytes())[..16].to_string()
 }
 
 /// The sha256 of a serialisable definition (canonical: sorted keys).
