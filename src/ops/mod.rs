@@ -7,6 +7,7 @@
 //! system clock: every function that needs "now" takes it as a parameter,
 //! so callers (the CLI, the scheduler loop, tests) inject the time.
 
+pub mod retention;
 pub mod schedule;
 
 use chrono::{DateTime, SecondsFormat, Utc};
