@@ -8,6 +8,7 @@
 //! so callers (the CLI, the scheduler loop, tests) inject the time.
 
 pub mod retention;
+pub mod roles;
 pub mod schedule;
 
 use chrono::{DateTime, SecondsFormat, Utc};
