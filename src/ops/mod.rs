@@ -3,10 +3,13 @@
 //! which command (`roles`), the append-only audit log of sensitive reads
 //! (`audit`) and backup ids (`ids`).
 //!
-//! Nothing here talks to Docker or the terminal, and nothing reads the
-//! system clock: every function that needs "now" takes it as a parameter,
-//! so callers (the CLI, the scheduler loop, tests) inject the time.
+//! Nothing here talks to Docker or the terminal (the access file and the
+//! audit log are plain file I/O), and nothing reads the system clock: every
+//! function that needs "now" takes it as a parameter, so callers (the CLI,
+//! the scheduler loop, tests) inject the time.
 
+pub mod audit;
+pub mod ids;
 pub mod retention;
 pub mod roles;
 pub mod schedule;
