@@ -12,6 +12,7 @@ pub mod diagnostics;
 pub mod docker;
 pub mod error;
 pub mod graph;
+pub mod ops;
 pub mod plan;
 pub mod platz;
 pub mod state;

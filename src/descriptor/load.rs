@@ -439,16 +439,12 @@ fn operations(cx: &mut Cx, node: &Node, path: &str) -> Operations {
     ops
 }
 
-/// Parses a 5-field UTC cron expression with the `cron` crate (which wants
-/// seconds, so a `0` is prepended).
+/// Parses a 5-field UTC cron expression (standard semantics: day-of-week
+/// 0-7 with 0 and 7 Sunday) into a `cron::Schedule`.
 pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
-    let fields = expr.split_whitespace().count();
-    if fields != 5 {
-        return Err(format!("a cron schedule has 5 fields (minute hour day-of-month month day-of-week), this one has {fields}"));
-    }
-    format!("0 {expr}")
-        .parse::<cron::Schedule>()
-        .map_err(|e| e.to_string())
+    super::cron::parse(expr)
+        .map(|c| c.schedule())
+        .map_err(|e| e.message)
 }
 
 fn schedule(cx: &mut Cx, node: &Node, path: &str) -> Option<Schedule> {
