@@ -3,6 +3,7 @@
 
 mod apply;
 pub mod args;
+mod ops;
 mod plan;
 mod schema;
 mod state;
@@ -181,29 +182,13 @@ impl Subcommand {
             Subcommand::Schema(a) => schema::run(a.kind),
             Subcommand::Plan(a) => plan::plan(cx, a),
             Subcommand::Apply(a) => apply::run(cx, a),
+            Subcommand::Resource(c) => ops::resource_command(cx, c),
+            Subcommand::Variable(c) => ops::variable_command(cx, c),
+            Subcommand::Backup(c) => ops::backup_run_due(cx, c),
+            Subcommand::Scheduler(a) => ops::scheduler(cx, a),
             Subcommand::Show(a) => plan::show(cx, a),
             Subcommand::Graph(a) => plan::graph(cx, a),
             Subcommand::State(c) => state::run(cx, c),
-            other => Err(Error::msg(format!(
-                "`{}` is not implemented yet",
-                command_name(&other)
-            ))),
         }
-    }
-}
-
-fn command_name(s: &Subcommand) -> &'static str {
-    match s {
-        Subcommand::Validate => "validate",
-        Subcommand::Plan(_) => "plan",
-        Subcommand::Show(_) => "show",
-        Subcommand::Apply(_) => "apply",
-        Subcommand::Graph(_) => "graph",
-        Subcommand::Schema(_) => "schema",
-        Subcommand::Resource(_) => "resource",
-        Subcommand::Variable(_) => "variable",
-        Subcommand::Backup(_) => "backup",
-        Subcommand::Scheduler(_) => "scheduler",
-        Subcommand::State(_) => "state",
     }
 }

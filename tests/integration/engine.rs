@@ -28,10 +28,36 @@ pub fn docker_ok(args: &[&str]) -> String {
     out
 }
 
-/// `true` when an engine answers; panics when one is required but absent.
+static IMAGES: std::sync::Once = std::sync::Once::new();
+
+/// The offline test images exist (built once by scripts/build-test-images.sh
+/// when one is missing, so `cargo test` works on a fresh machine).
+fn ensure_images() {
+    IMAGES.call_once(|| {
+        let missing = [
+            "compartment-test/busybox:1",
+            "compartment-test/debian:12",
+            "compartment-test/postgres:16",
+            "postgres:16-alpine",
+        ]
+        .iter()
+        .any(|i| !docker(&["image", "inspect", i]).0);
+        if missing {
+            let status = Command::new("bash")
+                .arg(crate::test::repo().join("scripts/build-test-images.sh"))
+                .status()
+                .expect("run scripts/build-test-images.sh");
+            assert!(status.success(), "scripts/build-test-images.sh failed");
+        }
+    });
+}
+
+/// `true` when an engine answers (with the test images built); panics when
+/// one is required but absent.
 pub fn available() -> bool {
     let (ok, out) = docker(&["info", "--format", "{{.ServerVersion}}"]);
     if ok {
+        ensure_images();
         return true;
     }
     if std::env::var("COMPARTMENT_REQUIRE_DOCKER").as_deref() == Ok("1") {

@@ -1,0 +1,394 @@
+//! Backups and restores: each operation runs in a disposable container on
+//! the resource network with the artifact directory
+//! (`$COMPARTMENT_RESOURCE_BACKUP_DIR/<id>`) mounted at `/backup` (read-only
+//! for restores) and the resource's final runtime env overlaid by the
+//! operation's `env`. Every backup leaves a record in the state.
+
+use crate::apply::naming;
+use crate::apply::steps::{self, Shared};
+use crate::descriptor::model::{Operation, Operations, ResourceDef};
+use crate::docker::{labels, ContainerSpec, Docker, Mount};
+use crate::error::{Error, Result};
+use crate::plan::Action;
+use crate::state::secrets::SecretKey;
+use crate::state::store::StateStore;
+use crate::state::{BackupRecord, Origin, State};
+use chrono::{DateTime, SecondsFormat, Utc};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+pub const BACKUP_DIR_VAR: &str = "COMPARTMENT_RESOURCE_BACKUP_DIR";
+
+/// The host directory holding backup artifacts: absolute only.
+pub fn backup_root() -> Result<PathBuf> {
+    let raw = std::env::var(BACKUP_DIR_VAR).map_err(|_| Error::msg(format!("{BACKUP_DIR_VAR} is not set: set it to a persistent absolute host directory for backup artifacts, e.g. /var/lib/compartment/backups")))?;
+    let p = PathBuf::from(&raw);
+    if !p.is_absolute() {
+        return Err(Error::msg(format!(
+            "{BACKUP_DIR_VAR} must be an absolute path, not `{raw}`: relative backup directories are rejected because they depend on the working directory; set it to e.g. /var/lib/compartment/backups"
+        )));
+    }
+    Ok(p)
+}
+
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// What an operation runs with.
+pub struct OpContext<'a> {
+    pub docker: &'a Docker,
+    pub project: &'a str,
+    pub env: &'a str,
+    pub key: &'a SecretKey,
+}
+
+/// Runs one operation command for `resource` with `artifacts` at /backup.
+#[allow(clippy::too_many_arguments)]
+async fn run_operation(
+    cx: &OpContext<'_>,
+    state: &State,
+    resource: &str,
+    def: &ResourceDef,
+    op: &Operation,
+    kind: &str,
+    id: &str,
+    artifacts: &std::path::Path,
+    read_only: bool,
+) -> Result<()> {
+    let image = op.image.clone().unwrap_or_else(|| def.image.clone());
+    cx.docker
+        .ensure_image(&image)
+        .await
+        .map_err(|e| Error::msg(e.to_string()))?;
+    let mut env =
+        crate::apply::env::resource_env(cx.project, cx.env, resource, def, state, Some(cx.key))?;
+    env.extend(op.env.clone());
+    env.insert("COMPARTMENT_BACKUP_DIR".into(), "/backup".into());
+    env.insert(
+        "COMPARTMENT_RESOURCE_HOST".into(),
+        naming::resource_host(cx.project, cx.env, resource),
+    );
+    env.insert("COMPARTMENT_RESOURCE_NAME".into(), resource.into());
+    env.insert("COMPARTMENT_PROJECT_NAME".into(), cx.project.into());
+    env.insert("COMPARTMENT_ENVIRONMENT_NAME".into(), cx.env.into());
+    let mut spec = ContainerSpec::new(
+        format!(
+            "{}-{kind}-{}",
+            naming::container(cx.project, cx.env, resource),
+            id.to_ascii_lowercase()
+        ),
+        image,
+    );
+    spec.entrypoint = Some(vec!["/bin/sh".into(), "-c".into()]);
+    spec.command = Some(vec![op.command.clone()]);
+    spec.env = env;
+    spec.labels = labels::standard(cx.project, cx.env, labels::KIND_OPERATION, resource);
+    spec.network = Some(naming::network(cx.project, cx.env));
+    let mut mount = Mount::bind(artifacts.to_path_buf(), "/backup");
+    mount.read_only = read_only;
+    spec.mounts.push(mount);
+    let outcome = cx
+        .docker
+        .run_to_completion(&spec)
+        .await
+        .map_err(|e| Error::msg(e.to_string()))?;
+    if outcome.exit_code != 0 {
+        let tail: Vec<&str> = outcome
+            .output
+            .lines()
+            .rev()
+            .take(12)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        return Err(Error::msg(format!(
+            "the {kind} command exited with {}:\n{}",
+            outcome.exit_code,
+            tail.join("\n")
+        )));
+    }
+    Ok(())
+}
+
+/// The definition and operations in force for a resource: the declared
+/// ones when compartment.yml declares it, else the applied ones.
+pub fn current_definition<'a>(
+    declared: &'a BTreeMap<String, ResourceDef>,
+    state: &'a State,
+    resource: &str,
+) -> Result<&'a ResourceDef> {
+    super::resource::record(state, resource)?;
+    Ok(declared
+        .get(resource)
+        .unwrap_or(&state.resources[resource].definition))
+}
+
+/// Runs the backup operation of `resource` now and records it.
+pub async fn create(
+    cx: &OpContext<'_>,
+    declared: &BTreeMap<String, ResourceDef>,
+    store: &StateStore,
+    state: &mut State,
+    resource: &str,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> Result<BackupRecord> {
+    let def = current_definition(declared, state, resource)?.clone();
+    let op = def.operations.backup.clone().ok_or_else(|| {
+        Error::msg(format!("resource `{resource}` has no operations.backup.command: add one to compartment.yml before creating backups (the postgres preset has one)"))
+    })?;
+    let root = backup_root()?;
+    let id = super::ids::new_backup_id();
+    let dir = root.join(&id);
+    std::fs::create_dir_all(&dir).map_err(|e| {
+        Error::msg(format!(
+            "cannot create the backup directory {}: {e}",
+            dir.display()
+        ))
+    })?;
+    let mut record = BackupRecord {
+        id: id.clone(),
+        resource: resource.into(),
+        purpose: purpose.into(),
+        status: "running".into(),
+        started_at: rfc3339(now),
+        finished_at: None,
+        artifact_dir: dir.display().to_string(),
+        definition: Some(def.clone()),
+        operation: Some(serde_json::to_value(&def.operations).expect("serialises")),
+        error: None,
+        retention_deleted_at: None,
+        retention_reason: None,
+    };
+    state.backups.push(record.clone());
+    store.save(state)?;
+    let result = run_operation(
+        cx,
+        state,
+        resource,
+        &def,
+        &op.operation,
+        "backup",
+        &id,
+        &dir,
+        false,
+    )
+    .await;
+    record.finished_at = Some(rfc3339(Utc::now().max(now)));
+    match &result {
+        Ok(()) => record.status = "succeeded".into(),
+        Err(e) => {
+            record.status = "failed".into();
+            record.error = Some(e.to_string());
+        }
+    }
+    if let Some(r) = state.backups.iter_mut().find(|b| b.id == id) {
+        *r = record.clone();
+    }
+    store.save(state)?;
+    result.map(|_| record)
+}
+
+pub fn find<'s>(state: &'s State, id: &str) -> Result<&'s BackupRecord> {
+    state.backups.iter().find(|b| b.id == id).ok_or_else(|| {
+        Error::msg(format!(
+            "no backup `{id}` in environment `{}` (see `compartment resource backup list`)",
+            state.environment
+        ))
+    })
+}
+
+fn usable(record: &BackupRecord) -> Result<PathBuf> {
+    if record.status != "succeeded" {
+        return Err(Error::msg(format!(
+            "backup `{}` has status `{}`; only succeeded backups can be restored",
+            record.id, record.status
+        )));
+    }
+    let dir = PathBuf::from(&record.artifact_dir);
+    if !dir.is_dir() {
+        return Err(Error::msg(format!(
+            "the artifacts of backup `{}` are missing from {}",
+            record.id,
+            dir.display()
+        )));
+    }
+    Ok(dir)
+}
+
+/// In-place restore: only into the resource that made the backup. After a
+/// pre-restore backup, the resource's data is replaced: its container and
+/// named volumes are recreated empty, it is waited for until ready, and the
+/// restore command runs with the selected backup at /backup (read-only).
+/// Restoring into a live database would merge rows instead of bringing the
+/// backed-up data back.
+pub async fn restore_in_place(
+    shared: &Shared,
+    store: &StateStore,
+    state: &mut State,
+    resource: &str,
+    id: &str,
+    now: DateTime<Utc>,
+) -> Result<BackupRecord> {
+    let declared = &shared.project.compartment.resources;
+    let project = shared.project.compartment.name.clone();
+    let record = find(state, id)?.clone();
+    if record.resource != resource {
+        return Err(Error::msg(format!(
+            "backup `{id}` was taken from resource `{}`; in-place restore applies only to the resource that created it (use `--as <new name>` to restore it into a new resource)",
+            record.resource
+        )));
+    }
+    let def = current_definition(declared, state, resource)?.clone();
+    let restore = def.operations.restore.clone().ok_or_else(|| {
+        Error::msg(format!("resource `{resource}` has no operations.restore.command: in-place restore needs one (it also takes a pre-restore backup with operations.backup.command)"))
+    })?;
+    if def.operations.backup.is_none() {
+        return Err(Error::msg(format!("resource `{resource}` has no operations.backup.command: in-place restore first takes a pre-restore backup")));
+    }
+    let dir = usable(&record)?;
+    let cx = OpContext {
+        docker: &shared.docker,
+        project: &project,
+        env: &shared.env,
+        key: &shared.key,
+    };
+    let pre = create(&cx, declared, store, state, resource, "pre-restore", now)
+        .await
+        .map_err(|e| {
+            Error::msg(format!(
+                "the pre-restore backup failed, nothing was restored: {e}"
+            ))
+        })?;
+    let origin = state.resources[resource].origin;
+    let volumes: Vec<String> = state.resources[resource]
+        .volumes
+        .values()
+        .cloned()
+        .collect();
+    shared.progress.note(&format!("resetting `{resource}`: recreating its container and volumes empty (pre-restore backup {})", pre.id));
+    shared
+        .docker
+        .remove_container(&naming::container(&project, &shared.env, resource), true)
+        .await
+        .map_err(|e| Error::msg(e.to_string()))?;
+    for v in volumes {
+        shared
+            .docker
+            .remove_volume(&v)
+            .await
+            .map_err(|e| Error::msg(e.to_string()))?;
+    }
+    let result = steps::converge_resource(
+        shared,
+        state,
+        resource,
+        def.clone(),
+        Action::Replace,
+        origin,
+    )
+    .await;
+    let mut global = State::default();
+    for u in result.updates {
+        u.apply(state, &mut global);
+    }
+    store.save(state)?;
+    if let Some(e) = result.error {
+        return Err(Error::msg(format!("recreating `{resource}` for the restore failed (its data is in the pre-restore backup {}): {e}", pre.id)));
+    }
+    run_operation(
+        &cx, state, resource, &def, &restore, "restore", id, &dir, true,
+    )
+    .await
+    .map_err(|e| {
+        Error::msg(format!(
+            "the restore command failed (the data before the restore is in backup {}): {e}",
+            pre.id
+        ))
+    })?;
+    Ok(pre)
+}
+
+/// Restore into a new resource built from the captured definition. Fails
+/// before creating anything when `new_name` exists; keeps the new resource
+/// when its restore fails.
+#[allow(clippy::too_many_arguments)]
+pub async fn restore_as(
+    shared: &Shared,
+    store: &StateStore,
+    state: &mut State,
+    declared_services: &BTreeMap<String, crate::descriptor::model::ServiceDef>,
+    declared: &BTreeMap<String, ResourceDef>,
+    id: &str,
+    new_name: &str,
+) -> Result<()> {
+    let record = find(state, id)?.clone();
+    let def = record.definition.clone().ok_or_else(|| Error::msg(format!("backup `{id}` was created before resource definitions were recorded with backups; it can be restored in place but not with --as")))?;
+    let ops: Operations = record
+        .operation
+        .clone()
+        .and_then(|v| serde_json::from_value(v).ok())
+        .unwrap_or_else(|| def.operations.clone());
+    let restore = ops.restore.clone().ok_or_else(|| {
+        Error::msg(format!(
+            "the operation configuration saved with backup `{id}` has no restore command"
+        ))
+    })?;
+    if !crate::descriptor::load::valid_name(new_name) {
+        return Err(Error::msg(format!(
+            "`{new_name}` is not a valid resource name: use lowercase letters, digits and `-`"
+        )));
+    }
+    let project = shared.project.compartment.name.clone();
+    let exists = state.resources.contains_key(new_name)
+        || declared.contains_key(new_name)
+        || declared_services.contains_key(new_name)
+        || shared
+            .docker
+            .inspect_container(&naming::container(&project, &shared.env, new_name))
+            .await
+            .map_err(|e| Error::msg(e.to_string()))?
+            .is_some();
+    if exists {
+        return Err(Error::msg(format!("resource `{new_name}` already exists; nothing was created. Choose another name, or delete it first (`compartment resource delete --resource {new_name}`)")));
+    }
+    let dir = usable(&record)?;
+    if crate::apply::prepare(&shared.docker, &shared.key, &project, &shared.env, state)
+        .await
+        .map_err(Error::msg)?
+    {
+        store.save(state)?;
+    }
+    let mut def = def;
+    def.operations = ops;
+    let result = steps::converge_resource(
+        shared,
+        state,
+        new_name,
+        def.clone(),
+        Action::Create,
+        Origin::Restore,
+    )
+    .await;
+    let mut global = State::default();
+    for u in result.updates {
+        u.apply(state, &mut global);
+    }
+    store.save(state)?;
+    if let Some(e) = result.error {
+        return Err(Error::msg(format!(
+            "creating resource `{new_name}` failed: {e}"
+        )));
+    }
+    let cx = OpContext {
+        docker: &shared.docker,
+        project: &project,
+        env: &shared.env,
+        key: &shared.key,
+    };
+    run_operation(&cx, state, new_name, &def, &restore, "restore", id, &dir, true)
+        .await
+        .map_err(|e| Error::msg(format!("resource `{new_name}` was created but its restore failed (it is kept: inspect it, or delete it with `compartment resource delete --resource {new_name}` before retrying): {e}")))
+}

@@ -1,0 +1,89 @@
+//! Resource outputs, derived when read from the applied definition and the
+//! runtime variables — never stored as plaintext. Sensitive ones print
+//! masked unless revealed (which the caller audits).
+
+use crate::apply::env;
+use crate::error::{Error, Result};
+use crate::state::secrets::SecretKey;
+use crate::state::State;
+use serde::Serialize;
+
+pub const MASK: &str = "(sensitive: use --reveal)";
+
+#[derive(Clone, Debug, Serialize)]
+pub struct OutputRow {
+    pub name: String,
+    pub sensitive: bool,
+    /// The value, or the mask for a sensitive output.
+    pub value: String,
+}
+
+/// Every output of a resource; non-sensitive ones resolved (needing the key
+/// only when they read a sealed variable), sensitive ones masked.
+pub fn list(
+    project: &str,
+    envname: &str,
+    state: &State,
+    resource: &str,
+    key: Option<&SecretKey>,
+) -> Result<Vec<OutputRow>> {
+    let r = super::resource::record(state, resource)?;
+    let mut rows = Vec::new();
+    for (name, o) in &r.definition.outputs {
+        let value = if o.sensitive {
+            MASK.to_string()
+        } else {
+            env::resolve_output(project, envname, resource, &r.definition, name, state, key)
+                .map_err(|e| Error::msg(e.to_string()))?
+        };
+        rows.push(OutputRow {
+            name: name.clone(),
+            sensitive: o.sensitive,
+            value,
+        });
+    }
+    Ok(rows)
+}
+
+/// One output; a sensitive one in plaintext only when `reveal`.
+pub fn show(
+    project: &str,
+    envname: &str,
+    state: &State,
+    resource: &str,
+    output: &str,
+    reveal: bool,
+    key: Option<&SecretKey>,
+) -> Result<OutputRow> {
+    let r = super::resource::record(state, resource)?;
+    let o = r.definition.outputs.get(output).ok_or_else(|| {
+        let names: Vec<&str> = r.definition.outputs.keys().map(String::as_str).collect();
+        Error::msg(format!(
+            "resource `{resource}` has no output `{output}`; its outputs: {}",
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            }
+        ))
+    })?;
+    let value = if o.sensitive && !reveal {
+        MASK.to_string()
+    } else {
+        env::resolve_output(
+            project,
+            envname,
+            resource,
+            &r.definition,
+            output,
+            state,
+            key,
+        )
+        .map_err(|e| Error::msg(e.to_string()))?
+    };
+    Ok(OutputRow {
+        name: output.into(),
+        sensitive: o.sensitive,
+        value,
+    })
+}

@@ -1,0 +1,155 @@
+//! Running scheduled backups (`backup run-due`, `scheduler`) and applying
+//! retention afterwards: a cleaned backup loses its artifact directory but
+//! keeps its record, marked `deleted` with when and why.
+
+use super::backup::{self, OpContext};
+use super::{retention, schedule};
+use crate::descriptor::model::ResourceDef;
+use crate::error::Result;
+use crate::state::store::StateStore;
+use crate::state::State;
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Default, Serialize)]
+pub struct Report {
+    /// (resource, backup id) of each scheduled backup that ran.
+    pub ran: Vec<(String, String)>,
+    pub failed: Vec<(String, String)>,
+    /// (backup id, reason) of each record retention cleaned.
+    pub cleaned: Vec<(String, String)>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ScheduleSummary {
+    pub resource: String,
+    pub schedule: Option<String>,
+    pub last_scheduled_run: Option<String>,
+    pub retention_cleaned: u64,
+}
+
+fn parse(t: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(t)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The schedule line of `backup list` for each deployed resource.
+pub fn summaries(
+    declared: &BTreeMap<String, ResourceDef>,
+    state: &State,
+    only: Option<&str>,
+) -> Vec<ScheduleSummary> {
+    state
+        .resources
+        .iter()
+        .filter(|(n, _)| only.is_none_or(|o| o == n.as_str()))
+        .map(|(n, r)| {
+            let def = declared.get(n).unwrap_or(&r.definition);
+            let sched = state.schedules.get(n);
+            ScheduleSummary {
+                resource: n.clone(),
+                schedule: def
+                    .operations
+                    .backup
+                    .as_ref()
+                    .and_then(|b| b.schedule.as_ref())
+                    .map(schedule::describe),
+                last_scheduled_run: sched.and_then(|s| s.last_scheduled_run.clone()),
+                retention_cleaned: sched.map(|s| s.retention_cleaned).unwrap_or(0),
+            }
+        })
+        .collect()
+}
+
+/// Runs every due scheduled backup once, then retention for every resource.
+pub async fn run_due(
+    cx: &OpContext<'_>,
+    declared: &BTreeMap<String, ResourceDef>,
+    store: &StateStore,
+    state: &mut State,
+    now: DateTime<Utc>,
+) -> Result<Report> {
+    let mut report = Report::default();
+    let names: Vec<String> = state.resources.keys().cloned().collect();
+    for name in &names {
+        let def = declared
+            .get(name)
+            .unwrap_or(&state.resources[name].definition)
+            .clone();
+        let Some(sched) = def
+            .operations
+            .backup
+            .as_ref()
+            .and_then(|b| b.schedule.clone())
+        else {
+            continue;
+        };
+        let last = state
+            .schedules
+            .get(name)
+            .and_then(|s| s.last_scheduled_run.as_deref())
+            .and_then(parse);
+        let created = state.resources[name]
+            .applied_at
+            .as_deref()
+            .and_then(parse)
+            .unwrap_or(now);
+        match schedule::is_due(&sched, last, created, now) {
+            Ok(true) => {}
+            Ok(false) => continue,
+            Err(e) => {
+                report.failed.push((name.clone(), e.to_string()));
+                continue;
+            }
+        }
+        state
+            .schedules
+            .entry(name.clone())
+            .or_default()
+            .last_scheduled_run = Some(backup::rfc3339(now));
+        match backup::create(cx, declared, store, state, name, "scheduled", now).await {
+            Ok(r) => report.ran.push((name.clone(), r.id)),
+            Err(e) => report.failed.push((name.clone(), e.to_string())),
+        }
+    }
+    for name in &names {
+        let def = declared
+            .get(name)
+            .unwrap_or(&state.resources[name].definition)
+            .clone();
+        let Some(ret) = def
+            .operations
+            .backup
+            .as_ref()
+            .and_then(|b| b.retention.clone())
+        else {
+            continue;
+        };
+        let selected = retention::select(&state.backups, name, &ret, now);
+        for (id, reason) in selected {
+            if let Some(rec) = state.backups.iter_mut().find(|b| b.id == id) {
+                let dir = std::path::Path::new(&rec.artifact_dir);
+                if dir.is_dir() {
+                    std::fs::remove_dir_all(dir).map_err(|e| {
+                        crate::error::Error::msg(format!(
+                            "retention could not delete {}: {e}",
+                            dir.display()
+                        ))
+                    })?;
+                }
+                retention::mark_deleted(rec, &reason, now);
+                state
+                    .schedules
+                    .entry(name.clone())
+                    .or_default()
+                    .retention_cleaned += 1;
+                report.cleaned.push((id, reason));
+            }
+        }
+    }
+    store.save(state)?;
+    Ok(report)
+}

@@ -1,0 +1,294 @@
+//! Runtime variables and resource-output bindings: set, remove, list.
+//! Sensitive values are sealed; a direct variable and a binding for the
+//! same service key conflict instead of silently choosing a winner.
+
+use crate::apply::env::{open_variable, variable_identity};
+use crate::descriptor::project::Project;
+use crate::error::{Error, Result};
+use crate::state::secrets::SecretKey;
+use crate::state::{Binding, State, Variable};
+use serde::Serialize;
+
+/// Which runtime variables a command addresses.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    Resource(String),
+    Service(String),
+}
+
+impl Scope {
+    pub fn from_args(resource: Option<String>, service: Option<String>) -> Result<Scope> {
+        match (resource, service) {
+            (Some(r), None) => Ok(Scope::Resource(r)),
+            (None, Some(s)) => Ok(Scope::Service(s)),
+            _ => Err(Error::msg(
+                "say whose variable this is: --resource <name> or --service <name>",
+            )),
+        }
+    }
+
+    fn words(&self) -> (&'static str, &str) {
+        match self {
+            Scope::Resource(r) => ("resource", r),
+            Scope::Service(s) => ("service", s),
+        }
+    }
+}
+
+fn check_target(project: &Project, state: &State, scope: &Scope) -> Result<()> {
+    let ok = match scope {
+        Scope::Resource(r) => {
+            project.compartment.resources.contains_key(r) || state.resources.contains_key(r)
+        }
+        Scope::Service(s) => {
+            project.compartment.services.contains_key(s) || state.services.contains_key(s)
+        }
+    };
+    if ok {
+        Ok(())
+    } else {
+        let (kind, name) = scope.words();
+        Err(Error::msg(format!(
+            "{kind} `{name}` is not declared in compartment.yml (nor deployed)"
+        )))
+    }
+}
+
+/// `variable set KEY --resource R|--service S [--sensitive] VALUE`.
+pub fn set(
+    project: &Project,
+    state: &mut State,
+    scope: &Scope,
+    key_name: &str,
+    value: &str,
+    sensitive: bool,
+    key: Option<&SecretKey>,
+) -> Result<()> {
+    check_target(project, state, scope)?;
+    if key_name.is_empty()
+        || !key_name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+        || key_name.starts_with(|c: char| c.is_ascii_digit())
+    {
+        return Err(Error::msg(format!("`{key_name}` is not a valid variable name: use letters, digits and `_`, not starting with a digit")));
+    }
+    let (kind, target) = scope.words();
+    if let Scope::Service(s) = scope {
+        if let Some(b) = state.bindings.get(s).and_then(|b| b.get(key_name)) {
+            return Err(Error::msg(format!(
+                "`{s}.{key_name}` is already bound to `{}.{}`; a direct value and a binding for the same key conflict: remove the binding first (`compartment variable remove {key_name} --service {s}`)",
+                b.resource, b.output
+            )));
+        }
+        if let Some((res, out)) = project.compartment.services.get(s).and_then(|d| {
+            d.connections
+                .iter()
+                .find_map(|(r, c)| c.env.get(key_name).map(|o| (r.clone(), o.clone())))
+        }) {
+            return Err(Error::msg(format!("`{s}.{key_name}` comes from the connection `{res}.{out}` in compartment.yml; a direct value would conflict with it")));
+        }
+    }
+    let identity = variable_identity(&state.project, &state.environment, kind, target, key_name);
+    let variable = if sensitive {
+        let k = key.ok_or_else(|| Error::msg("sealing a sensitive value needs the secret key"))?;
+        Variable {
+            sensitive: true,
+            generated: false,
+            value: None,
+            sealed: Some(k.seal(&identity, value)),
+        }
+    } else {
+        Variable {
+            sensitive: false,
+            generated: false,
+            value: Some(value.to_string()),
+            sealed: None,
+        }
+    };
+    let map = match scope {
+        Scope::Resource(r) => state.variables.resource.entry(r.clone()).or_default(),
+        Scope::Service(s) => state.variables.service.entry(s.clone()).or_default(),
+    };
+    map.insert(key_name.to_string(), variable);
+    Ok(())
+}
+
+/// `variable set KEY --service S --from-resource R.OUTPUT`: stores a
+/// reference, resolvable before the first deploy when compartment.yml
+/// declares the service, the resource and the output.
+pub fn bind(
+    project: &Project,
+    state: &mut State,
+    service: &str,
+    key_name: &str,
+    from: &str,
+) -> Result<()> {
+    let (resource, output) = from.split_once('.').ok_or_else(|| {
+        Error::msg(format!(
+            "--from-resource takes RESOURCE.OUTPUT, e.g. db.connection-url (got `{from}`)"
+        ))
+    })?;
+    let svc = project.compartment.services.get(service).ok_or_else(|| {
+        Error::msg(format!(
+            "service `{service}` is not declared in compartment.yml"
+        ))
+    })?;
+    let def = project
+        .compartment
+        .resources
+        .get(resource)
+        .or_else(|| state.resources.get(resource).map(|r| &r.definition))
+        .ok_or_else(|| {
+            Error::msg(format!(
+                "resource `{resource}` is not declared in compartment.yml"
+            ))
+        })?;
+    if !def.outputs.contains_key(output) {
+        let names: Vec<&str> = def.outputs.keys().map(String::as_str).collect();
+        return Err(Error::msg(format!(
+            "resource `{resource}` has no output `{output}`; its outputs: {}",
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            }
+        )));
+    }
+    if svc.build.env.contains_key(key_name) {
+        return Err(Error::msg(format!("`{key_name}` is selected in services.{service}.build.env; output bindings are runtime variables and cannot be used at build time")));
+    }
+    if state
+        .variables
+        .service
+        .get(service)
+        .is_some_and(|v| v.contains_key(key_name))
+    {
+        return Err(Error::msg(format!(
+            "`{service}.{key_name}` already has a direct value; a direct value and a binding for the same key conflict: remove it first (`compartment variable remove {key_name} --service {service}`)"
+        )));
+    }
+    if let Some((res, out)) = svc
+        .connections
+        .iter()
+        .find_map(|(r, c)| c.env.get(key_name).map(|o| (r.clone(), o.clone())))
+    {
+        if (res.as_str(), out.as_str()) != (resource, output) {
+            return Err(Error::msg(format!("`{service}.{key_name}` is connected to `{res}.{out}` in compartment.yml; a binding to `{resource}.{output}` would conflict with it")));
+        }
+    }
+    state
+        .bindings
+        .entry(service.to_string())
+        .or_default()
+        .insert(
+            key_name.to_string(),
+            Binding {
+                resource: resource.into(),
+                output: output.into(),
+            },
+        );
+    Ok(())
+}
+
+/// Removes a direct variable or a binding. Returns what was removed.
+pub fn remove(state: &mut State, scope: &Scope, key_name: &str) -> Result<&'static str> {
+    let removed = match scope {
+        Scope::Resource(r) => state
+            .variables
+            .resource
+            .get_mut(r)
+            .and_then(|m| m.remove(key_name))
+            .map(|_| "variable"),
+        Scope::Service(s) => state
+            .variables
+            .service
+            .get_mut(s)
+            .and_then(|m| m.remove(key_name))
+            .map(|_| "variable")
+            .or_else(|| {
+                state
+                    .bindings
+                    .get_mut(s)
+                    .and_then(|m| m.remove(key_name))
+                    .map(|_| "binding")
+            }),
+    };
+    state.variables.resource.retain(|_, m| !m.is_empty());
+    state.variables.service.retain(|_, m| !m.is_empty());
+    state.bindings.retain(|_, m| !m.is_empty());
+    let (kind, target) = scope.words();
+    removed.ok_or_else(|| Error::msg(format!("{kind} `{target}` has no variable `{key_name}`")))
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct VariableRow {
+    pub scope: String,
+    pub target: String,
+    pub key: String,
+    /// value | generated | binding
+    pub kind: String,
+    pub sensitive: bool,
+    /// Plaintext of non-sensitive values; a mask or the binding's reference otherwise.
+    pub value: String,
+}
+
+/// Every variable (filtered by scope when given), sensitive values masked.
+pub fn list(state: &State, scope: Option<&Scope>) -> Vec<VariableRow> {
+    let mut rows = Vec::new();
+    let wanted = |kind: &str, target: &str| {
+        scope.is_none_or(|s| {
+            s.words()
+                == (
+                    if kind == "resource" {
+                        "resource"
+                    } else {
+                        "service"
+                    },
+                    target,
+                )
+        })
+    };
+    for (kind, map) in [
+        ("resource", &state.variables.resource),
+        ("service", &state.variables.service),
+    ] {
+        for (target, vars) in map {
+            if !wanted(kind, target) {
+                continue;
+            }
+            for (k, v) in vars {
+                let shown = if v.sensitive {
+                    "(sensitive)".to_string()
+                } else {
+                    open_variable(None, "", v).unwrap_or_default()
+                };
+                rows.push(VariableRow {
+                    scope: kind.into(),
+                    target: target.clone(),
+                    key: k.clone(),
+                    kind: if v.generated { "generated" } else { "value" }.into(),
+                    sensitive: v.sensitive,
+                    value: shown,
+                });
+            }
+        }
+    }
+    for (svc, bindings) in &state.bindings {
+        if !wanted("service", svc) {
+            continue;
+        }
+        for (k, b) in bindings {
+            rows.push(VariableRow {
+                scope: "service".into(),
+                target: svc.clone(),
+                key: k.clone(),
+                kind: "binding".into(),
+                sensitive: false,
+                value: format!("← {}.{}", b.resource, b.output),
+            });
+        }
+    }
+    rows.sort_by(|a, b| (&a.scope, &a.target, &a.key).cmp(&(&b.scope, &b.target, &b.key)));
+    rows
+}
