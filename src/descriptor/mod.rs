@@ -3,6 +3,7 @@
 //! Platz resource types into the desired configuration.
 
 pub mod check;
+pub mod cron;
 pub mod decode;
 pub mod load;
 pub mod model;
