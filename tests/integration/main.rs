@@ -2,5 +2,7 @@
 //! running the real `compartment` binary through [`test::Test`].
 
 mod broken;
+mod preset;
+mod schema;
 mod test;
 mod validate;
