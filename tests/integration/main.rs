@@ -2,6 +2,7 @@
 //! running the real `compartment` binary through [`test::Test`].
 
 mod broken;
+mod fuzz;
 mod preset;
 mod schema;
 mod test;
