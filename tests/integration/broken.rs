@@ -103,3 +103,18 @@ fn every_code_has_a_case() {
         "codes without a corpus case: {missing:?}"
     );
 }
+
+/// docs/descriptors.md documents exactly the codes the code can emit.
+#[test]
+fn every_code_is_documented() {
+    let doc = std::fs::read_to_string(crate::test::repo().join("docs/descriptors.md")).unwrap();
+    let table = &doc[doc.find("### Diagnostic codes").expect("the codes table")..];
+    let documented: std::collections::BTreeSet<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let codes: std::collections::BTreeSet<&str> =
+        compartment::diagnostics::CODES.iter().copied().collect();
+    assert_eq!(documented, codes);
+}
