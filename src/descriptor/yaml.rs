@@ -236,6 +236,12 @@ impl Builder<'_> {
             }
             "check the indentation of this line: the keys of one mapping start in the same column, and nested values are indented further than their key".to_string()
         } else if info.contains("tab") {
+            // Point at the tab itself.
+            if let Some(line) = self.text.lines().nth(loc.line as usize - 1) {
+                if let Some(i) = line.chars().position(|c| c == '\t') {
+                    loc.col = i as u32 + 1;
+                }
+            }
             "indent with spaces: YAML does not allow tabs for indentation".to_string()
         } else if info.contains("quoted scalar") {
             "close the quoted string that starts here (or the one before it)".to_string()
@@ -533,6 +539,28 @@ mod tests {
         let (root, diags) = parse(0, "a: [1, 2\nb: 3\n");
         assert!(root.is_none());
         assert_eq!(diags[0].code, "yaml-syntax");
+    }
+
+    #[test]
+    fn diagnostics_carry_yaml_paths_and_block_mappings_start_at_their_key() {
+        let (_, diags) = parse(0, "a:\n  b: 1\n  b: 2\n");
+        assert_eq!(diags[0].path, "a.b");
+        let (_, diags) = parse(0, "a:\n  list: [1, 2\n  c: 3\n");
+        assert_eq!(diags[0].code, "yaml-syntax");
+        assert!(diags[0].path.starts_with("a.list"), "{}", diags[0].path);
+        assert!(diags[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("line 2, column 9"));
+        let (_, diags) = parse(0, "a: 1\n---\nb: 2\n");
+        assert_eq!(diags[0].code, "multiple-documents");
+        assert_eq!(diags[0].loc.unwrap().line, 2);
+        let (root, _) = parse(0, "x:\n  key: v\n");
+        let Value::Map(entries) = &root.unwrap().value else {
+            panic!("map")
+        };
+        assert_eq!((entries[0].1.loc.line, entries[0].1.loc.col), (2, 3));
     }
 
     #[test]
