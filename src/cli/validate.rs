@@ -14,15 +14,21 @@ pub fn run(cx: &Context) -> Result<i32> {
             eprintln!("error: {}", summary(&loaded.diagnostics));
         } else if let Some(p) = &loaded.project {
             let c = &p.compartment;
+            let n = |count: usize, one: &str, many: &str| {
+                format!("{count} {}", if count == 1 { one } else { many })
+            };
             println!(
-                "{} is valid: project `{}`, {} services, {} resources, {} resource types, {} instances ({})",
+                "{} is valid: project `{}`, {}, {}, {}, {} ({})",
                 crate::diagnostics::display_path(&cx.global.file),
                 cx.global.project.as_deref().unwrap_or(&c.name),
-                c.services.len(),
-                c.resources.len(),
-                p.types.len(),
-                p.instances.len(),
-                summary(&loaded.diagnostics).split(", ").nth(1).unwrap_or("0 warnings"),
+                n(c.services.len(), "service", "services"),
+                n(c.resources.len(), "resource", "resources"),
+                n(p.types.len(), "resource type", "resource types"),
+                n(p.instances.len(), "instance", "instances"),
+                summary(&loaded.diagnostics)
+                    .split(", ")
+                    .nth(1)
+                    .unwrap_or("0 warnings"),
             );
         }
     }

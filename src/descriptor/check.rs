@@ -6,7 +6,7 @@
 use super::decode::LocIndex;
 use super::model::*;
 use super::template;
-use crate::diagnostics::{suggest, Diagnostic, Loc};
+use crate::diagnostics::{suggest, Diagnostic, Loc, Sources};
 use crate::platz::model::ResourceType;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -14,6 +14,39 @@ use std::path::Path;
 pub struct Checker<'a> {
     pub locs: &'a LocIndex,
     pub diagnostics: &'a mut Vec<Diagnostic>,
+    /// The loaded files, to point inside values (a placeholder in an output).
+    pub sources: &'a Sources,
+}
+
+/// The position of `needle` written at or after `at` in its file: a part
+/// of a scalar value, wherever the scalar's lines and quoting put it.
+pub fn locate_in(sources: &Sources, at: Loc, needle: &str) -> Option<Loc> {
+    let text = &sources.files().get(at.file)?.text;
+    let mut start = 0usize;
+    for (i, line) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == at.line as usize {
+            start += line
+                .char_indices()
+                .nth(at.col.saturating_sub(1) as usize)
+                .map(|(b, _)| b)
+                .unwrap_or(line.len());
+            break;
+        }
+        start += line.len();
+    }
+    let found = start + text.get(start..)?.find(needle)?;
+    let before = &text[..found];
+    let line = before.matches('\n').count() + 1;
+    let col = before[before.rfind('\n').map(|i| i + 1).unwrap_or(0)..]
+        .chars()
+        .count()
+        + 1;
+    Some(Loc {
+        file: at.file,
+        line: line as u32,
+        col: col as u32,
+        len: needle.chars().count().max(1) as u32,
+    })
 }
 
 impl Checker<'_> {
@@ -31,7 +64,7 @@ impl Checker<'_> {
     }
 
     fn warning(&mut self, code: &'static str, path: &str, message: String, help: String) {
-        let loc = self.locs.nearest(path);
+        let loc = self.locs.value(path).or_else(|| self.locs.nearest(path));
         self.diagnostics
             .push(Diagnostic::warning(code, loc, path, message).with_help(help));
     }
@@ -63,22 +96,19 @@ impl Checker<'_> {
                 .and_then(|_| self.locs.key(&format!("{base}.preset")));
             for (out, o) in &r.outputs {
                 let path = format!("{base}.outputs.{out}.value");
+                // Inside the written value, or at `preset:` for an expansion.
+                let value_loc = self.locs.value(&path);
+                let locate = |needle: &str| {
+                    value_loc
+                        .and_then(|l| locate_in(self.sources, l, needle))
+                        .or(value_loc)
+                        .or(preset_loc)
+                };
                 match template::parse(&o.value) {
                     Err(e) => {
-                        let loc = self.locs.value(&path).map(|mut l| {
-                            // The position is the token's; a quoted token starts one column early.
-                            let quoted = u32::from(l.len as usize == o.value.chars().count() + 2);
-                            l.col += e.offset as u32 + quoted;
-                            l.len = 2;
-                            l
-                        });
-                        self.error(
-                            "invalid-placeholder",
-                            &path,
-                            loc.or(preset_loc),
-                            e.message,
-                            e.help,
-                        );
+                        let needle: String = o.value.chars().skip(e.offset).take(e.len).collect();
+                        let loc = locate(&needle);
+                        self.error("invalid-placeholder", &path, loc, e.message, e.help);
                     }
                     Ok(_) => {
                         for k in template::env_keys(&o.value) {
@@ -87,7 +117,8 @@ impl Checker<'_> {
                                     Some(s) => format!("did you mean `${{env.{s}}}`?"),
                                     None => format!("declare `{k}` under resources.{name}.env or resources.{name}.generatedVariables"),
                                 };
-                                self.error("unknown-env-key", &path, self.locs.value(&path).or(preset_loc), format!("output `{out}` reads `${{env.{k}}}`, but resource `{name}` has no env key `{k}`"), help);
+                                let loc = locate(&format!("${{env.{k}}}"));
+                                self.error("unknown-env-key", &path, loc, format!("output `{out}` reads `${{env.{k}}}`, but resource `{name}` has no env key or generated variable `{k}`"), help);
                             }
                         }
                     }
@@ -137,6 +168,29 @@ impl Checker<'_> {
                         s.path.trim_end_matches('/')
                     ),
                 );
+            }
+            for (var, value) in &s.build.env {
+                let Some(value) = value else { continue };
+                let v = value.trim();
+                let v = v
+                    .strip_prefix("${")
+                    .and_then(|v| v.strip_suffix('}'))
+                    .unwrap_or(v);
+                let Some((res, out)) = v.split_once('.') else {
+                    continue;
+                };
+                if let Some(r) = c.resources.get(res) {
+                    if r.outputs.contains_key(out) {
+                        let bpath = format!("{base}.build.env.{var}");
+                        self.error(
+                            "connection-in-build",
+                            &bpath,
+                            self.locs.value(&bpath),
+                            format!("build.env `{var}` of service `{name}` selects the resource output `{res}.{out}`: resource outputs are runtime variables and cannot be selected in build.env"),
+                            format!("remove `{var}` from build.env; to give the running service this value, declare `connections: {{ {res}: {{ env: {{ {var}: {out} }} }} }}` under services.{name}"),
+                        );
+                    }
+                }
             }
             let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
             for (res, conn) in &s.connections {
@@ -210,11 +264,26 @@ impl Checker<'_> {
             for input in &t.inputs {
                 if let Some(f) = &input.collection {
                     if !keys.iter().any(|(o, k)| f.matches(o, k)) {
-                        let path = format!("{prefix}.spec.values_ui.inputs");
-                        let loc = locs.nearest(&path);
+                        let inputs = format!("{prefix}.spec.values_ui.inputs");
+                        let ipath = locs
+                            .alias(&format!("{inputs}#{}", input.id))
+                            .unwrap_or(&inputs);
+                        let cpath = format!("{ipath}.collection");
+                        let (path, loc) = [
+                            format!("{cpath}.DeploymentResources.filters.type"),
+                            format!("{cpath}.type"),
+                        ]
+                        .into_iter()
+                        .find_map(|p| locs.value(&p).map(|l| (p, l)))
+                        .map(|(p, l)| (p, Some(l)))
+                        .unwrap_or_else(|| (cpath.clone(), locs.nearest(&cpath)));
                         let help = match suggest(&f.key, keys.iter().map(|(_, k)| *k)) {
                             Some(s) => format!("did you mean `{s}`?"),
-                            None => "name the key of a resource type declared by some service's platz/resources.yaml".into(),
+                            None if keys.is_empty() => "name the key of a resource type declared in some service's platz/resources.yaml".into(),
+                            None => format!(
+                                "name the key of a resource type declared in some service's platz/resources.yaml; declared: {}",
+                                keys.iter().map(|(o, k)| format!("{o}/{k}")).collect::<Vec<_>>().join(", ")
+                            ),
                         };
                         self.diagnostics.push(
                             Diagnostic::error(
@@ -240,17 +309,21 @@ impl Checker<'_> {
                     .get(&t.owner)
                     .is_some_and(|s| s.ingress.is_none())
             {
-                let path = format!("{prefix}.spec.lifecycle");
+                let op = ["create", "update", "delete"]
+                    .into_iter()
+                    .find(|op| t.lifecycle.get(op).is_some_and(|o| o.target.is_some()))
+                    .unwrap_or("create");
+                let path = format!("{prefix}.spec.lifecycle.{op}.target");
                 let loc = locs.nearest(&path);
                 self.diagnostics.push(
-                    Diagnostic::error("hook-without-ingress", loc, &path, format!("`{id}` has lifecycle hooks but service `{}` declares no standard ingress", t.owner))
+                    Diagnostic::error("hook-without-ingress", loc, &path, format!("`{id}` has a lifecycle hook target, but its owning service `{}` declares no standard ingress to call", t.owner))
                         .with_help(format!("add `ingress: {{ port: <port> }}` to services.{} in compartment.yml, or remove the hook targets", t.owner)),
                 );
             }
             if t.global {
                 let path = format!("{prefix}.spec.global");
                 self.diagnostics.push(
-                    Diagnostic::warning("global-type", locs.nearest(&path), &path, format!("resource type `{id}` is global: its instances are shared by every environment"))
+                    Diagnostic::warning("global-type", locs.value(&path).or_else(|| locs.nearest(&path)), &path, format!("resource type `{id}` is global: its instances are shared by every environment"))
                         .with_help("global types break environment isolation; keep `global: false` unless the concept really spans environments"),
                 );
             }

@@ -12,6 +12,10 @@ use std::collections::BTreeMap;
 pub struct LocIndex {
     keys: BTreeMap<String, Loc>,
     values: BTreeMap<String, Loc>,
+    /// Names for paths that later stages cannot compute, e.g. the path of
+    /// an input by its id (`[0].spec.values_ui.inputs#name` →
+    /// `[0].spec.values_ui.inputs[3]`).
+    aliases: BTreeMap<String, String>,
 }
 
 impl LocIndex {
@@ -27,6 +31,14 @@ impl LocIndex {
             .get(path)
             .copied()
             .or_else(|| self.keys.get(path).copied())
+    }
+
+    pub fn set_alias(&mut self, name: String, path: String) {
+        self.aliases.insert(name, path);
+    }
+
+    pub fn alias(&self, name: &str) -> Option<&str> {
+        self.aliases.get(name).map(String::as_str)
     }
 
     /// The nearest recorded position at or above `path`.
@@ -96,6 +108,12 @@ impl<'n> Fields<'n> {
 
     pub fn path(&self, key: &str) -> String {
         join(&self.path, key)
+    }
+
+    /// Whether an unknown key was reported with `key` as its suggestion
+    /// (so a "missing `key`" error would only repeat it).
+    pub fn suggested(&self, key: &str) -> bool {
+        self.suggested.contains(&key)
     }
 }
 

@@ -112,7 +112,19 @@ fn service(cx: &mut Cx, node: &Node, path: &str) -> Option<ServiceDef> {
     let f = cx.fields(node, path, SERVICE)?;
     let svc_path = cx
         .required(&f, "path", "the directory holding the service's Dockerfile")
-        .and_then(|n| cx.string(n, &f.path("path")));
+        .and_then(|n| {
+            let p = cx.string(n, &f.path("path"))?;
+            if p.trim().is_empty() {
+                cx.error(
+                    "missing-path",
+                    n.loc,
+                    &f.path("path"),
+                    "the service path is empty",
+                    "write the directory holding the service's Dockerfile, relative to compartment.yml (use `.` for the directory of compartment.yml)",
+                );
+            }
+            Some(p)
+        });
     let mut s = ServiceDef {
         path: svc_path.unwrap_or_default(),
         connections: Default::default(),
@@ -472,24 +484,33 @@ fn schedule(cx: &mut Cx, node: &Node, path: &str) -> Option<Schedule> {
         (None, Some(c)) => {
             let cpath = f.path("cron");
             let expr = cx.scalar(c, &cpath)?;
-            match parse_cron(&expr) {
+            match super::cron::parse(&expr) {
                 Ok(_) => Some(Schedule::Cron(expr)),
                 Err(e) => {
+                    // Point at the offending field when the token is on one line.
+                    let mut loc = c.loc;
+                    let quoted = matches!(&c.value, Value::Str { quoted: true, .. });
+                    if c.loc.len as usize == expr.chars().count() + 2 * usize::from(quoted) {
+                        loc.col += (e.offset + usize::from(quoted)) as u32;
+                        loc.len = e.len as u32;
+                    }
                     cx.error(
                         "invalid-cron",
-                        c.loc,
+                        loc,
                         &cpath,
-                        format!("invalid cron schedule `{expr}`: {e}"),
-                        "write a 5-field UTC cron expression, e.g. `0 2 * * 1` (Mondays 02:00) or `*/15 * * * *`",
+                        format!("invalid cron schedule `{expr}`: {}", e.message),
+                        "write a 5-field UTC cron expression (minute hour day-of-month month day-of-week), e.g. `0 2 * * 1` (Mondays 02:00) or `*/15 * * * *`, or use `interval: hourly|daily`",
                     );
                     None
                 }
             }
         }
+        (None, None) if f.suggested("interval") || f.suggested("cron") => None,
         (None, None) => {
+            let loc = cx.locs.key(path).unwrap_or(node.loc);
             cx.error(
                 "missing-field",
-                node.loc,
+                loc,
                 path,
                 "a schedule needs `interval` or `cron`",
                 "add `interval: daily` (or hourly) or `cron: '0 2 * * *'`",
@@ -513,10 +534,17 @@ fn retention(cx: &mut Cx, node: &Node, path: &str) -> Option<Retention> {
         .get("includeManual")
         .and_then(|n| cx.boolean(n, &f.path("includeManual")))
         .unwrap_or(false);
-    if keep_last.is_none() && max_age_days.is_none() && !f.has("keepLast") && !f.has("maxAgeDays") {
+    if keep_last.is_none()
+        && max_age_days.is_none()
+        && !f.has("keepLast")
+        && !f.has("maxAgeDays")
+        && !f.suggested("keepLast")
+        && !f.suggested("maxAgeDays")
+    {
+        let loc = cx.locs.key(path).unwrap_or(node.loc);
         cx.error(
             "missing-field",
-            node.loc,
+            loc,
             path,
             "retention needs `keepLast` or `maxAgeDays`",
             "add `keepLast: 7` or `maxAgeDays: 30`, or remove `retention`",

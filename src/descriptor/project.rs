@@ -6,7 +6,7 @@ use super::check::Checker;
 use super::decode::{Cx, LocIndex};
 use super::model::Compartment;
 use super::{load, yaml};
-use crate::diagnostics::{Diagnostic, Diagnostics, Sources};
+use crate::diagnostics::{Diagnostic, Diagnostics, Loc, Sources};
 use crate::platz::instances::{self, Instance};
 use crate::platz::model::ResourceType;
 use sha2::{Digest, Sha256};
@@ -48,14 +48,30 @@ fn read(
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => Some((sources.add(path, text.clone()), text)),
-            Err(_) => {
+            Err(e) => {
+                // Show the file as far as it can be shown and point at the
+                // first byte that is not UTF-8.
+                let valid = e.utf8_error().valid_up_to();
+                let bytes = e.into_bytes();
+                let before = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+                let line = before.matches('\n').count() + 1;
+                let col = before[before.rfind('\n').map(|i| i + 1).unwrap_or(0)..]
+                    .chars()
+                    .count()
+                    + 1;
+                let id = sources.add(path, String::from_utf8_lossy(&bytes).into_owned());
                 diags.push(
                     Diagnostic::error(
-                        "unreadable-file",
-                        None,
+                        "not-utf8",
+                        Some(Loc {
+                            file: id,
+                            line: line as u32,
+                            col: col as u32,
+                            len: 1,
+                        }),
                         "",
                         format!(
-                            "{} is not UTF-8 text",
+                            "{} is not UTF-8 text (invalid byte at line {line}, column {col})",
                             crate::diagnostics::display_path(path)
                         ),
                     )
@@ -128,7 +144,10 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     let mut type_locs = BTreeMap::new();
     let mut contexts = BTreeMap::new();
     for (svc, def) in &compartment.services {
-        let dir = root.join(&def.path);
+        if def.path.is_empty() {
+            continue;
+        }
+        let dir = under(&root, &def.path);
         if let Ok(h) = context_hash(&dir) {
             contexts.insert(svc.clone(), h);
         }
@@ -154,7 +173,11 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         let decoded = crate::platz::load::decode(&mut rcx, svc, &rnode);
         let rlocs = rcx.locs;
         for (i, t) in decoded.into_iter().enumerate() {
-            type_locs.insert(t.id(), (rlocs.clone(), format!("[{i}]")));
+            let prefix = rlocs
+                .alias(&format!("#{}", t.key))
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("[{i}]"));
+            type_locs.insert(t.id(), (rlocs.clone(), prefix));
             types.insert(t.id(), t);
         }
     }
@@ -162,6 +185,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     let mut checker = Checker {
         locs: &locs,
         diagnostics: &mut diags,
+        sources: &sources,
     };
     checker.resources(&compartment);
     checker.services(&compartment, &root);
@@ -181,6 +205,16 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         project: Some(project),
         sources,
         diagnostics: collect(diags),
+    }
+}
+
+/// `rel` below `root`, without a leading `./` when root is the current
+/// directory (file names in diagnostics read `services/api/...`).
+fn under(root: &Path, rel: &str) -> PathBuf {
+    if root == Path::new(".") {
+        PathBuf::from(rel)
+    } else {
+        root.join(rel)
     }
 }
 

@@ -22,7 +22,10 @@ pub enum Piece {
 /// A parse problem with the character offset of the placeholder.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TemplateError {
+    /// Character offset of the placeholder within the template.
     pub offset: usize,
+    /// Its length in characters.
+    pub len: usize,
     pub message: String,
     pub help: String,
 }
@@ -38,12 +41,15 @@ pub fn parse(s: &str) -> Result<Vec<Piece>, TemplateError> {
         let after = &rest[start + 2..];
         let Some(end) = after.find('}') else {
             return Err(TemplateError {
-                offset: offset + start,
+                offset: offset + rest[..start].chars().count(),
+                len: rest[start..].chars().count(),
                 message: "unterminated placeholder `${`".into(),
                 help: "close it with `}`, e.g. `${resource.host}`".into(),
             });
         };
         let inner = &after[..end];
+        let at = offset + rest[..start].chars().count();
+        let len = inner.chars().count() + 3;
         let p = match inner.split_once('.') {
             Some(("resource", "name")) => Placeholder::ResourceName,
             Some(("resource", "host")) => Placeholder::ResourceHost,
@@ -57,11 +63,31 @@ pub fn parse(s: &str) -> Result<Vec<Piece>, TemplateError> {
                     "`name`"
                 };
                 return Err(TemplateError {
-                    offset: offset + start,
+                    offset: at,
+                    len,
                     message: format!(
                         "unknown placeholder `${{{inner}}}`: `{root}` has no field `{field}`"
                     ),
                     help: format!("`{root}` offers {allowed}"),
+                });
+            }
+            _ if matches!(
+                inner.split('.').next(),
+                Some("resource" | "project" | "environment" | "env")
+            ) =>
+            {
+                let root = inner.split('.').next().unwrap_or(inner);
+                let example = match root {
+                    "resource" => "`${resource.name}` or `${resource.host}`",
+                    "project" => "`${project.name}`",
+                    "environment" => "`${environment.name}`",
+                    _ => "`${env.POSTGRES_USER}`",
+                };
+                return Err(TemplateError {
+                    offset: at,
+                    len,
+                    message: format!("incomplete placeholder `${{{inner}}}`"),
+                    help: format!("name a field, e.g. {example}"),
                 });
             }
             _ => {
@@ -73,8 +99,9 @@ pub fn parse(s: &str) -> Result<Vec<Piece>, TemplateError> {
                 .map(|s| format!("did you mean `{s}`? "))
                 .unwrap_or_default();
                 return Err(TemplateError {
-                    offset: offset + start,
-                    message: format!("unknown placeholder root in `${{{inner}}}`"),
+                    offset: at,
+                    len,
+                    message: format!("unknown placeholder `${{{inner}}}`: `{root}` is not a placeholder root"),
                     help: format!("{hint}placeholders are ${{resource.name}}, ${{resource.host}}, ${{project.name}}, ${{environment.name}} and ${{env.KEY}}"),
                 });
             }
@@ -160,7 +187,14 @@ mod tests {
         assert!(parse("${secret.x}")
             .unwrap_err()
             .message
-            .contains("unknown placeholder root"));
+            .contains("is not a placeholder root"));
+        assert!(parse("${env.}").unwrap_err().message.contains("incomplete"));
+        assert!(parse("${resource}")
+            .unwrap_err()
+            .message
+            .contains("incomplete"));
+        let e = parse("é ${x.y} z").unwrap_err();
+        assert_eq!((e.offset, e.len), (2, 6));
         assert_eq!(parse("ab ${env.X").unwrap_err().offset, 3);
         assert!(render("${env.NOPE}", &cx).is_err());
     }

@@ -7,7 +7,7 @@
 
 use crate::diagnostics::{Diagnostic, Loc};
 use std::collections::{BTreeMap, HashMap};
-use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -80,6 +80,13 @@ impl Node {
     }
 }
 
+/// How deep collections may nest. Descriptors need a dozen levels; the limit
+/// keeps hostile input from exhausting the stack.
+pub const MAX_DEPTH: usize = 128;
+
+/// How many nodes aliases may expand to in total ("billion laughs").
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
 /// Parses one YAML document. An empty document is `Null`. Syntax errors
 /// come back as a located diagnostic; duplicate keys as diagnostics beside
 /// the (first-wins) tree.
@@ -90,25 +97,42 @@ pub fn parse(file: usize, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
         stack: Vec::new(),
         root: None,
         anchors: BTreeMap::new(),
+        alias_nodes: 0,
         diagnostics: Vec::new(),
     };
     let mut parser = Parser::new_from_str(text);
-    if let Err(e) = parser.load(&mut builder, false) {
-        let m = e.marker();
-        let loc = Loc {
-            file,
-            line: m.line().max(1) as u32,
-            col: m.col() as u32 + 1,
-            len: 1,
+    let mut documents = 0usize;
+    loop {
+        let (ev, mark) = match parser.next_token() {
+            Ok(x) => x,
+            Err(e) => {
+                let d = builder.syntax_error(e.marker(), e.info());
+                return (None, vec![d]);
+            }
         };
-        let d = Diagnostic::error(
-            "yaml-syntax",
-            Some(loc),
-            "",
-            format!("YAML syntax error: {}", e.info()),
-        )
-        .with_help("fix the YAML syntax at this position (check indentation, colons and quotes)");
-        return (None, vec![d]);
+        match ev {
+            Event::StreamEnd => break,
+            Event::DocumentStart => {
+                documents += 1;
+                if documents > 1 {
+                    let loc = builder.loc(&mark, 3);
+                    let d = Diagnostic::error(
+                        "multiple-documents",
+                        Some(loc),
+                        "",
+                        "a descriptor holds exactly one YAML document, this is a second one",
+                    )
+                    .with_help("remove this `---` and everything after it, or merge it into the first document");
+                    builder.diagnostics.push(d);
+                    break;
+                }
+            }
+            ev => {
+                if let Err(d) = builder.event(ev, mark) {
+                    return (None, vec![*d]);
+                }
+            }
+        }
     }
     let root = builder.root.take().unwrap_or(Node {
         value: Value::Null,
@@ -123,10 +147,11 @@ pub fn parse(file: usize, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
 }
 
 enum Frame {
-    Seq(Node, usize),
-    /// The mapping, its anchor, a key waiting for its value, and the keys
-    /// seen so far (for duplicate detection in constant time).
-    Map(Node, usize, Option<Node>, HashMap<String, u32>),
+    /// The collection being built, its anchor id, and its YAML path.
+    Seq(Node, usize, String),
+    /// ... the key waiting for its value, and the keys seen so far with
+    /// their lines (duplicate detection in constant time per key).
+    Map(Node, usize, String, Option<Node>, HashMap<String, u32>),
 }
 
 struct Builder<'a> {
@@ -134,42 +159,156 @@ struct Builder<'a> {
     text: &'a str,
     stack: Vec<Frame>,
     root: Option<Node>,
-    anchors: BTreeMap<usize, Node>,
+    /// Anchored nodes and their sizes in nodes.
+    anchors: BTreeMap<usize, (Node, usize)>,
+    alias_nodes: usize,
     diagnostics: Vec<Diagnostic>,
 }
 
+fn size(node: &Node) -> usize {
+    1 + match &node.value {
+        Value::Seq(items) => items.iter().map(size).sum(),
+        Value::Map(entries) => entries.iter().map(|(k, v)| size(k) + size(v)).sum(),
+        _ => 0,
+    }
+}
+
 impl Builder<'_> {
+    /// A position, clamped to the text (the scanner reports the end of
+    /// input one line past the last one).
     fn loc(&self, m: &Marker, len: usize) -> Loc {
+        let mut line = m.line().max(1);
+        let mut col = m.col() + 1;
+        let lines = self.text.lines().count();
+        if line > lines {
+            line = lines.max(1);
+            col = self
+                .text
+                .lines()
+                .nth(line - 1)
+                .map(|l| l.chars().count() + 1)
+                .unwrap_or(1);
+        }
         Loc {
             file: self.file,
-            line: m.line().max(1) as u32,
-            col: m.col() as u32 + 1,
+            line: line as u32,
+            col: col as u32,
             len: len.max(1) as u32,
         }
     }
 
+    /// The YAML path of the node the next event starts.
+    fn next_path(&self) -> String {
+        match self.stack.last() {
+            None => String::new(),
+            Some(Frame::Seq(node, _, path)) => {
+                let n = match &node.value {
+                    Value::Seq(items) => items.len(),
+                    _ => 0,
+                };
+                format!("{path}[{n}]")
+            }
+            Some(Frame::Map(_, _, path, pending, _)) => match pending {
+                // The next node is a key: the path is the mapping's.
+                None => path.clone(),
+                Some(key) => {
+                    let name = key.scalar_text().unwrap_or_else(|| "?".into());
+                    if path.is_empty() {
+                        name
+                    } else {
+                        format!("{path}.{name}")
+                    }
+                }
+            },
+        }
+    }
+
+    fn syntax_error(&self, m: &Marker, info: &str) -> Diagnostic {
+        let mut loc = self.loc(m, 1);
+        let mut help = if info.contains("did not find expected key") {
+            // Usually a line indented differently from its siblings: point
+            // at the start of its content.
+            if let Some(line) = self.text.lines().nth(loc.line as usize - 1) {
+                let indent = line.chars().take_while(|c| *c == ' ').count();
+                if indent < line.chars().count() {
+                    loc.col = indent as u32 + 1;
+                    loc.len = line.trim().chars().count().max(1) as u32;
+                }
+            }
+            "check the indentation of this line: the keys of one mapping start in the same column, and nested values are indented further than their key".to_string()
+        } else if info.contains("tab") {
+            // Point at the tab itself.
+            if let Some(line) = self.text.lines().nth(loc.line as usize - 1) {
+                if let Some(i) = line.chars().position(|c| c == '\t') {
+                    loc.col = i as u32 + 1;
+                }
+            }
+            "indent with spaces: YAML does not allow tabs for indentation".to_string()
+        } else if info.contains("quoted scalar") {
+            "close the quoted string that starts here (or the one before it)".to_string()
+        } else {
+            "fix the YAML syntax at this position (check indentation, colons and quotes)"
+                .to_string()
+        };
+        // An unclosed `[` or `{` is the usual cause of errors further down.
+        for frame in self.stack.iter().rev() {
+            let node = match frame {
+                Frame::Seq(n, ..) | Frame::Map(n, ..) => n,
+            };
+            let opener = self
+                .text
+                .lines()
+                .nth(node.loc.line as usize - 1)
+                .and_then(|l| l.chars().nth(node.loc.col as usize - 1));
+            if let Some(c @ ('[' | '{')) = opener {
+                let close = if c == '[' { ']' } else { '}' };
+                help = format!(
+                    "this is inside the `{c}` opened at line {}, column {}: check that it is closed with `{close}`",
+                    node.loc.line, node.loc.col
+                );
+                break;
+            }
+        }
+        let path = self.next_path();
+        Diagnostic::error(
+            "yaml-syntax",
+            Some(loc),
+            path,
+            format!("YAML syntax error: {info}"),
+        )
+        .with_help(help)
+    }
+
     fn finish(&mut self, node: Node, anchor: usize) {
         if anchor > 0 {
-            self.anchors.insert(anchor, node.clone());
+            let n = size(&node);
+            self.anchors.insert(anchor, (node.clone(), n));
         }
         match self.stack.last_mut() {
             None => self.root = Some(node),
-            Some(Frame::Seq(seq, _)) => {
+            Some(Frame::Seq(seq, _, _)) => {
                 if let Value::Seq(items) = &mut seq.value {
                     items.push(node);
                 }
             }
-            Some(Frame::Map(map, _, pending, seen)) => match pending.take() {
+            Some(Frame::Map(map, _, path, pending, seen)) => match pending.take() {
                 None => *pending = Some(node),
                 Some(key) => {
                     if let Value::Map(entries) = &mut map.value {
                         let name = key.scalar_text();
-                        if let Some(first_line) = name.as_ref().and_then(|n| seen.get(n)) {
+                        let key_path = |name: &str| {
+                            if path.is_empty() {
+                                name.to_string()
+                            } else {
+                                format!("{path}.{name}")
+                            }
+                        };
+                        if let Some(first_line) = name.as_ref().and_then(|n| seen.get(n)).copied() {
                             let name = name.unwrap_or_default();
                             let d = Diagnostic::error(
                                 "duplicate-key",
                                 Some(key.loc),
-                                "",
+                                key_path(&name),
                                 format!("duplicate key `{name}`"),
                             )
                             .with_help(format!(
@@ -180,8 +319,11 @@ impl Builder<'_> {
                             let d = Diagnostic::error(
                                 "complex-key",
                                 Some(key.loc),
-                                "",
-                                "mapping keys must be plain scalars",
+                                path.clone(),
+                                format!(
+                                    "a mapping key must be a plain scalar, found {}",
+                                    key.kind()
+                                ),
                             )
                             .with_help("use a string as the key");
                             self.diagnostics.push(d);
@@ -224,6 +366,101 @@ impl Builder<'_> {
             _ => 1,
         }
     }
+
+    fn push(&mut self, frame: Frame, mark: &Marker) -> Result<(), Box<Diagnostic>> {
+        if self.stack.len() >= MAX_DEPTH {
+            let d = Diagnostic::error(
+                "yaml-syntax",
+                Some(self.loc(mark, 1)),
+                self.next_path(),
+                format!("YAML nested deeper than {MAX_DEPTH} levels"),
+            )
+            .with_help("descriptors need only a few levels of nesting: flatten this structure");
+            return Err(Box::new(d));
+        }
+        self.stack.push(frame);
+        Ok(())
+    }
+
+    fn event(&mut self, ev: Event, mark: Marker) -> Result<(), Box<Diagnostic>> {
+        match ev {
+            Event::Scalar(text, style, anchor, _tag) => {
+                let len = self.token_len(&mark, &text, style);
+                let value = if style == TScalarStyle::Plain {
+                    resolve_plain(&text)
+                } else {
+                    Value::Str { text, quoted: true }
+                };
+                let node = Node {
+                    value,
+                    loc: self.loc(&mark, len),
+                };
+                self.finish(node, anchor);
+            }
+            Event::SequenceStart(anchor, _) => {
+                let node = Node {
+                    value: Value::Seq(Vec::new()),
+                    loc: self.loc(&mark, 1),
+                };
+                let path = self.next_path();
+                self.push(Frame::Seq(node, anchor, path), &mark)?;
+            }
+            Event::MappingStart(anchor, _) => {
+                let node = Node {
+                    value: Value::Map(Vec::new()),
+                    loc: self.loc(&mark, 1),
+                };
+                let path = self.next_path();
+                self.push(Frame::Map(node, anchor, path, None, HashMap::new()), &mark)?;
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                if let Some(frame) = self.stack.pop() {
+                    let (mut node, anchor) = match frame {
+                        Frame::Seq(n, a, _) => (n, a),
+                        Frame::Map(n, a, ..) => (n, a),
+                    };
+                    // The scanner places a block mapping at the `:` after
+                    // its first key; point at the key instead.
+                    if let Value::Map(entries) = &node.value {
+                        if let Some((k, _)) = entries.first() {
+                            if (k.loc.line, k.loc.col) < (node.loc.line, node.loc.col) {
+                                node.loc = k.loc;
+                            }
+                        }
+                    }
+                    self.finish(node, anchor);
+                }
+            }
+            Event::Alias(id) => {
+                let node = match self.anchors.get(&id) {
+                    Some((node, n)) => {
+                        self.alias_nodes += n;
+                        if self.alias_nodes > MAX_ALIAS_NODES {
+                            let d = Diagnostic::error(
+                                "yaml-syntax",
+                                Some(self.loc(&mark, 1)),
+                                self.next_path(),
+                                format!("YAML aliases expand to more than {MAX_ALIAS_NODES} nodes"),
+                            )
+                            .with_help("write the values out instead of nesting aliases");
+                            return Err(Box::new(d));
+                        }
+                        // The alias's own position, so diagnostics point here.
+                        let mut node = node.clone();
+                        node.loc = self.loc(&mark, 1);
+                        node
+                    }
+                    None => Node {
+                        value: Value::Null,
+                        loc: self.loc(&mark, 1),
+                    },
+                };
+                self.finish(node, 0);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
 }
 
 fn resolve_plain(text: &str) -> Value {
@@ -255,58 +492,6 @@ fn resolve_plain(text: &str) -> Value {
     Value::Str {
         text: text.to_string(),
         quoted: false,
-    }
-}
-
-impl MarkedEventReceiver for Builder<'_> {
-    fn on_event(&mut self, ev: Event, mark: Marker) {
-        match ev {
-            Event::Scalar(text, style, anchor, _tag) => {
-                let len = self.token_len(&mark, &text, style);
-                let value = if style == TScalarStyle::Plain {
-                    resolve_plain(&text)
-                } else {
-                    Value::Str { text, quoted: true }
-                };
-                let node = Node {
-                    value,
-                    loc: self.loc(&mark, len),
-                };
-                self.finish(node, anchor);
-            }
-            Event::SequenceStart(anchor, _) => {
-                let node = Node {
-                    value: Value::Seq(Vec::new()),
-                    loc: self.loc(&mark, 1),
-                };
-                self.stack.push(Frame::Seq(node, anchor));
-            }
-            Event::MappingStart(anchor, _) => {
-                let node = Node {
-                    value: Value::Map(Vec::new()),
-                    loc: self.loc(&mark, 1),
-                };
-                self.stack
-                    .push(Frame::Map(node, anchor, None, HashMap::new()));
-            }
-            Event::SequenceEnd | Event::MappingEnd => {
-                if let Some(frame) = self.stack.pop() {
-                    let (node, anchor) = match frame {
-                        Frame::Seq(n, a) => (n, a),
-                        Frame::Map(n, a, _, _) => (n, a),
-                    };
-                    self.finish(node, anchor);
-                }
-            }
-            Event::Alias(id) => {
-                let node = self.anchors.get(&id).cloned().unwrap_or(Node {
-                    value: Value::Null,
-                    loc: self.loc(&mark, 1),
-                });
-                self.finish(node, 0);
-            }
-            _ => {}
-        }
     }
 }
 
@@ -352,6 +537,28 @@ mod tests {
         let (root, diags) = parse(0, "a: [1, 2\nb: 3\n");
         assert!(root.is_none());
         assert_eq!(diags[0].code, "yaml-syntax");
+    }
+
+    #[test]
+    fn diagnostics_carry_yaml_paths_and_block_mappings_start_at_their_key() {
+        let (_, diags) = parse(0, "a:\n  b: 1\n  b: 2\n");
+        assert_eq!(diags[0].path, "a.b");
+        let (_, diags) = parse(0, "a:\n  list: [1, 2\n  c: 3\n");
+        assert_eq!(diags[0].code, "yaml-syntax");
+        assert!(diags[0].path.starts_with("a.list"), "{}", diags[0].path);
+        assert!(diags[0]
+            .help
+            .as_deref()
+            .unwrap()
+            .contains("line 2, column 9"));
+        let (_, diags) = parse(0, "a: 1\n---\nb: 2\n");
+        assert_eq!(diags[0].code, "multiple-documents");
+        assert_eq!(diags[0].loc.unwrap().line, 2);
+        let (root, _) = parse(0, "x:\n  key: v\n");
+        let Value::Map(entries) = &root.unwrap().value else {
+            panic!("map")
+        };
+        assert_eq!((entries[0].1.loc.line, entries[0].1.loc.col), (2, 3));
     }
 
     #[test]

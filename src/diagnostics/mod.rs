@@ -40,6 +40,71 @@ pub struct Diagnostic {
     pub help: Option<String>,
 }
 
+/// Every diagnostic code, each documented (meaning and fix) in
+/// docs/descriptors.md and exercised by a case in fixtures/broken or
+/// fixtures/warnings. Creating a diagnostic with another code is a bug
+/// (checked in debug builds).
+pub const CODES: &[&str] = &[
+    // The files themselves and YAML.
+    "unreadable-file",
+    "not-utf8",
+    "yaml-syntax",
+    "multiple-documents",
+    "duplicate-key",
+    "complex-key",
+    // Shape of the descriptors.
+    "unknown-field",
+    "missing-field",
+    "wrong-type",
+    "out-of-range",
+    "misplaced-field",
+    // compartment.yml.
+    "invalid-name",
+    "duplicate-name",
+    "preset-field",
+    "unknown-preset",
+    "unknown-generator",
+    "unknown-encoding",
+    "relative-volume-path",
+    "unknown-readiness",
+    "unknown-restart",
+    "schedule-conflict",
+    "invalid-cron",
+    "unknown-interval",
+    "env-shadows-generated",
+    "invalid-placeholder",
+    "unknown-env-key",
+    "unknown-resource",
+    "unknown-output",
+    "connection-conflict",
+    "connection-in-build",
+    "missing-path",
+    "missing-dockerfile",
+    // platz/resources.yaml.
+    "unknown-api-version",
+    "unknown-kind",
+    "unknown-input-type",
+    "invalid-range",
+    "invalid-path",
+    "invalid-output",
+    "secrets-not-applicable",
+    "unknown-role",
+    "unknown-endpoint",
+    "unknown-method",
+    "hook-without-ingress",
+    // Instances and cross-file references.
+    "unknown-type",
+    "unknown-input",
+    "unknown-instance",
+    "wrong-instance-type",
+    "missing-value",
+    "invalid-value",
+    "instance-cycle",
+    // Warnings.
+    "readiness-port",
+    "global-type",
+];
+
 impl Diagnostic {
     pub fn error(
         code: &'static str,
@@ -47,6 +112,10 @@ impl Diagnostic {
         path: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
+        debug_assert!(
+            CODES.contains(&code),
+            "undocumented diagnostic code `{code}`"
+        );
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -63,6 +132,10 @@ impl Diagnostic {
         path: impl Into<String>,
         message: impl Into<String>,
     ) -> Self {
+        debug_assert!(
+            CODES.contains(&code),
+            "undocumented diagnostic code `{code}`"
+        );
         Diagnostic {
             severity: Severity::Warning,
             code,

@@ -54,10 +54,11 @@ pub fn render_text(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -
         if let Some(loc) = d.loc {
             let text = &sources.get(loc.file).text;
             let range = byte_range(text, loc.line, loc.col, loc.len);
-            let label = if d.path.is_empty() {
-                String::new()
-            } else {
-                format!("at {}", d.path)
+            let label = match (d.path.is_empty(), d.code) {
+                (false, _) => format!("at {}", d.path),
+                // Problems with the file itself have no YAML path.
+                (true, "not-utf8" | "multiple-documents") => String::new(),
+                (true, _) => "at the top level".to_string(),
             };
             cs = cs.with_labels(vec![
                 Label::primary(ids[loc.file], range).with_message(label)

@@ -175,10 +175,20 @@ pub fn resolve(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, Instance> {
     let mut resolved: BTreeMap<String, Instance> = BTreeMap::new();
-    let mut err = |path: &str, code: &'static str, message: String, help: String| {
-        diagnostics
-            .push(Diagnostic::error(code, loc_of(locs, path), path, message).with_help(help));
-    };
+    // `at_value`: point at the value written at `path` rather than its key.
+    let mut err_at =
+        |path: &str, at_value: bool, code: &'static str, message: String, help: String| {
+            // A value on the key's line; a block mapping or list below its key
+            // is pointed at by the key.
+            let key = locs.key(path);
+            let value = locs.value(path);
+            let loc = if at_value && value.map(|v| v.line) == key.map(|k| k.line) {
+                value.or_else(|| loc_of(locs, path))
+            } else {
+                loc_of(locs, path)
+            };
+            diagnostics.push(Diagnostic::error(code, loc, path, message).with_help(help));
+        };
     // 1. Types and values.
     for (name, decl) in decls {
         let base = format!("instances.{name}");
@@ -195,8 +205,9 @@ pub fn resolve(
                     types.keys().cloned().collect::<Vec<_>>().join(", ")
                 ),
             };
-            err(
+            err_at(
                 &tpath,
+                true,
                 "unknown-type",
                 format!("instance `{name}` has unknown type `{}`", decl.type_ref),
                 help,
@@ -218,8 +229,9 @@ pub fn resolve(
                             .join(", ")
                     ),
                 };
-                err(
+                err_at(
                     &format!("{base}.values.{id}"),
+                    false,
                     "unknown-input",
                     format!("`{id}` is not an input of type `{}`", t.id()),
                     help,
@@ -239,8 +251,13 @@ pub fn resolve(
             let vpath = format!("{base}.values.{}", input.id);
             let shown = visible(input, &values);
             match values.get(&input.id) {
-                None if input.required && shown => err(
-                    &base,
+                None if input.required && shown => err_at(
+                    &if decl_has_values(locs, &base) {
+                        format!("{base}.values")
+                    } else {
+                        base.clone()
+                    },
+                    false,
                     "missing-value",
                     format!(
                         "instance `{name}` is missing the required value `{}` ({})",
@@ -251,11 +268,12 @@ pub fn resolve(
                 None => {}
                 Some(v) => {
                     if let Err(problem) = check_value(input, v) {
-                        err(
+                        err_at(
                             &vpath,
+                            true,
                             "invalid-value",
                             format!("value `{}` of instance `{name}` {problem}", input.id),
-                            format!("give a value of type {}", input.kind.name()),
+                            expected(input, &input.kind),
                         );
                         continue;
                     }
@@ -282,10 +300,11 @@ pub fn resolve(
                                         Some(s) => format!("did you mean `{s}`?"),
                                         None => format!("declare an instance `{target}` of type `{}` under instances", filter.describe()),
                                     };
-                                    err(&vpath, "unknown-instance", format!("`{}` of instance `{name}` names unknown instance `{target}`", input.id), help);
+                                    err_at(&vpath, true, "unknown-instance", format!("`{}` of instance `{name}` names unknown instance `{target}`", input.id), help);
                                 }
-                                Some((owner, key, _)) if !filter.matches(&owner, &key) => err(
+                                Some((owner, key, _)) if !filter.matches(&owner, &key) => err_at(
                                     &vpath,
+                                    true,
                                     "wrong-instance-type",
                                     format!("`{}` of instance `{name}` names `{target}`, which is a `{owner}/{key}`, not a `{}`", input.id, filter.describe()),
                                     format!("name an instance of type `{}`", filter.describe()),
@@ -334,25 +353,51 @@ pub fn resolve(
         Ok(order) => order,
         Err(cycles) => {
             for members in &cycles {
-                let first = &members[0];
-                let path = format!("instances.{first}");
+                let path_names = cycle_path(members, &resolved);
+                let first = &path_names[0];
+                let next = path_names.get(1).unwrap_or(first);
+                // Point at the value of `first` that names `next`.
+                let input = types
+                    .get(&resolved[first].type_id)
+                    .and_then(|t| {
+                        t.inputs.iter().find(|i| {
+                            i.collection.is_some()
+                                && match resolved[first].values.get(&i.id) {
+                                    Some(Value::String(s)) => s == next,
+                                    Some(Value::Array(items)) => {
+                                        items.iter().any(|v| v.as_str() == Some(next))
+                                    }
+                                    _ => false,
+                                }
+                        })
+                    })
+                    .map(|i| i.id.clone());
+                let path = match &input {
+                    Some(id) => format!("instances.{first}.values.{id}"),
+                    None => format!("instances.{first}"),
+                };
+                let loc = locs.value(&path).or_else(|| loc_of(locs, &path));
+                let mut chain = path_names.clone();
+                chain.push(first.clone());
+                let named = members.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>();
+                let named = match named.split_last() {
+                    Some((last, rest)) if !rest.is_empty() => {
+                        format!("{} and {last}", rest.join(", "))
+                    }
+                    _ => named.join(""),
+                };
                 diagnostics.push(
                     Diagnostic::error(
                         "instance-cycle",
-                        loc_of(locs, &path),
+                        loc,
                         &path,
                         format!(
-                            "CollectionSelect references form a cycle: {} → {first}",
-                            members.join(" → ")
+                            "instances {named} reference each other in a cycle: {}",
+                            chain.join(" → ")
                         ),
                     )
                     .with_help(format!(
-                        "break the cycle: one of {} must not reference the others",
-                        members
-                            .iter()
-                            .map(|m| format!("`{m}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        "CollectionSelect references must not loop (each instance is created after the ones it names): remove or change one of these references, e.g. {path}"
                     )),
                 );
             }
@@ -410,6 +455,96 @@ pub fn resolve(
         }
     }
     resolved
+}
+
+fn decl_has_values(locs: &LocIndex, base: &str) -> bool {
+    locs.key(&format!("{base}.values")).is_some()
+}
+
+/// A cycle through every member when one is easy to find, else some cycle
+/// from the first member: following references in name order.
+fn cycle_path(members: &[String], resolved: &BTreeMap<String, Instance>) -> Vec<String> {
+    let set: BTreeSet<&str> = members.iter().map(String::as_str).collect();
+    let start = members[0].as_str();
+    let refs = |n: &str| -> Vec<&str> {
+        resolved
+            .get(n)
+            .map(|i| {
+                i.references
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|r| set.contains(r))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    // Depth-first search for the longest simple path that returns to start.
+    let mut best: Vec<&str> = vec![start];
+    let mut path = vec![start];
+    let mut stack: Vec<Vec<&str>> = vec![refs(start)];
+    let mut steps = 0usize;
+    while let Some(frontier) = stack.last_mut() {
+        steps += 1;
+        if steps > 10_000 {
+            break;
+        }
+        match frontier.pop() {
+            Some(n) if n == start => {
+                if path.len() > best.len() || best.len() == 1 {
+                    best = path.clone();
+                }
+                if best.len() == members.len() {
+                    break;
+                }
+            }
+            Some(n) if !path.contains(&n) => {
+                path.push(n);
+                let mut next = refs(n);
+                next.reverse();
+                stack.push(next);
+            }
+            Some(_) => {}
+            None => {
+                stack.pop();
+                path.pop();
+            }
+        }
+    }
+    best.into_iter().map(str::to_string).collect()
+}
+
+/// How to write a valid value for an input.
+pub fn expected(input: &Input, kind: &InputType) -> String {
+    match kind {
+        InputType::Text => "write a text value".into(),
+        InputType::Number => match (input.minimum, input.maximum) {
+            (Some(lo), Some(hi)) => format!("write a number from {lo} to {hi}"),
+            (Some(lo), None) => format!("write a number of at least {lo}"),
+            (None, Some(hi)) => format!("write a number of at most {hi}"),
+            (None, None) => "write a number".into(),
+        },
+        InputType::Checkbox => "write `true` or `false`".into(),
+        InputType::RadioSelect => format!(
+            "write one of the options: {}",
+            input
+                .options
+                .iter()
+                .map(|o| match &o.value {
+                    Value::String(s) => s.clone(),
+                    v => v.to_string(),
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        InputType::DaysAndHour => {
+            "write `{days: [mon, wed, fri], hour: 6}`: days from mon, tue, wed, thu, fri, sat, sun and an hour from 0 to 23 (UTC)".into()
+        }
+        InputType::CollectionSelect => match &input.collection {
+            Some(f) => format!("write the name of an instance of type `{}`", f.describe()),
+            None => "write the name of another instance".into(),
+        },
+        InputType::Array(item) => format!("write a list; for each item: {}", expected(input, item)),
+    }
 }
 
 /// `id`, `name`, or a stored property of the referenced instance.

@@ -73,6 +73,7 @@ pub fn decode(cx: &mut Cx, owner: &str, root: &Node) -> Vec<ResourceType> {
                 );
                 continue;
             }
+            cx.locs.set_alias(format!("#{}", t.key), path.clone());
             out.push(t);
         }
     }
@@ -240,6 +241,7 @@ fn decode_inputs(cx: &mut Cx, node: &Node, path: &str) -> Vec<Input> {
             );
             continue;
         }
+        cx.locs.set_alias(format!("{path}#{id}"), ipath.clone());
         if let InputType::Array(_) = kind {
             match f.get("itemType") {
                 Some(it) => {
@@ -446,7 +448,7 @@ fn decode_inputs(cx: &mut Cx, node: &Node, path: &str) -> Vec<Input> {
                     iv.loc,
                     &f.path("initialValue"),
                     format!("initialValue of `{id}` {problem}"),
-                    format!("give a value of type {}", input.kind.name()),
+                    super::instances::expected(&input, &input.kind),
                 );
             }
             input.initial_value = Some(value);

@@ -1,12 +1,13 @@
-//! The broken-descriptor corpus: every directory under fixtures/broken holds
-//! a project with one kind of mistake and `expected.txt`, the exact output of
-//! `compartment validate --no-color`. Each must exit 1 and match.
+//! The descriptor corpora. Every directory under fixtures/broken holds a
+//! project with one kind of mistake (and one, `several-problems`, with many)
+//! and `expected.txt`, the exact output of `compartment validate --no-color`;
+//! each must exit 1, name a file:line:column and match. fixtures/warnings
+//! holds projects that are valid but warned about: they exit 0.
 
 use crate::test::{fixture, golden, Test};
 
-#[test]
-fn every_broken_descriptor_is_reported_exactly() {
-    let root = fixture("broken");
+fn cases(corpus: &str) -> Vec<std::path::PathBuf> {
+    let root = fixture(corpus);
     let mut cases: Vec<_> = std::fs::read_dir(&root)
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -14,22 +15,31 @@ fn every_broken_descriptor_is_reported_exactly() {
         .collect();
     cases.sort();
     assert!(!cases.is_empty(), "no cases under {}", root.display());
+    cases
+}
+
+fn check_corpus(corpus: &str, expected_status: i32) {
+    let cases = cases(corpus);
     let mut failures = Vec::new();
     for case in &cases {
         let run = Test::new(case)
             .args(["validate", "--no-color"])
             .status(None)
             .run();
-        if run.status != 1 {
+        if run.status != expected_status {
             failures.push(format!(
-                "{}: exit {} (expected 1)\n{}",
+                "{}: exit {} (expected {expected_status})\n{}",
                 case.display(),
                 run.status,
                 run.stderr
             ));
             continue;
         }
-        if !run.stderr.contains(".yml:") && !run.stderr.contains(".yaml:") {
+        let located = run
+            .stderr
+            .lines()
+            .any(|l| l.contains("─ compartment.yml:") || l.contains("/platz/resources.yaml:"));
+        if !located {
             failures.push(format!(
                 "{}: no file:line:column in\n{}",
                 case.display(),
@@ -50,4 +60,61 @@ fn every_broken_descriptor_is_reported_exactly() {
         cases.len(),
         failures.join("\n\n")
     );
+}
+
+#[test]
+fn every_broken_descriptor_is_reported_exactly() {
+    check_corpus("broken", 1);
+}
+
+#[test]
+fn warnings_are_reported_and_do_not_fail() {
+    check_corpus("warnings", 0);
+}
+
+/// Every diagnostic code the code can emit has a case in a corpus.
+#[test]
+fn every_code_has_a_case() {
+    let mut seen = std::collections::BTreeSet::new();
+    for corpus in ["broken", "warnings"] {
+        for case in cases(corpus) {
+            let text = std::fs::read_to_string(case.join("expected.txt")).unwrap_or_default();
+            for line in text.lines() {
+                if let Some(rest) = line
+                    .strip_prefix("error[")
+                    .or_else(|| line.strip_prefix("warning["))
+                {
+                    if let Some(code) = rest.split(']').next() {
+                        seen.insert(code.to_string());
+                    }
+                }
+            }
+        }
+    }
+    let mut missing = Vec::new();
+    for code in compartment::diagnostics::CODES {
+        // An unreadable file has no source to quote; see validate.rs.
+        if *code != "unreadable-file" && !seen.contains(*code) {
+            missing.push(*code);
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "codes without a corpus case: {missing:?}"
+    );
+}
+
+/// docs/descriptors.md documents exactly the codes the code can emit.
+#[test]
+fn every_code_is_documented() {
+    let doc = std::fs::read_to_string(crate::test::repo().join("docs/descriptors.md")).unwrap();
+    let table = &doc[doc.find("### Diagnostic codes").expect("the codes table")..];
+    let documented: std::collections::BTreeSet<&str> = table
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .filter_map(|l| l.split('`').next())
+        .collect();
+    let codes: std::collections::BTreeSet<&str> =
+        compartment::diagnostics::CODES.iter().copied().collect();
+    assert_eq!(documented, codes);
 }

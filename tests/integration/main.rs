@@ -4,5 +4,8 @@
 mod apply;
 mod broken;
 mod engine;
+mod fuzz;
+mod preset;
+mod schema;
 mod test;
 mod validate;
