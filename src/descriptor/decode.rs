@@ -4,18 +4,18 @@
 
 use super::yaml::{Node, Value};
 use crate::diagnostics::{suggest, Diagnostic, Loc};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Where each YAML path was written: the key of a mapping entry and its
 /// value, so later stages (checks, plan blockers) can point at source.
 #[derive(Clone, Debug, Default)]
 pub struct LocIndex {
-    keys: BTreeMap<String, Loc>,
-    values: BTreeMap<String, Loc>,
+    keys: HashMap<String, Loc>,
+    values: HashMap<String, Loc>,
     /// Names for paths that later stages cannot compute, e.g. the path of
     /// an input by its id (`[0].spec.values_ui.inputs#name` →
     /// `[0].spec.values_ui.inputs[3]`).
-    aliases: BTreeMap<String, String>,
+    aliases: HashMap<String, String>,
 }
 
 impl LocIndex {

@@ -94,6 +94,7 @@ pub fn parse(file: usize, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
     let mut builder = Builder {
         file,
         text,
+        lines: text.lines().collect(),
         stack: Vec::new(),
         root: None,
         anchors: BTreeMap::new(),
@@ -157,6 +158,8 @@ enum Frame {
 struct Builder<'a> {
     file: usize,
     text: &'a str,
+    /// The text's lines, split once (positions are looked up per node).
+    lines: Vec<&'a str>,
     stack: Vec<Frame>,
     root: Option<Node>,
     /// Anchored nodes and their sizes in nodes.
@@ -179,13 +182,12 @@ impl Builder<'_> {
     fn loc(&self, m: &Marker, len: usize) -> Loc {
         let mut line = m.line().max(1);
         let mut col = m.col() + 1;
-        let lines = self.text.lines().count();
+        let lines = self.lines.len();
         if line > lines {
             line = lines.max(1);
             col = self
-                .text
-                .lines()
-                .nth(line - 1)
+                .lines
+                .get(line - 1)
                 .map(|l| l.chars().count() + 1)
                 .unwrap_or(1);
         }
@@ -343,9 +345,9 @@ impl Builder<'_> {
             TScalarStyle::Plain => value.lines().next().map(|l| l.chars().count()).unwrap_or(0),
             TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
                 let line = self
-                    .text
-                    .lines()
-                    .nth(m.line().saturating_sub(1))
+                    .lines
+                    .get(m.line().saturating_sub(1))
+                    .copied()
                     .unwrap_or("");
                 let rest: String = line.chars().skip(m.col()).collect();
                 let quote = rest.chars().next().unwrap_or('"');
