@@ -1,6 +1,8 @@
 //! The integration tests: one binary, each module a capability, all of them
 //! running the real `compartment` binary through [`test::Test`].
 
+mod applied;
 mod broken;
+mod plan;
 mod test;
 mod validate;
