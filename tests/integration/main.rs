@@ -4,5 +4,6 @@
 mod applied;
 mod broken;
 mod plan;
+mod state;
 mod test;
 mod validate;
