@@ -3,7 +3,9 @@
 
 use super::args::StateCommand;
 use super::Context;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::state::format;
+use crate::state::store::StateStore;
 use serde_json::Value;
 
 /// Replaces every sealed value by a marker, recursively.
@@ -64,25 +66,38 @@ fn mask_instances(v: &mut Value) {
 }
 
 pub fn run(cx: &Context, cmd: StateCommand) -> Result<i32> {
-    let target = cx.target()?;
+    // With --state, a state file can be inspected (or unlocked) without the
+    // project it belongs to; otherwise the project says where it is.
+    let (project, store) = match (cx.target(), &cx.global.state) {
+        (Ok(target), _) => (Some(target.project), target.store),
+        (Err(_), Some(path)) => (None, StateStore { path: path.clone() }),
+        (Err(e), None) => return Err(e),
+    };
     match cmd {
         StateCommand::Show => {
-            let state = target.store.load(&target.project, &cx.global.env)?;
+            let state = match &project {
+                Some(p) => store.load(p, &cx.global.env)?,
+                None => {
+                    let text = std::fs::read_to_string(&store.path)
+                        .map_err(|e| Error::msg(format!("cannot read {}: {e}", store.display())))?;
+                    format::read(&store.display(), &text)?
+                }
+            };
             let mut v = serde_json::to_value(&state).expect("state serialises");
             mask(&mut v);
             mask_instances(&mut v);
             println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
         }
-        StateCommand::Unlock => match target.store.unlock()? {
+        StateCommand::Unlock => match store.unlock()? {
             Some(info) => println!(
                 "Removed the lock on {} held by {} (pid {}) running `{}` since {}.",
-                target.store.display(),
+                store.display(),
                 info.holder,
                 info.pid,
                 info.operation,
                 info.since
             ),
-            None => println!("{} is not locked.", target.store.display()),
+            None => println!("{} is not locked.", store.display()),
         },
     }
     Ok(0)

@@ -855,6 +855,23 @@ fn a_connection_selected_in_build_env_is_a_descriptor_error() {
     assert_eq!(run.stdout, "");
 }
 
+#[test]
+fn a_literal_env_key_shadowing_a_generated_variable_is_a_descriptor_error() {
+    let sb = Sandbox::copy("example");
+    sb.edit(
+        "compartment.yml",
+        "      CACHE_MODE: echo\n",
+        "      CACHE_MODE: echo\n      CACHE_PASSWORD: literal\n",
+    );
+    let run = sb.cmd().args(["plan", "--no-color"]).status(1).run();
+    assert!(
+        run.stderr.contains("error[env-shadows-generated]"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+}
+
 // ----------------------------------------------- generated and connections
 
 #[test]

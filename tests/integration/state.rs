@@ -635,3 +635,46 @@ fn fresh_states_and_plans_match_the_schemas() {
         &show.stdout,
     );
 }
+
+#[test]
+fn state_show_and_unlock_work_on_a_state_file_without_its_project() {
+    let sb = Sandbox::copy("example");
+    state_with_secrets(&sb);
+    let path = sb.file(STATE).display().to_string();
+    let nowhere = tempfile::tempdir().unwrap();
+    let show = Test::new(nowhere.path())
+        .args(["state", "show", "--state", &path])
+        .run();
+    assert_eq!(json_of(&show.stdout), masked(json_of(&sb.read(STATE))));
+    std::fs::write(sb.store().lock_path(), "{}").unwrap();
+    let unlock = Test::new(nowhere.path())
+        .args(["state", "unlock", "--state", &path])
+        .run();
+    assert!(
+        unlock.stdout.starts_with("Removed the lock on "),
+        "{}",
+        unlock.stdout
+    );
+    assert!(!sb.store().lock_path().exists());
+    // Without --state and without compartment.yml there is nothing to go by.
+    let run = Test::new(nowhere.path())
+        .args(["state", "show"])
+        .status(1)
+        .run();
+    assert!(
+        run.stderr.contains("cannot tell the project name"),
+        "{}",
+        run.stderr
+    );
+    // A --state file that does not exist, with no project to make an empty
+    // state for, is an error.
+    let run = Test::new(nowhere.path())
+        .args(["state", "show", "--state", "missing.json"])
+        .status(1)
+        .run();
+    assert!(
+        run.stderr.starts_with("error: cannot read missing.json"),
+        "{}",
+        run.stderr
+    );
+}
