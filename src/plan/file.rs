@@ -60,7 +60,16 @@ pub fn read(path: &std::path::Path) -> Result<Plan, PlanFileError> {
 /// What differs between a committed plan and a fresh one, in words.
 pub fn differences(committed: &Plan, fresh: &Plan) -> Vec<String> {
     let mut out = Vec::new();
-    if committed.prior_state != fresh.prior_state {
+    let (a, b) = (&committed.prior_state, &fresh.prior_state);
+    if a.global_serial != b.global_serial {
+        let serial = |s: Option<u64>| s.map_or("none".to_string(), |s| s.to_string());
+        out.push(format!(
+            "the project-wide state (global instances) changed: the file was planned against serial {}, it is now at serial {}",
+            serial(a.global_serial),
+            serial(b.global_serial)
+        ));
+    }
+    if (&a.lineage, a.serial) != (&b.lineage, b.serial) {
         out.push(format!(
             "the state changed: the file was planned against serial {} (lineage {}), the state is now at serial {} (lineage {})",
             committed.prior_state.serial,
@@ -121,4 +130,41 @@ pub fn differences(committed: &Plan, fresh: &Plan) -> Vec<String> {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::{PriorState, Summary};
+
+    fn plan(serial: u64, global: Option<u64>) -> Plan {
+        Plan {
+            format_version: FORMAT_VERSION,
+            project: "p".into(),
+            environment: "e".into(),
+            prior_state: PriorState {
+                lineage: Some("l".into()),
+                serial,
+                global_serial: global,
+            },
+            inputs: Default::default(),
+            changes: vec![],
+            blocked: vec![],
+            warnings: vec![],
+            summary: Summary::default(),
+        }
+    }
+
+    #[test]
+    fn state_changes_are_named_precisely() {
+        assert!(differences(&plan(3, Some(1)), &plan(3, Some(1))).is_empty());
+        assert_eq!(
+            differences(&plan(3, Some(1)), &plan(3, Some(2))),
+            ["the project-wide state (global instances) changed: the file was planned against serial 1, it is now at serial 2"]
+        );
+        assert_eq!(
+            differences(&plan(3, None), &plan(4, None)),
+            ["the state changed: the file was planned against serial 3 (lineage l), the state is now at serial 4 (lineage l)"]
+        );
+    }
 }

@@ -11,8 +11,15 @@
 //!   by both; a changed mount path of an existing volume handle is blocked.
 //! - service: a changed build context or build env replaces (new image);
 //!   runtime changes (connections, ingress) update.
-//! - instance: a changed type replaces (delete hook, then create hook);
-//!   changed values update (update hook).
+//! - instance: a changed type replaces (delete hook of the old type, then
+//!   create hook of the new one); changed values or properties update
+//!   (update hook, when the type declares one).
+//!
+//! A replaced resource keeps its named volumes: only the container is
+//! recreated. Removing a resource from compartment.yml never deletes it (a
+//! blocker); removing a service deletes its container; removing an instance
+//! deletes it (delete hook); an instance whose type vanished is orphaned:
+//! kept, with a warning.
 
 use super::*;
 use crate::descriptor::project::Project;
@@ -147,6 +154,17 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
                 .find(|f| f.forces_replacement)
                 .or(ch.diff.first())
                 .map(|f| format!("`{}` changed", f.path));
+            if ch.action == Action::Replace && !prior.definition.volumes.is_empty() {
+                if let Some(r) = &mut ch.reason {
+                    let handles: Vec<&str> = prior
+                        .definition
+                        .volumes
+                        .keys()
+                        .map(String::as_str)
+                        .collect();
+                    r.push_str(&format!("; volume data is kept ({})", handles.join(", ")));
+                }
+            }
             for (handle, path) in &def.volumes {
                 if let Some(old) = prior.definition.volumes.get(handle) {
                     if old != path {
@@ -169,10 +187,14 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
         }
         let vars = st.variables.resource.get(name);
         for key in def.generated_variables.keys() {
-            let word = match (vars.and_then(|v| v.get(key)), prior) {
+            // Regenerate only what was generated before: a generated
+            // variable new to an existing resource is generated.
+            let was_generated =
+                prior.is_some_and(|pr| pr.definition.generated_variables.contains_key(key));
+            let word = match (vars.and_then(|v| v.get(key)), was_generated) {
                 (Some(_), _) => "keep",
-                (None, Some(_)) => "regenerate",
-                (None, None) => "generate",
+                (None, true) => "regenerate",
+                (None, false) => "generate",
             };
             ch.generated.insert(key.clone(), word.into());
         }
@@ -408,10 +430,12 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
                 } else {
                     Action::Update
                 };
+                // Values are the cause; properties follow from them.
                 ch.reason = ch
                     .diff
                     .iter()
                     .find(|f| f.forces_replacement)
+                    .or(ch.diff.iter().find(|f| f.path.starts_with("values.")))
                     .or(ch.diff.first())
                     .map(|f| format!("`{}` changed", f.path));
                 "update"
@@ -425,8 +449,13 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
                 _ => vec![],
             };
             for o in ops {
+                // The delete hook is the old type's; a type that is gone
+                // has none.
                 let lt = if o == "delete" {
-                    prior.and_then(|pr| p.types.get(&pr.type_id)).unwrap_or(t)
+                    match prior.and_then(|pr| p.types.get(&pr.type_id)) {
+                        Some(old) => old,
+                        None => continue,
+                    }
                 } else {
                     t
                 };
@@ -448,6 +477,16 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
     for (state, global) in [(st, false), (global_state, true)] {
         for (name, prior) in &state.instances {
             let address = format!("instance.{name}");
+            if !p.types.contains_key(&prior.type_id) && p.instances.contains_key(name) {
+                // Re-declared with a type that exists: a replace (planned
+                // above), without the vanished type's delete hook.
+                warnings.push(Warning {
+                    address: address.clone(),
+                    reason: "type-removed".into(),
+                    message: format!("the type `{}` of instance `{name}` is no longer declared: apply replaces it with a `{}` without calling a delete hook for the old one", prior.type_id, p.instances[name].type_id),
+                });
+                continue;
+            }
             if !p.types.contains_key(&prior.type_id) {
                 warnings.push(Warning {
                     address: address.clone(),
@@ -494,7 +533,9 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
         }
     }
     // Deletes run in reverse: a deleted object waits for the deletion of
-    // everything that depended on it.
+    // everything that depended on it (and for the change of anything that
+    // stops depending on it); a deleted instance waits for its owning
+    // service, which receives the delete hook.
     let recorded = |address: &str| -> BTreeSet<String> {
         let (kind, name) = address.split_once('.').unwrap_or(("", ""));
         match kind {
@@ -508,14 +549,27 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
         }
         .unwrap_or_default()
     };
+    let deleted = |a: &str| changes.get(a).is_some_and(|d| d.action == Action::Delete);
     for (address, ch) in &changes {
+        let deps = recorded(address);
         if ch.action == Action::Delete {
-            for dep in recorded(address) {
-                if changes
-                    .get(&dep)
-                    .is_some_and(|d| d.action == Action::Delete)
+            for dep in &deps {
+                if deleted(dep) {
+                    graph.add_dependency(dep, address);
+                } else if ch.kind == Kind::Instance
+                    && dep.starts_with("service.")
+                    && changes.contains_key(dep)
                 {
-                    graph.add_dependency(&dep, address);
+                    // The delete hook goes to the owning service: once it
+                    // is up to date, never while it is being replaced.
+                    graph.add_dependency(address, dep);
+                }
+            }
+        } else {
+            // Whatever stops depending on a deleted object changes first.
+            for dep in &deps {
+                if deleted(dep) {
+                    graph.add_dependency(dep, address);
                 }
             }
         }

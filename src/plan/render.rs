@@ -159,8 +159,10 @@ pub fn text(plan: &Plan, color: bool) -> String {
             ));
         }
     }
-    if shown == 0 {
+    if shown == 0 && plan.blocked.is_empty() {
         out.push_str("No changes. The environment matches the configuration.\n");
+    } else if shown == 0 {
+        out.push_str("No changes besides the blocked ones below.\n");
     }
     if !plan.blocked.is_empty() {
         out.push('\n');
@@ -249,10 +251,27 @@ fn change_details(ch: &Change) -> String {
     )
 }
 
+/// Escapes HTML; `code` spans become `<code>` (markdown is not rendered
+/// inside `<summary>`).
 fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
+    let escaped = s
+        .replace('&', "&amp;")
         .replace('<', "&lt;")
-        .replace('>', "&gt;")
+        .replace('>', "&gt;");
+    if !escaped.matches('`').count().is_multiple_of(2) {
+        return escaped;
+    }
+    escaped
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
 }
 
 /// The plan as a pull-request comment: summary table first, details in
@@ -264,25 +283,41 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
         plan.environment,
         summary_line(plan)
     );
-    if !plan.blocked.is_empty() {
-        head.push_str("> [!CAUTION]\n> This plan is **blocked** and cannot be applied:\n");
-        for b in &plan.blocked {
-            head.push_str(&format!(
-                "> - `{}` ({}): {}\n",
-                b.address, b.reason, b.message
-            ));
+    // Blockers and warnings share a third of the budget; the rest is for
+    // the table and the details.
+    let list_budget = limit / 3;
+    let list = |head: &mut String, items: Vec<String>, what: &str| {
+        let total = items.len();
+        let mut shown = 0;
+        for line in items {
+            if head.len() + line.len() > list_budget {
+                break;
+            }
+            head.push_str(&line);
+            shown += 1;
+        }
+        if shown < total {
+            head.push_str(&format!("> - _…and {} more {what}._\n", total - shown));
         }
         head.push('\n');
+    };
+    if !plan.blocked.is_empty() {
+        head.push_str("> [!CAUTION]\n> This plan is **blocked** and cannot be applied:\n");
+        let items = plan
+            .blocked
+            .iter()
+            .map(|b| format!("> - `{}` ({}): {}\n", b.address, b.reason, b.message))
+            .collect();
+        list(&mut head, items, "blocked changes");
     }
     if !plan.warnings.is_empty() {
         head.push_str("> [!WARNING]\n");
-        for w in &plan.warnings {
-            head.push_str(&format!(
-                "> - `{}` ({}): {}\n",
-                w.address, w.reason, w.message
-            ));
-        }
-        head.push('\n');
+        let items = plan
+            .warnings
+            .iter()
+            .map(|w| format!("> - `{}` ({}): {}\n", w.address, w.reason, w.message))
+            .collect();
+        list(&mut head, items, "warnings");
     }
     let changed: Vec<&Change> = plan
         .changes

@@ -96,7 +96,11 @@ impl StateStore {
     }
 
     pub fn display(&self) -> String {
-        crate::diagnostics::display_path(&self.path)
+        let shown = crate::diagnostics::display_path(&self.path);
+        match shown.strip_prefix("./") {
+            Some(rest) if !rest.is_empty() => rest.to_string(),
+            _ => shown,
+        }
     }
 
     fn sibling(&self, suffix: &str) -> PathBuf {
