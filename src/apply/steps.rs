@@ -602,14 +602,21 @@ pub async fn instance(
             Update::PutInstance {
                 global: change.global,
                 name: name.clone(),
-                instance: Box::new(InstanceState {
-                    type_id: d.type_id,
-                    values: d.values,
-                    properties: d.properties,
-                    depends_on: deps,
-                    sensitive_inputs: d.sensitive_inputs,
-                    last_hook,
-                    applied_at: Some(now_rfc3339()),
+                instance: Box::new({
+                    let (values, properties) = crate::platz::instances::stored_form(
+                        &d.values,
+                        &d.properties,
+                        &d.sensitive_inputs,
+                    );
+                    InstanceState {
+                        type_id: d.type_id,
+                        values,
+                        properties,
+                        depends_on: deps,
+                        sensitive_inputs: d.sensitive_inputs,
+                        last_hook,
+                        applied_at: Some(now_rfc3339()),
+                    }
                 }),
             }
         }

@@ -75,7 +75,17 @@ fn confirm() -> Result<bool> {
 
 pub fn run(cx: &Context, args: ApplyArgs) -> Result<i32> {
     let loaded = cx.load_all()?;
+    cx.guard(&loaded.target.root, crate::ops::roles::Command::Apply)?;
     let _lock = loaded.target.store.lock("apply")?;
+    // Instances of global types live in the project-wide state, shared by
+    // every environment: lock it too when this project declares any.
+    let _global_lock = if loaded.project.instances.values().any(|i| i.global)
+        || !loaded.global.instances.is_empty()
+    {
+        Some(loaded.target.global_store.lock("apply")?)
+    } else {
+        None
+    };
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()

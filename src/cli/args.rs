@@ -42,7 +42,7 @@ pub struct Global {
     #[arg(long, global = true, env = "COMPARTMENT_OUTPUT", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,
     /// Never colour the output
-    #[arg(long, global = true, env = "COMPARTMENT_NO_COLOR")]
+    #[arg(long, global = true, env = "COMPARTMENT_NO_COLOR", action = clap::ArgAction::SetTrue, value_parser = clap::builder::FalseyValueParser::new())]
     pub no_color: bool,
 }
 

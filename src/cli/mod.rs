@@ -107,7 +107,7 @@ impl Loaded {
 }
 
 impl Context {
-    fn root(&self) -> PathBuf {
+    pub fn root(&self) -> PathBuf {
         match self.global.file.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -142,6 +142,23 @@ impl Context {
                 crate::diagnostics::display_path(&self.global.file)
             ))),
         }
+    }
+
+    /// Refuses `command` unless the actor's role allows it (the access file
+    /// is `COMPARTMENT_ACCESS_FILE` or `.compartment/access.yml` under `root`).
+    pub fn guard(&self, root: &std::path::Path, command: crate::ops::roles::Command) -> Result<()> {
+        let path = std::env::var_os("COMPARTMENT_ACCESS_FILE")
+            .map(PathBuf::from)
+            .unwrap_or_else(|| root.join(".compartment").join("access.yml"));
+        let access =
+            crate::ops::roles::Access::load(Some(&path)).map_err(|e| Error::msg(e.to_string()))?;
+        access
+            .check(
+                &crate::ops::roles::current_actor(),
+                &self.global.env,
+                command,
+            )
+            .map_err(|e| Error::msg(e.to_string()))
     }
 
     /// The checked project with its state and the project-wide state.

@@ -13,7 +13,7 @@ use crate::apply::steps::Shared;
 use crate::docker::Docker;
 use crate::error::{Error, Result};
 use crate::ops::backup::{self, OpContext};
-use crate::ops::roles::{Access, Command};
+use crate::ops::roles::Command;
 use crate::ops::{audit, output, resource, schedule_run, variable};
 use crate::state::secrets::SecretKey;
 use serde::Serialize;
@@ -38,15 +38,8 @@ fn actor() -> String {
         .unwrap_or_else(|_| "local".into())
 }
 
-/// Refuses the command unless the actor's role allows it.
 fn guard(cx: &Context, loaded: &Loaded, command: Command) -> Result<()> {
-    let path = std::env::var_os("COMPARTMENT_ACCESS_FILE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| loaded.target.root.join(".compartment").join("access.yml"));
-    let access = Access::load(Some(&path)).map_err(|e| Error::msg(e.to_string()))?;
-    access
-        .check(&actor(), &cx.global.env, command)
-        .map_err(|e| Error::msg(e.to_string()))
+    cx.guard(&loaded.target.root, command)
 }
 
 fn print_json<T: Serialize>(v: &T) {

@@ -386,11 +386,16 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
         let prior = prior_state.instances.get(name);
         let mut ch = new_change(&address, Kind::Instance, name, Action::Create);
         ch.global = inst.global;
-        let after = instance_view(&inst.type_id, &inst.values, &inst.properties);
+        let (stored_values, stored_properties) = crate::platz::instances::stored_form(
+            &inst.values,
+            &inst.properties,
+            &inst.sensitive_inputs,
+        );
+        let after = instance_view(&inst.type_id, &stored_values, &stored_properties);
         let sensitive_values: Vec<&Value> = inst
             .sensitive_inputs
             .iter()
-            .filter_map(|i| inst.values.get(i))
+            .filter_map(|i| stored_values.get(i))
             .collect();
         let op = match prior {
             None => "create",

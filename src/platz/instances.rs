@@ -654,3 +654,84 @@ mod tests {
         );
     }
 }
+
+/// The form in which state files keep an instance: the values of sensitive
+/// inputs, and every property leaf equal to one of them, replaced by
+/// `sha256:<hex>` of the value. The planner compares this form (equal
+/// secrets hash equally, so no key is needed), and no plaintext secret is
+/// written to the state.
+pub fn stored_form(
+    values: &Map<String, Value>,
+    properties: &Map<String, Value>,
+    sensitive_inputs: &BTreeSet<String>,
+) -> (Map<String, Value>, Map<String, Value>) {
+    let secrets: Vec<&Value> = sensitive_inputs
+        .iter()
+        .filter_map(|i| values.get(i))
+        .filter(|v| !v.is_null())
+        .collect();
+    if secrets.is_empty() {
+        return (values.clone(), properties.clone());
+    }
+    let hash = |v: &Value| {
+        Value::String(format!(
+            "sha256:{}",
+            crate::descriptor::project::sha256_hex(v.to_string().as_bytes())
+        ))
+    };
+    fn walk(v: &mut Value, secrets: &[&Value], hash: &dyn Fn(&Value) -> Value) {
+        if secrets.contains(&&*v) {
+            *v = hash(v);
+            return;
+        }
+        match v {
+            Value::Object(m) => m.values_mut().for_each(|x| walk(x, secrets, hash)),
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, secrets, hash)),
+            _ => {}
+        }
+    }
+    let mut vals = values.clone();
+    for i in sensitive_inputs {
+        if let Some(v) = vals.get_mut(i) {
+            if !v.is_null() {
+                *v = hash(v);
+            }
+        }
+    }
+    let mut props = Value::Object(properties.clone());
+    walk(&mut props, &secrets, &hash);
+    let Value::Object(props) = props else {
+        unreachable!("an object stays an object")
+    };
+    (vals, props)
+}
+
+#[cfg(test)]
+mod stored_form_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn sensitive_values_and_the_properties_made_from_them_are_hashed() {
+        let values = json!({"url": "https://x", "secret": "hunter2"})
+            .as_object()
+            .unwrap()
+            .clone();
+        let props = json!({"url": "https://x", "auth": {"token": "hunter2"}})
+            .as_object()
+            .unwrap()
+            .clone();
+        let sensitive = BTreeSet::from(["secret".to_string()]);
+        let (v, p) = stored_form(&values, &props, &sensitive);
+        let text = format!("{v:?}{p:?}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert_eq!(v["url"], "https://x");
+        assert_eq!(v["secret"], p["auth"]["token"]);
+        assert!(v["secret"].as_str().unwrap().starts_with("sha256:"));
+        assert_eq!(
+            stored_form(&values, &props, &sensitive),
+            (v, p),
+            "deterministic"
+        );
+    }
+}

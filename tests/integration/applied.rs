@@ -197,12 +197,18 @@ impl Sandbox {
                 .map(|r| format!("instance.{r}"))
                 .collect();
             depends_on.insert(format!("service.{}", inst.owner));
+            // As apply stores it: sensitive values hashed.
+            let (values, properties) = compartment::platz::instances::stored_form(
+                &inst.values,
+                &inst.properties,
+                &inst.sensitive_inputs,
+            );
             st.instances.insert(
                 name.clone(),
                 InstanceState {
                     type_id: inst.type_id.clone(),
-                    values: inst.values.clone(),
-                    properties: inst.properties.clone(),
+                    values,
+                    properties,
                     depends_on,
                     sensitive_inputs: inst.sensitive_inputs.clone(),
                     last_hook: None,

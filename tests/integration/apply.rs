@@ -564,3 +564,40 @@ fn an_unreachable_engine_is_one_clear_line() {
         run.stderr
     );
 }
+
+#[test]
+fn target_applies_a_node_and_what_it_depends_on_only() {
+    if !available() {
+        return;
+    }
+    let p = Project::new("apply/readiness");
+    let run = p
+        .cmd(["apply", "--yes", "--target", "service.web-ok"])
+        .run();
+    assert!(
+        run.stdout.contains("Apply complete: 2 created, 0 updated"),
+        "{}",
+        run.stdout
+    );
+    let state = p.state();
+    let names = |k: &str| {
+        state[k]
+            .as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names("resources"), ["ok"]);
+    assert_eq!(names("services"), ["web-ok"]);
+    let run = p
+        .cmd(["apply", "--yes", "--target", "resource.nope"])
+        .status(1)
+        .run();
+    assert!(
+        run.stderr
+            .contains("--target resource.nope is not in the plan"),
+        "{}",
+        run.stderr
+    );
+}

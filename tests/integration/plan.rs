@@ -1413,8 +1413,8 @@ fn sensitive_instance_values_are_masked_in_diffs() {
     let sb = Sandbox::copy("example");
     sb.edit(
         "compartment.yml",
-        "      url: https://hooks.example.com/orders\n",
-        "      url: https://hooks.example.com/orders\n      signing_secret: first-signing-s3cret\n",
+        "signing_secret: whsec-example-9f2c",
+        "signing_secret: first-signing-s3cret",
     );
     sb.apply();
     sb.edit(

@@ -309,6 +309,19 @@ fn a_second_process_is_refused_the_lock_with_the_holder_named() {
             info.since
         )
     );
+    // A command of the real binary that writes the state is refused too,
+    // with the same message, and changes nothing.
+    let before = sb.read(STATE);
+    let run = sb
+        .cmd()
+        .args(["variable", "set", "LOG_LEVEL", "debug", "--service", "api"])
+        .status(1)
+        .run();
+    assert_eq!(
+        run.stderr,
+        format!("error: {}\n", err.replace(&store.display(), STATE))
+    );
+    assert_eq!(sb.read(STATE), before);
     // Reading does not need the lock: plan works while an apply runs.
     sb.cmd()
         .args(["plan", "--detailed-exitcode"])
@@ -322,9 +335,6 @@ fn a_second_process_is_refused_the_lock_with_the_holder_named() {
     let guard = store.lock("apply").expect("free again");
     drop(guard);
     assert!(!store.lock_path().exists());
-    // TODO(apply): once a locking command exists (apply, resource, variable),
-    // also run it here through the binary while the child holds the lock
-    // and assert it exits 1 with the message above.
 }
 
 #[test]
@@ -463,20 +473,19 @@ fn no_plaintext_secret_in_the_state_file_or_state_show() {
 }
 
 #[test]
-fn state_show_masks_sensitive_instance_values() {
+fn sensitive_instance_values_are_stored_hashed() {
     let sb = Sandbox::copy("example");
     sb.edit(
         "compartment.yml",
-        "      url: https://hooks.example.com/orders\n",
-        "      url: https://hooks.example.com/orders\n      signing_secret: instance-signing-s3cret\n",
+        "signing_secret: whsec-example-9f2c",
+        "signing_secret: instance-signing-s3cret",
     );
     sb.apply();
+    assert!(!sb.read(STATE).contains("instance-signing-s3cret"));
     let show = sb.cmd().args(["state", "show"]).run().stdout;
     assert!(!show.contains("instance-signing-s3cret"), "{show}");
-    assert_eq!(
-        json_of(&show)["instances"]["order-hook"]["values"]["signing_secret"],
-        "(sensitive)"
-    );
+    let stored = json_of(&show)["instances"]["order-hook"]["values"]["signing_secret"].clone();
+    assert!(stored.as_str().unwrap().starts_with("sha256:"), "{stored}");
 }
 
 // ------------------------------------------------------ format versions
