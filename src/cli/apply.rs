@@ -75,6 +75,7 @@ fn confirm() -> Result<bool> {
 
 pub fn run(cx: &Context, args: ApplyArgs) -> Result<i32> {
     let loaded = cx.load_all()?;
+    super::ops::guard(cx, &loaded.target.root, crate::ops::roles::Command::Apply)?;
     let _lock = loaded.target.store.lock("apply")?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)

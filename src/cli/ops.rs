@@ -13,7 +13,7 @@ use crate::apply::steps::Shared;
 use crate::docker::Docker;
 use crate::error::{Error, Result};
 use crate::ops::backup::{self, OpContext};
-use crate::ops::roles::{Access, Command};
+use crate::ops::roles::{self, Access, Command};
 use crate::ops::{audit, output, resource, schedule_run, variable};
 use crate::state::secrets::SecretKey;
 use serde::Serialize;
@@ -33,17 +33,16 @@ async fn docker() -> Result<Docker> {
 }
 
 fn actor() -> String {
-    std::env::var("COMPARTMENT_ACTOR")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "local".into())
+    roles::current_actor()
 }
 
-/// Refuses the command unless the actor's role allows it.
-fn guard(cx: &Context, loaded: &Loaded, command: Command) -> Result<()> {
-    let path = std::env::var_os("COMPARTMENT_ACCESS_FILE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| loaded.target.root.join(".compartment").join("access.yml"));
-    let access = Access::load(Some(&path)).map_err(|e| Error::msg(e.to_string()))?;
+/// Refuses the command unless the actor's role allows it. The access file
+/// is `COMPARTMENT_ACCESS_FILE` (which must exist) or
+/// `.compartment/access.yml` beside compartment.yml (optional: without it
+/// the local user is admin).
+pub(super) fn guard(cx: &Context, root: &std::path::Path, command: Command) -> Result<()> {
+    let access = Access::resolve(root, std::env::var_os(roles::ACCESS_FILE_ENV).as_deref())
+        .map_err(|e| Error::msg(e.to_string()))?;
     access
         .check(&actor(), &cx.global.env, command)
         .map_err(|e| Error::msg(e.to_string()))
@@ -98,7 +97,7 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
     let rt = runtime()?;
     match cmd {
         ResourceCommand::List => {
-            guard(cx, &loaded, Command::ResourceList)?;
+            guard(cx, &loaded.target.root, Command::ResourceList)?;
             let rows = rt.block_on(async {
                 resource::list(&docker().await?, &p, &env, &loaded.state).await
             })?;
@@ -124,7 +123,7 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
             }
         }
         ResourceCommand::Inspect(a) => {
-            guard(cx, &loaded, Command::ResourceInspect)?;
+            guard(cx, &loaded.target.root, Command::ResourceInspect)?;
             let r = resource::record(&loaded.state, &a.resource)?.clone();
             let info = rt.block_on(async {
                 docker()
@@ -161,7 +160,7 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
             print_json(&v);
         }
         ResourceCommand::Logs(a) => {
-            guard(cx, &loaded, Command::ResourceLogs)?;
+            guard(cx, &loaded.target.root, Command::ResourceLogs)?;
             rt.block_on(async {
                 resource::logs(
                     &docker().await?,
@@ -176,21 +175,21 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
             })?;
         }
         ResourceCommand::Stop(a) => {
-            guard(cx, &loaded, Command::ResourceStop)?;
+            guard(cx, &loaded.target.root, Command::ResourceStop)?;
             rt.block_on(async {
                 resource::stop(&docker().await?, &p, &env, &loaded.state, &a.resource).await
             })?;
             println!("Stopped resource `{}`.", a.resource);
         }
         ResourceCommand::Start(a) => {
-            guard(cx, &loaded, Command::ResourceStart)?;
+            guard(cx, &loaded.target.root, Command::ResourceStart)?;
             rt.block_on(async {
                 resource::start(&docker().await?, &p, &env, &loaded.state, &a.resource).await
             })?;
             println!("Started resource `{}`.", a.resource);
         }
         ResourceCommand::Delete(a) => {
-            guard(cx, &loaded, Command::ResourceDelete)?;
+            guard(cx, &loaded.target.root, Command::ResourceDelete)?;
             let _lock = loaded.target.store.lock("resource delete")?;
             let report = rt.block_on(async {
                 resource::delete(
@@ -207,25 +206,38 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
             if cx.json() {
                 print_json(&report);
             } else {
-                println!(
-                    "Deleted resource `{}`{}.",
-                    a.resource,
-                    if report.container_removed {
-                        " and its container"
-                    } else {
-                        " (no container was running)"
-                    }
-                );
+                if report.record_removed {
+                    println!(
+                        "Deleted resource `{}`{}.",
+                        a.resource,
+                        if report.container_removed {
+                            " and its container"
+                        } else {
+                            " (it had no container)"
+                        }
+                    );
+                } else {
+                    println!(
+                        "Deleted the data kept from the earlier delete of `{}`.",
+                        a.resource
+                    );
+                }
                 for v in &report.volumes_deleted {
                     println!("  deleted volume {v}");
                 }
                 for v in &report.volumes_kept {
-                    println!("  kept volume {v} (pass --delete-data to delete it)");
+                    println!("  kept volume {v}");
+                }
+                if !report.volumes_kept.is_empty() {
+                    println!(
+                        "  (delete the kept data later with `compartment resource delete --resource {} --delete-data`)",
+                        a.resource
+                    );
                 }
             }
         }
         ResourceCommand::Output(OutputCommand::List(a)) => {
-            guard(cx, &loaded, Command::OutputList)?;
+            guard(cx, &loaded.target.root, Command::OutputList)?;
             let rows = output::list(
                 &p,
                 &env,
@@ -245,7 +257,11 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
             }
         }
         ResourceCommand::Output(OutputCommand::Show(a)) => {
-            guard(cx, &loaded, Command::OutputShow { reveal: a.reveal })?;
+            guard(
+                cx,
+                &loaded.target.root,
+                Command::OutputShow { reveal: a.reveal },
+            )?;
             let key = if a.reveal {
                 Some(SecretKey::require()?)
             } else {
@@ -293,7 +309,8 @@ fn backup_command(
     let env = cx.global.env.clone();
     match cmd {
         ResourceBackupCommand::Create(a) => {
-            guard(cx, &loaded, Command::BackupCreate)?;
+            guard(cx, &loaded.target.root, Command::BackupCreate)?;
+            backup::backup_root()?;
             let _lock = loaded.target.store.lock("resource backup create")?;
             let key = SecretKey::require()?;
             let record = rt.block_on(async {
@@ -325,7 +342,7 @@ fn backup_command(
             }
         }
         ResourceBackupCommand::List(a) => {
-            guard(cx, &loaded, Command::BackupList)?;
+            guard(cx, &loaded.target.root, Command::BackupList)?;
             let records: Vec<_> = loaded
                 .state
                 .backups
@@ -376,11 +393,11 @@ fn backup_command(
             }
         }
         ResourceBackupCommand::Show(a) => {
-            guard(cx, &loaded, Command::BackupShow)?;
+            guard(cx, &loaded.target.root, Command::BackupShow)?;
             print_json(backup::find(&loaded.state, &a.backup)?);
         }
         ResourceBackupCommand::Restore(a) => {
-            guard(cx, &loaded, Command::BackupRestore)?;
+            guard(cx, &loaded.target.root, Command::BackupRestore)?;
             match (&a.resource, &a.as_name) {
                 (Some(_), Some(_)) => return Err(Error::msg("--resource and --as cannot be combined: in-place restore (--resource R --yes) and restore into a new resource (--as NEW) are separate restore targets")),
                 (None, None) => return Err(Error::msg("say where to restore: --resource <name> --yes (in place, destructive) or --as <new name> (into a new resource)")),
@@ -389,6 +406,7 @@ fn backup_command(
                 }
                 _ => {}
             }
+            backup::backup_root()?;
             let _lock = loaded.target.store.lock("resource backup restore")?;
             let key = SecretKey::require()?;
             if let Some(r) = &a.resource {
@@ -468,7 +486,7 @@ pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
     let mut loaded = cx.load_all()?;
     match cmd {
         VariableCommand::Set(a) => {
-            guard(cx, &loaded, Command::VariableSet)?;
+            guard(cx, &loaded.target.root, Command::VariableSet)?;
             let _lock = loaded.target.store.lock("variable set")?;
             if let Some(from) = &a.from_resource {
                 let service = a.service.clone().ok_or_else(|| {
@@ -515,7 +533,7 @@ pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
             );
         }
         VariableCommand::Remove(a) => {
-            guard(cx, &loaded, Command::VariableRemove)?;
+            guard(cx, &loaded.target.root, Command::VariableRemove)?;
             let _lock = loaded.target.store.lock("variable remove")?;
             let scope = variable::Scope::from_args(a.resource, a.service)?;
             let what = variable::remove(&mut loaded.state, &scope, &a.key)?;
@@ -523,7 +541,7 @@ pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
             println!("Removed {what} `{}`.", a.key);
         }
         VariableCommand::List(a) => {
-            guard(cx, &loaded, Command::VariableList)?;
+            guard(cx, &loaded.target.root, Command::VariableList)?;
             let scope = match (a.resource, a.service) {
                 (None, None) => None,
                 (r, s) => Some(variable::Scope::from_args(r, s)?),
@@ -549,7 +567,8 @@ pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
 /// `backup run-due` once, or `scheduler` in a loop.
 pub fn backup_run_due(cx: &Context, _cmd: BackupCommand) -> Result<i32> {
     let mut loaded = cx.load_all()?;
-    guard(cx, &loaded, Command::BackupRunDue)?;
+    guard(cx, &loaded.target.root, Command::BackupRunDue)?;
+    backup::backup_root()?;
     let rt = runtime()?;
     let report = rt.block_on(async { run_due_once(&mut loaded, &cx.global.env, now()?).await })?;
     print_report(cx, &report);
@@ -589,29 +608,54 @@ fn print_report(cx: &Context, report: &schedule_run::Report) {
     if report.ran.is_empty() && report.cleaned.is_empty() && report.failed.is_empty() {
         println!("No scheduled backup is due.");
     }
-    for (r, id) in &report.ran {
-        println!("scheduled backup of `{r}`: {id}");
+    for r in &report.ran {
+        println!("scheduled backup of `{}`: {}", r.resource, r.backup);
     }
-    for (r, e) in &report.failed {
-        println!("scheduled backup of `{r}` failed: {e}");
+    for f in &report.failed {
+        eprintln!("scheduled backup of `{}` failed: {}", f.resource, f.error);
     }
-    for (id, reason) in &report.cleaned {
-        println!("retention cleaned {id}: {reason}");
+    for c in &report.cleaned {
+        println!(
+            "retention cleaned {} of `{}`: {}",
+            c.backup, c.resource, c.reason
+        );
     }
 }
 
 pub fn scheduler(cx: &Context, args: SchedulerArgs) -> Result<i32> {
+    // Refusals (role, backup directory, a broken descriptor) stop it at once;
+    // later failures are reported and it keeps going.
+    let first = cx.load_all()?;
+    guard(cx, &first.target.root, Command::BackupRunDue)?;
+    backup::backup_root()?;
     let rt = runtime()?;
     println!(
         "compartment scheduler: checking every {}s for due backups of {} (Ctrl-C to stop)",
         args.interval_seconds, cx.global.env
     );
+    let mut next = Some(first);
     rt.block_on(async {
         loop {
-            let mut loaded = cx.load_all()?;
-            match run_due_once(&mut loaded, &cx.global.env, now()?).await {
-                Ok(report) => print_report(cx, &report),
-                Err(e) => eprintln!("error: {e}"),
+            let loaded = match next.take() {
+                Some(l) => Ok(l),
+                None => cx.load_all(),
+            };
+            match loaded {
+                Ok(mut loaded) => {
+                    let result = match now() {
+                        Ok(t) => run_due_once(&mut loaded, &cx.global.env, t).await,
+                        Err(e) => Err(e),
+                    };
+                    match result {
+                        Ok(report) => print_report(cx, &report),
+                        Err(e) => eprintln!("error: {e} (the scheduler keeps running)"),
+                    }
+                }
+                // Diagnostics were printed by the loader.
+                Err(Error::Exit(_)) => {
+                    eprintln!("error: compartment.yml does not load; nothing ran (the scheduler keeps running)")
+                }
+                Err(e) => eprintln!("error: {e} (the scheduler keeps running)"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(std::time::Duration::from_secs(args.interval_seconds)) => {}

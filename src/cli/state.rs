@@ -31,17 +31,20 @@ pub fn run(cx: &Context, cmd: StateCommand) -> Result<i32> {
             mask(&mut v);
             println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
         }
-        StateCommand::Unlock => match target.store.unlock()? {
-            Some(info) => println!(
-                "Removed the lock on {} held by {} (pid {}) running `{}` since {}.",
-                target.store.display(),
-                info.holder,
-                info.pid,
-                info.operation,
-                info.since
-            ),
-            None => println!("{} is not locked.", target.store.display()),
-        },
+        StateCommand::Unlock => {
+            super::ops::guard(cx, &target.root, crate::ops::roles::Command::StateUnlock)?;
+            match target.store.unlock()? {
+                Some(info) => println!(
+                    "Removed the lock on {} held by {} (pid {}) running `{}` since {}.",
+                    target.store.display(),
+                    info.holder,
+                    info.pid,
+                    info.operation,
+                    info.since
+                ),
+                None => println!("{} is not locked.", target.store.display()),
+            }
+        }
     }
     Ok(0)
 }
