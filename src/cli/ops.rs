@@ -83,7 +83,7 @@ fn now() -> Result<chrono::DateTime<chrono::Utc>> {
             .map(|t| t.with_timezone(&chrono::Utc))
             .map_err(|e| {
                 Error::msg(format!(
-                    "COMPARTMENT_NOW is not an RFC 3339 time ({t}): {e}"
+                    "COMPARTMENT_NOW must be an RFC 3339 time such as 2026-11-23T02:00:00Z, not `{t}` ({e})"
                 ))
             }),
         Err(_) => Ok(chrono::Utc::now()),

@@ -5,6 +5,7 @@ mod apply;
 mod broken;
 mod engine;
 mod fuzz;
+mod ops;
 mod preset;
 mod schema;
 mod test;
