@@ -179,14 +179,22 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
             rt.block_on(async {
                 resource::stop(&docker().await?, &p, &env, &loaded.state, &a.resource).await
             })?;
-            println!("Stopped resource `{}`.", a.resource);
+            if cx.json() {
+                print_json(&serde_json::json!({"resource": a.resource, "stopped": true}));
+            } else {
+                println!("Stopped resource `{}`.", a.resource);
+            }
         }
         ResourceCommand::Start(a) => {
             guard(cx, &loaded.target.root, Command::ResourceStart)?;
             rt.block_on(async {
                 resource::start(&docker().await?, &p, &env, &loaded.state, &a.resource).await
             })?;
-            println!("Started resource `{}`.", a.resource);
+            if cx.json() {
+                print_json(&serde_json::json!({"resource": a.resource, "started": true}));
+            } else {
+                println!("Started resource `{}`.", a.resource);
+            }
         }
         ResourceCommand::Delete(a) => {
             guard(cx, &loaded.target.root, Command::ResourceDelete)?;
@@ -494,7 +502,13 @@ pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
                 })?;
                 variable::bind(&loaded.project, &mut loaded.state, &service, &a.key, from)?;
                 loaded.target.store.save(&mut loaded.state)?;
-                println!("Bound `{service}.{}` to `{from}`; it is resolved when the service starts (next apply).", a.key);
+                if cx.json() {
+                    print_json(
+                        &serde_json::json!({"scope": "service", "target": service, "key": a.key, "kind": "binding", "sensitive": false, "value": format!("← {from}")}),
+                    );
+                } else {
+                    println!("Bound `{service}.{}` to `{from}`; it is resolved when the service starts (next apply).", a.key);
+                }
                 return Ok(0);
             }
             let scope = variable::Scope::from_args(a.resource.clone(), a.service.clone())?;
@@ -522,6 +536,16 @@ pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
                 key.as_ref(),
             )?;
             loaded.target.store.save(&mut loaded.state)?;
+            if cx.json() {
+                let (scope_name, target) = match &scope {
+                    variable::Scope::Resource(r) => ("resource", r),
+                    variable::Scope::Service(s) => ("service", s),
+                };
+                print_json(
+                    &serde_json::json!({"scope": scope_name, "target": target, "key": a.key, "kind": "value", "sensitive": a.sensitive, "value": if a.sensitive { "(sensitive)" } else { value.as_str() }}),
+                );
+                return Ok(0);
+            }
             println!(
                 "Set {}`{}`; the next apply restarts what uses it.",
                 if a.sensitive {
@@ -538,7 +562,11 @@ pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
             let scope = variable::Scope::from_args(a.resource, a.service)?;
             let what = variable::remove(&mut loaded.state, &scope, &a.key)?;
             loaded.target.store.save(&mut loaded.state)?;
-            println!("Removed {what} `{}`.", a.key);
+            if cx.json() {
+                print_json(&serde_json::json!({"key": a.key, "removed": what}));
+            } else {
+                println!("Removed {what} `{}`.", a.key);
+            }
         }
         VariableCommand::List(a) => {
             guard(cx, &loaded.target.root, Command::VariableList)?;
@@ -629,10 +657,12 @@ pub fn scheduler(cx: &Context, args: SchedulerArgs) -> Result<i32> {
     guard(cx, &first.target.root, Command::BackupRunDue)?;
     backup::backup_root()?;
     let rt = runtime()?;
-    println!(
-        "compartment scheduler: checking every {}s for due backups of {} (Ctrl-C to stop)",
-        args.interval_seconds, cx.global.env
-    );
+    if !cx.json() {
+        println!(
+            "compartment scheduler: checking every {}s for due backups of {} (Ctrl-C to stop)",
+            args.interval_seconds, cx.global.env
+        );
+    }
     let mut next = Some(first);
     rt.block_on(async {
         loop {

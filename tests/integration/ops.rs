@@ -510,6 +510,27 @@ fn variables_and_bindings_before_the_first_deploy() {
         "resource `nope` is not declared in compartment.yml (nor deployed)",
     );
 
+    // --output json.
+    assert_eq!(
+        json(
+            &v(&[
+                "set",
+                "OTHER",
+                "x",
+                "--resource",
+                "store",
+                "--output",
+                "json"
+            ])
+            .run()
+        ),
+        serde_json::json!({"scope": "resource", "target": "store", "key": "OTHER", "kind": "value", "sensitive": false, "value": "x"})
+    );
+    assert_eq!(
+        json(&v(&["remove", "OTHER", "--resource", "store", "--output", "json"]).run()),
+        serde_json::json!({"key": "OTHER", "removed": "variable"})
+    );
+
     // The list masks sensitive values; the state holds them sealed.
     assert_eq!(
         v(&["list"]).run().stdout,
@@ -1192,6 +1213,43 @@ fn backups_restore_in_place_and_into_a_new_resource() {
         run.stderr
     );
 
+    // A failing backup is recorded as failed, with the command's output.
+    p.edit(
+        "compartment.yml",
+        "tar -C /data -cf",
+        "echo backup-broke; exit 4; tar -C /data -cf",
+    );
+    let run = p
+        .ops(["resource", "backup", "create", "--resource", "store"])
+        .status(1)
+        .run();
+    assert_eq!(
+        run.stderr,
+        "error: the backup command exited with 4:\nbackup-broke\n"
+    );
+    let failed = records(&p).pop().unwrap();
+    assert_eq!(failed["status"], "failed");
+    assert_eq!(failed["purpose"], "manual");
+    assert_eq!(
+        failed["error"],
+        "the backup command exited with 4:\nbackup-broke"
+    );
+    refused(
+        p.ops([
+            "resource",
+            "backup",
+            "restore",
+            "--backup",
+            failed["id"].as_str().unwrap(),
+            "--as",
+            "never",
+        ]),
+        &format!(
+            "backup `{}` has status `failed`; only succeeded backups can be restored",
+            failed["id"].as_str().unwrap()
+        ),
+    );
+
     // Deleting the restored resources (and their data) unblocks the plan.
     for name in ["copy", "broken"] {
         p.cmd(["resource", "delete", "--resource", name, "--delete-data"])
@@ -1208,7 +1266,7 @@ fn backups_restore_in_place_and_into_a_new_resource() {
     let plan = p.cmd(["plan"]).run();
     assert!(!plan.stdout.contains("Blocked"), "{}", plan.stdout);
     // The records stay, with the definition captured: the copy can be made again.
-    assert_eq!(records(&p).len(), 4);
+    assert_eq!(records(&p).len(), 5);
 }
 
 #[test]
