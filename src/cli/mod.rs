@@ -144,20 +144,16 @@ impl Context {
         }
     }
 
-    /// Refuses `command` unless the actor's role allows it (the access file
-    /// is `COMPARTMENT_ACCESS_FILE` or `.compartment/access.yml` under `root`).
+    /// Refuses `command` unless the actor's role allows it. The access file
+    /// is `COMPARTMENT_ACCESS_FILE` (which must exist) or
+    /// `.compartment/access.yml` under `root` (optional: without it the
+    /// local user is admin).
     pub fn guard(&self, root: &std::path::Path, command: crate::ops::roles::Command) -> Result<()> {
-        let path = std::env::var_os("COMPARTMENT_ACCESS_FILE")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join(".compartment").join("access.yml"));
-        let access =
-            crate::ops::roles::Access::load(Some(&path)).map_err(|e| Error::msg(e.to_string()))?;
+        use crate::ops::roles::{current_actor, Access, ACCESS_FILE_ENV};
+        let access = Access::resolve(root, std::env::var_os(ACCESS_FILE_ENV).as_deref())
+            .map_err(|e| Error::msg(e.to_string()))?;
         access
-            .check(
-                &crate::ops::roles::current_actor(),
-                &self.global.env,
-                command,
-            )
+            .check(&current_actor(), &self.global.env, command)
             .map_err(|e| Error::msg(e.to_string()))
     }
 

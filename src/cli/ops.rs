@@ -33,13 +33,12 @@ async fn docker() -> Result<Docker> {
 }
 
 fn actor() -> String {
-    std::env::var("COMPARTMENT_ACTOR")
-        .or_else(|_| std::env::var("USER"))
-        .unwrap_or_else(|_| "local".into())
+    crate::ops::roles::current_actor()
 }
 
-fn guard(cx: &Context, loaded: &Loaded, command: Command) -> Result<()> {
-    cx.guard(&loaded.target.root, command)
+/// Refuses the command unless the actor's role allows it.
+pub(super) fn guard(cx: &Context, root: &std::path::Path, command: Command) -> Result<()> {
+    cx.guard(root, command)
 }
 
 fn print_json<T: Serialize>(v: &T) {
@@ -77,7 +76,7 @@ fn now() -> Result<chrono::DateTime<chrono::Utc>> {
             .map(|t| t.with_timezone(&chrono::Utc))
             .map_err(|e| {
                 Error::msg(format!(
-                    "COMPARTMENT_NOW is not an RFC 3339 time ({t}): {e}"
+                    "COMPARTMENT_NOW must be an RFC 3339 time such as 2026-11-23T02:00:00Z, not `{t}` ({e})"
                 ))
             }),
         Err(_) => Ok(chrono::Utc::now()),
@@ -91,7 +90,7 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
     let rt = runtime()?;
     match cmd {
         ResourceCommand::List => {
-            guard(cx, &loaded, Command::ResourceList)?;
+            guard(cx, &loaded.target.root, Command::ResourceList)?;
             let rows = rt.block_on(async {
                 resource::list(&docker().await?, &p, &env, &loaded.state).await
             })?;
@@ -117,7 +116,7 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
             }
         }
         ResourceCommand::Inspect(a) => {
-            guard(cx, &loaded, Command::ResourceInspect)?;
+            guard(cx, &loaded.target.root, Command::ResourceInspect)?;
             let r = resource::record(&loaded.state, &a.resource)?.clone();
             let info = rt.block_on(async {
                 docker()
@@ -154,7 +153,7 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
             print_json(&v);
         }
         ResourceCommand::Logs(a) => {
-            guard(cx, &loaded, Command::ResourceLogs)?;
+            guard(cx, &loaded.target.root, Command::ResourceLogs)?;
             rt.block_on(async {
                 resource::logs(
                     &docker().await?,
@@ -169,21 +168,29 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
             })?;
         }
         ResourceCommand::Stop(a) => {
-            guard(cx, &loaded, Command::ResourceStop)?;
+            guard(cx, &loaded.target.root, Command::ResourceStop)?;
             rt.block_on(async {
                 resource::stop(&docker().await?, &p, &env, &loaded.state, &a.resource).await
             })?;
-            println!("Stopped resource `{}`.", a.resource);
+            if cx.json() {
+                print_json(&serde_json::json!({"resource": a.resource, "stopped": true}));
+            } else {
+                println!("Stopped resource `{}`.", a.resource);
+            }
         }
         ResourceCommand::Start(a) => {
-            guard(cx, &loaded, Command::ResourceStart)?;
+            guard(cx, &loaded.target.root, Command::ResourceStart)?;
             rt.block_on(async {
                 resource::start(&docker().await?, &p, &env, &loaded.state, &a.resource).await
             })?;
-            println!("Started resource `{}`.", a.resource);
+            if cx.json() {
+                print_json(&serde_json::json!({"resource": a.resource, "started": true}));
+            } else {
+                println!("Started resource `{}`.", a.resource);
+            }
         }
         ResourceCommand::Delete(a) => {
-            guard(cx, &loaded, Command::ResourceDelete)?;
+            guard(cx, &loaded.target.root, Command::ResourceDelete)?;
             let _lock = loaded.target.store.lock("resource delete")?;
             let report = rt.block_on(async {
                 resource::delete(
@@ -200,25 +207,38 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
             if cx.json() {
                 print_json(&report);
             } else {
-                println!(
-                    "Deleted resource `{}`{}.",
-                    a.resource,
-                    if report.container_removed {
-                        " and its container"
-                    } else {
-                        " (no container was running)"
-                    }
-                );
+                if report.record_removed {
+                    println!(
+                        "Deleted resource `{}`{}.",
+                        a.resource,
+                        if report.container_removed {
+                            " and its container"
+                        } else {
+                            " (it had no container)"
+                        }
+                    );
+                } else {
+                    println!(
+                        "Deleted the data kept from the earlier delete of `{}`.",
+                        a.resource
+                    );
+                }
                 for v in &report.volumes_deleted {
                     println!("  deleted volume {v}");
                 }
                 for v in &report.volumes_kept {
-                    println!("  kept volume {v} (pass --delete-data to delete it)");
+                    println!("  kept volume {v}");
+                }
+                if !report.volumes_kept.is_empty() {
+                    println!(
+                        "  (delete the kept data later with `compartment resource delete --resource {} --delete-data`)",
+                        a.resource
+                    );
                 }
             }
         }
         ResourceCommand::Output(OutputCommand::List(a)) => {
-            guard(cx, &loaded, Command::OutputList)?;
+            guard(cx, &loaded.target.root, Command::OutputList)?;
             let rows = output::list(
                 &p,
                 &env,
@@ -238,7 +258,11 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
             }
         }
         ResourceCommand::Output(OutputCommand::Show(a)) => {
-            guard(cx, &loaded, Command::OutputShow { reveal: a.reveal })?;
+            guard(
+                cx,
+                &loaded.target.root,
+                Command::OutputShow { reveal: a.reveal },
+            )?;
             let key = if a.reveal {
                 Some(SecretKey::require()?)
             } else {
@@ -286,7 +310,8 @@ fn backup_command(
     let env = cx.global.env.clone();
     match cmd {
         ResourceBackupCommand::Create(a) => {
-            guard(cx, &loaded, Command::BackupCreate)?;
+            guard(cx, &loaded.target.root, Command::BackupCreate)?;
+            backup::backup_root()?;
             let _lock = loaded.target.store.lock("resource backup create")?;
             let key = SecretKey::require()?;
             let record = rt.block_on(async {
@@ -318,7 +343,7 @@ fn backup_command(
             }
         }
         ResourceBackupCommand::List(a) => {
-            guard(cx, &loaded, Command::BackupList)?;
+            guard(cx, &loaded.target.root, Command::BackupList)?;
             let records: Vec<_> = loaded
                 .state
                 .backups
@@ -369,11 +394,11 @@ fn backup_command(
             }
         }
         ResourceBackupCommand::Show(a) => {
-            guard(cx, &loaded, Command::BackupShow)?;
+            guard(cx, &loaded.target.root, Command::BackupShow)?;
             print_json(backup::find(&loaded.state, &a.backup)?);
         }
         ResourceBackupCommand::Restore(a) => {
-            guard(cx, &loaded, Command::BackupRestore)?;
+            guard(cx, &loaded.target.root, Command::BackupRestore)?;
             match (&a.resource, &a.as_name) {
                 (Some(_), Some(_)) => return Err(Error::msg("--resource and --as cannot be combined: in-place restore (--resource R --yes) and restore into a new resource (--as NEW) are separate restore targets")),
                 (None, None) => return Err(Error::msg("say where to restore: --resource <name> --yes (in place, destructive) or --as <new name> (into a new resource)")),
@@ -382,6 +407,7 @@ fn backup_command(
                 }
                 _ => {}
             }
+            backup::backup_root()?;
             let _lock = loaded.target.store.lock("resource backup restore")?;
             let key = SecretKey::require()?;
             if let Some(r) = &a.resource {
@@ -461,7 +487,7 @@ pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
     let mut loaded = cx.load_all()?;
     match cmd {
         VariableCommand::Set(a) => {
-            guard(cx, &loaded, Command::VariableSet)?;
+            guard(cx, &loaded.target.root, Command::VariableSet)?;
             let _lock = loaded.target.store.lock("variable set")?;
             if let Some(from) = &a.from_resource {
                 let service = a.service.clone().ok_or_else(|| {
@@ -469,7 +495,13 @@ pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
                 })?;
                 variable::bind(&loaded.project, &mut loaded.state, &service, &a.key, from)?;
                 loaded.target.store.save(&mut loaded.state)?;
-                println!("Bound `{service}.{}` to `{from}`; it is resolved when the service starts (next apply).", a.key);
+                if cx.json() {
+                    print_json(
+                        &serde_json::json!({"scope": "service", "target": service, "key": a.key, "kind": "binding", "sensitive": false, "value": format!("← {from}")}),
+                    );
+                } else {
+                    println!("Bound `{service}.{}` to `{from}`; it is resolved when the service starts (next apply).", a.key);
+                }
                 return Ok(0);
             }
             let scope = variable::Scope::from_args(a.resource.clone(), a.service.clone())?;
@@ -497,6 +529,16 @@ pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
                 key.as_ref(),
             )?;
             loaded.target.store.save(&mut loaded.state)?;
+            if cx.json() {
+                let (scope_name, target) = match &scope {
+                    variable::Scope::Resource(r) => ("resource", r),
+                    variable::Scope::Service(s) => ("service", s),
+                };
+                print_json(
+                    &serde_json::json!({"scope": scope_name, "target": target, "key": a.key, "kind": "value", "sensitive": a.sensitive, "value": if a.sensitive { "(sensitive)" } else { value.as_str() }}),
+                );
+                return Ok(0);
+            }
             println!(
                 "Set {}`{}`; the next apply restarts what uses it.",
                 if a.sensitive {
@@ -508,15 +550,19 @@ pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
             );
         }
         VariableCommand::Remove(a) => {
-            guard(cx, &loaded, Command::VariableRemove)?;
+            guard(cx, &loaded.target.root, Command::VariableRemove)?;
             let _lock = loaded.target.store.lock("variable remove")?;
             let scope = variable::Scope::from_args(a.resource, a.service)?;
             let what = variable::remove(&mut loaded.state, &scope, &a.key)?;
             loaded.target.store.save(&mut loaded.state)?;
-            println!("Removed {what} `{}`.", a.key);
+            if cx.json() {
+                print_json(&serde_json::json!({"key": a.key, "removed": what}));
+            } else {
+                println!("Removed {what} `{}`.", a.key);
+            }
         }
         VariableCommand::List(a) => {
-            guard(cx, &loaded, Command::VariableList)?;
+            guard(cx, &loaded.target.root, Command::VariableList)?;
             let scope = match (a.resource, a.service) {
                 (None, None) => None,
                 (r, s) => Some(variable::Scope::from_args(r, s)?),
@@ -542,7 +588,8 @@ pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
 /// `backup run-due` once, or `scheduler` in a loop.
 pub fn backup_run_due(cx: &Context, _cmd: BackupCommand) -> Result<i32> {
     let mut loaded = cx.load_all()?;
-    guard(cx, &loaded, Command::BackupRunDue)?;
+    guard(cx, &loaded.target.root, Command::BackupRunDue)?;
+    backup::backup_root()?;
     let rt = runtime()?;
     let report = rt.block_on(async { run_due_once(&mut loaded, &cx.global.env, now()?).await })?;
     print_report(cx, &report);
@@ -582,29 +629,56 @@ fn print_report(cx: &Context, report: &schedule_run::Report) {
     if report.ran.is_empty() && report.cleaned.is_empty() && report.failed.is_empty() {
         println!("No scheduled backup is due.");
     }
-    for (r, id) in &report.ran {
-        println!("scheduled backup of `{r}`: {id}");
+    for r in &report.ran {
+        println!("scheduled backup of `{}`: {}", r.resource, r.backup);
     }
-    for (r, e) in &report.failed {
-        println!("scheduled backup of `{r}` failed: {e}");
+    for f in &report.failed {
+        eprintln!("scheduled backup of `{}` failed: {}", f.resource, f.error);
     }
-    for (id, reason) in &report.cleaned {
-        println!("retention cleaned {id}: {reason}");
+    for c in &report.cleaned {
+        println!(
+            "retention cleaned {} of `{}`: {}",
+            c.backup, c.resource, c.reason
+        );
     }
 }
 
 pub fn scheduler(cx: &Context, args: SchedulerArgs) -> Result<i32> {
+    // Refusals (role, backup directory, a broken descriptor) stop it at once;
+    // later failures are reported and it keeps going.
+    let first = cx.load_all()?;
+    guard(cx, &first.target.root, Command::BackupRunDue)?;
+    backup::backup_root()?;
     let rt = runtime()?;
-    println!(
-        "compartment scheduler: checking every {}s for due backups of {} (Ctrl-C to stop)",
-        args.interval_seconds, cx.global.env
-    );
+    if !cx.json() {
+        println!(
+            "compartment scheduler: checking every {}s for due backups of {} (Ctrl-C to stop)",
+            args.interval_seconds, cx.global.env
+        );
+    }
+    let mut next = Some(first);
     rt.block_on(async {
         loop {
-            let mut loaded = cx.load_all()?;
-            match run_due_once(&mut loaded, &cx.global.env, now()?).await {
-                Ok(report) => print_report(cx, &report),
-                Err(e) => eprintln!("error: {e}"),
+            let loaded = match next.take() {
+                Some(l) => Ok(l),
+                None => cx.load_all(),
+            };
+            match loaded {
+                Ok(mut loaded) => {
+                    let result = match now() {
+                        Ok(t) => run_due_once(&mut loaded, &cx.global.env, t).await,
+                        Err(e) => Err(e),
+                    };
+                    match result {
+                        Ok(report) => print_report(cx, &report),
+                        Err(e) => eprintln!("error: {e} (the scheduler keeps running)"),
+                    }
+                }
+                // Diagnostics were printed by the loader.
+                Err(Error::Exit(_)) => {
+                    eprintln!("error: compartment.yml does not load; nothing ran (the scheduler keeps running)")
+                }
+                Err(e) => eprintln!("error: {e} (the scheduler keeps running)"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(std::time::Duration::from_secs(args.interval_seconds)) => {}

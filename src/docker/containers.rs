@@ -304,7 +304,10 @@ impl Docker {
             .stdout(true)
             .stderr(true)
             .stream(true)
-            .logs(true)
+            // Attached before the start, the stream sees every byte;
+            // `logs` would replay them a second time when the start wins the
+            // race with the attach (seen under load: duplicated lines).
+            .logs(false)
             .build();
         let attached = self
             .client

@@ -1,8 +1,9 @@
 //! Backups and restores: each operation runs in a disposable container on
 //! the resource network with the artifact directory
 //! (`$COMPARTMENT_RESOURCE_BACKUP_DIR/<id>`) mounted at `/backup` (read-only
-//! for restores) and the resource's final runtime env overlaid by the
-//! operation's `env`. Every backup leaves a record in the state.
+//! for restores), the resource's named volumes at their declared paths, and
+//! the resource's final runtime env overlaid by the operation's `env`. Every
+//! backup leaves a record in the state.
 
 use crate::apply::naming;
 use crate::apply::steps::{self, Shared};
@@ -88,6 +89,15 @@ async fn run_operation(
     let mut mount = Mount::bind(artifacts.to_path_buf(), "/backup");
     mount.read_only = read_only;
     spec.mounts.push(mount);
+    // The resource's named volumes at their declared paths, so that a
+    // file-level backup (`tar -C /data ...`) and its restore reach the data.
+    let applied = state.resources.get(resource).map(|r| &r.volumes);
+    for (handle, target) in &def.volumes {
+        let vname = applied
+            .and_then(|v| v.get(handle).cloned())
+            .unwrap_or_else(|| naming::volume(cx.project, cx.env, resource, handle));
+        spec.mounts.push(Mount::volume(vname, target.clone()));
+    }
     let outcome = cx
         .docker
         .run_to_completion(&spec)
@@ -112,17 +122,22 @@ async fn run_operation(
     Ok(())
 }
 
-/// The definition and operations in force for a resource: the declared
-/// ones when compartment.yml declares it, else the applied ones.
-pub fn current_definition<'a>(
-    declared: &'a BTreeMap<String, ResourceDef>,
-    state: &'a State,
+/// The definition an operation of a deployed resource runs with: the
+/// applied definition (what runs, and what its data belongs to) with the
+/// operations declared in compartment.yml when it declares the resource,
+/// else the applied operations. Unapplied edits to the image, env or
+/// volumes never reach the engine through a backup or a restore: they go
+/// through plan and apply.
+pub fn current_definition(
+    declared: &BTreeMap<String, ResourceDef>,
+    state: &State,
     resource: &str,
-) -> Result<&'a ResourceDef> {
-    super::resource::record(state, resource)?;
-    Ok(declared
-        .get(resource)
-        .unwrap_or(&state.resources[resource].definition))
+) -> Result<ResourceDef> {
+    let mut def = super::resource::record(state, resource)?.definition.clone();
+    if let Some(d) = declared.get(resource) {
+        def.operations = d.operations.clone();
+    }
+    Ok(def)
 }
 
 /// Runs the backup operation of `resource` now and records it.
@@ -135,7 +150,7 @@ pub async fn create(
     purpose: &str,
     now: DateTime<Utc>,
 ) -> Result<BackupRecord> {
-    let def = current_definition(declared, state, resource)?.clone();
+    let def = current_definition(declared, state, resource)?;
     let op = def.operations.backup.clone().ok_or_else(|| {
         Error::msg(format!("resource `{resource}` has no operations.backup.command: add one to compartment.yml before creating backups (the postgres preset has one)"))
     })?;
@@ -241,7 +256,7 @@ pub async fn restore_in_place(
             record.resource
         )));
     }
-    let def = current_definition(declared, state, resource)?.clone();
+    let def = current_definition(declared, state, resource)?;
     let restore = def.operations.restore.clone().ok_or_else(|| {
         Error::msg(format!("resource `{resource}` has no operations.restore.command: in-place restore needs one (it also takes a pre-restore backup with operations.backup.command)"))
     })?;
@@ -263,6 +278,9 @@ pub async fn restore_in_place(
             ))
         })?;
     let origin = state.resources[resource].origin;
+    // Recreated exactly as applied (only the operations come from
+    // compartment.yml).
+    let applied = state.resources[resource].definition.clone();
     let volumes: Vec<String> = state.resources[resource]
         .volumes
         .values()
@@ -281,15 +299,8 @@ pub async fn restore_in_place(
             .await
             .map_err(|e| Error::msg(e.to_string()))?;
     }
-    let result = steps::converge_resource(
-        shared,
-        state,
-        resource,
-        def.clone(),
-        Action::Replace,
-        origin,
-    )
-    .await;
+    let result =
+        steps::converge_resource(shared, state, resource, applied, Action::Replace, origin).await;
     let mut global = State::default();
     for u in result.updates {
         u.apply(state, &mut global);
@@ -342,9 +353,13 @@ pub async fn restore_as(
         )));
     }
     let project = shared.project.compartment.name.clone();
+    if declared_services.contains_key(new_name) {
+        return Err(Error::msg(format!("`{new_name}` is the name of a service in compartment.yml; nothing was created. Choose another name for the restored resource")));
+    }
+    if declared.contains_key(new_name) && !state.resources.contains_key(new_name) {
+        return Err(Error::msg(format!("`{new_name}` is declared as a resource in compartment.yml; nothing was created. Choose another name for the restored resource")));
+    }
     let exists = state.resources.contains_key(new_name)
-        || declared.contains_key(new_name)
-        || declared_services.contains_key(new_name)
         || shared
             .docker
             .inspect_container(&naming::container(&project, &shared.env, new_name))
@@ -353,6 +368,13 @@ pub async fn restore_as(
             .is_some();
     if exists {
         return Err(Error::msg(format!("resource `{new_name}` already exists; nothing was created. Choose another name, or delete it first (`compartment resource delete --resource {new_name}`)")));
+    }
+    // Volumes kept by an earlier `resource delete` of the same name would be
+    // mounted again, and the restore would land on top of their old data.
+    let leftover =
+        super::resource::leftover_volumes(&shared.docker, &project, &shared.env, new_name).await?;
+    if !leftover.is_empty() {
+        return Err(Error::msg(format!("the volumes of a deleted resource `{new_name}` still exist ({}); nothing was created. Delete them first (`compartment resource delete --resource {new_name} --delete-data`), or choose another name", leftover.join(", "))));
     }
     let dir = usable(&record)?;
     if crate::apply::prepare(&shared.docker, &shared.key, &project, &shared.env, state)

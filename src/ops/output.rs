@@ -2,7 +2,10 @@
 //! runtime variables — never stored as plaintext. Sensitive ones print
 //! masked unless revealed (which the caller audits).
 
-use crate::apply::env;
+use crate::apply::env::{open_variable, variable_identity};
+use crate::apply::naming;
+use crate::descriptor::model::ResourceDef;
+use crate::descriptor::template;
 use crate::error::{Error, Result};
 use crate::state::secrets::SecretKey;
 use crate::state::State;
@@ -33,8 +36,7 @@ pub fn list(
         let value = if o.sensitive {
             MASK.to_string()
         } else {
-            env::resolve_output(project, envname, resource, &r.definition, name, state, key)
-                .map_err(|e| Error::msg(e.to_string()))?
+            resolve(project, envname, resource, &r.definition, name, state, key)?
         };
         rows.push(OutputRow {
             name: name.clone(),
@@ -70,7 +72,7 @@ pub fn show(
     let value = if o.sensitive && !reveal {
         MASK.to_string()
     } else {
-        env::resolve_output(
+        resolve(
             project,
             envname,
             resource,
@@ -78,12 +80,58 @@ pub fn show(
             output,
             state,
             key,
-        )
-        .map_err(|e| Error::msg(e.to_string()))?
+        )?
     };
     Ok(OutputRow {
         name: output.into(),
         sensitive: o.sensitive,
         value,
+    })
+}
+
+/// Renders one output, opening only the runtime variables its template
+/// reads: a non-sensitive output (`host`, `port`) needs no key even when the
+/// resource has sealed variables. (Variables override the literal `env`, as
+/// in the resource's container.)
+fn resolve(
+    project: &str,
+    envname: &str,
+    resource: &str,
+    def: &ResourceDef,
+    output: &str,
+    state: &State,
+    key: Option<&SecretKey>,
+) -> Result<String> {
+    let o = &def.outputs[output];
+    let vars = state.variables.resource.get(resource);
+    let mut runtime = std::collections::BTreeMap::new();
+    for k in template::env_keys(&o.value) {
+        let variable = vars.and_then(|v| v.get(&k));
+        let value = match variable {
+            Some(v) => open_variable(
+                key,
+                &variable_identity(project, envname, "resource", resource, &k),
+                v,
+            )
+            .map_err(|e| Error::msg(e.to_string()))?,
+            None => match def.env.get(&k) {
+                Some(v) => v.clone(),
+                None => continue,
+            },
+        };
+        runtime.insert(k, value);
+    }
+    let host = naming::resource_host(project, envname, resource);
+    let cx = template::Context {
+        resource,
+        host: &host,
+        project,
+        environment: envname,
+        env: &runtime,
+    };
+    template::render(&o.value, &cx).map_err(|reason| {
+        Error::msg(format!(
+            "output `{output}` of resource `{resource}` cannot be resolved: {reason}"
+        ))
     })
 }

@@ -9,6 +9,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ResourceRow {
     pub name: String,
     pub image: String,
@@ -133,17 +134,42 @@ pub async fn logs(
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct Deleted {
     pub resource: String,
+    /// Whether the state had a record of the resource (a name whose record
+    /// an earlier delete removed can still have kept volumes).
+    pub record_removed: bool,
     pub container_removed: bool,
     pub volumes_deleted: Vec<String>,
     pub volumes_kept: Vec<String>,
 }
 
+/// Named volumes a deleted resource left behind: created by compartment
+/// for `resource` (by their labels), still in the engine.
+pub async fn leftover_volumes(
+    docker: &Docker,
+    project: &str,
+    env: &str,
+    resource: &str,
+) -> Result<Vec<String>> {
+    docker
+        .list_volumes(&[
+            (labels::PROJECT, project),
+            (labels::ENVIRONMENT, env),
+            (labels::KIND, labels::KIND_VOLUME),
+            (labels::NAME, resource),
+        ])
+        .await
+        .map_err(|e| Error::msg(e.to_string()))
+}
+
 /// Removes the container (running or stopped) and the state record; named
 /// volumes only with `delete_data`. Without it the resource's runtime
 /// variables are kept too, so the kept data stays readable (a database's
-/// password) if the resource is declared again.
+/// password) if the resource is declared again. A name without a record
+/// whose volumes an earlier delete kept can be deleted with `delete_data`
+/// (its volumes and kept variables go).
 pub async fn delete(
     docker: &Docker,
     project: &str,
@@ -152,8 +178,33 @@ pub async fn delete(
     name: &str,
     delete_data: bool,
 ) -> Result<Deleted> {
-    let r = record(state, name)?.clone();
     let cname = naming::container(project, env, name);
+    let mut volumes: Vec<String> = match state.resources.get(name) {
+        Some(r) => {
+            let mut v: Vec<String> = r.volumes.values().cloned().collect();
+            for handle in r.definition.volumes.keys() {
+                let n = naming::volume(project, env, name, handle);
+                if !v.contains(&n) {
+                    v.push(n);
+                }
+            }
+            v
+        }
+        None => {
+            let leftover = leftover_volumes(docker, project, env, name).await?;
+            if leftover.is_empty() {
+                record(state, name)?;
+            }
+            if !delete_data {
+                return Err(Error::msg(format!(
+                    "resource `{name}` is not deployed in environment `{env}`, but an earlier delete kept its volumes ({}); pass --delete-data to delete them",
+                    leftover.join(", ")
+                )));
+            }
+            leftover
+        }
+    };
+    volumes.sort();
     let existed = docker
         .inspect_container(&cname)
         .await
@@ -165,17 +216,11 @@ pub async fn delete(
         .map_err(|e| Error::msg(e.to_string()))?;
     let mut out = Deleted {
         resource: name.into(),
+        record_removed: state.resources.contains_key(name),
         container_removed: existed,
         volumes_deleted: vec![],
         volumes_kept: vec![],
     };
-    let mut volumes: Vec<String> = r.volumes.values().cloned().collect();
-    for handle in r.definition.volumes.keys() {
-        let v = naming::volume(project, env, name, handle);
-        if !volumes.contains(&v) {
-            volumes.push(v);
-        }
-    }
     for v in volumes {
         if delete_data {
             docker

@@ -14,11 +14,32 @@ use std::collections::BTreeMap;
 
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
-    /// (resource, backup id) of each scheduled backup that ran.
-    pub ran: Vec<(String, String)>,
-    pub failed: Vec<(String, String)>,
-    /// (backup id, reason) of each record retention cleaned.
-    pub cleaned: Vec<(String, String)>,
+    /// Each scheduled backup that ran and succeeded.
+    pub ran: Vec<Ran>,
+    /// Each scheduled backup that was due but failed (or whose schedule is
+    /// unusable).
+    pub failed: Vec<Failed>,
+    /// Each record retention cleaned.
+    pub cleaned: Vec<Cleaned>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Ran {
+    pub resource: String,
+    pub backup: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Failed {
+    pub resource: String,
+    pub error: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Cleaned {
+    pub resource: String,
+    pub backup: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -101,7 +122,10 @@ pub async fn run_due(
             Ok(true) => {}
             Ok(false) => continue,
             Err(e) => {
-                report.failed.push((name.clone(), e.to_string()));
+                report.failed.push(Failed {
+                    resource: name.clone(),
+                    error: e.to_string(),
+                });
                 continue;
             }
         }
@@ -111,8 +135,14 @@ pub async fn run_due(
             .or_default()
             .last_scheduled_run = Some(backup::rfc3339(now));
         match backup::create(cx, declared, store, state, name, "scheduled", now).await {
-            Ok(r) => report.ran.push((name.clone(), r.id)),
-            Err(e) => report.failed.push((name.clone(), e.to_string())),
+            Ok(r) => report.ran.push(Ran {
+                resource: name.clone(),
+                backup: r.id,
+            }),
+            Err(e) => report.failed.push(Failed {
+                resource: name.clone(),
+                error: e.to_string(),
+            }),
         }
     }
     for name in &names {
@@ -146,7 +176,11 @@ pub async fn run_due(
                     .entry(name.clone())
                     .or_default()
                     .retention_cleaned += 1;
-                report.cleaned.push((id, reason));
+                report.cleaned.push(Cleaned {
+                    resource: name.clone(),
+                    backup: id,
+                    reason,
+                });
             }
         }
     }

@@ -107,6 +107,28 @@ impl Project {
             )
     }
 
+    /// A per-test absolute backup directory (created on first use).
+    pub fn backup_dir(&self) -> PathBuf {
+        let d = self._tmp.path().join("backups");
+        std::fs::create_dir_all(&d).unwrap();
+        d
+    }
+
+    /// `cmd` with `COMPARTMENT_RESOURCE_BACKUP_DIR` set to `backup_dir()`.
+    pub fn ops<I: IntoIterator<Item = S>, S: AsRef<str>>(&self, args: I) -> Test {
+        self.cmd(args).env(
+            "COMPARTMENT_RESOURCE_BACKUP_DIR",
+            self.backup_dir().to_str().unwrap(),
+        )
+    }
+
+    /// The append-only audit log beside the state file.
+    pub fn audit_path(&self) -> PathBuf {
+        let mut p = self.state_path().into_os_string();
+        p.push(".audit.jsonl");
+        PathBuf::from(p)
+    }
+
     pub fn container(&self, name: &str) -> String {
         format!("cmpt-{}-production-{name}", self.name)
     }

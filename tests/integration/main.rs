@@ -6,6 +6,7 @@ mod apply;
 mod broken;
 mod engine;
 mod fuzz;
+mod ops;
 mod plan;
 mod preset;
 mod schema;
