@@ -12,6 +12,8 @@ pub struct Progress {
 }
 
 struct Inner {
+    /// Print nothing (e.g. under `--output json`).
+    silent: bool,
     multi: Option<MultiProgress>,
     bars: BTreeMap<String, (ProgressBar, Instant)>,
     started: BTreeMap<String, Instant>,
@@ -23,11 +25,19 @@ impl Progress {
         let multi = terminal.then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stdout()));
         Progress {
             inner: Arc::new(Mutex::new(Inner {
+                silent: false,
                 multi,
                 bars: BTreeMap::new(),
                 started: BTreeMap::new(),
             })),
         }
+    }
+
+    /// Progress that prints nothing (e.g. under `--output json`).
+    pub fn silent() -> Progress {
+        let p = Progress::new(false);
+        p.inner.lock().expect("progress lock").silent = true;
+        p
     }
 
     fn elapsed(start: Instant) -> String {
@@ -36,6 +46,9 @@ impl Progress {
 
     pub fn start(&self, address: &str, step: &str) {
         let mut g = self.inner.lock().expect("progress lock");
+        if g.silent {
+            return;
+        }
         let now = Instant::now();
         g.started.insert(address.into(), now);
         if let Some(m) = &g.multi {
@@ -55,6 +68,9 @@ impl Progress {
 
     pub fn step(&self, address: &str, step: &str) {
         let g = self.inner.lock().expect("progress lock");
+        if g.silent {
+            return;
+        }
         if let Some((bar, _)) = g.bars.get(address) {
             bar.set_message(step.to_string());
         } else if g.multi.is_none() {
@@ -69,6 +85,9 @@ impl Progress {
 
     pub fn finish(&self, address: &str, ok: bool, text: &str) {
         let mut g = self.inner.lock().expect("progress lock");
+        if g.silent {
+            return;
+        }
         let t = g
             .started
             .get(address)
@@ -85,6 +104,9 @@ impl Progress {
     /// A line outside any node.
     pub fn note(&self, text: &str) {
         let g = self.inner.lock().expect("progress lock");
+        if g.silent {
+            return;
+        }
         match &g.multi {
             Some(m) => {
                 let _ = m.println(text);

@@ -101,11 +101,43 @@ pub struct Shared {
     pub key: SecretKey,
     pub network: String,
     pub progress: Progress,
+    /// Images already checked (or pulled) during this run: each is asked
+    /// for once, not once per container.
+    checked_images: tokio::sync::Mutex<BTreeSet<String>>,
 }
 
 impl Shared {
+    pub fn new(
+        docker: Docker,
+        project: Project,
+        env: String,
+        key: SecretKey,
+        progress: Progress,
+    ) -> Shared {
+        let network = naming::network(&project.compartment.name, &env);
+        Shared {
+            docker,
+            project,
+            env,
+            key,
+            network,
+            progress,
+            checked_images: Default::default(),
+        }
+    }
+
     fn project_name(&self) -> &str {
         &self.project.compartment.name
+    }
+
+    /// Makes sure `image` is present (pulling it if needed), once per run.
+    pub async fn ensure_image(&self, image: &str) -> Result<(), crate::docker::DockerError> {
+        let mut checked = self.checked_images.lock().await;
+        if !checked.contains(image) {
+            self.docker.ensure_image(image).await?;
+            checked.insert(image.to_string());
+        }
+        Ok(())
     }
 }
 
@@ -141,11 +173,22 @@ async fn converge_container(
     sh: &Shared,
     address: &str,
     mut spec: ContainerSpec,
-    force: bool,
+    action: Action,
 ) -> Result<(String, String, bool), String> {
     let hash = config_hash(&spec);
     spec.labels
         .insert(labels::DEFINITION_HASH.into(), hash.clone());
+    let force = action == Action::Replace;
+    if action == Action::Create {
+        // Usually nothing is there yet: create directly, and look only when
+        // a container of that name already exists.
+        sh.progress.step(address, "starting the container");
+        match sh.docker.create_and_start(&spec).await {
+            Ok(id) => return Ok((id, hash, true)),
+            Err(crate::docker::DockerError::ContainerExists { .. }) => {}
+            Err(e) => return Err(e.to_string()),
+        }
+    }
     let existing = sh
         .docker
         .inspect_container(&spec.name)
@@ -290,7 +333,7 @@ pub async fn converge_resource(
     };
     sh.progress
         .step(&address, &format!("checking image {}", def.image));
-    if let Err(e) = sh.docker.ensure_image(&def.image).await {
+    if let Err(e) = sh.ensure_image(&def.image).await {
         return fail(updates, e.to_string());
     }
     let cname = naming::container(&p, &sh.env, &name);
@@ -314,8 +357,7 @@ pub async fn converge_resource(
             .push(Mount::volume(vname.clone(), target.clone()));
         volumes.insert(handle.clone(), vname);
     }
-    let force = action == Action::Replace;
-    let (id, hash, recreated) = match converge_container(sh, &address, spec, force).await {
+    let (id, hash, recreated) = match converge_container(sh, &address, spec, action).await {
         Ok(x) => x,
         Err(e) => return fail(updates, e),
     };
@@ -447,11 +489,10 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
     spec.aliases = vec![naming::service_host(&p, &sh.env, &name)];
     spec.exposed_ports = def.ingress.iter().map(|i| i.port).collect();
     spec.restart = Some("unless-stopped".into());
-    let (id, hash, recreated) =
-        match converge_container(&sh, &address, spec, change.action == Action::Replace).await {
-            Ok(x) => x,
-            Err(e) => return fail(e),
-        };
+    let (id, hash, recreated) = match converge_container(&sh, &address, spec, change.action).await {
+        Ok(x) => x,
+        Err(e) => return fail(e),
+    };
     if let Some(ing) = &def.ingress {
         if let Err(e) = wait_ready(&sh, &address, &cname, ing.port, 30_000).await {
             return fail(e);

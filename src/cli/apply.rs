@@ -6,7 +6,7 @@ use super::Context;
 use crate::apply::executor::{self, Stores};
 use crate::apply::progress::Progress;
 use crate::apply::steps::Shared;
-use crate::apply::{naming, prepare, refresh};
+use crate::apply::{prepare, refresh};
 use crate::docker::Docker;
 use crate::error::{Error, Result};
 use crate::plan::{file, render, Plan};
@@ -157,14 +157,7 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<i32> {
             }
             Some(scope)
         };
-        let shared = Arc::new(Shared {
-            docker,
-            network: naming::network(&p, &cx.global.env),
-            env: cx.global.env.clone(),
-            key,
-            progress: Progress::new(std::io::stdout().is_terminal()),
-            project,
-        });
+        let shared = Arc::new(Shared::new(docker, project, cx.global.env.clone(), key, Progress::new(std::io::stdout().is_terminal())));
         println!();
         let stores = Stores { state: target.store.clone(), global: target.global_store.clone() };
         let outcome = executor::execute(&plan, shared, &stores, &mut state, &mut global, args.parallelism as usize, scope.as_ref()).await;

@@ -418,14 +418,12 @@ fn backup_command(
                     ..
                 } = loaded;
                 let pre = rt.block_on(async {
-                    let shared = Shared {
-                        docker: docker().await?,
-                        network: naming::network(&p, &env),
-                        env: env.clone(),
-                        key,
-                        progress: Progress::new(false),
-                        project,
+                    let progress = if cx.json() {
+                        Progress::silent()
+                    } else {
+                        Progress::new(false)
                     };
+                    let shared = Shared::new(docker().await?, project, env.clone(), key, progress);
                     backup::restore_in_place(
                         &shared,
                         &target.store,
@@ -452,14 +450,12 @@ fn backup_command(
                 let services = project.compartment.services.clone();
                 let resources = project.compartment.resources.clone();
                 rt.block_on(async {
-                    let shared = Shared {
-                        docker: docker().await?,
-                        network: naming::network(&p, &env),
-                        env: env.clone(),
-                        key,
-                        progress: Progress::new(false),
-                        project,
+                    let progress = if cx.json() {
+                        Progress::silent()
+                    } else {
+                        Progress::new(false)
                     };
+                    let shared = Shared::new(docker().await?, project, env.clone(), key, progress);
                     backup::restore_as(
                         &shared,
                         &target.store,

@@ -18,7 +18,7 @@ use super::{
 };
 
 /// Pause between two connection attempts of [`Docker::wait_tcp`].
-const TCP_RETRY: Duration = Duration::from_millis(100);
+const TCP_RETRY: Duration = Duration::from_millis(25);
 /// Longest single connection attempt of [`Docker::wait_tcp`].
 const TCP_ATTEMPT: Duration = Duration::from_secs(1);
 
