@@ -80,7 +80,10 @@ pub fn resource_env(
     Ok(out)
 }
 
-/// Renders one output of a resource.
+/// Renders one output of a resource, opening only the runtime variables
+/// its template reads: a non-sensitive output (`host`, `port`) needs no key
+/// even when the resource has sealed variables. Variables override the
+/// literal `env`, as in the resource's container.
 pub fn resolve_output(
     project: &str,
     env: &str,
@@ -94,7 +97,22 @@ pub fn resolve_output(
         .outputs
         .get(output)
         .ok_or_else(|| EnvError::NoOutput(resource.into(), output.into()))?;
-    let runtime = resource_env(project, env, resource, def, state, key)?;
+    let vars = state.variables.resource.get(resource);
+    let mut runtime = BTreeMap::new();
+    for k in template::env_keys(&o.value) {
+        let value = match vars.and_then(|v| v.get(&k)) {
+            Some(v) => open_variable(
+                key,
+                &variable_identity(project, env, "resource", resource, &k),
+                v,
+            )?,
+            None => match def.env.get(&k) {
+                Some(v) => v.clone(),
+                None => continue,
+            },
+        };
+        runtime.insert(k, value);
+    }
     let host = naming::resource_host(project, env, resource);
     let cx = template::Context {
         resource,

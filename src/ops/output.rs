@@ -2,10 +2,7 @@
 //! runtime variables — never stored as plaintext. Sensitive ones print
 //! masked unless revealed (which the caller audits).
 
-use crate::apply::env::{open_variable, variable_identity};
-use crate::apply::naming;
 use crate::descriptor::model::ResourceDef;
-use crate::descriptor::template;
 use crate::error::{Error, Result};
 use crate::state::secrets::SecretKey;
 use crate::state::State;
@@ -89,10 +86,6 @@ pub fn show(
     })
 }
 
-/// Renders one output, opening only the runtime variables its template
-/// reads: a non-sensitive output (`host`, `port`) needs no key even when the
-/// resource has sealed variables. (Variables override the literal `env`, as
-/// in the resource's container.)
 fn resolve(
     project: &str,
     envname: &str,
@@ -102,36 +95,6 @@ fn resolve(
     state: &State,
     key: Option<&SecretKey>,
 ) -> Result<String> {
-    let o = &def.outputs[output];
-    let vars = state.variables.resource.get(resource);
-    let mut runtime = std::collections::BTreeMap::new();
-    for k in template::env_keys(&o.value) {
-        let variable = vars.and_then(|v| v.get(&k));
-        let value = match variable {
-            Some(v) => open_variable(
-                key,
-                &variable_identity(project, envname, "resource", resource, &k),
-                v,
-            )
-            .map_err(|e| Error::msg(e.to_string()))?,
-            None => match def.env.get(&k) {
-                Some(v) => v.clone(),
-                None => continue,
-            },
-        };
-        runtime.insert(k, value);
-    }
-    let host = naming::resource_host(project, envname, resource);
-    let cx = template::Context {
-        resource,
-        host: &host,
-        project,
-        environment: envname,
-        env: &runtime,
-    };
-    template::render(&o.value, &cx).map_err(|reason| {
-        Error::msg(format!(
-            "output `{output}` of resource `{resource}` cannot be resolved: {reason}"
-        ))
-    })
+    crate::apply::env::resolve_output(project, envname, resource, def, output, state, key)
+        .map_err(|e| Error::msg(e.to_string()))
 }

@@ -141,13 +141,7 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
             for f in &mut ch.diff {
                 f.forces_replacement = f.path == "image" || f.path == "preset";
             }
-            ch.action = if ch.diff.iter().any(|f| f.forces_replacement) {
-                Action::Replace
-            } else if ch.diff.is_empty() {
-                Action::NoOp
-            } else {
-                Action::Update
-            };
+            ch.action = action_of(&ch.diff);
             ch.reason = ch
                 .diff
                 .iter()
@@ -274,13 +268,7 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
                 f.forces_replacement =
                     f.path == "contextHash" || f.path.starts_with("build") || f.path == "path";
             }
-            ch.action = if ch.diff.iter().any(|f| f.forces_replacement) {
-                Action::Replace
-            } else if ch.diff.is_empty() {
-                Action::NoOp
-            } else {
-                Action::Update
-            };
+            ch.action = action_of(&ch.diff);
             ch.reason = ch
                 .diff
                 .iter()
@@ -428,13 +416,7 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
                         f.after = f.after.as_ref().map(|_| json!(MASK));
                     }
                 }
-                ch.action = if ch.diff.iter().any(|f| f.forces_replacement) {
-                    Action::Replace
-                } else if ch.diff.is_empty() {
-                    Action::NoOp
-                } else {
-                    Action::Update
-                };
+                ch.action = action_of(&ch.diff);
                 // Values are the cause; properties follow from them.
                 ch.reason = ch
                     .diff
@@ -618,6 +600,18 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
         warnings,
         summary,
     })
+}
+
+/// Replace when a field forcing replacement changed, update when anything
+/// else did, no-op otherwise.
+fn action_of(diff: &[FieldChange]) -> Action {
+    if diff.iter().any(|f| f.forces_replacement) {
+        Action::Replace
+    } else if diff.is_empty() {
+        Action::NoOp
+    } else {
+        Action::Update
+    }
 }
 
 /// Drift turns a no-op into an update (missing container: recreate) and is
