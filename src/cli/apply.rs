@@ -96,6 +96,31 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<i32> {
         mut state,
         mut global,
     } = loaded;
+    // Until the executor runs (and handles Ctrl-C itself), an interrupt —
+    // e.g. at the confirmation prompt — releases the locks and exits 130
+    // instead of killing the process and leaving a stale lock behind.
+    let executing = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let executing = executing.clone();
+        let locks: Vec<std::path::PathBuf> = std::iter::once(target.store.lock_path())
+            .chain(
+                _global_lock
+                    .as_ref()
+                    .map(|_| target.global_store.lock_path()),
+            )
+            .collect();
+        rt.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok()
+                && !executing.load(std::sync::atomic::Ordering::SeqCst)
+            {
+                for l in &locks {
+                    let _ = std::fs::remove_file(l);
+                }
+                eprintln!("\nApply cancelled; nothing was changed.");
+                std::process::exit(130);
+            }
+        });
+    }
     rt.block_on(async move {
         let docker = Docker::connect().await.map_err(|e| Error::msg(e.to_string()))?;
         let drift = refresh::detect(&docker, &project.compartment.name, &cx.global.env, &state).await?;
@@ -160,6 +185,7 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<i32> {
         let shared = Arc::new(Shared::new(docker, project, cx.global.env.clone(), key, Progress::new(std::io::stdout().is_terminal())));
         println!();
         let stores = Stores { state: target.store.clone(), global: target.global_store.clone() };
+        executing.store(true, std::sync::atomic::Ordering::SeqCst);
         let outcome = executor::execute(&plan, shared, &stores, &mut state, &mut global, args.parallelism as usize, scope.as_ref()).await;
         println!();
         let count = |w: &str| outcome.done.iter().filter(|(_, o)| o.starts_with(w)).count();

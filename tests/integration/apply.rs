@@ -601,3 +601,55 @@ fn target_applies_a_node_and_what_it_depends_on_only() {
         run.stderr
     );
 }
+
+#[test]
+fn ctrl_c_at_the_prompt_cancels_and_leaves_no_lock() {
+    if !available() {
+        return;
+    }
+    let p = Project::new("apply/readiness");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_compartment"))
+        .args(["--project", &p.name, "apply"])
+        .current_dir(&p.dir)
+        .env("COMPARTMENT_SECRET_KEY", "integration-test-key")
+        .env("XDG_CONFIG_HOME", p.dir.join(".config"))
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lock = p.state_path().with_extension("json.lock");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while !lock.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert!(lock.exists(), "apply holds the lock while it asks");
+    // Let it reach the prompt, then interrupt.
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let _keep_stdin_open = child.stdin.take();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("Do you want to apply these changes?"),
+        "{stdout}"
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("Apply cancelled; nothing was changed."));
+    assert!(!lock.exists(), "the lock was released");
+    let (_, ps) = docker(&[
+        "ps",
+        "-aq",
+        "--filter",
+        &format!("label=io.compartment.project={}", p.name),
+    ]);
+    assert!(ps.trim().is_empty(), "nothing was created: {ps}");
+}
