@@ -653,3 +653,45 @@ fn ctrl_c_at_the_prompt_cancels_and_leaves_no_lock() {
     ]);
     assert!(ps.trim().is_empty(), "nothing was created: {ps}");
 }
+
+#[test]
+fn instances_of_global_types_live_in_the_project_wide_state() {
+    if !available() {
+        return;
+    }
+    let p = Project::new("apply/global");
+    let run = p.cmd(["apply", "--yes"]).run();
+    assert!(
+        run.stdout.contains("+ instance.acme create [global]"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stderr.contains("warning[global-type]"),
+        "{}",
+        run.stderr
+    );
+    let global_path = p.state_path().with_file_name("_global.json");
+    let global: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&global_path).unwrap()).unwrap();
+    assert_eq!(global["instances"]["acme"]["properties"]["name"], "Acme");
+    assert!(
+        p.state()["instances"].get("acme").is_none(),
+        "not in the environment's state"
+    );
+    // Another environment sees it as already there.
+    let staging = p.cmd(["--env", "staging", "plan", "--json"]).run();
+    let plan: serde_json::Value = serde_json::from_str(&staging.stdout).unwrap();
+    let change = |a: &str| {
+        plan["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["address"] == a)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(change("instance.acme")["action"], "no-op");
+    assert_eq!(change("instance.acme")["global"], true);
+    assert_eq!(change("service.tenants")["action"], "create");
+}
