@@ -326,15 +326,7 @@ fn ctrl_c_stops_starting_nodes_saves_and_the_next_apply_converges() {
         "    command: [\"sleep\", \"3600\"]",
         "    command: [\"nc\", \"-ll\", \"-p\", \"7000\", \"-e\", \"/bin/cat\"]",
     );
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_compartment"))
-        .args(["--project", &p.name, "apply", "--yes", "--parallelism", "1"])
-        .current_dir(&p.dir)
-        .env("COMPARTMENT_SECRET_KEY", "integration-test-key")
-        .env("XDG_CONFIG_HOME", p.dir.join(".config"))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = p.spawn(&["apply", "--yes", "--parallelism", "1"]);
     // Wait until the slow resource is waiting for readiness, then interrupt.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     loop {
@@ -350,10 +342,7 @@ fn ctrl_c_stops_starting_nodes_saves_and_the_next_apply_converges() {
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     std::thread::sleep(std::time::Duration::from_millis(500));
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    crate::engine::interrupt(&child);
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
@@ -608,16 +597,7 @@ fn ctrl_c_at_the_prompt_cancels_and_leaves_no_lock() {
         return;
     }
     let p = Project::new("apply/readiness");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_compartment"))
-        .args(["--project", &p.name, "apply"])
-        .current_dir(&p.dir)
-        .env("COMPARTMENT_SECRET_KEY", "integration-test-key")
-        .env("XDG_CONFIG_HOME", p.dir.join(".config"))
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = p.spawn(&["apply"]);
     let lock = p.state_path().with_extension("json.lock");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !lock.exists() && std::time::Instant::now() < deadline {
@@ -626,10 +606,7 @@ fn ctrl_c_at_the_prompt_cancels_and_leaves_no_lock() {
     assert!(lock.exists(), "apply holds the lock while it asks");
     // Let it reach the prompt, then interrupt.
     std::thread::sleep(std::time::Duration::from_millis(700));
-    std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    crate::engine::interrupt(&child);
     let _keep_stdin_open = child.stdin.take();
     let out = child.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);

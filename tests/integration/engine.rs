@@ -129,6 +129,22 @@ impl Project {
         PathBuf::from(p)
     }
 
+    /// The binary on this project as a child process (stdin, stdout and
+    /// stderr piped), for tests that interrupt it.
+    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
+        Command::new(env!("CARGO_BIN_EXE_compartment"))
+            .args(["--project", &self.name])
+            .args(args)
+            .current_dir(&self.dir)
+            .env("COMPARTMENT_SECRET_KEY", "integration-test-key")
+            .env("XDG_CONFIG_HOME", self._tmp.path().join("config"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn compartment")
+    }
+
     pub fn container(&self, name: &str) -> String {
         format!("cmpt-{}-production-{name}", self.name)
     }
@@ -186,6 +202,16 @@ impl Drop for Project {
             docker(&["rmi", "-f", i]);
         }
     }
+}
+
+/// Sends SIGINT (Ctrl-C) to a child.
+pub fn interrupt(child: &std::process::Child) {
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("run kill")
+        .success();
+    assert!(ok, "kill -INT {}", child.id());
 }
 
 fn copy_dir(from: &Path, to: &Path) {
