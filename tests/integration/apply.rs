@@ -21,6 +21,24 @@ fn psql(p: &Project, url: &str, sql: &str) -> (bool, String) {
     ])
 }
 
+/// apply/readiness: `slow` listens at once.
+fn no_delay(p: &Project) {
+    p.edit(
+        "compartment.yml",
+        "      DELAY: \"4\"",
+        "      DELAY: \"0\"",
+    );
+}
+
+/// apply/readiness: `broken` listens too, so every resource becomes ready.
+fn mend_broken(p: &Project) {
+    p.edit(
+        "compartment.yml",
+        "    command: [\"sleep\", \"3600\"]",
+        "    command: [\"nc\", \"-ll\", \"-p\", \"7000\", \"-e\", \"/bin/cat\"]",
+    );
+}
+
 fn env_of(p: &Project, container: &str) -> Vec<String> {
     p.inspect(container, "{{range .Config.Env}}{{println .}}{{end}}")
         .lines()
@@ -220,16 +238,8 @@ fn stale_plan_file_is_refused_and_a_fresh_one_applies() {
         return;
     }
     let p = Project::new("apply/readiness");
-    p.edit(
-        "compartment.yml",
-        "      DELAY: \"4\"",
-        "      DELAY: \"0\"",
-    );
-    p.edit(
-        "compartment.yml",
-        "    command: [\"sleep\", \"3600\"]",
-        "    command: [\"nc\", \"-ll\", \"-p\", \"7000\", \"-e\", \"/bin/cat\"]",
-    );
+    no_delay(&p);
+    mend_broken(&p);
     p.cmd(["plan", "--out", "plans/production.json"]).run();
     p.edit(
         "compartment.yml",
@@ -281,11 +291,7 @@ fn failed_readiness_skips_exactly_its_dependents() {
         return;
     }
     let p = Project::new("apply/readiness");
-    p.edit(
-        "compartment.yml",
-        "      DELAY: \"4\"",
-        "      DELAY: \"0\"",
-    );
+    no_delay(&p);
     let run = p.cmd(["apply", "--yes"]).status(1).run();
     assert!(
         run.stdout.contains("failed: resource.broken: not ready"),
@@ -321,11 +327,7 @@ fn ctrl_c_stops_starting_nodes_saves_and_the_next_apply_converges() {
         return;
     }
     let p = Project::new("apply/readiness");
-    p.edit(
-        "compartment.yml",
-        "    command: [\"sleep\", \"3600\"]",
-        "    command: [\"nc\", \"-ll\", \"-p\", \"7000\", \"-e\", \"/bin/cat\"]",
-    );
+    mend_broken(&p);
     let child = p.spawn(&["apply", "--yes", "--parallelism", "1"]);
     // Wait until the slow resource is waiting for readiness, then interrupt.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
@@ -488,16 +490,8 @@ fn a_container_removed_by_hand_is_detected_and_recreated() {
         return;
     }
     let p = Project::new("apply/readiness");
-    p.edit(
-        "compartment.yml",
-        "      DELAY: \"4\"",
-        "      DELAY: \"0\"",
-    );
-    p.edit(
-        "compartment.yml",
-        "    command: [\"sleep\", \"3600\"]",
-        "    command: [\"nc\", \"-ll\", \"-p\", \"7000\", \"-e\", \"/bin/cat\"]",
-    );
+    no_delay(&p);
+    mend_broken(&p);
     p.cmd(["apply", "--yes"]).run();
     docker_ok(&["rm", "-f", &p.container("ok")]);
     let plan = p.cmd(["plan", "--refresh"]).run();
