@@ -134,10 +134,23 @@ pub fn current_definition(
     resource: &str,
 ) -> Result<ResourceDef> {
     let mut def = super::resource::record(state, resource)?.definition.clone();
-    if let Some(d) = declared.get(resource) {
-        def.operations = d.operations.clone();
+    if let Some(ops) = operations_in_force(declared, state, resource) {
+        def.operations = ops.clone();
     }
     Ok(def)
+}
+
+/// The operations in force for a resource: the declared ones when
+/// compartment.yml declares it, else the applied ones.
+pub fn operations_in_force<'a>(
+    declared: &'a BTreeMap<String, ResourceDef>,
+    state: &'a State,
+    resource: &str,
+) -> Option<&'a Operations> {
+    declared
+        .get(resource)
+        .or_else(|| state.resources.get(resource).map(|r| &r.definition))
+        .map(|d| &d.operations)
 }
 
 /// Runs the backup operation of `resource` now and records it.

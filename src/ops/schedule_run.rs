@@ -65,16 +65,14 @@ pub fn summaries(
 ) -> Vec<ScheduleSummary> {
     state
         .resources
-        .iter()
-        .filter(|(n, _)| only.is_none_or(|o| o == n.as_str()))
-        .map(|(n, r)| {
-            let def = declared.get(n).unwrap_or(&r.definition);
+        .keys()
+        .filter(|n| only.is_none_or(|o| o == n.as_str()))
+        .map(|n| {
             let sched = state.schedules.get(n);
             ScheduleSummary {
                 resource: n.clone(),
-                schedule: def
-                    .operations
-                    .backup
+                schedule: backup::operations_in_force(declared, state, n)
+                    .and_then(|ops| ops.backup.as_ref())
                     .as_ref()
                     .and_then(|b| b.schedule.as_ref())
                     .map(schedule::describe),
@@ -96,14 +94,8 @@ pub async fn run_due(
     let mut report = Report::default();
     let names: Vec<String> = state.resources.keys().cloned().collect();
     for name in &names {
-        let def = declared
-            .get(name)
-            .unwrap_or(&state.resources[name].definition)
-            .clone();
-        let Some(sched) = def
-            .operations
-            .backup
-            .as_ref()
+        let Some(sched) = backup::operations_in_force(declared, state, name)
+            .and_then(|ops| ops.backup.as_ref())
             .and_then(|b| b.schedule.clone())
         else {
             continue;
@@ -146,14 +138,8 @@ pub async fn run_due(
         }
     }
     for name in &names {
-        let def = declared
-            .get(name)
-            .unwrap_or(&state.resources[name].definition)
-            .clone();
-        let Some(ret) = def
-            .operations
-            .backup
-            .as_ref()
+        let Some(ret) = backup::operations_in_force(declared, state, name)
+            .and_then(|ops| ops.backup.as_ref())
             .and_then(|b| b.retention.clone())
         else {
             continue;
