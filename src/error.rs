@@ -1,41 +1,88 @@
-//! The error type commands return. It is rendered once, by `main`.
+//! The one error type commands return (casey/just's `Error`): a variant per
+//! layer, each with its exit code. It is rendered once, by the command line
+//! (`cli::render_error`); nothing else prints `error:`.
 
+use crate::apply::ApplyError;
+use crate::docker::DockerError;
+use crate::ops::roles::{AccessError, Denied};
+use crate::ops::OpsError;
+use crate::plan::file::PlanFileError;
+use crate::plan::planner::CycleError;
+use crate::state::format::FormatError;
+use crate::state::secrets::SecretError;
+use crate::state::store::StoreError;
+use crate::workspace::WorkspaceError;
 use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum Error {
-    /// A problem to show the user as `error: <message>`.
+    /// The descriptors do not load, or the project cannot be found.
+    #[error(transparent)]
+    Workspace(#[from] WorkspaceError),
+    /// `plan` found blocked changes (the plan itself was printed).
+    #[error("the plan is blocked by {count} change(s); nothing was written")]
+    Blocked { count: usize },
+    /// `plan --check FILE`: the committed file is not what a fresh plan says.
+    #[error(
+        "{path} is out of date:\n{}\nregenerate it with `compartment plan --out {path}` and commit it",
+        differences.iter().map(|d| format!("  - {d}")).collect::<Vec<_>>().join("\n")
+    )]
+    OutOfDate {
+        path: String,
+        differences: Vec<String>,
+    },
+    /// The actor's role does not allow the command.
+    #[error(transparent)]
+    Denied(#[from] Denied),
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// Arguments that parse but do not make sense together.
     #[error("{0}")]
-    Message(String),
-    /// The command already printed what went wrong; exit with this code.
-    #[error("exit {0}")]
-    Exit(i32),
+    Usage(String),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Ops(Box<OpsError>),
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Format(#[from] FormatError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    PlanFile(#[from] PlanFileError),
+    #[error(transparent)]
+    Cycle(#[from] CycleError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
 
 impl Error {
-    pub fn msg(m: impl Into<String>) -> Self {
-        Error::Message(m.into())
+    /// The process exit code: 130 for an interrupt, 1 for everything else
+    /// (2 is reserved for `plan --detailed-exitcode`'s "changes present").
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Apply(ApplyError::Interrupted) => 130,
+            _ => 1,
+        }
     }
 }
 
-macro_rules! message_from {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Error {
-            fn from(e: $t) -> Self {
-                Error::Message(e.to_string())
-            }
-        }
-    )*};
+impl From<OpsError> for Error {
+    fn from(e: OpsError) -> Self {
+        Error::Ops(Box::new(e))
+    }
 }
 
-message_from!(
-    crate::state::store::StoreError,
-    crate::state::format::FormatError,
-    crate::state::secrets::SecretError,
-    crate::plan::file::PlanFileError,
-    crate::plan::planner::CycleError
-);
+impl From<crate::ops::guard::GuardError> for Error {
+    fn from(e: crate::ops::guard::GuardError) -> Self {
+        match e {
+            crate::ops::guard::GuardError::Access(e) => Error::Access(e),
+            crate::ops::guard::GuardError::Denied(e) => Error::Denied(e),
+        }
+    }
+}
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -61,11 +61,11 @@ pub fn resource_env(
     env: &str,
     name: &str,
     def: &ResourceDef,
-    state: &State,
+    variables: Option<&BTreeMap<String, Variable>>,
     key: Option<&SecretKey>,
 ) -> Result<BTreeMap<String, String>, SecretError> {
     let mut out = def.env.clone();
-    if let Some(vars) = state.variables.resource.get(name) {
+    if let Some(vars) = variables {
         for (k, v) in vars {
             out.insert(
                 k.clone(),

@@ -1,29 +1,36 @@
-//! The executor: walks the plan graph with tokio, running independent nodes
-//! in parallel (up to `parallelism`), saving the state after every finished
-//! node, never starting a node whose dependency failed (and naming it), and
-//! on Ctrl-C starting nothing new, waiting for running nodes and saving.
-//! It always returns the state it reached.
+//! The executor: runs a plan's nodes through the graph walker
+//! (`graph::walk`), up to `parallelism` at once, saving the state after
+//! every finished node, never starting a node whose dependency failed (and
+//! naming it), and on an interrupt starting nothing new, waiting for running
+//! nodes and saving. It always returns the state it reached.
+//!
+//! Steps read an `Arc` snapshot of the state taken when they start; the
+//! state is copied only when a step finishes while another still holds an
+//! older snapshot.
 
-use super::steps::{self, Shared, StepResult};
-use crate::plan::{Action, Change, Kind, Plan};
-use crate::state::store::StateStore;
+use super::error::StepError;
+use super::steps::{self, Shared, StepOutcome, StepResult};
+use crate::graph::walk::{self, Visitor, Work};
+use crate::interrupt::Interrupt;
+use crate::plan::{Action, Change, Kind};
+use crate::state::store::{StateStore, StoreError};
 use crate::state::State;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use tokio::task::JoinSet;
 
+/// What happened to every node of a run.
 #[derive(Debug, Default)]
 pub struct Outcome {
-    /// Address → what happened (created, updated, ...).
-    pub done: Vec<(String, String)>,
-    pub failed: Vec<(String, String)>,
+    /// Address → what the step did.
+    pub done: Vec<(String, StepOutcome)>,
+    pub failed: Vec<(String, StepError)>,
     /// Address → the failed (or skipped) dependency that stopped it.
     pub skipped: Vec<(String, String)>,
-    /// Never started because of an interrupt.
+    /// Never started because of an interrupt (or a failed save).
     pub not_started: Vec<String>,
     pub warnings: Vec<(String, String)>,
     pub interrupted: bool,
-    pub save_error: Option<String>,
+    pub save_error: Option<StoreError>,
 }
 
 impl Outcome {
@@ -33,6 +40,11 @@ impl Outcome {
             && !self.interrupted
             && self.save_error.is_none()
     }
+
+    /// How many finished steps did `what`.
+    pub fn count(&self, what: impl Fn(StepOutcome) -> bool) -> usize {
+        self.done.iter().filter(|(_, o)| what(*o)).count()
+    }
 }
 
 pub struct Stores {
@@ -40,150 +52,172 @@ pub struct Stores {
     pub global: StateStore,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Done,
-    Failed,
-    Skipped,
-}
-
-/// Runs `plan` (only the nodes in `scope`, all when `None`).
+/// Runs the changes of a plan (only those in `scope`, all when `None`).
+/// `changes` is in execution order.
+#[allow(clippy::too_many_arguments)]
 pub async fn execute(
-    plan: &Plan,
+    changes: &[Change],
     shared: Arc<Shared>,
     stores: &Stores,
     state: &mut State,
     global: &mut State,
     parallelism: usize,
     scope: Option<&BTreeSet<String>>,
+    interrupt: &Interrupt,
 ) -> Outcome {
-    let mut outcome = Outcome::default();
-    let nodes: Vec<&Change> = plan
-        .changes
+    let nodes: Vec<&Change> = changes
         .iter()
         .filter(|c| scope.is_none_or(|s| s.contains(&c.address)))
         .collect();
-    let in_scope: BTreeSet<&str> = nodes.iter().map(|c| c.address.as_str()).collect();
-    let mut status: BTreeMap<String, Status> = BTreeMap::new();
-    let mut pending: Vec<&Change> = nodes.clone();
-    let mut running: JoinSet<(String, StepResult)> = JoinSet::new();
-    let mut running_names: BTreeSet<String> = BTreeSet::new();
-    let mut stop = false;
-    let ctrl_c = tokio::signal::ctrl_c();
-    tokio::pin!(ctrl_c);
-    loop {
-        // Settle what can be settled, start what is ready.
-        let mut progressed = true;
-        while progressed {
-            progressed = false;
-            let mut i = 0;
-            while i < pending.len() {
-                let ch = pending[i];
-                let deps: Vec<&String> = ch
-                    .depends_on
-                    .iter()
-                    .filter(|d| in_scope.contains(d.as_str()))
-                    .collect();
-                if let Some(bad) = deps.iter().find(|d| {
-                    matches!(
-                        status.get(d.as_str()),
-                        Some(Status::Failed | Status::Skipped)
-                    )
-                }) {
-                    status.insert(ch.address.clone(), Status::Skipped);
-                    outcome.skipped.push((ch.address.clone(), (*bad).clone()));
-                    shared.progress.note(&format!(
-                        "{}: skipped because {bad} did not complete",
-                        ch.address
-                    ));
-                    pending.remove(i);
-                    progressed = true;
-                    continue;
-                }
-                let ready = deps
-                    .iter()
-                    .all(|d| status.get(d.as_str()) == Some(&Status::Done));
-                if ready && ch.action == Action::NoOp {
-                    status.insert(ch.address.clone(), Status::Done);
-                    pending.remove(i);
-                    progressed = true;
-                    continue;
-                }
-                if ready && !stop && running.len() < parallelism {
-                    let change = ch.clone();
-                    let sh = shared.clone();
-                    let st = Arc::new(state.clone());
-                    let gl = Arc::new(global.clone());
-                    running_names.insert(change.address.clone());
-                    running.spawn(async move {
-                        let address = change.address.clone();
-                        let result = match change.kind {
-                            Kind::Resource => steps::resource(sh, st, change).await,
-                            Kind::Service => steps::service(sh, st, change).await,
-                            Kind::Instance => steps::instance(sh, st, gl, change).await,
-                        };
-                        (address, result)
-                    });
-                    pending.remove(i);
-                    progressed = true;
-                    continue;
-                }
-                i += 1;
-            }
+    let index: BTreeMap<&str, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.address.as_str(), i))
+        .collect();
+    let dependencies: Vec<Vec<usize>> = nodes
+        .iter()
+        .map(|c| {
+            c.depends_on
+                .iter()
+                .filter_map(|d| index.get(d.as_str()).copied())
+                .collect()
+        })
+        .collect();
+    let mut run = Run {
+        nodes,
+        shared,
+        stores,
+        state: Arc::new(std::mem::take(state)),
+        global: Arc::new(std::mem::take(global)),
+        outcome: Outcome::default(),
+        running: BTreeSet::new(),
+    };
+    let stop = async {
+        interrupt.wait().await;
+    };
+    let walked = walk::walk(&dependencies, &mut run, parallelism, stop).await;
+    let mut outcome = run.outcome;
+    outcome.interrupted = walked.stopped;
+    outcome.not_started = walked
+        .not_started
+        .into_iter()
+        .map(|i| run.nodes[i].address.clone())
+        .collect();
+    *state = Arc::unwrap_or_clone(run.state);
+    *global = Arc::unwrap_or_clone(run.global);
+    outcome
+}
+
+struct Run<'a> {
+    nodes: Vec<&'a Change>,
+    shared: Arc<Shared>,
+    stores: &'a Stores,
+    state: Arc<State>,
+    global: Arc<State>,
+    outcome: Outcome,
+    running: BTreeSet<String>,
+}
+
+impl Run<'_> {
+    /// Applies a step's updates and saves what they touched.
+    fn record(&mut self, result: &mut StepResult) {
+        let touches_global = result.updates.iter().any(|u| {
+            matches!(
+                u,
+                steps::Update::PutInstance { global: true, .. }
+                    | steps::Update::RemoveInstance { global: true, .. }
+            )
+        });
+        let state = Arc::make_mut(&mut self.state);
+        let global = Arc::make_mut(&mut self.global);
+        for u in result.updates.drain(..) {
+            u.apply(state, global);
         }
-        if running.is_empty() {
-            break;
+        if let Err(e) = self.stores.state.save(state) {
+            self.outcome.save_error = Some(e);
         }
-        tokio::select! {
-            joined = running.join_next() => {
-                let Some(joined) = joined else { break };
-                let (address, result) = match joined {
-                    Ok(x) => x,
-                    Err(e) => {
-                        // A panicking step: which one is unknown to JoinError; report it.
-                        outcome.failed.push(("(a step)".into(), format!("internal error: {e}")));
-                        continue;
-                    }
-                };
-                running_names.remove(&address);
-                let touches_global = result.updates.iter().any(|u| matches!(u, steps::Update::PutInstance { global: true, .. } | steps::Update::RemoveInstance { global: true, .. }));
-                for u in result.updates {
-                    u.apply(state, global);
-                }
-                if let Err(e) = stores.state.save(state) {
-                    outcome.save_error = Some(e.to_string());
-                    stop = true;
-                }
-                if touches_global {
-                    if let Err(e) = stores.global.save(global) {
-                        outcome.save_error = Some(e.to_string());
-                        stop = true;
-                    }
-                }
-                for w in result.warnings {
-                    shared.progress.note(&format!("warning: {address}: {w}"));
-                    outcome.warnings.push((address.clone(), w));
-                }
-                match result.error {
-                    None => {
-                        shared.progress.finish(&address, true, &result.outcome);
-                        status.insert(address.clone(), Status::Done);
-                        outcome.done.push((address, result.outcome));
-                    }
-                    Some(e) => {
-                        shared.progress.finish(&address, false, &format!("failed: {e}"));
-                        status.insert(address.clone(), Status::Failed);
-                        outcome.failed.push((address, e));
-                    }
-                }
-            }
-            _ = &mut ctrl_c, if !stop => {
-                stop = true;
-                outcome.interrupted = true;
-                shared.progress.note(&format!("Interrupt received: starting nothing new; waiting for {} running step(s): {}", running.len(), running_names.iter().cloned().collect::<Vec<_>>().join(", ")));
+        if touches_global {
+            if let Err(e) = self.stores.global.save(global) {
+                self.outcome.save_error = Some(e);
             }
         }
     }
-    outcome.not_started = pending.iter().map(|c| c.address.clone()).collect();
-    outcome
+}
+
+impl Visitor for Run<'_> {
+    type Output = StepResult;
+
+    fn needs_work(&self, node: usize) -> bool {
+        self.nodes[node].action != Action::NoOp
+    }
+
+    fn halted(&self) -> bool {
+        self.outcome.save_error.is_some()
+    }
+
+    fn start(&mut self, node: usize) -> Work<StepResult> {
+        let change = self.nodes[node].clone();
+        self.running.insert(change.address.clone());
+        let sh = self.shared.clone();
+        let st = self.state.clone();
+        let gl = self.global.clone();
+        Box::pin(async move {
+            match change.kind {
+                Kind::Resource => steps::resource(sh, st, change).await,
+                Kind::Service => steps::service(sh, st, change).await,
+                Kind::Instance => steps::instance(sh, st, gl, change).await,
+            }
+        })
+    }
+
+    fn finish(&mut self, node: usize, mut result: StepResult) -> bool {
+        let address = self.nodes[node].address.clone();
+        self.running.remove(&address);
+        self.record(&mut result);
+        let progress = &self.shared.progress;
+        for w in result.warnings {
+            progress.note(&format!("warning: {address}: {w}"));
+            self.outcome.warnings.push((address.clone(), w));
+        }
+        match result.outcome {
+            Ok(o) => {
+                progress.finish(&address, true, &o.to_string());
+                self.outcome.done.push((address, o));
+                true
+            }
+            Err(e) => {
+                progress.finish(&address, false, &format!("failed: {e}"));
+                self.outcome.failed.push((address, e));
+                false
+            }
+        }
+    }
+
+    fn panicked(&mut self, node: usize, message: String) {
+        let address = self.nodes[node].address.clone();
+        self.running.remove(&address);
+        self.shared
+            .progress
+            .finish(&address, false, &format!("failed: {message}"));
+        self.outcome
+            .failed
+            .push((address, StepError::Panicked(message)));
+    }
+
+    fn skipped(&mut self, node: usize, because: usize) {
+        let address = self.nodes[node].address.clone();
+        let bad = self.nodes[because].address.clone();
+        self.shared.progress.note(&format!(
+            "{address}: skipped because {bad} did not complete"
+        ));
+        self.outcome.skipped.push((address, bad));
+    }
+
+    fn stopping(&mut self) {
+        self.shared.progress.note(&format!(
+            "Interrupt received: starting nothing new; waiting for {} running step(s): {}",
+            self.running.len(),
+            self.running.iter().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
 }

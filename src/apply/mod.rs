@@ -1,17 +1,24 @@
 //! Apply: executing a plan against the Docker engine. `executor` walks the
 //! plan graph, `steps` is what each node does, `hooks` the lifecycle
 //! callbacks, `env` runtime environments and outputs, `naming` the engine
-//! object names, `refresh` drift detection, `progress` live output.
+//! object names, `refresh` drift detection, `progress` live output, `run`
+//! the whole command (locks, staleness, confirmation, execution), `error`
+//! its typed failures.
 
 pub mod env;
+pub mod error;
 pub mod executor;
 pub mod hooks;
 pub mod naming;
 pub mod progress;
 pub mod refresh;
+pub mod run;
 pub mod steps;
 
-use crate::docker::{labels, Docker};
+pub use error::{ApplyError, StepError};
+pub use run::{run, Answer, Applied, ApplyReport, ApplyRequest, Ui};
+
+use crate::docker::{labels, Docker, DockerError};
 use crate::state::secrets::SecretKey;
 use crate::state::{NetworkState, State};
 
@@ -23,14 +30,11 @@ pub async fn prepare(
     project: &str,
     env: &str,
     state: &mut State,
-) -> Result<bool, String> {
+) -> Result<bool, DockerError> {
     let mut changed = false;
     let name = naming::network(project, env);
     let net_labels = labels::standard(project, env, labels::KIND_NETWORK, &name);
-    let id = docker
-        .ensure_network(&name, &net_labels)
-        .await
-        .map_err(|e| e.to_string())?;
+    let id = docker.ensure_network(&name, &net_labels).await?;
     let net = NetworkState { name, id };
     if state.network.as_ref() != Some(&net) {
         state.network = Some(net);

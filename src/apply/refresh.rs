@@ -4,25 +4,21 @@
 
 use super::naming;
 use crate::descriptor::project::Project;
-use crate::docker::{labels, Docker};
-use crate::error::{Error, Result};
+use crate::docker::{labels, Docker, DockerError};
 use crate::plan::planner::Drift;
 use crate::state::State;
 use std::collections::{BTreeMap, BTreeSet};
 
-pub async fn detect(docker: &Docker, project: &str, env: &str, state: &State) -> Result<Drift> {
+pub async fn detect(
+    docker: &Docker,
+    project: &str,
+    env: &str,
+    state: &State,
+) -> Result<Drift, DockerError> {
     let filters = [(labels::PROJECT, project), (labels::ENVIRONMENT, env)];
-    let containers = docker
-        .list_containers(&filters)
-        .await
-        .map_err(|e| Error::msg(e.to_string()))?;
+    let containers = docker.list_containers(&filters).await?;
     let by_name: BTreeMap<&str, _> = containers.iter().map(|c| (c.name.as_str(), c)).collect();
-    let volumes: BTreeSet<String> = docker
-        .list_volumes(&filters)
-        .await
-        .map_err(|e| Error::msg(e.to_string()))?
-        .into_iter()
-        .collect();
+    let volumes: BTreeSet<String> = docker.list_volumes(&filters).await?.into_iter().collect();
     let mut drift = Drift::default();
     let objects = state
         .resources
@@ -79,14 +75,7 @@ pub async fn detect(docker: &Docker, project: &str, env: &str, state: &State) ->
 }
 
 /// `plan --refresh`: connects, compares, returns the drift.
-pub fn drift(project: &Project, env: &str, state: &State) -> Result<Drift> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    rt.block_on(async {
-        let docker = Docker::connect()
-            .await
-            .map_err(|e| Error::msg(e.to_string()))?;
-        detect(&docker, &project.compartment.name, env, state).await
-    })
+pub async fn drift(project: &Project, env: &str, state: &State) -> Result<Drift, DockerError> {
+    let docker = Docker::connect().await?;
+    detect(&docker, &project.compartment.name, env, state).await
 }

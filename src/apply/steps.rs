@@ -5,6 +5,7 @@
 //! variable, once made, is kept).
 
 use super::env::{self, generate_token, variable_identity};
+use super::error::StepError;
 use super::hooks;
 use super::naming;
 use super::progress::Progress;
@@ -84,13 +85,66 @@ impl Update {
 
 /// What a finished step reports.
 pub struct StepResult {
+    /// Saved also when the step failed part-way.
     pub updates: Vec<Update>,
-    /// Set when the step failed; the updates are still saved.
-    pub error: Option<String>,
+    /// What the step did, or why it failed.
+    pub outcome: Result<StepOutcome, StepError>,
     /// Non-fatal problems (a failed lifecycle hook).
     pub warnings: Vec<String>,
-    /// A word for the summary: created, updated, unchanged, ...
-    pub outcome: String,
+}
+
+impl StepResult {
+    fn failed(updates: Vec<Update>, error: impl Into<StepError>, warnings: Vec<String>) -> Self {
+        StepResult {
+            updates,
+            outcome: Err(error.into()),
+            warnings,
+        }
+    }
+}
+
+/// What a successful step did, for progress and the summary.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StepOutcome {
+    Created,
+    /// Updated; `recreated` when the container was recreated (volumes kept).
+    Updated {
+        recreated: bool,
+    },
+    Replaced,
+    Deleted,
+    /// Planned as unchanged, but its container had to be recreated.
+    Recreated,
+    Unchanged,
+}
+
+impl StepOutcome {
+    fn of(action: Action, recreated: bool) -> StepOutcome {
+        match action {
+            Action::Create => StepOutcome::Created,
+            Action::Update => StepOutcome::Updated { recreated },
+            Action::Replace => StepOutcome::Replaced,
+            Action::Delete => StepOutcome::Deleted,
+            Action::NoOp if recreated => StepOutcome::Recreated,
+            Action::NoOp => StepOutcome::Unchanged,
+        }
+    }
+}
+
+impl std::fmt::Display for StepOutcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            StepOutcome::Created => "created",
+            StepOutcome::Updated { recreated: true } => {
+                "updated (container recreated, volumes kept)"
+            }
+            StepOutcome::Updated { recreated: false } => "updated in place",
+            StepOutcome::Replaced => "replaced (volumes kept)",
+            StepOutcome::Deleted => "deleted",
+            StepOutcome::Recreated => "recreated",
+            StepOutcome::Unchanged => "unchanged",
+        })
+    }
 }
 
 /// Everything a step may read.
@@ -174,7 +228,7 @@ async fn converge_container(
     address: &str,
     mut spec: ContainerSpec,
     action: Action,
-) -> Result<(String, String, bool), String> {
+) -> Result<(String, String, bool), StepError> {
     let hash = config_hash(&spec);
     spec.labels
         .insert(labels::DEFINITION_HASH.into(), hash.clone());
@@ -186,38 +240,24 @@ async fn converge_container(
         match sh.docker.create_and_start(&spec).await {
             Ok(id) => return Ok((id, hash, true)),
             Err(crate::docker::DockerError::ContainerExists { .. }) => {}
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         }
     }
-    let existing = sh
-        .docker
-        .inspect_container(&spec.name)
-        .await
-        .map_err(|e| e.to_string())?;
+    let existing = sh.docker.inspect_container(&spec.name).await?;
     if let Some(c) = &existing {
         if !force && c.labels.get(labels::DEFINITION_HASH) == Some(&hash) {
             if !c.running {
                 sh.progress.step(address, "starting the stopped container");
-                sh.docker
-                    .start_container(&spec.name)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                sh.docker.start_container(&spec.name).await?;
             }
             return Ok((c.id.clone(), hash, false));
         }
         sh.progress.step(address, "removing the old container");
         sh.docker.stop_container(&spec.name, 10).await.ok();
-        sh.docker
-            .remove_container(&spec.name, true)
-            .await
-            .map_err(|e| e.to_string())?;
+        sh.docker.remove_container(&spec.name, true).await?;
     }
     sh.progress.step(address, "starting the container");
-    let id = sh
-        .docker
-        .create_and_start(&spec)
-        .await
-        .map_err(|e| e.to_string())?;
+    let id = sh.docker.create_and_start(&spec).await?;
     Ok((id, hash, true))
 }
 
@@ -227,7 +267,7 @@ async fn wait_ready(
     container: &str,
     port: u16,
     timeout_ms: u64,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     sh.progress.step(
         address,
         &format!(
@@ -238,31 +278,16 @@ async fn wait_ready(
     let ip = sh
         .docker
         .container_ip(container, &sh.network)
-        .await
-        .map_err(|e| e.to_string())?
-        .ok_or_else(|| {
-            format!(
-                "container {container} has no address on network {}",
-                sh.network
-            )
+        .await?
+        .ok_or_else(|| StepError::NoAddress {
+            container: container.into(),
+            network: sh.network.clone(),
         })?;
     sh.docker
         .wait_tcp(&ip, port, Duration::from_millis(timeout_ms))
         .await
         .map(|_| ())
-        .map_err(|e| format!("not ready: {e}"))
-}
-
-fn outcome_word(action: Action, recreated: bool) -> String {
-    match action {
-        Action::Create => "created".into(),
-        Action::Update if recreated => "updated (container recreated, volumes kept)".into(),
-        Action::Update => "updated in place".into(),
-        Action::Replace => "replaced (volumes kept)".into(),
-        Action::Delete => "deleted".into(),
-        Action::NoOp if recreated => "recreated".into(),
-        Action::NoOp => "unchanged".into(),
-    }
+        .map_err(StepError::NotReady)
 }
 
 pub async fn resource(sh: Arc<Shared>, state: Arc<State>, change: Change) -> StepResult {
@@ -289,52 +314,42 @@ pub async fn converge_resource(
     let address = format!("resource.{name}");
     let p = sh.project_name().to_string();
     let mut updates = Vec::new();
-    let mut view = state.clone();
+    // Only this resource's variables are read (and extended), never a copy
+    // of the whole state.
+    let mut vars = state.variables.resource.get(&name).cloned();
     sh.progress.start(&address, "preparing");
     for (key, g) in &def.generated_variables {
-        let exists = view
-            .variables
-            .resource
-            .get(&name)
-            .is_some_and(|v| v.contains_key(key));
-        if !exists {
-            let value = generate_token(g.bytes, &g.encoding);
-            let sealed = sh.key.seal(
-                &variable_identity(&p, &sh.env, "resource", &name, key),
-                &value,
-            );
-            let variable = Variable {
-                sensitive: true,
-                generated: true,
-                value: None,
-                sealed: Some(sealed),
-            };
-            view.variables
-                .resource
-                .entry(name.clone())
-                .or_default()
-                .insert(key.clone(), variable.clone());
-            updates.push(Update::SetResourceVariable {
-                resource: name.clone(),
-                key: key.clone(),
-                variable,
-            });
+        if vars.as_ref().is_some_and(|v| v.contains_key(key)) {
+            continue;
         }
+        let value = generate_token(g.bytes, &g.encoding);
+        let sealed = sh.key.seal(
+            &variable_identity(&p, &sh.env, "resource", &name, key),
+            &value,
+        );
+        let variable = Variable {
+            sensitive: true,
+            generated: true,
+            value: None,
+            sealed: Some(sealed),
+        };
+        vars.get_or_insert_default()
+            .insert(key.clone(), variable.clone());
+        updates.push(Update::SetResourceVariable {
+            resource: name.clone(),
+            key: key.clone(),
+            variable,
+        });
     }
-    let fail = |updates: Vec<Update>, e: String| StepResult {
-        updates,
-        error: Some(e),
-        warnings: vec![],
-        outcome: String::new(),
-    };
-    let runtime = match env::resource_env(&p, &sh.env, &name, &def, &view, Some(&sh.key)) {
+    let fail = |updates, e: StepError| StepResult::failed(updates, e, vec![]);
+    let runtime = match env::resource_env(&p, &sh.env, &name, &def, vars.as_ref(), Some(&sh.key)) {
         Ok(e) => e,
-        Err(e) => return fail(updates, e.to_string()),
+        Err(e) => return fail(updates, e.into()),
     };
     sh.progress
         .step(&address, &format!("checking image {}", def.image));
     if let Err(e) = sh.ensure_image(&def.image).await {
-        return fail(updates, e.to_string());
+        return fail(updates, e.into());
     }
     let cname = naming::container(&p, &sh.env, &name);
     let mut spec = ContainerSpec::new(cname.clone(), def.image.clone());
@@ -351,7 +366,7 @@ pub async fn converge_resource(
         let mut vlabels = labels::standard(&p, &sh.env, labels::KIND_VOLUME, &name);
         vlabels.insert("io.compartment.volume-handle".into(), handle.clone());
         if let Err(e) = sh.docker.ensure_volume(&vname, &vlabels).await {
-            return fail(updates, e.to_string());
+            return fail(updates, e.into());
         }
         spec.mounts
             .push(Mount::volume(vname.clone(), target.clone()));
@@ -366,7 +381,9 @@ pub async fn converge_resource(
             return fail(updates, e);
         }
     }
-    let applied_variables = Some(variables_digest(&view.variables.resource, &name, None));
+    let scope: BTreeMap<String, BTreeMap<String, Variable>> =
+        vars.map(|v| (name.clone(), v)).into_iter().collect();
+    let applied_variables = Some(variables_digest(&scope, &name, None));
     updates.push(Update::PutResource(
         name.clone(),
         Box::new(ResourceState {
@@ -383,9 +400,8 @@ pub async fn converge_resource(
     ));
     StepResult {
         updates,
-        error: None,
+        outcome: Ok(StepOutcome::of(action, recreated)),
         warnings: vec![],
-        outcome: outcome_word(action, recreated),
     }
 }
 
@@ -400,17 +416,12 @@ fn receives_hooks(project: &Project, service: &str) -> bool {
     })
 }
 
-pub fn hook_secret(sh: &Shared, state: &State) -> Result<String, String> {
-    let sealed = state
-        .hook_secret
-        .as_ref()
-        .ok_or("the environment has no hook secret yet")?;
-    sh.key
-        .open(
-            &env::hook_secret_identity(sh.project_name(), &sh.env),
-            sealed,
-        )
-        .map_err(|e| e.to_string())
+pub fn hook_secret(sh: &Shared, state: &State) -> Result<String, StepError> {
+    let sealed = state.hook_secret.as_ref().ok_or(StepError::NoHookSecret)?;
+    Ok(sh.key.open(
+        &env::hook_secret_identity(sh.project_name(), &sh.env),
+        sealed,
+    )?)
 }
 
 pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> StepResult {
@@ -418,22 +429,16 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
     let address = change.address.clone();
     let p = sh.project_name().to_string();
     let cname = naming::container(&p, &sh.env, &name);
-    let fail = |e: String| StepResult {
-        updates: vec![],
-        error: Some(e),
-        warnings: vec![],
-        outcome: String::new(),
-    };
+    let fail = |e: StepError| StepResult::failed(vec![], e, vec![]);
     if change.action == Action::Delete {
         sh.progress.start(&address, "removing the container");
         if let Err(e) = sh.docker.remove_container(&cname, true).await {
-            return fail(e.to_string());
+            return fail(e.into());
         }
         return StepResult {
             updates: vec![Update::RemoveService(name)],
-            error: None,
+            outcome: Ok(StepOutcome::Deleted),
             warnings: vec![],
-            outcome: "deleted".into(),
         };
     }
     sh.progress.start(&address, "preparing");
@@ -450,7 +455,7 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
         Some(&sh.key),
     ) {
         Ok(e) => e,
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(e.into()),
     };
     match sh.docker.image_exists(&image).await {
         Ok(true) => {}
@@ -469,10 +474,10 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
                 .build_image(&sh.project.root.join(&def.path), &image, &args, &blabels)
                 .await
             {
-                return fail(e.to_string());
+                return fail(e.into());
             }
         }
-        Err(e) => return fail(e.to_string()),
+        Err(e) => return fail(e.into()),
     }
     if receives_hooks(&sh.project, &name) {
         match hook_secret(&sh, &state) {
@@ -517,9 +522,8 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
     };
     StepResult {
         updates: vec![Update::PutService(name, Box::new(st))],
-        error: None,
+        outcome: Ok(StepOutcome::of(change.action, recreated)),
         warnings: vec![],
-        outcome: outcome_word(change.action, recreated),
     }
 }
 
@@ -592,25 +596,11 @@ pub async fn instance(
                 last_hook = Some(r);
                 continue;
             }
-            Err(e) => {
-                return StepResult {
-                    updates: vec![],
-                    error: Some(e.to_string()),
-                    warnings,
-                    outcome: String::new(),
-                }
-            }
+            Err(e) => return StepResult::failed(vec![], e, warnings),
         };
         let secret = match hook_secret(&sh, &state) {
             Ok(s) => s,
-            Err(e) => {
-                return StepResult {
-                    updates: vec![],
-                    error: Some(e),
-                    warnings,
-                    outcome: String::new(),
-                }
-            }
+            Err(e) => return StepResult::failed(vec![], e, warnings),
         };
         let req = hooks::HookRequest {
             url: format!("http://{ip}:{port}{}", hook.path),
@@ -664,8 +654,7 @@ pub async fn instance(
     };
     StepResult {
         updates: vec![update],
-        error: None,
+        outcome: Ok(StepOutcome::of(change.action, false)),
         warnings,
-        outcome: outcome_word(change.action, false),
     }
 }

@@ -1,5 +1,8 @@
-//! The command layer: one `execute` per subcommand, shared context (global
-//! options, colour, loading the project and state), terminal output.
+//! The command layer: one `execute` for every subcommand (the permission
+//! check once, then the handler), shared context (global options, colour,
+//! the one tokio runtime), terminal output, and the one place errors are
+//! rendered. Handlers only parse, call one library function and render;
+//! every rule lives in the library.
 
 mod apply;
 pub mod args;
@@ -9,16 +12,16 @@ mod schema;
 mod state;
 mod validate;
 
-use crate::descriptor::project::{self, Project};
 use crate::diagnostics::{render_json, render_text, Diagnostics, Sources};
 use crate::error::{Error, Result};
-use crate::plan::{planner, Plan};
-use crate::state::store::StateStore;
-use crate::state::State;
-use args::{Global, OutputFormat, Subcommand};
-use is_terminal::IsTerminal;
-use std::collections::BTreeMap;
-use std::path::PathBuf;
+use crate::ops::roles::Command;
+use crate::workspace::{Options, Workspace, WorkspaceError};
+use args::{
+    Global, OutputCommand, OutputFormat, ResourceBackupCommand, ResourceCommand, StateCommand,
+    Subcommand, VariableCommand,
+};
+use std::io::IsTerminal;
+use std::sync::OnceLock;
 
 /// What every command gets: the global options and terminal facts.
 pub struct Context {
@@ -27,6 +30,7 @@ pub struct Context {
     pub color: bool,
     /// Colour on stderr.
     pub color_err: bool,
+    runtime: OnceLock<tokio::runtime::Runtime>,
 }
 
 impl Context {
@@ -36,11 +40,36 @@ impl Context {
             color: allowed && std::io::stdout().is_terminal(),
             color_err: allowed && std::io::stderr().is_terminal(),
             global,
+            runtime: OnceLock::new(),
         }
     }
 
     pub fn json(&self) -> bool {
         self.global.output == OutputFormat::Json
+    }
+
+    pub fn options(&self) -> Options {
+        Options {
+            file: self.global.file.clone(),
+            env: self.global.env.clone(),
+            project: self.global.project.clone(),
+            state: self.global.state.clone(),
+        }
+    }
+
+    /// Runs a library future on the process's one tokio runtime.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> std::io::Result<F::Output> {
+        let rt = match self.runtime.get() {
+            Some(rt) => rt,
+            None => {
+                let rt = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(4)
+                    .enable_all()
+                    .build()?;
+                self.runtime.get_or_init(|| rt)
+            }
+        };
+        Ok(rt.block_on(f))
     }
 
     /// Prints diagnostics (text on stderr, or JSON on stdout).
@@ -56,140 +85,79 @@ impl Context {
         }
     }
 
-    /// Loads the project; prints its diagnostics; fails (exit 1) on errors.
-    pub fn load_project(&self) -> Result<Project> {
-        let loaded = project::load(&self.global.file, &BTreeMap::new());
-        if loaded.diagnostics.has_errors() || loaded.project.is_none() {
-            self.print_diagnostics(&loaded.sources, &loaded.diagnostics);
-            if !self.json() {
-                eprintln!("error: {}", summary(&loaded.diagnostics));
+    /// The checked project with its states; its warnings are shown (text).
+    pub fn open(&self) -> Result<Workspace> {
+        let ws = self.options().open()?;
+        let (sources, warnings) = &ws.warnings;
+        if !warnings.is_empty() && !self.json() {
+            self.print_diagnostics(sources, warnings);
+        }
+        Ok(ws)
+    }
+}
+
+/// Renders an error, once: diagnostics as located text (or JSON), an
+/// interrupt as its own line, everything else as `error: …`.
+pub fn render_error(cx: &Context, e: &Error) {
+    match e {
+        Error::Workspace(WorkspaceError::Invalid {
+            sources,
+            diagnostics,
+        }) => {
+            cx.print_diagnostics(sources, diagnostics);
+            if !cx.json() {
+                eprintln!("error: {e}");
             }
-            return Err(Error::Exit(1));
         }
-        if !loaded.diagnostics.is_empty() && !self.json() {
-            self.print_diagnostics(&loaded.sources, &loaded.diagnostics);
-        }
-        let mut p = loaded.project.expect("checked above");
-        if let Some(name) = &self.global.project {
-            p.compartment.name = name.clone();
-        }
-        Ok(p)
+        Error::Apply(crate::apply::ApplyError::Interrupted) => eprintln!("\n{e}"),
+        _ => eprintln!("error: {e}"),
     }
-}
-
-/// Where a command's state lives.
-pub struct Target {
-    pub project: String,
-    pub root: PathBuf,
-    pub store: StateStore,
-    pub global_store: StateStore,
-}
-
-/// The project, its state and the project-wide state, loaded together.
-pub struct Loaded {
-    pub project: Project,
-    pub target: Target,
-    pub state: State,
-    pub global: State,
-}
-
-impl Loaded {
-    pub fn plan(&self, cx: &Context, drift: &planner::Drift) -> Result<Plan> {
-        let input = planner::Input {
-            project: &self.project,
-            environment: &cx.global.env,
-            state: &self.state,
-            global: Some(&self.global),
-            drift,
-        };
-        Ok(planner::plan(&input)?)
-    }
-}
-
-impl Context {
-    pub fn root(&self) -> PathBuf {
-        match self.global.file.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        }
-    }
-
-    fn target_for(&self, project: &str) -> Target {
-        let root = self.root();
-        Target {
-            project: project.to_string(),
-            store: StateStore::locate(
-                &root,
-                project,
-                &self.global.env,
-                self.global.state.as_deref(),
-            ),
-            global_store: StateStore::global(&root, project),
-            root,
-        }
-    }
-
-    /// The state location without a full, checked load of the project.
-    pub fn target(&self) -> Result<Target> {
-        if let Some(p) = &self.global.project {
-            return Ok(self.target_for(p));
-        }
-        let loaded = project::load(&self.global.file, &BTreeMap::new());
-        match loaded.project.map(|p| p.compartment.name).filter(|n| !n.is_empty()) {
-            Some(name) => Ok(self.target_for(&name)),
-            None => Err(Error::msg(format!(
-                "cannot tell the project name: {} does not load (run `compartment validate`) and --project is not set",
-                crate::diagnostics::display_path(&self.global.file)
-            ))),
-        }
-    }
-
-    /// Refuses `command` unless the actor's role allows it. The access file
-    /// is `COMPARTMENT_ACCESS_FILE` (which must exist) or
-    /// `.compartment/access.yml` under `root` (optional: without it the
-    /// local user is admin).
-    pub fn guard(&self, root: &std::path::Path, command: crate::ops::roles::Command) -> Result<()> {
-        use crate::ops::roles::{current_actor, Access, ACCESS_FILE_ENV};
-        let access = Access::resolve(root, std::env::var_os(ACCESS_FILE_ENV).as_deref())
-            .map_err(|e| Error::msg(e.to_string()))?;
-        access
-            .check(&current_actor(), &self.global.env, command)
-            .map_err(|e| Error::msg(e.to_string()))
-    }
-
-    /// The checked project with its state and the project-wide state.
-    pub fn load_all(&self) -> Result<Loaded> {
-        let project = self.load_project()?;
-        let target = self.target_for(&project.compartment.name);
-        let state = target.store.load(&target.project, &self.global.env)?;
-        let global = target.global_store.load(&target.project, "_global")?;
-        Ok(Loaded {
-            project,
-            target,
-            state,
-            global,
-        })
-    }
-}
-
-pub fn summary(d: &Diagnostics) -> String {
-    let plural = |n: usize, w: &str| {
-        if n == 1 {
-            format!("1 {w}")
-        } else {
-            format!("{n} {w}s")
-        }
-    };
-    format!(
-        "{}, {}",
-        plural(d.error_count(), "error"),
-        plural(d.warning_count(), "warning")
-    )
 }
 
 impl Subcommand {
+    /// The permission the command needs, if any (checked once, before it runs).
+    pub fn permission(&self) -> Option<Command> {
+        Some(match self {
+            Subcommand::Apply(_) => Command::Apply,
+            Subcommand::Backup(_) | Subcommand::Scheduler(_) => Command::BackupRunDue,
+            Subcommand::State(StateCommand::Unlock) => Command::StateUnlock,
+            Subcommand::Variable(c) => match c {
+                VariableCommand::Set(_) => Command::VariableSet,
+                VariableCommand::Remove(_) => Command::VariableRemove,
+                VariableCommand::List(_) => Command::VariableList,
+            },
+            Subcommand::Resource(c) => match c {
+                ResourceCommand::List => Command::ResourceList,
+                ResourceCommand::Inspect(_) => Command::ResourceInspect,
+                ResourceCommand::Logs(_) => Command::ResourceLogs,
+                ResourceCommand::Stop(_) => Command::ResourceStop,
+                ResourceCommand::Start(_) => Command::ResourceStart,
+                ResourceCommand::Delete(_) => Command::ResourceDelete,
+                ResourceCommand::Output(OutputCommand::List(_)) => Command::OutputList,
+                ResourceCommand::Output(OutputCommand::Show(a)) => {
+                    Command::OutputShow { reveal: a.reveal }
+                }
+                ResourceCommand::Backup(b) => match b {
+                    ResourceBackupCommand::Create(_) => Command::BackupCreate,
+                    ResourceBackupCommand::List(_) => Command::BackupList,
+                    ResourceBackupCommand::Show(_) => Command::BackupShow,
+                    ResourceBackupCommand::Restore(_) => Command::BackupRestore,
+                },
+            },
+            Subcommand::Validate
+            | Subcommand::Plan(_)
+            | Subcommand::Show(_)
+            | Subcommand::Graph(_)
+            | Subcommand::Schema(_)
+            | Subcommand::State(StateCommand::Show) => return None,
+        })
+    }
+
     /// Runs the command; the value is the process exit code.
     pub fn execute(self, cx: &Context) -> Result<i32> {
+        if let Some(command) = self.permission() {
+            crate::ops::guard::authorize(&cx.options().root(), &cx.global.env, command)?;
+        }
         match self {
             Subcommand::Validate => validate::run(cx),
             Subcommand::Schema(a) => schema::run(a.kind),
@@ -197,7 +165,7 @@ impl Subcommand {
             Subcommand::Apply(a) => apply::run(cx, a),
             Subcommand::Resource(c) => ops::resource_command(cx, c),
             Subcommand::Variable(c) => ops::variable_command(cx, c),
-            Subcommand::Backup(c) => ops::backup_run_due(cx, c),
+            Subcommand::Backup(_) => ops::backup_run_due(cx),
             Subcommand::Scheduler(a) => ops::scheduler(cx, a),
             Subcommand::Show(a) => plan::show(cx, a),
             Subcommand::Graph(a) => plan::graph(cx, a),

@@ -1,45 +1,21 @@
 //! The day-2 commands: `resource …`, `variable …`, `backup run-due`,
-//! `scheduler`. Each checks the actor's role, takes the state lock when it
-//! writes, and prints text or `--output json`.
+//! `scheduler`. Each handler parses, calls one function of
+//! `ops::command` (or `ops::scheduler`), and prints text or
+//! `--output json`.
 
 use super::args::{
-    BackupCommand, OutputCommand, ResourceBackupCommand, ResourceCommand, SchedulerArgs,
-    VariableCommand,
+    OutputCommand, ResourceBackupCommand, ResourceCommand, SchedulerArgs, VariableCommand,
 };
-use super::{Context, Loaded};
-use crate::apply::naming;
+use super::Context;
 use crate::apply::progress::Progress;
-use crate::apply::steps::Shared;
-use crate::docker::Docker;
 use crate::error::{Error, Result};
-use crate::ops::backup::{self, OpContext};
-use crate::ops::roles::Command;
-use crate::ops::{audit, output, resource, schedule_run, variable};
-use crate::state::secrets::SecretKey;
+use crate::ops::command::{self, NewValue, RestoreTarget, Restored};
+use crate::ops::roles::current_actor;
+use crate::ops::schedule_run;
+use crate::ops::scheduler::{self, Pass};
+use crate::ops::variable::VariableError;
 use serde::Serialize;
 use std::io::Read;
-
-fn runtime() -> Result<tokio::runtime::Runtime> {
-    Ok(tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?)
-}
-
-async fn docker() -> Result<Docker> {
-    Docker::connect()
-        .await
-        .map_err(|e| Error::msg(e.to_string()))
-}
-
-fn actor() -> String {
-    crate::ops::roles::current_actor()
-}
-
-/// Refuses the command unless the actor's role allows it.
-pub(super) fn guard(cx: &Context, root: &std::path::Path, command: Command) -> Result<()> {
-    cx.guard(root, command)
-}
 
 fn print_json<T: Serialize>(v: &T) {
     println!("{}", serde_json::to_string_pretty(v).expect("serialises"));
@@ -70,551 +46,264 @@ fn table(headers: &[&str], rows: Vec<Vec<String>>) {
     }
 }
 
-fn now() -> Result<chrono::DateTime<chrono::Utc>> {
-    match std::env::var("COMPARTMENT_NOW") {
-        Ok(t) => chrono::DateTime::parse_from_rfc3339(&t)
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .map_err(|e| {
-                Error::msg(format!(
-                    "COMPARTMENT_NOW must be an RFC 3339 time such as 2026-11-23T02:00:00Z, not `{t}` ({e})"
-                ))
-            }),
-        Err(_) => Ok(chrono::Utc::now()),
+/// Text, or the JSON of `value` under `--output json`.
+fn print_or_json<T: Serialize>(cx: &Context, value: &T, text: impl FnOnce()) {
+    if cx.json() {
+        print_json(value);
+    } else {
+        text();
     }
 }
 
 pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
-    let mut loaded = cx.load_all()?;
-    let p = loaded.project.compartment.name.clone();
-    let env = cx.global.env.clone();
-    let rt = runtime()?;
+    let mut ws = cx.open()?;
+    let (p, env) = (ws.name().to_string(), ws.env.clone());
     match cmd {
         ResourceCommand::List => {
-            guard(cx, &loaded.target.root, Command::ResourceList)?;
-            let rows = rt.block_on(async {
-                resource::list(&docker().await?, &p, &env, &loaded.state).await
-            })?;
+            let rows = cx.block_on(command::list(&ws))??;
             if cx.json() {
                 print_json(&rows);
             } else if rows.is_empty() {
                 println!("No resources are deployed in {p}/{env}.");
             } else {
+                let rows = rows.into_iter().map(|r| {
+                    let volumes = r.volumes.keys().cloned().collect::<Vec<_>>().join(",");
+                    vec![r.name, r.status, r.image, r.host, volumes]
+                });
                 table(
                     &["NAME", "STATUS", "IMAGE", "HOST", "VOLUMES"],
-                    rows.into_iter()
-                        .map(|r| {
-                            vec![
-                                r.name,
-                                r.status,
-                                r.image,
-                                r.host,
-                                r.volumes.keys().cloned().collect::<Vec<_>>().join(","),
-                            ]
-                        })
-                        .collect(),
+                    rows.collect(),
                 );
             }
         }
         ResourceCommand::Inspect(a) => {
-            guard(cx, &loaded.target.root, Command::ResourceInspect)?;
-            let r = resource::record(&loaded.state, &a.resource)?.clone();
-            let info = rt.block_on(async {
-                docker()
-                    .await?
-                    .inspect_container(&naming::container(&p, &env, &a.resource))
-                    .await
-                    .map_err(|e| Error::msg(e.to_string()))
-            })?;
-            let outputs = output::list(
-                &p,
-                &env,
-                &loaded.state,
-                &a.resource,
-                SecretKey::load()?.as_ref(),
-            )
-            .unwrap_or_default();
-            let backups = loaded
-                .state
-                .backups
-                .iter()
-                .filter(|b| b.resource == a.resource)
-                .count();
-            let v = serde_json::json!({
-                "name": a.resource,
-                "host": naming::resource_host(&p, &env, &a.resource),
-                "container": info.as_ref().map(|c| serde_json::json!({"name": c.name, "id": c.id, "status": c.status, "running": c.running, "image": c.image})),
-                "definition": r.definition,
-                "volumes": r.volumes,
-                "origin": r.origin,
-                "appliedAt": r.applied_at,
-                "outputs": outputs,
-                "backups": backups,
-            });
-            print_json(&v);
+            print_json(&cx.block_on(command::inspect(&ws, &a.resource))??)
         }
         ResourceCommand::Logs(a) => {
-            guard(cx, &loaded.target.root, Command::ResourceLogs)?;
-            rt.block_on(async {
-                resource::logs(
-                    &docker().await?,
-                    &p,
-                    &env,
-                    &loaded.state,
-                    &a.resource,
-                    a.tail,
-                    a.follow,
-                )
-                .await
-            })?;
+            cx.block_on(command::logs(&ws, &a.resource, a.tail, a.follow, |line| {
+                println!("{}", line.trim_end_matches('\n'))
+            }))??
         }
         ResourceCommand::Stop(a) => {
-            guard(cx, &loaded.target.root, Command::ResourceStop)?;
-            rt.block_on(async {
-                resource::stop(&docker().await?, &p, &env, &loaded.state, &a.resource).await
-            })?;
-            if cx.json() {
-                print_json(&serde_json::json!({"resource": a.resource, "stopped": true}));
-            } else {
-                println!("Stopped resource `{}`.", a.resource);
-            }
+            cx.block_on(command::stop(&ws, &a.resource))??;
+            print_or_json(
+                cx,
+                &serde_json::json!({"resource": a.resource, "stopped": true}),
+                || println!("Stopped resource `{}`.", a.resource),
+            );
         }
         ResourceCommand::Start(a) => {
-            guard(cx, &loaded.target.root, Command::ResourceStart)?;
-            rt.block_on(async {
-                resource::start(&docker().await?, &p, &env, &loaded.state, &a.resource).await
-            })?;
-            if cx.json() {
-                print_json(&serde_json::json!({"resource": a.resource, "started": true}));
-            } else {
-                println!("Started resource `{}`.", a.resource);
-            }
+            cx.block_on(command::start(&ws, &a.resource))??;
+            print_or_json(
+                cx,
+                &serde_json::json!({"resource": a.resource, "started": true}),
+                || println!("Started resource `{}`.", a.resource),
+            );
         }
         ResourceCommand::Delete(a) => {
-            guard(cx, &loaded.target.root, Command::ResourceDelete)?;
-            let _lock = loaded.target.store.lock("resource delete")?;
-            let report = rt.block_on(async {
-                resource::delete(
-                    &docker().await?,
-                    &p,
-                    &env,
-                    &mut loaded.state,
-                    &a.resource,
-                    a.delete_data,
-                )
-                .await
-            })?;
-            loaded.target.store.save(&mut loaded.state)?;
-            if cx.json() {
-                print_json(&report);
-            } else {
-                if report.record_removed {
-                    println!(
-                        "Deleted resource `{}`{}.",
-                        a.resource,
-                        if report.container_removed {
-                            " and its container"
-                        } else {
-                            " (it had no container)"
-                        }
-                    );
-                } else {
-                    println!(
-                        "Deleted the data kept from the earlier delete of `{}`.",
-                        a.resource
-                    );
-                }
-                for v in &report.volumes_deleted {
-                    println!("  deleted volume {v}");
-                }
-                for v in &report.volumes_kept {
-                    println!("  kept volume {v}");
-                }
-                if !report.volumes_kept.is_empty() {
-                    println!(
-                        "  (delete the kept data later with `compartment resource delete --resource {} --delete-data`)",
-                        a.resource
-                    );
-                }
-            }
+            let report = cx.block_on(command::delete(&mut ws, &a.resource, a.delete_data))??;
+            print_or_json(cx, &report, || print_deleted(&report));
         }
         ResourceCommand::Output(OutputCommand::List(a)) => {
-            guard(cx, &loaded.target.root, Command::OutputList)?;
-            let rows = output::list(
-                &p,
-                &env,
-                &loaded.state,
-                &a.resource,
-                SecretKey::load()?.as_ref(),
-            )?;
+            let rows = command::outputs(&ws, &a.resource)?;
             if cx.json() {
                 print_json(&rows);
             } else {
-                table(
-                    &["OUTPUT", "SENSITIVE", "VALUE"],
-                    rows.into_iter()
-                        .map(|r| vec![r.name, r.sensitive.to_string(), r.value])
-                        .collect(),
-                );
+                let rows = rows
+                    .into_iter()
+                    .map(|r| vec![r.name, r.sensitive.to_string(), r.value]);
+                table(&["OUTPUT", "SENSITIVE", "VALUE"], rows.collect());
             }
         }
         ResourceCommand::Output(OutputCommand::Show(a)) => {
-            guard(
-                cx,
-                &loaded.target.root,
-                Command::OutputShow { reveal: a.reveal },
-            )?;
-            let key = if a.reveal {
-                Some(SecretKey::require()?)
+            let row = if a.reveal {
+                command::reveal(&ws, &current_actor(), &a.resource, &a.name)?
             } else {
-                SecretKey::load()?
+                command::show_output(&ws, &a.resource, &a.name)?
             };
-            let row = output::show(
-                &p,
-                &env,
-                &loaded.state,
-                &a.resource,
-                &a.name,
-                a.reveal,
-                key.as_ref(),
-            )?;
-            if a.reveal && row.sensitive {
-                let event = audit::AuditEvent::output_reveal(
-                    now()?,
-                    &actor(),
-                    &env,
-                    &p,
-                    &a.resource,
-                    &a.name,
-                );
-                audit::append(&audit::audit_path(&loaded.target.store.path), &event)
-                    .map_err(|e| Error::msg(e.to_string()))?;
-            }
-            if cx.json() {
-                print_json(&row);
-            } else {
-                println!("{}", row.value);
-            }
+            print_or_json(cx, &row, || println!("{}", row.value));
         }
-        ResourceCommand::Backup(b) => return backup_command(cx, loaded, b, &rt),
+        ResourceCommand::Backup(b) => return backup_command(cx, ws, b),
     }
     Ok(0)
+}
+
+fn print_deleted(report: &crate::ops::resource::Deleted) {
+    let name = &report.resource;
+    if report.record_removed {
+        let container = if report.container_removed {
+            " and its container"
+        } else {
+            " (it had no container)"
+        };
+        println!("Deleted resource `{name}`{container}.");
+    } else {
+        println!("Deleted the data kept from the earlier delete of `{name}`.");
+    }
+    for v in &report.volumes_deleted {
+        println!("  deleted volume {v}");
+    }
+    for v in &report.volumes_kept {
+        println!("  kept volume {v}");
+    }
+    if !report.volumes_kept.is_empty() {
+        println!("  (delete the kept data later with `compartment resource delete --resource {name} --delete-data`)");
+    }
 }
 
 fn backup_command(
     cx: &Context,
-    mut loaded: Loaded,
+    mut ws: crate::workspace::Workspace,
     cmd: ResourceBackupCommand,
-    rt: &tokio::runtime::Runtime,
 ) -> Result<i32> {
-    let p = loaded.project.compartment.name.clone();
-    let env = cx.global.env.clone();
     match cmd {
         ResourceBackupCommand::Create(a) => {
-            guard(cx, &loaded.target.root, Command::BackupCreate)?;
-            backup::backup_root()?;
-            let _lock = loaded.target.store.lock("resource backup create")?;
-            let key = SecretKey::require()?;
-            let record = rt.block_on(async {
-                let d = docker().await?;
-                let ocx = OpContext {
-                    docker: &d,
-                    project: &p,
-                    env: &env,
-                    key: &key,
-                };
-                backup::create(
-                    &ocx,
-                    &loaded.project.compartment.resources,
-                    &loaded.target.store,
-                    &mut loaded.state,
-                    &a.resource,
-                    "manual",
-                    now()?,
-                )
-                .await
-            })?;
-            if cx.json() {
-                print_json(&record);
-            } else {
+            let record = cx.block_on(command::backup(&mut ws, &a.resource))??;
+            print_or_json(cx, &record, || {
                 println!(
                     "Created backup {} of `{}` in {}.",
                     record.id, record.resource, record.artifact_dir
-                );
-            }
+                )
+            });
         }
         ResourceBackupCommand::List(a) => {
-            guard(cx, &loaded.target.root, Command::BackupList)?;
-            let records: Vec<_> = loaded
-                .state
-                .backups
-                .iter()
-                .filter(|b| a.resource.as_ref().is_none_or(|r| &b.resource == r))
-                .cloned()
-                .collect();
-            let schedules = schedule_run::summaries(
-                &loaded.project.compartment.resources,
-                &loaded.state,
-                a.resource.as_deref(),
-            );
-            if cx.json() {
-                print_json(&serde_json::json!({"backups": records, "schedules": schedules}));
-            } else {
-                for s in &schedules {
-                    println!(
-                        "{}: schedule {}, last scheduled run {}, {} record(s) cleaned by retention",
-                        s.resource,
-                        s.schedule.as_deref().unwrap_or("none"),
-                        s.last_scheduled_run.as_deref().unwrap_or("never"),
-                        s.retention_cleaned
-                    );
-                }
-                if !schedules.is_empty() {
-                    println!();
-                }
-                if records.is_empty() {
-                    println!("No backups.");
-                } else {
-                    table(
-                        &["ID", "RESOURCE", "PURPOSE", "STATUS", "STARTED", "FINISHED"],
-                        records
-                            .into_iter()
-                            .map(|r| {
-                                vec![
-                                    r.id,
-                                    r.resource,
-                                    r.purpose,
-                                    r.status,
-                                    r.started_at,
-                                    r.finished_at.unwrap_or_default(),
-                                ]
-                            })
-                            .collect(),
-                    );
-                }
-            }
+            let listing = command::backups(&ws, a.resource.as_deref());
+            print_or_json(cx, &listing, || print_backups(&listing));
         }
-        ResourceBackupCommand::Show(a) => {
-            guard(cx, &loaded.target.root, Command::BackupShow)?;
-            print_json(backup::find(&loaded.state, &a.backup)?);
-        }
+        ResourceBackupCommand::Show(a) => print_json(command::backup_record(&ws, &a.backup)?),
         ResourceBackupCommand::Restore(a) => {
-            guard(cx, &loaded.target.root, Command::BackupRestore)?;
-            match (&a.resource, &a.as_name) {
-                (Some(_), Some(_)) => return Err(Error::msg("--resource and --as cannot be combined: in-place restore (--resource R --yes) and restore into a new resource (--as NEW) are separate restore targets")),
-                (None, None) => return Err(Error::msg("say where to restore: --resource <name> --yes (in place, destructive) or --as <new name> (into a new resource)")),
-                (Some(r), None) if !a.yes => {
-                    return Err(Error::msg(format!("in-place restore overwrites the data of `{r}` (after taking a pre-restore backup); pass --yes to confirm")));
+            let target = RestoreTarget::from_args(a.resource, a.as_name, a.yes)?;
+            let progress = if cx.json() {
+                Progress::silent()
+            } else {
+                Progress::new(false)
+            };
+            match cx.block_on(command::restore(ws, &a.backup, target, progress))?? {
+                Restored::InPlace {
+                    resource,
+                    pre_restore,
+                } => println!(
+                    "Restored backup {} into `{resource}` (pre-restore backup: {pre_restore}).",
+                    a.backup
+                ),
+                Restored::As { resource, host } => {
+                    println!(
+                        "Restored backup {} into the new resource `{resource}` ({host}).",
+                        a.backup
+                    );
+                    println!("`{resource}` is not declared in compartment.yml: declare it or delete it (`compartment resource delete --resource {resource}`) before the next apply.");
                 }
-                _ => {}
-            }
-            backup::backup_root()?;
-            let _lock = loaded.target.store.lock("resource backup restore")?;
-            let key = SecretKey::require()?;
-            if let Some(r) = &a.resource {
-                let Loaded {
-                    project,
-                    target,
-                    mut state,
-                    ..
-                } = loaded;
-                let pre = rt.block_on(async {
-                    let progress = if cx.json() {
-                        Progress::silent()
-                    } else {
-                        Progress::new(false)
-                    };
-                    let shared = Shared::new(docker().await?, project, env.clone(), key, progress);
-                    backup::restore_in_place(
-                        &shared,
-                        &target.store,
-                        &mut state,
-                        r,
-                        &a.backup,
-                        now()?,
-                    )
-                    .await
-                })?;
-                println!(
-                    "Restored backup {} into `{r}` (pre-restore backup: {}).",
-                    a.backup, pre.id
-                );
-                return Ok(0);
-            }
-            if let Some(new) = &a.as_name {
-                let Loaded {
-                    project,
-                    target,
-                    mut state,
-                    ..
-                } = loaded;
-                let services = project.compartment.services.clone();
-                let resources = project.compartment.resources.clone();
-                rt.block_on(async {
-                    let progress = if cx.json() {
-                        Progress::silent()
-                    } else {
-                        Progress::new(false)
-                    };
-                    let shared = Shared::new(docker().await?, project, env.clone(), key, progress);
-                    backup::restore_as(
-                        &shared,
-                        &target.store,
-                        &mut state,
-                        &services,
-                        &resources,
-                        &a.backup,
-                        new,
-                    )
-                    .await
-                })?;
-                println!(
-                    "Restored backup {} into the new resource `{new}` ({}).",
-                    a.backup,
-                    naming::resource_host(&p, &env, new)
-                );
-                println!("`{new}` is not declared in compartment.yml: declare it or delete it (`compartment resource delete --resource {new}`) before the next apply.");
             }
         }
     }
     Ok(0)
 }
 
+fn print_backups(listing: &command::BackupListing) {
+    for s in &listing.schedules {
+        println!(
+            "{}: schedule {}, last scheduled run {}, {} record(s) cleaned by retention",
+            s.resource,
+            s.schedule.as_deref().unwrap_or("none"),
+            s.last_scheduled_run.as_deref().unwrap_or("never"),
+            s.retention_cleaned
+        );
+    }
+    if !listing.schedules.is_empty() {
+        println!();
+    }
+    if listing.backups.is_empty() {
+        println!("No backups.");
+        return;
+    }
+    let rows = listing.backups.iter().cloned().map(|r| {
+        vec![
+            r.id,
+            r.resource,
+            r.purpose,
+            r.status,
+            r.started_at,
+            r.finished_at.unwrap_or_default(),
+        ]
+    });
+    table(
+        &["ID", "RESOURCE", "PURPOSE", "STATUS", "STARTED", "FINISHED"],
+        rows.collect(),
+    );
+}
+
 pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
-    let mut loaded = cx.load_all()?;
+    let mut ws = cx.open()?;
     match cmd {
         VariableCommand::Set(a) => {
-            guard(cx, &loaded.target.root, Command::VariableSet)?;
-            let _lock = loaded.target.store.lock("variable set")?;
-            if let Some(from) = &a.from_resource {
-                let service = a.service.clone().ok_or_else(|| {
-                    Error::msg("--from-resource binds a service variable: use it with --service")
-                })?;
-                variable::bind(&loaded.project, &mut loaded.state, &service, &a.key, from)?;
-                loaded.target.store.save(&mut loaded.state)?;
-                if cx.json() {
-                    print_json(
-                        &serde_json::json!({"scope": "service", "target": service, "key": a.key, "kind": "binding", "sensitive": false, "value": format!("← {from}")}),
-                    );
-                } else {
-                    println!("Bound `{service}.{}` to `{from}`; it is resolved when the service starts (next apply).", a.key);
-                }
-                return Ok(0);
-            }
-            let scope = variable::Scope::from_args(a.resource.clone(), a.service.clone())?;
-            let value = match (&a.value, a.stdin) {
-                (Some(v), false) => v.clone(),
-                (None, true) => {
+            let new = match (a.from_resource, a.value, a.stdin) {
+                (Some(from), _, _) => NewValue::Binding(from),
+                (None, Some(v), false) => NewValue::Value {
+                    value: v,
+                    sensitive: a.sensitive,
+                },
+                (None, None, true) => {
                     let mut s = String::new();
                     std::io::stdin().read_to_string(&mut s)?;
-                    s.strip_suffix('\n').map(String::from).unwrap_or(s)
+                    let value = s.strip_suffix('\n').map(String::from).unwrap_or(s);
+                    NewValue::Value {
+                        value,
+                        sensitive: a.sensitive,
+                    }
                 }
-                _ => return Err(Error::msg("give the value as an argument, or --stdin to read it (use --stdin for secrets, so they stay out of shell history)")),
+                _ => return Err(crate::ops::OpsError::from(VariableError::NoValue).into()),
             };
-            let key = if a.sensitive {
-                Some(SecretKey::load_or_create()?)
-            } else {
-                None
-            };
-            variable::set(
-                &loaded.project,
-                &mut loaded.state,
-                &scope,
-                &a.key,
-                &value,
-                a.sensitive,
-                key.as_ref(),
-            )?;
-            loaded.target.store.save(&mut loaded.state)?;
-            if cx.json() {
-                let (scope_name, target) = match &scope {
-                    variable::Scope::Resource(r) => ("resource", r),
-                    variable::Scope::Service(s) => ("service", s),
-                };
-                print_json(
-                    &serde_json::json!({"scope": scope_name, "target": target, "key": a.key, "kind": "value", "sensitive": a.sensitive, "value": if a.sensitive { "(sensitive)" } else { value.as_str() }}),
-                );
-                return Ok(0);
-            }
-            println!(
-                "Set {}`{}`; the next apply restarts what uses it.",
-                if a.sensitive {
-                    "sensitive variable "
-                } else {
-                    "variable "
-                },
-                a.key
-            );
+            let set = command::set_variable(&mut ws, a.resource, a.service, &a.key, new)?;
+            print_or_json(cx, &set, || match set.kind {
+                "binding" => println!(
+                    "Bound `{}.{}` to `{}`; it is resolved when the service starts (next apply).",
+                    set.target,
+                    set.key,
+                    set.value.trim_start_matches("← ")
+                ),
+                _ => println!(
+                    "Set {}`{}`; the next apply restarts what uses it.",
+                    if set.sensitive {
+                        "sensitive variable "
+                    } else {
+                        "variable "
+                    },
+                    set.key
+                ),
+            });
         }
         VariableCommand::Remove(a) => {
-            guard(cx, &loaded.target.root, Command::VariableRemove)?;
-            let _lock = loaded.target.store.lock("variable remove")?;
-            let scope = variable::Scope::from_args(a.resource, a.service)?;
-            let what = variable::remove(&mut loaded.state, &scope, &a.key)?;
-            loaded.target.store.save(&mut loaded.state)?;
-            if cx.json() {
-                print_json(&serde_json::json!({"key": a.key, "removed": what}));
-            } else {
-                println!("Removed {what} `{}`.", a.key);
-            }
+            let what = command::remove_variable(&mut ws, a.resource, a.service, &a.key)?;
+            print_or_json(
+                cx,
+                &serde_json::json!({"key": a.key, "removed": what}),
+                || println!("Removed {what} `{}`.", a.key),
+            );
         }
         VariableCommand::List(a) => {
-            guard(cx, &loaded.target.root, Command::VariableList)?;
-            let scope = match (a.resource, a.service) {
-                (None, None) => None,
-                (r, s) => Some(variable::Scope::from_args(r, s)?),
-            };
-            let rows = variable::list(&loaded.state, scope.as_ref());
+            let rows = command::variables(&ws, a.resource, a.service)?;
             if cx.json() {
                 print_json(&rows);
             } else if rows.is_empty() {
                 println!("No variables.");
             } else {
-                table(
-                    &["SCOPE", "TARGET", "KEY", "KIND", "VALUE"],
-                    rows.into_iter()
-                        .map(|r| vec![r.scope, r.target, r.key, r.kind, r.value])
-                        .collect(),
-                );
+                let rows = rows
+                    .into_iter()
+                    .map(|r| vec![r.scope, r.target, r.key, r.kind, r.value]);
+                table(&["SCOPE", "TARGET", "KEY", "KIND", "VALUE"], rows.collect());
             }
         }
     }
     Ok(0)
 }
 
-/// `backup run-due` once, or `scheduler` in a loop.
-pub fn backup_run_due(cx: &Context, _cmd: BackupCommand) -> Result<i32> {
-    let mut loaded = cx.load_all()?;
-    guard(cx, &loaded.target.root, Command::BackupRunDue)?;
-    backup::backup_root()?;
-    let rt = runtime()?;
-    let report = rt.block_on(async { run_due_once(&mut loaded, &cx.global.env, now()?).await })?;
+/// `backup run-due`: once.
+pub fn backup_run_due(cx: &Context) -> Result<i32> {
+    let mut ws = cx.open()?;
+    crate::ops::backup::backup_root().map_err(Error::from)?;
+    let report = cx.block_on(command::run_due(&mut ws))??;
     print_report(cx, &report);
     Ok(if report.failed.is_empty() { 0 } else { 1 })
-}
-
-async fn run_due_once(
-    loaded: &mut Loaded,
-    env: &str,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<schedule_run::Report> {
-    let _lock = loaded.target.store.lock("backup run-due")?;
-    let key = SecretKey::require()?;
-    let d = docker().await?;
-    let p = loaded.project.compartment.name.clone();
-    let ocx = OpContext {
-        docker: &d,
-        project: &p,
-        env,
-        key: &key,
-    };
-    schedule_run::run_due(
-        &ocx,
-        &loaded.project.compartment.resources,
-        &loaded.target.store,
-        &mut loaded.state,
-        now,
-    )
-    .await
 }
 
 fn print_report(cx: &Context, report: &schedule_run::Report) {
@@ -639,47 +328,28 @@ fn print_report(cx: &Context, report: &schedule_run::Report) {
     }
 }
 
+/// `scheduler`: refusals (role, backup directory, a broken descriptor)
+/// stop it at once; later failures are reported and it keeps going.
 pub fn scheduler(cx: &Context, args: SchedulerArgs) -> Result<i32> {
-    // Refusals (role, backup directory, a broken descriptor) stop it at once;
-    // later failures are reported and it keeps going.
-    let first = cx.load_all()?;
-    guard(cx, &first.target.root, Command::BackupRunDue)?;
-    backup::backup_root()?;
-    let rt = runtime()?;
+    let first = cx.open()?;
+    crate::ops::backup::backup_root().map_err(Error::from)?;
     if !cx.json() {
         println!(
             "compartment scheduler: checking every {}s for due backups of {} (Ctrl-C to stop)",
             args.interval_seconds, cx.global.env
         );
     }
-    let mut next = Some(first);
-    rt.block_on(async {
-        loop {
-            let loaded = match next.take() {
-                Some(l) => Ok(l),
-                None => cx.load_all(),
-            };
-            match loaded {
-                Ok(mut loaded) => {
-                    let result = match now() {
-                        Ok(t) => run_due_once(&mut loaded, &cx.global.env, t).await,
-                        Err(e) => Err(e),
-                    };
-                    match result {
-                        Ok(report) => print_report(cx, &report),
-                        Err(e) => eprintln!("error: {e} (the scheduler keeps running)"),
-                    }
-                }
-                // Diagnostics were printed by the loader.
-                Err(Error::Exit(_)) => {
-                    eprintln!("error: compartment.yml does not load; nothing ran (the scheduler keeps running)")
-                }
-                Err(e) => eprintln!("error: {e} (the scheduler keeps running)"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(std::time::Duration::from_secs(args.interval_seconds)) => {}
-                _ = tokio::signal::ctrl_c() => { println!("scheduler stopped"); return Ok(0); }
-            }
+    let options = cx.options();
+    let interval = std::time::Duration::from_secs(args.interval_seconds);
+    cx.block_on(scheduler::run(first, || options.open(), interval, |pass| match pass {
+        Pass::Ran(report) => print_report(cx, &report),
+        Pass::Failed(e) => eprintln!("error: {e} (the scheduler keeps running)"),
+        Pass::NotLoaded(e @ crate::workspace::WorkspaceError::Invalid { .. }) => {
+            super::render_error(cx, &Error::from(e));
+            eprintln!("error: compartment.yml does not load; nothing ran (the scheduler keeps running)")
         }
-    })
+        Pass::NotLoaded(e) => eprintln!("error: {e} (the scheduler keeps running)"),
+    }))?;
+    println!("scheduler stopped");
+    Ok(0)
 }

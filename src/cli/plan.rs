@@ -3,9 +3,8 @@
 
 use super::args::{GraphArgs, GraphFormat, PlanArgs, PlanFormat, ShowArgs};
 use super::Context;
-use crate::error::Result;
-use crate::graph::Graph;
-use crate::plan::{file, render, Plan};
+use crate::error::{Error, Result};
+use crate::plan::{file, planner, render, Plan};
 
 fn print_plan(cx: &Context, plan: &Plan, format: PlanFormat) {
     match format {
@@ -24,42 +23,46 @@ fn format_of(json: bool, format: Option<PlanFormat>, cx: &Context) -> PlanFormat
     }
 }
 
+fn make_plan(ws: &crate::workspace::Workspace, drift: &planner::Drift) -> Result<Plan> {
+    Ok(planner::plan(&planner::Input {
+        project: &ws.project,
+        environment: &ws.env,
+        state: &ws.state,
+        global: Some(&ws.global),
+        drift,
+    })?)
+}
+
 pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
-    let loaded = cx.load_all()?;
+    let ws = cx.open()?;
     let drift = if args.refresh {
-        crate::apply::refresh::drift(&loaded.project, &cx.global.env, &loaded.state)?
+        cx.block_on(crate::apply::refresh::drift(
+            &ws.project,
+            &ws.env,
+            &ws.state,
+        ))??
     } else {
         Default::default()
     };
-    let plan = loaded.plan(cx, &drift)?;
+    let plan = make_plan(&ws, &drift)?;
     let format = format_of(args.json, args.format, cx);
     if let Some(path) = &args.check {
         let committed = file::read(path)?;
-        let diffs = file::differences(&committed, &plan);
-        if diffs.is_empty() {
+        let differences = file::differences(&committed, &plan);
+        if differences.is_empty() {
             println!("{} is up to date", crate::diagnostics::display_path(path));
             return Ok(0);
         }
-        eprintln!(
-            "error: {} is out of date:",
-            crate::diagnostics::display_path(path)
-        );
-        for d in diffs {
-            eprintln!("  - {d}");
-        }
-        eprintln!(
-            "regenerate it with `compartment plan --out {}` and commit it",
-            crate::diagnostics::display_path(path)
-        );
-        return Ok(1);
+        return Err(Error::OutOfDate {
+            path: crate::diagnostics::display_path(path),
+            differences,
+        });
     }
     print_plan(cx, &plan, format);
     if plan.is_blocked() {
-        eprintln!(
-            "error: the plan is blocked by {} change(s); nothing was written",
-            plan.blocked.len()
-        );
-        return Ok(1);
+        return Err(Error::Blocked {
+            count: plan.blocked.len(),
+        });
     }
     if let Some(path) = &args.out {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -88,15 +91,8 @@ pub fn show(cx: &Context, args: ShowArgs) -> Result<i32> {
 }
 
 pub fn graph(cx: &Context, args: GraphArgs) -> Result<i32> {
-    let loaded = cx.load_all()?;
-    let plan = loaded.plan(cx, &Default::default())?;
-    let mut g = Graph::new();
-    for ch in &plan.changes {
-        g.add_node(&ch.address);
-        for d in &ch.depends_on {
-            g.add_dependency(&ch.address, d);
-        }
-    }
+    let ws = cx.open()?;
+    let g = make_plan(&ws, &Default::default())?.graph();
     print!(
         "{}",
         match args.format {

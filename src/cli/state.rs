@@ -3,7 +3,7 @@
 
 use super::args::StateCommand;
 use super::Context;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::state::format;
 use crate::state::store::StateStore;
 use serde_json::Value;
@@ -28,39 +28,32 @@ fn mask(v: &mut Value) {
 pub fn run(cx: &Context, cmd: StateCommand) -> Result<i32> {
     // With --state, a state file can be inspected (or unlocked) without the
     // project it belongs to; otherwise the project says where it is.
-    let (project, store) = match (cx.target(), &cx.global.state) {
+    let (project, store) = match (cx.options().target(), &cx.global.state) {
         (Ok(target), _) => (Some(target.project), target.store),
         (Err(_), Some(path)) => (None, StateStore { path: path.clone() }),
-        (Err(e), None) => return Err(e),
+        (Err(e), None) => return Err(e.into()),
     };
     match cmd {
         StateCommand::Show => {
             let state = match &project {
                 Some(p) => store.load(p, &cx.global.env)?,
-                None => {
-                    let text = std::fs::read_to_string(&store.path)
-                        .map_err(|e| Error::msg(format!("cannot read {}: {e}", store.display())))?;
-                    format::read(&store.display(), &text)?
-                }
+                None => format::read_file(&store.path)?,
             };
             let mut v = serde_json::to_value(&state).expect("state serialises");
             mask(&mut v);
             println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
         }
-        StateCommand::Unlock => {
-            cx.guard(&cx.root(), crate::ops::roles::Command::StateUnlock)?;
-            match store.unlock()? {
-                Some(info) => println!(
-                    "Removed the lock on {} held by {} (pid {}) running `{}` since {}.",
-                    store.display(),
-                    info.holder,
-                    info.pid,
-                    info.operation,
-                    info.since
-                ),
-                None => println!("{} is not locked.", store.display()),
-            }
-        }
+        StateCommand::Unlock => match store.unlock()? {
+            Some(info) => println!(
+                "Removed the lock on {} held by {} (pid {}) running `{}` since {}.",
+                store.display(),
+                info.holder,
+                info.pid,
+                info.operation,
+                info.since
+            ),
+            None => println!("{} is not locked.", store.display()),
+        },
     }
     Ok(0)
 }

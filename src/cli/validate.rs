@@ -1,18 +1,23 @@
 //! `compartment validate`: both descriptors checked, every problem reported.
 
-use super::{summary, Context};
+use super::Context;
 use crate::descriptor::project;
 use crate::error::Result;
+use crate::workspace::{summary, WorkspaceError};
 use std::collections::BTreeMap;
 
 pub fn run(cx: &Context) -> Result<i32> {
     let loaded = project::load(&cx.global.file, &BTreeMap::new());
+    if loaded.diagnostics.has_errors() || loaded.project.is_none() {
+        return Err(WorkspaceError::Invalid {
+            sources: Box::new(loaded.sources),
+            diagnostics: loaded.diagnostics,
+        }
+        .into());
+    }
     cx.print_diagnostics(&loaded.sources, &loaded.diagnostics);
-    let failed = loaded.diagnostics.has_errors() || loaded.project.is_none();
     if !cx.json() {
-        if failed {
-            eprintln!("error: {}", summary(&loaded.diagnostics));
-        } else if let Some(p) = &loaded.project {
+        if let Some(p) = &loaded.project {
             let c = &p.compartment;
             let n = |count: usize, one: &str, many: &str| {
                 format!("{count} {}", if count == 1 { one } else { many })
@@ -32,5 +37,5 @@ pub fn run(cx: &Context) -> Result<i32> {
             );
         }
     }
-    Ok(if failed { 1 } else { 0 })
+    Ok(0)
 }

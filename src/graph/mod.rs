@@ -2,6 +2,8 @@
 //! Pure: it knows nothing of Docker, descriptors or state. Built on
 //! `petgraph`; orders are deterministic (ties broken by address).
 
+pub mod walk;
+
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::cmp::Reverse;

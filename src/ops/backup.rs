@@ -5,11 +5,11 @@
 //! the resource's final runtime env overlaid by the operation's `env`. Every
 //! backup leaves a record in the state.
 
+use super::error::OpsError;
 use crate::apply::naming;
 use crate::apply::steps::{self, Shared};
 use crate::descriptor::model::{Operation, Operations, ResourceDef};
 use crate::docker::{labels, ContainerSpec, Docker, Mount};
-use crate::error::{Error, Result};
 use crate::plan::Action;
 use crate::state::secrets::SecretKey;
 use crate::state::store::StateStore;
@@ -18,16 +18,16 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
+type Result<T, E = OpsError> = std::result::Result<T, E>;
+
 pub const BACKUP_DIR_VAR: &str = "COMPARTMENT_RESOURCE_BACKUP_DIR";
 
 /// The host directory holding backup artifacts: absolute only.
 pub fn backup_root() -> Result<PathBuf> {
-    let raw = std::env::var(BACKUP_DIR_VAR).map_err(|_| Error::msg(format!("{BACKUP_DIR_VAR} is not set: set it to a persistent absolute host directory for backup artifacts, e.g. /var/lib/compartment/backups")))?;
+    let raw = std::env::var(BACKUP_DIR_VAR).map_err(|_| OpsError::BackupDirUnset)?;
     let p = PathBuf::from(&raw);
     if !p.is_absolute() {
-        return Err(Error::msg(format!(
-            "{BACKUP_DIR_VAR} must be an absolute path, not `{raw}`: relative backup directories are rejected because they depend on the working directory; set it to e.g. /var/lib/compartment/backups"
-        )));
+        return Err(OpsError::BackupDirRelative { raw });
     }
     Ok(p)
 }
@@ -58,12 +58,15 @@ async fn run_operation(
     read_only: bool,
 ) -> Result<()> {
     let image = op.image.clone().unwrap_or_else(|| def.image.clone());
-    cx.docker
-        .ensure_image(&image)
-        .await
-        .map_err(|e| Error::msg(e.to_string()))?;
-    let mut env =
-        crate::apply::env::resource_env(cx.project, cx.env, resource, def, state, Some(cx.key))?;
+    cx.docker.ensure_image(&image).await?;
+    let mut env = crate::apply::env::resource_env(
+        cx.project,
+        cx.env,
+        resource,
+        def,
+        state.variables.resource.get(resource),
+        Some(cx.key),
+    )?;
     env.extend(op.env.clone());
     env.insert("COMPARTMENT_BACKUP_DIR".into(), "/backup".into());
     env.insert(
@@ -98,11 +101,7 @@ async fn run_operation(
             .unwrap_or_else(|| naming::volume(cx.project, cx.env, resource, handle));
         spec.mounts.push(Mount::volume(vname, target.clone()));
     }
-    let outcome = cx
-        .docker
-        .run_to_completion(&spec)
-        .await
-        .map_err(|e| Error::msg(e.to_string()))?;
+    let outcome = cx.docker.run_to_completion(&spec).await?;
     if outcome.exit_code != 0 {
         let tail: Vec<&str> = outcome
             .output
@@ -113,11 +112,11 @@ async fn run_operation(
             .into_iter()
             .rev()
             .collect();
-        return Err(Error::msg(format!(
-            "the {kind} command exited with {}:\n{}",
-            outcome.exit_code,
-            tail.join("\n")
-        )));
+        return Err(OpsError::CommandFailed {
+            kind: kind.into(),
+            exit_code: outcome.exit_code,
+            tail: tail.join("\n"),
+        });
     }
     Ok(())
 }
@@ -164,17 +163,22 @@ pub async fn create(
     now: DateTime<Utc>,
 ) -> Result<BackupRecord> {
     let def = current_definition(declared, state, resource)?;
-    let op = def.operations.backup.clone().ok_or_else(|| {
-        Error::msg(format!("resource `{resource}` has no operations.backup.command: add one to compartment.yml before creating backups (the postgres preset has one)"))
-    })?;
+    let op = def
+        .operations
+        .backup
+        .clone()
+        .ok_or_else(|| OpsError::NoOperation {
+            resource: resource.into(),
+            operation: "backup",
+            hint:
+                "add one to compartment.yml before creating backups (the postgres preset has one)",
+        })?;
     let root = backup_root()?;
     let id = super::ids::new_backup_id();
     let dir = root.join(&id);
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        Error::msg(format!(
-            "cannot create the backup directory {}: {e}",
-            dir.display()
-        ))
+    std::fs::create_dir_all(&dir).map_err(|source| OpsError::CreateBackupDir {
+        path: dir.clone(),
+        source,
     })?;
     let mut record = BackupRecord {
         id: id.clone(),
@@ -220,28 +224,29 @@ pub async fn create(
 }
 
 pub fn find<'s>(state: &'s State, id: &str) -> Result<&'s BackupRecord> {
-    state.backups.iter().find(|b| b.id == id).ok_or_else(|| {
-        Error::msg(format!(
-            "no backup `{id}` in environment `{}` (see `compartment resource backup list`)",
-            state.environment
-        ))
-    })
+    state
+        .backups
+        .iter()
+        .find(|b| b.id == id)
+        .ok_or_else(|| OpsError::NoBackup {
+            id: id.into(),
+            environment: state.environment.clone(),
+        })
 }
 
 fn usable(record: &BackupRecord) -> Result<PathBuf> {
     if record.status != "succeeded" {
-        return Err(Error::msg(format!(
-            "backup `{}` has status `{}`; only succeeded backups can be restored",
-            record.id, record.status
-        )));
+        return Err(OpsError::NotRestorable {
+            id: record.id.clone(),
+            status: record.status.clone(),
+        });
     }
     let dir = PathBuf::from(&record.artifact_dir);
     if !dir.is_dir() {
-        return Err(Error::msg(format!(
-            "the artifacts of backup `{}` are missing from {}",
-            record.id,
-            dir.display()
-        )));
+        return Err(OpsError::ArtifactsMissing {
+            id: record.id.clone(),
+            dir,
+        });
     }
     Ok(dir)
 }
@@ -264,17 +269,27 @@ pub async fn restore_in_place(
     let project = shared.project.compartment.name.clone();
     let record = find(state, id)?.clone();
     if record.resource != resource {
-        return Err(Error::msg(format!(
-            "backup `{id}` was taken from resource `{}`; in-place restore applies only to the resource that created it (use `--as <new name>` to restore it into a new resource)",
-            record.resource
-        )));
+        return Err(OpsError::OtherResource {
+            id: id.into(),
+            resource: record.resource,
+        });
     }
     let def = current_definition(declared, state, resource)?;
-    let restore = def.operations.restore.clone().ok_or_else(|| {
-        Error::msg(format!("resource `{resource}` has no operations.restore.command: in-place restore needs one (it also takes a pre-restore backup with operations.backup.command)"))
-    })?;
+    let restore = def
+        .operations
+        .restore
+        .clone()
+        .ok_or_else(|| OpsError::NoOperation {
+            resource: resource.into(),
+            operation: "restore",
+            hint: "in-place restore needs one (it also takes a pre-restore backup with operations.backup.command)",
+        })?;
     if def.operations.backup.is_none() {
-        return Err(Error::msg(format!("resource `{resource}` has no operations.backup.command: in-place restore first takes a pre-restore backup")));
+        return Err(OpsError::NoOperation {
+            resource: resource.into(),
+            operation: "backup",
+            hint: "in-place restore first takes a pre-restore backup",
+        });
     }
     let dir = usable(&record)?;
     let cx = OpContext {
@@ -285,11 +300,7 @@ pub async fn restore_in_place(
     };
     let pre = create(&cx, declared, store, state, resource, "pre-restore", now)
         .await
-        .map_err(|e| {
-            Error::msg(format!(
-                "the pre-restore backup failed, nothing was restored: {e}"
-            ))
-        })?;
+        .map_err(|e| OpsError::PreRestoreFailed(Box::new(e)))?;
     let origin = state.resources[resource].origin;
     // Recreated exactly as applied (only the operations come from
     // compartment.yml).
@@ -303,14 +314,9 @@ pub async fn restore_in_place(
     shared
         .docker
         .remove_container(&naming::container(&project, &shared.env, resource), true)
-        .await
-        .map_err(|e| Error::msg(e.to_string()))?;
+        .await?;
     for v in volumes {
-        shared
-            .docker
-            .remove_volume(&v)
-            .await
-            .map_err(|e| Error::msg(e.to_string()))?;
+        shared.docker.remove_volume(&v).await?;
     }
     let result =
         steps::converge_resource(shared, state, resource, applied, Action::Replace, origin).await;
@@ -319,18 +325,20 @@ pub async fn restore_in_place(
         u.apply(state, &mut global);
     }
     store.save(state)?;
-    if let Some(e) = result.error {
-        return Err(Error::msg(format!("recreating `{resource}` for the restore failed (its data is in the pre-restore backup {}): {e}", pre.id)));
+    if let Err(source) = result.outcome {
+        return Err(OpsError::RecreateFailed {
+            resource: resource.into(),
+            pre: pre.id,
+            source: Box::new(source),
+        });
     }
     run_operation(
         &cx, state, resource, &def, &restore, "restore", id, &dir, true,
     )
     .await
-    .map_err(|e| {
-        Error::msg(format!(
-            "the restore command failed (the data before the restore is in backup {}): {e}",
-            pre.id
-        ))
+    .map_err(|e| OpsError::RestoreFailed {
+        pre: pre.id.clone(),
+        source: Box::new(e),
     })?;
     Ok(pre)
 }
@@ -349,51 +357,51 @@ pub async fn restore_as(
     new_name: &str,
 ) -> Result<()> {
     let record = find(state, id)?.clone();
-    let def = record.definition.clone().ok_or_else(|| Error::msg(format!("backup `{id}` was created before resource definitions were recorded with backups; it can be restored in place but not with --as")))?;
+    let def = record
+        .definition
+        .clone()
+        .ok_or_else(|| OpsError::NoDefinition { id: id.into() })?;
     let ops: Operations = record
         .operation
         .clone()
         .and_then(|v| serde_json::from_value(v).ok())
         .unwrap_or_else(|| def.operations.clone());
-    let restore = ops.restore.clone().ok_or_else(|| {
-        Error::msg(format!(
-            "the operation configuration saved with backup `{id}` has no restore command"
-        ))
-    })?;
+    let restore = ops
+        .restore
+        .clone()
+        .ok_or_else(|| OpsError::NoRestoreCommand { id: id.into() })?;
+    let name = || new_name.to_string();
     if !crate::descriptor::load::valid_name(new_name) {
-        return Err(Error::msg(format!(
-            "`{new_name}` is not a valid resource name: use lowercase letters, digits and `-`"
-        )));
+        return Err(OpsError::InvalidName { name: name() });
     }
     let project = shared.project.compartment.name.clone();
     if declared_services.contains_key(new_name) {
-        return Err(Error::msg(format!("`{new_name}` is the name of a service in compartment.yml; nothing was created. Choose another name for the restored resource")));
+        return Err(OpsError::NameIsService { name: name() });
     }
     if declared.contains_key(new_name) && !state.resources.contains_key(new_name) {
-        return Err(Error::msg(format!("`{new_name}` is declared as a resource in compartment.yml; nothing was created. Choose another name for the restored resource")));
+        return Err(OpsError::NameIsDeclared { name: name() });
     }
     let exists = state.resources.contains_key(new_name)
         || shared
             .docker
             .inspect_container(&naming::container(&project, &shared.env, new_name))
-            .await
-            .map_err(|e| Error::msg(e.to_string()))?
+            .await?
             .is_some();
     if exists {
-        return Err(Error::msg(format!("resource `{new_name}` already exists; nothing was created. Choose another name, or delete it first (`compartment resource delete --resource {new_name}`)")));
+        return Err(OpsError::NameExists { name: name() });
     }
     // Volumes kept by an earlier `resource delete` of the same name would be
     // mounted again, and the restore would land on top of their old data.
     let leftover =
         super::resource::leftover_volumes(&shared.docker, &project, &shared.env, new_name).await?;
     if !leftover.is_empty() {
-        return Err(Error::msg(format!("the volumes of a deleted resource `{new_name}` still exist ({}); nothing was created. Delete them first (`compartment resource delete --resource {new_name} --delete-data`), or choose another name", leftover.join(", "))));
+        return Err(OpsError::NameHasVolumes {
+            name: name(),
+            volumes: leftover,
+        });
     }
     let dir = usable(&record)?;
-    if crate::apply::prepare(&shared.docker, &shared.key, &project, &shared.env, state)
-        .await
-        .map_err(Error::msg)?
-    {
+    if crate::apply::prepare(&shared.docker, &shared.key, &project, &shared.env, state).await? {
         store.save(state)?;
     }
     let mut def = def;
@@ -412,10 +420,11 @@ pub async fn restore_as(
         u.apply(state, &mut global);
     }
     store.save(state)?;
-    if let Some(e) = result.error {
-        return Err(Error::msg(format!(
-            "creating resource `{new_name}` failed: {e}"
-        )));
+    if let Err(source) = result.outcome {
+        return Err(OpsError::CreateFailed {
+            name: name(),
+            source: Box::new(source),
+        });
     }
     let cx = OpContext {
         docker: &shared.docker,
@@ -423,7 +432,12 @@ pub async fn restore_as(
         env: &shared.env,
         key: &shared.key,
     };
-    run_operation(&cx, state, new_name, &def, &restore, "restore", id, &dir, true)
-        .await
-        .map_err(|e| Error::msg(format!("resource `{new_name}` was created but its restore failed (it is kept: inspect it, or delete it with `compartment resource delete --resource {new_name}` before retrying): {e}")))
+    run_operation(
+        &cx, state, new_name, &def, &restore, "restore", id, &dir, true,
+    )
+    .await
+    .map_err(|e| OpsError::RestoreAsFailed {
+        name: name(),
+        source: Box::new(e),
+    })
 }

@@ -8,10 +8,17 @@
 //!
 //! Against the engine: resource commands (`resource`), outputs (`output`),
 //! runtime variables and bindings (`variable`), backups and restores
-//! (`backup`), scheduled runs with retention (`schedule_run`).
+//! (`backup`), scheduled runs with retention (`schedule_run`) and their
+//! loop (`scheduler`). `command` is each day-2 command as one library call;
+//! `guard` the one permission check; `clock` "now"; `error` the typed
+//! failures.
 
 pub mod audit;
 pub mod backup;
+pub mod clock;
+pub mod command;
+pub mod error;
+pub mod guard;
 pub mod ids;
 pub mod output;
 pub mod resource;
@@ -19,7 +26,10 @@ pub mod retention;
 pub mod roles;
 pub mod schedule;
 pub mod schedule_run;
+pub mod scheduler;
 pub mod variable;
+
+pub use error::OpsError;
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

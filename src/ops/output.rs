@@ -2,11 +2,13 @@
 //! runtime variables — never stored as plaintext. Sensitive ones print
 //! masked unless revealed (which the caller audits).
 
+use super::error::OpsError;
 use crate::descriptor::model::ResourceDef;
-use crate::error::{Error, Result};
 use crate::state::secrets::SecretKey;
 use crate::state::State;
 use serde::Serialize;
+
+type Result<T, E = OpsError> = std::result::Result<T, E>;
 
 pub const MASK: &str = "(sensitive: use --reveal)";
 
@@ -55,17 +57,15 @@ pub fn show(
     key: Option<&SecretKey>,
 ) -> Result<OutputRow> {
     let r = super::resource::record(state, resource)?;
-    let o = r.definition.outputs.get(output).ok_or_else(|| {
-        let names: Vec<&str> = r.definition.outputs.keys().map(String::as_str).collect();
-        Error::msg(format!(
-            "resource `{resource}` has no output `{output}`; its outputs: {}",
-            if names.is_empty() {
-                "none".into()
-            } else {
-                names.join(", ")
-            }
-        ))
-    })?;
+    let o = r
+        .definition
+        .outputs
+        .get(output)
+        .ok_or_else(|| OpsError::NoOutput {
+            resource: resource.into(),
+            output: output.into(),
+            outputs: r.definition.outputs.keys().cloned().collect(),
+        })?;
     let value = if o.sensitive && !reveal {
         MASK.to_string()
     } else {
@@ -95,6 +95,7 @@ fn resolve(
     state: &State,
     key: Option<&SecretKey>,
 ) -> Result<String> {
-    crate::apply::env::resolve_output(project, envname, resource, def, output, state, key)
-        .map_err(|e| Error::msg(e.to_string()))
+    Ok(crate::apply::env::resolve_output(
+        project, envname, resource, def, output, state, key,
+    )?)
 }

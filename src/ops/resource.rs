@@ -1,12 +1,14 @@
 //! Resource commands after deploy: list, inspect, logs, stop, start and a
 //! safe delete that keeps named volumes unless asked to delete data.
 
+use super::error::OpsError;
 use crate::apply::naming;
 use crate::docker::{labels, ContainerInfo, Docker};
-use crate::error::{Error, Result};
 use crate::state::State;
 use serde::Serialize;
 use std::collections::BTreeMap;
+
+type Result<T, E = OpsError> = std::result::Result<T, E>;
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -31,10 +33,11 @@ pub fn record<'s>(state: &'s State, name: &str) -> Result<&'s crate::state::Reso
             None if known.is_empty() => "; nothing has been applied in this environment yet".into(),
             None => format!("; deployed resources: {}", known.join(", ")),
         };
-        Error::msg(format!(
-            "resource `{name}` is not deployed in environment `{}`{hint}",
-            state.environment
-        ))
+        OpsError::NotDeployed {
+            name: name.into(),
+            environment: state.environment.clone(),
+            hint,
+        }
     })
 }
 
@@ -49,8 +52,7 @@ async fn containers(
             (labels::ENVIRONMENT, env),
             (labels::KIND, labels::KIND_RESOURCE),
         ])
-        .await
-        .map_err(|e| Error::msg(e.to_string()))?;
+        .await?;
     Ok(list.into_iter().map(|c| (c.name.clone(), c)).collect())
 }
 
@@ -95,7 +97,7 @@ pub async fn stop(
     docker
         .stop_container(&naming::container(project, env, name), 10)
         .await
-        .map_err(|e| Error::msg(e.to_string()))
+        .map_err(OpsError::from)
 }
 
 pub async fn start(
@@ -109,28 +111,7 @@ pub async fn start(
     docker
         .start_container(&naming::container(project, env, name))
         .await
-        .map_err(|e| Error::msg(e.to_string()))
-}
-
-pub async fn logs(
-    docker: &Docker,
-    project: &str,
-    env: &str,
-    state: &State,
-    name: &str,
-    tail: Option<usize>,
-    follow: bool,
-) -> Result<()> {
-    record(state, name)?;
-    docker
-        .logs(
-            &naming::container(project, env, name),
-            tail,
-            follow,
-            |line| println!("{}", line.trim_end_matches('\n')),
-        )
-        .await
-        .map_err(|e| Error::msg(e.to_string()))
+        .map_err(OpsError::from)
 }
 
 #[derive(Debug, Serialize)]
@@ -161,7 +142,7 @@ pub async fn leftover_volumes(
             (labels::NAME, resource),
         ])
         .await
-        .map_err(|e| Error::msg(e.to_string()))
+        .map_err(OpsError::from)
 }
 
 /// Removes the container (running or stopped) and the state record; named
@@ -196,24 +177,18 @@ pub async fn delete(
                 record(state, name)?;
             }
             if !delete_data {
-                return Err(Error::msg(format!(
-                    "resource `{name}` is not deployed in environment `{env}`, but an earlier delete kept its volumes ({}); pass --delete-data to delete them",
-                    leftover.join(", ")
-                )));
+                return Err(OpsError::KeptVolumes {
+                    name: name.into(),
+                    environment: env.into(),
+                    volumes: leftover,
+                });
             }
             leftover
         }
     };
     volumes.sort();
-    let existed = docker
-        .inspect_container(&cname)
-        .await
-        .map_err(|e| Error::msg(e.to_string()))?
-        .is_some();
-    docker
-        .remove_container(&cname, true)
-        .await
-        .map_err(|e| Error::msg(e.to_string()))?;
+    let existed = docker.inspect_container(&cname).await?.is_some();
+    docker.remove_container(&cname, true).await?;
     let mut out = Deleted {
         resource: name.into(),
         record_removed: state.resources.contains_key(name),
@@ -223,10 +198,7 @@ pub async fn delete(
     };
     for v in volumes {
         if delete_data {
-            docker
-                .remove_volume(&v)
-                .await
-                .map_err(|e| Error::msg(e.to_string()))?;
+            docker.remove_volume(&v).await?;
             out.volumes_deleted.push(v);
         } else {
             out.volumes_kept.push(v);

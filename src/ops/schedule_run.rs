@@ -3,9 +3,11 @@
 //! keeps its record, marked `deleted` with when and why.
 
 use super::backup::{self, OpContext};
+use super::error::OpsError;
 use super::{retention, schedule};
 use crate::descriptor::model::ResourceDef;
-use crate::error::Result;
+
+type Result<T, E = OpsError> = std::result::Result<T, E>;
 use crate::state::store::StateStore;
 use crate::state::State;
 use chrono::{DateTime, Utc};
@@ -149,11 +151,9 @@ pub async fn run_due(
             if let Some(rec) = state.backups.iter_mut().find(|b| b.id == id) {
                 let dir = std::path::Path::new(&rec.artifact_dir);
                 if dir.is_dir() {
-                    std::fs::remove_dir_all(dir).map_err(|e| {
-                        crate::error::Error::msg(format!(
-                            "retention could not delete {}: {e}",
-                            dir.display()
-                        ))
+                    std::fs::remove_dir_all(dir).map_err(|source| OpsError::RetentionDelete {
+                        path: dir.to_path_buf(),
+                        source,
                     })?;
                 }
                 retention::mark_deleted(rec, &reason, now);

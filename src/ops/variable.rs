@@ -4,10 +4,70 @@
 
 use crate::apply::env::{open_variable, variable_identity};
 use crate::descriptor::project::Project;
-use crate::error::{Error, Result};
 use crate::state::secrets::SecretKey;
 use crate::state::{Binding, State, Variable};
 use serde::Serialize;
+use thiserror::Error;
+
+type Result<T, E = VariableError> = std::result::Result<T, E>;
+
+/// Why a variable or binding cannot be set or removed.
+#[derive(Debug, Error)]
+pub enum VariableError {
+    #[error("say whose variable this is: --resource <name> or --service <name>")]
+    NoScope,
+    #[error("{kind} `{name}` is not declared in compartment.yml (nor deployed)")]
+    Undeclared { kind: &'static str, name: String },
+    #[error("`{key}` is not a valid variable name: use letters, digits and `_`, not starting with a digit")]
+    InvalidKey { key: String },
+    #[error("`{service}.{key}` is already bound to `{resource}.{output}`; a direct value and a binding for the same key conflict: remove the binding first (`compartment variable remove {key} --service {service}`)")]
+    AlreadyBound {
+        service: String,
+        key: String,
+        resource: String,
+        output: String,
+    },
+    #[error("`{service}.{key}` comes from the connection `{resource}.{output}` in compartment.yml; a direct value would conflict with it")]
+    FromConnection {
+        service: String,
+        key: String,
+        resource: String,
+        output: String,
+    },
+    #[error("sealing a sensitive value needs the secret key")]
+    NoKey,
+    #[error("--from-resource takes RESOURCE.OUTPUT, e.g. db.connection-url (got `{from}`)")]
+    BadReference { from: String },
+    #[error("--from-resource binds a service variable: use it with --service")]
+    BindingNeedsService,
+    #[error("{kind} `{name}` is not declared in compartment.yml")]
+    NotDeclared { kind: &'static str, name: String },
+    #[error("resource `{resource}` has no output `{output}`; its outputs: {}", if outputs.is_empty() { "none".to_string() } else { outputs.join(", ") })]
+    NoOutput {
+        resource: String,
+        output: String,
+        outputs: Vec<String>,
+    },
+    #[error("`{key}` is selected in services.{service}.build.env; output bindings are runtime variables and cannot be used at build time")]
+    InBuildEnv { service: String, key: String },
+    #[error("`{service}.{key}` already has a direct value; a direct value and a binding for the same key conflict: remove it first (`compartment variable remove {key} --service {service}`)")]
+    HasValue { service: String, key: String },
+    #[error("`{service}.{key}` is connected to `{connected}` in compartment.yml; a binding to `{wanted}` would conflict with it")]
+    Connected {
+        service: String,
+        key: String,
+        connected: String,
+        wanted: String,
+    },
+    #[error("{kind} `{target}` has no variable `{key}`")]
+    NoVariable {
+        kind: &'static str,
+        target: String,
+        key: String,
+    },
+    #[error("give the value as an argument, or --stdin to read it (use --stdin for secrets, so they stay out of shell history)")]
+    NoValue,
+}
 
 /// Which runtime variables a command addresses.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,9 +81,7 @@ impl Scope {
         match (resource, service) {
             (Some(r), None) => Ok(Scope::Resource(r)),
             (None, Some(s)) => Ok(Scope::Service(s)),
-            _ => Err(Error::msg(
-                "say whose variable this is: --resource <name> or --service <name>",
-            )),
+            _ => Err(VariableError::NoScope),
         }
     }
 
@@ -48,9 +106,10 @@ fn check_target(project: &Project, state: &State, scope: &Scope) -> Result<()> {
         Ok(())
     } else {
         let (kind, name) = scope.words();
-        Err(Error::msg(format!(
-            "{kind} `{name}` is not declared in compartment.yml (nor deployed)"
-        )))
+        Err(VariableError::Undeclared {
+            kind,
+            name: name.into(),
+        })
     }
 }
 
@@ -71,27 +130,36 @@ pub fn set(
             .all(|c| c.is_ascii_alphanumeric() || c == '_')
         || key_name.starts_with(|c: char| c.is_ascii_digit())
     {
-        return Err(Error::msg(format!("`{key_name}` is not a valid variable name: use letters, digits and `_`, not starting with a digit")));
+        return Err(VariableError::InvalidKey {
+            key: key_name.into(),
+        });
     }
     let (kind, target) = scope.words();
     if let Scope::Service(s) = scope {
         if let Some(b) = state.bindings.get(s).and_then(|b| b.get(key_name)) {
-            return Err(Error::msg(format!(
-                "`{s}.{key_name}` is already bound to `{}.{}`; a direct value and a binding for the same key conflict: remove the binding first (`compartment variable remove {key_name} --service {s}`)",
-                b.resource, b.output
-            )));
+            return Err(VariableError::AlreadyBound {
+                service: s.clone(),
+                key: key_name.into(),
+                resource: b.resource.clone(),
+                output: b.output.clone(),
+            });
         }
         if let Some((res, out)) = project.compartment.services.get(s).and_then(|d| {
             d.connections
                 .iter()
                 .find_map(|(r, c)| c.env.get(key_name).map(|o| (r.clone(), o.clone())))
         }) {
-            return Err(Error::msg(format!("`{s}.{key_name}` comes from the connection `{res}.{out}` in compartment.yml; a direct value would conflict with it")));
+            return Err(VariableError::FromConnection {
+                service: s.clone(),
+                key: key_name.into(),
+                resource: res,
+                output: out,
+            });
         }
     }
     let identity = variable_identity(&state.project, &state.environment, kind, target, key_name);
     let variable = if sensitive {
-        let k = key.ok_or_else(|| Error::msg("sealing a sensitive value needs the secret key"))?;
+        let k = key.ok_or(VariableError::NoKey)?;
         Variable {
             sensitive: true,
             generated: false,
@@ -124,39 +192,39 @@ pub fn bind(
     key_name: &str,
     from: &str,
 ) -> Result<()> {
-    let (resource, output) = from.split_once('.').ok_or_else(|| {
-        Error::msg(format!(
-            "--from-resource takes RESOURCE.OUTPUT, e.g. db.connection-url (got `{from}`)"
-        ))
-    })?;
-    let svc = project.compartment.services.get(service).ok_or_else(|| {
-        Error::msg(format!(
-            "service `{service}` is not declared in compartment.yml"
-        ))
-    })?;
+    let (resource, output) = from
+        .split_once('.')
+        .ok_or_else(|| VariableError::BadReference { from: from.into() })?;
+    let svc =
+        project
+            .compartment
+            .services
+            .get(service)
+            .ok_or_else(|| VariableError::NotDeclared {
+                kind: "service",
+                name: service.into(),
+            })?;
     let def = project
         .compartment
         .resources
         .get(resource)
         .or_else(|| state.resources.get(resource).map(|r| &r.definition))
-        .ok_or_else(|| {
-            Error::msg(format!(
-                "resource `{resource}` is not declared in compartment.yml"
-            ))
+        .ok_or_else(|| VariableError::NotDeclared {
+            kind: "resource",
+            name: resource.into(),
         })?;
     if !def.outputs.contains_key(output) {
-        let names: Vec<&str> = def.outputs.keys().map(String::as_str).collect();
-        return Err(Error::msg(format!(
-            "resource `{resource}` has no output `{output}`; its outputs: {}",
-            if names.is_empty() {
-                "none".into()
-            } else {
-                names.join(", ")
-            }
-        )));
+        return Err(VariableError::NoOutput {
+            resource: resource.into(),
+            output: output.into(),
+            outputs: def.outputs.keys().cloned().collect(),
+        });
     }
     if svc.build.env.contains_key(key_name) {
-        return Err(Error::msg(format!("`{key_name}` is selected in services.{service}.build.env; output bindings are runtime variables and cannot be used at build time")));
+        return Err(VariableError::InBuildEnv {
+            service: service.into(),
+            key: key_name.into(),
+        });
     }
     if state
         .variables
@@ -164,9 +232,10 @@ pub fn bind(
         .get(service)
         .is_some_and(|v| v.contains_key(key_name))
     {
-        return Err(Error::msg(format!(
-            "`{service}.{key_name}` already has a direct value; a direct value and a binding for the same key conflict: remove it first (`compartment variable remove {key_name} --service {service}`)"
-        )));
+        return Err(VariableError::HasValue {
+            service: service.into(),
+            key: key_name.into(),
+        });
     }
     if let Some((res, out)) = svc
         .connections
@@ -174,7 +243,12 @@ pub fn bind(
         .find_map(|(r, c)| c.env.get(key_name).map(|o| (r.clone(), o.clone())))
     {
         if (res.as_str(), out.as_str()) != (resource, output) {
-            return Err(Error::msg(format!("`{service}.{key_name}` is connected to `{res}.{out}` in compartment.yml; a binding to `{resource}.{output}` would conflict with it")));
+            return Err(VariableError::Connected {
+                service: service.into(),
+                key: key_name.into(),
+                connected: format!("{res}.{out}"),
+                wanted: from.into(),
+            });
         }
     }
     state
@@ -218,7 +292,11 @@ pub fn remove(state: &mut State, scope: &Scope, key_name: &str) -> Result<&'stat
     state.variables.service.retain(|_, m| !m.is_empty());
     state.bindings.retain(|_, m| !m.is_empty());
     let (kind, target) = scope.words();
-    removed.ok_or_else(|| Error::msg(format!("{kind} `{target}` has no variable `{key_name}`")))
+    removed.ok_or_else(|| VariableError::NoVariable {
+        kind,
+        target: target.into(),
+        key: key_name.into(),
+    })
 }
 
 #[derive(Clone, Debug, Serialize)]

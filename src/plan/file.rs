@@ -57,8 +57,23 @@ pub fn read(path: &std::path::Path) -> Result<Plan, PlanFileError> {
     parse(&shown, &text)
 }
 
-/// What differs between a committed plan and a fresh one, in words.
+/// What differs between a committed plan and a fresh one, in words: first
+/// what the plan was made against ([`stale_reasons`]), then the plan itself.
 pub fn differences(committed: &Plan, fresh: &Plan) -> Vec<String> {
+    let mut out = stale_reasons(committed, fresh);
+    out.extend(plan_differences(committed, fresh));
+    if out.is_empty() && to_json(committed) != to_json(fresh) {
+        out.push(
+            "the file is not in canonical form (regenerate it with `compartment plan --out`)"
+                .into(),
+        );
+    }
+    out
+}
+
+/// Why a plan file no longer describes what it was made against: another
+/// project or environment, a state that moved on, a changed input file.
+pub fn stale_reasons(committed: &Plan, fresh: &Plan) -> Vec<String> {
     let mut out = Vec::new();
     let (a, b) = (&committed.prior_state, &fresh.prior_state);
     if a.global_serial != b.global_serial {
@@ -96,6 +111,12 @@ pub fn differences(committed: &Plan, fresh: &Plan) -> Vec<String> {
             committed.project, committed.environment, fresh.project, fresh.environment
         ));
     }
+    out
+}
+
+/// How the changes, blockers and warnings of two plans differ.
+fn plan_differences(committed: &Plan, fresh: &Plan) -> Vec<String> {
+    let mut out = Vec::new();
     let by_addr = |p: &Plan| {
         p.changes
             .iter()
@@ -122,12 +143,6 @@ pub fn differences(committed: &Plan, fresh: &Plan) -> Vec<String> {
     }
     if committed.warnings != fresh.warnings {
         out.push("the warnings differ".into());
-    }
-    if out.is_empty() && to_json(committed) != to_json(fresh) {
-        out.push(
-            "the file is not in canonical form (regenerate it with `compartment plan --out`)"
-                .into(),
-        );
     }
     out
 }

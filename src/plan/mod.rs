@@ -12,6 +12,21 @@ use std::collections::BTreeMap;
 
 pub const FORMAT_VERSION: u32 = 1;
 
+impl Plan {
+    /// The dependency graph of the plan's changes (the one conversion from a
+    /// plan to a graph, for `--target` scoping and `compartment graph`).
+    pub fn graph(&self) -> crate::graph::Graph {
+        let mut g = crate::graph::Graph::new();
+        for ch in &self.changes {
+            g.add_node(&ch.address);
+            for d in &ch.depends_on {
+                g.add_dependency(&ch.address, d);
+            }
+        }
+        g
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Plan {
     pub format_version: u32,

@@ -52,6 +52,8 @@ pub struct Input<'a> {
 #[derive(Debug)]
 pub struct CycleError(pub Vec<Vec<String>>);
 
+impl std::error::Error for CycleError {}
+
 impl std::fmt::Display for CycleError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let cycles: Vec<String> = self.0.iter().map(|c| c.join(" → ")).collect();

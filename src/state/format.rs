@@ -20,12 +20,27 @@ pub enum FormatError {
     NoVersion { path: String },
     #[error("{path} has state format version {found}, newer than this compartment understands (up to {CURRENT_VERSION}); upgrade compartment to read it")]
     TooNew { path: String, found: u64 },
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
     #[error("{path} (state format version {version}) is malformed: {reason}")]
     Malformed {
         path: String,
         version: u64,
         reason: String,
     },
+}
+
+/// Reads and parses a state file of any known version.
+pub fn read_file(path: &std::path::Path) -> Result<State, FormatError> {
+    let shown = crate::diagnostics::display_path(path);
+    let text = std::fs::read_to_string(path).map_err(|source| FormatError::Read {
+        path: shown.clone(),
+        source,
+    })?;
+    read(&shown, &text)
 }
 
 /// Parses a state file of any known version into the current model.

@@ -279,7 +279,7 @@ fn stale_plan_file_is_refused_and_a_fresh_one_applies() {
         run.stderr.contains("Saved plan is stale")
             && run
                 .stderr
-                .contains("the state changed since the plan was made"),
+                .contains("the state changed: the file was planned against serial"),
         "{}",
         run.stderr
     );

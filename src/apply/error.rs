@@ -1,0 +1,69 @@
+//! The typed errors of apply: why a plan is not executed (`ApplyError`) and
+//! why one node failed (`StepError`). Each displays as the one line a user
+//! reads after `error: ` (or after the node's address in the summary).
+
+use crate::docker::DockerError;
+use crate::plan::file::PlanFileError;
+use crate::plan::planner::CycleError;
+use crate::state::secrets::SecretError;
+use crate::state::store::StoreError;
+use thiserror::Error;
+
+/// Why `apply` stopped before (or instead of) executing a plan.
+#[derive(Debug, Error)]
+pub enum ApplyError {
+    #[error("the plan is blocked by {count} change(s); nothing was applied")]
+    Blocked { count: usize },
+    #[error(
+        "Saved plan is stale: {path} cannot be applied because {}. Make a new plan with `compartment plan --out {path}` and review it.",
+        reasons.join("; ")
+    )]
+    Stale { path: String, reasons: Vec<String> },
+    #[error(
+        "the saved plan {path} no longer matches the environment ({}); the engine may have drifted: run `compartment plan --refresh` and make a new plan",
+        differences.join("; ")
+    )]
+    Drifted {
+        path: String,
+        differences: Vec<String>,
+    },
+    #[error("--target {target} is not in the plan; addresses look like resource.db, service.api, instance.downtown")]
+    UnknownTarget { target: String },
+    #[error("apply cancelled: no answer on standard input (pass --yes to apply without asking)")]
+    NoAnswer,
+    /// Ctrl-C before anything was executed; the locks are released.
+    #[error("Apply cancelled; nothing was changed.")]
+    Interrupted,
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error(transparent)]
+    PlanFile(#[from] PlanFileError),
+    #[error(transparent)]
+    Cycle(#[from] CycleError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Why one node of an apply (or a restore) failed.
+#[derive(Debug, Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Docker(#[from] DockerError),
+    #[error("not ready: {0}")]
+    NotReady(DockerError),
+    #[error("container {container} has no address on network {network}")]
+    NoAddress { container: String, network: String },
+    #[error(transparent)]
+    Env(#[from] super::env::EnvError),
+    #[error(transparent)]
+    Secret(#[from] SecretError),
+    #[error("the environment has no hook secret yet")]
+    NoHookSecret,
+    /// The step's task panicked (a bug); its dependents are skipped.
+    #[error("{0}")]
+    Panicked(String),
+}

@@ -1,0 +1,233 @@
+//! `apply` as one library call: lock the states (the project-wide one too
+//! when global instances are involved), plan against the live engine, refuse
+//! a stale or drifted plan file, show the plan and ask, prepare the network,
+//! execute (scoped by `--target`), and report the state reached. Ctrl-C
+//! before execution releases the locks and changes nothing; during
+//! execution the executor stops starting nodes and saves.
+
+use super::error::ApplyError;
+use super::executor::{self, Outcome, Stores};
+use super::progress::Progress;
+use super::steps::Shared;
+use super::{prepare, refresh};
+use crate::docker::Docker;
+use crate::interrupt::Interrupt;
+use crate::plan::{file, planner, Plan};
+use crate::state::secrets::SecretKey;
+use crate::workspace::Workspace;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// The answer to "Do you want to apply these changes?".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Yes,
+    No,
+    /// Standard input ended without an answer.
+    NoInput,
+}
+
+/// What the command line shows and asks during an apply.
+pub trait Ui {
+    /// The plan that is about to be executed (also when it is blocked or
+    /// empty).
+    fn planned(&mut self, plan: &Plan);
+    /// Asks for confirmation; blocking, so it runs on its own thread.
+    fn ask(&self) -> fn() -> std::io::Result<Answer>;
+    /// Execution starts now (progress follows).
+    fn executing(&mut self);
+}
+
+pub struct ApplyRequest {
+    pub workspace: Workspace,
+    /// A reviewed plan file to execute instead of a fresh plan.
+    pub plan_file: Option<PathBuf>,
+    /// Execute without asking (`--yes`); a plan file never asks.
+    pub yes: bool,
+    pub parallelism: usize,
+    /// `--target` addresses: each with what it depends on.
+    pub targets: Vec<String>,
+    pub progress: Progress,
+}
+
+/// How an apply ended.
+pub enum Applied {
+    /// The environment already matched.
+    NoChanges,
+    /// The user did not answer `yes`.
+    Cancelled,
+    Executed(Box<Outcome>),
+}
+
+pub struct ApplyReport {
+    pub applied: Applied,
+    /// Where the state was saved, and its serial after the run.
+    pub state_path: String,
+    pub serial: u64,
+}
+
+impl ApplyReport {
+    /// 0 when everything asked for was done, 130 after an interrupt.
+    pub fn exit_code(&self) -> i32 {
+        match &self.applied {
+            Applied::NoChanges => 0,
+            Applied::Cancelled => 1,
+            Applied::Executed(o) if o.interrupted => 130,
+            Applied::Executed(o) if o.success() => 0,
+            Applied::Executed(_) => 1,
+        }
+    }
+}
+
+/// Runs `apply`. Interrupts (Ctrl-C) are listened for from the start.
+pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, ApplyError> {
+    let interrupt = Interrupt::listen();
+    let ApplyRequest {
+        workspace: ws,
+        plan_file,
+        yes,
+        parallelism,
+        targets,
+        progress,
+    } = req;
+    let _lock = ws.target.store.lock("apply")?;
+    // Instances of global types live in the project-wide state, shared by
+    // every environment: lock it too when this project declares any.
+    let _global_lock =
+        if ws.project.instances.values().any(|i| i.global) || !ws.global.instances.is_empty() {
+            Some(ws.target.global_store.lock("apply")?)
+        } else {
+            None
+        };
+    let docker = until_interrupted(&interrupt, async { Ok(Docker::connect().await?) }).await?;
+    let drift = refresh::detect(&docker, ws.name(), &ws.env, &ws.state).await?;
+    let plan = planner::plan(&planner::Input {
+        project: &ws.project,
+        environment: &ws.env,
+        state: &ws.state,
+        global: Some(&ws.global),
+        drift: &drift,
+    })?;
+    if let Some(path) = &plan_file {
+        check_saved(path, &plan)?;
+    }
+    ui.planned(&plan);
+    if plan.is_blocked() {
+        return Err(ApplyError::Blocked {
+            count: plan.blocked.len(),
+        });
+    }
+    let report = |applied, ws: &Workspace| ApplyReport {
+        applied,
+        state_path: ws.target.store.display(),
+        serial: ws.state.serial,
+    };
+    if !plan.has_changes() {
+        return Ok(report(Applied::NoChanges, &ws));
+    }
+    if plan_file.is_none() && !yes {
+        let ask = ui.ask();
+        let answer = until_interrupted(&interrupt, async move {
+            tokio::task::spawn_blocking(ask)
+                .await
+                .map_err(std::io::Error::other)?
+                .map_err(ApplyError::from)
+        })
+        .await?;
+        match answer {
+            Answer::Yes => {}
+            Answer::No => return Ok(report(Applied::Cancelled, &ws)),
+            Answer::NoInput => return Err(ApplyError::NoAnswer),
+        }
+    }
+    let scope = scope(&plan, &targets)?;
+    let mut ws = ws;
+    let key = SecretKey::load_or_create()?;
+    let p = ws.name().to_string();
+    if prepare(&docker, &key, &p, &ws.env, &mut ws.state).await? {
+        ws.target.store.save(&mut ws.state)?;
+    }
+    if interrupt.is_set() {
+        return Err(ApplyError::Interrupted);
+    }
+    let stores = Stores {
+        state: ws.target.store.clone(),
+        global: ws.target.global_store.clone(),
+    };
+    let Workspace {
+        project,
+        env,
+        target,
+        mut state,
+        mut global,
+        ..
+    } = ws;
+    let shared = Arc::new(Shared::new(docker, project, env, key, progress));
+    ui.executing();
+    let outcome = executor::execute(
+        &plan.changes,
+        shared,
+        &stores,
+        &mut state,
+        &mut global,
+        parallelism,
+        scope.as_ref(),
+        &interrupt,
+    )
+    .await;
+    Ok(ApplyReport {
+        applied: Applied::Executed(Box::new(outcome)),
+        state_path: target.store.display(),
+        serial: state.serial,
+    })
+}
+
+/// Runs `work` unless an interrupt comes first.
+async fn until_interrupted<T>(
+    interrupt: &Interrupt,
+    work: impl std::future::Future<Output = Result<T, ApplyError>>,
+) -> Result<T, ApplyError> {
+    tokio::select! {
+        biased;
+        _ = interrupt.wait() => Err(ApplyError::Interrupted),
+        r = work => r,
+    }
+}
+
+/// A reviewed plan file applies only while it is what a fresh plan says.
+fn check_saved(path: &std::path::Path, fresh: &Plan) -> Result<(), ApplyError> {
+    let saved = file::read(path)?;
+    let shown = crate::diagnostics::display_path(path);
+    let reasons = file::stale_reasons(&saved, fresh);
+    if !reasons.is_empty() {
+        return Err(ApplyError::Stale {
+            path: shown,
+            reasons,
+        });
+    }
+    let differences = file::differences(&saved, fresh);
+    if !differences.is_empty() {
+        return Err(ApplyError::Drifted {
+            path: shown,
+            differences,
+        });
+    }
+    Ok(())
+}
+
+/// `--target`: each target with everything it depends on.
+fn scope(plan: &Plan, targets: &[String]) -> Result<Option<BTreeSet<String>>, ApplyError> {
+    if targets.is_empty() {
+        return Ok(None);
+    }
+    let g = plan.graph();
+    let mut scope = BTreeSet::new();
+    for t in targets {
+        if !g.contains(t) {
+            return Err(ApplyError::UnknownTarget { target: t.clone() });
+        }
+        scope.extend(g.with_dependencies(t));
+    }
+    Ok(Some(scope))
+}

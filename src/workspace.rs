@@ -1,0 +1,155 @@
+//! Where a command's project and state live, and loading them together:
+//! the checked project (its diagnostics when it does not load), the
+//! environment's state and the project-wide state of global instances.
+
+use crate::descriptor::project::{self, Project};
+use crate::diagnostics::{Diagnostics, Sources};
+use crate::state::store::{StateStore, StoreError};
+use crate::state::State;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// What the global options say about where to look.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// compartment.yml.
+    pub file: PathBuf,
+    pub env: String,
+    /// Overrides the project's `name`.
+    pub project: Option<String>,
+    /// Overrides the state file's location.
+    pub state: Option<PathBuf>,
+}
+
+#[derive(Debug, Error)]
+pub enum WorkspaceError {
+    /// The descriptors have errors; the diagnostics say which.
+    #[error("{}", summary(.diagnostics))]
+    Invalid {
+        sources: Box<Sources>,
+        diagnostics: Diagnostics,
+    },
+    #[error("cannot tell the project name: {file} does not load (run `compartment validate`) and --project is not set")]
+    NoProjectName { file: String },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Where a command's state lives.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub project: String,
+    pub root: PathBuf,
+    pub store: StateStore,
+    pub global_store: StateStore,
+}
+
+/// The project, its state and the project-wide state, loaded together.
+pub struct Workspace {
+    pub project: Project,
+    pub env: String,
+    pub target: Target,
+    pub state: State,
+    pub global: State,
+    /// Warnings of a project that loaded (for the caller to show).
+    pub warnings: (Sources, Diagnostics),
+}
+
+impl Options {
+    /// The directory of compartment.yml.
+    pub fn root(&self) -> PathBuf {
+        root_of(&self.file)
+    }
+
+    fn target_for(&self, project: &str) -> Target {
+        let root = self.root();
+        Target {
+            project: project.to_string(),
+            store: StateStore::locate(&root, project, &self.env, self.state.as_deref()),
+            global_store: StateStore::global(&root, project),
+            root,
+        }
+    }
+
+    /// The state location without a full, checked load of the project.
+    pub fn target(&self) -> Result<Target, WorkspaceError> {
+        if let Some(p) = &self.project {
+            return Ok(self.target_for(p));
+        }
+        let loaded = project::load(&self.file, &BTreeMap::new());
+        match loaded
+            .project
+            .map(|p| p.compartment.name)
+            .filter(|n| !n.is_empty())
+        {
+            Some(name) => Ok(self.target_for(&name)),
+            None => Err(WorkspaceError::NoProjectName {
+                file: crate::diagnostics::display_path(&self.file),
+            }),
+        }
+    }
+
+    /// The checked project (with `--project` applied).
+    pub fn project(&self) -> Result<(Project, (Sources, Diagnostics)), WorkspaceError> {
+        let loaded = project::load(&self.file, &BTreeMap::new());
+        match loaded.project {
+            Some(mut p) if !loaded.diagnostics.has_errors() => {
+                if let Some(name) = &self.project {
+                    p.compartment.name = name.clone();
+                }
+                Ok((p, (loaded.sources, loaded.diagnostics)))
+            }
+            _ => Err(WorkspaceError::Invalid {
+                sources: Box::new(loaded.sources),
+                diagnostics: loaded.diagnostics,
+            }),
+        }
+    }
+
+    /// The checked project with its state and the project-wide state.
+    pub fn open(&self) -> Result<Workspace, WorkspaceError> {
+        let (project, warnings) = self.project()?;
+        let target = self.target_for(&project.compartment.name);
+        let state = target.store.load(&target.project, &self.env)?;
+        let global = target.global_store.load(&target.project, "_global")?;
+        Ok(Workspace {
+            project,
+            env: self.env.clone(),
+            target,
+            state,
+            global,
+            warnings,
+        })
+    }
+}
+
+impl Workspace {
+    pub fn name(&self) -> &str {
+        &self.project.compartment.name
+    }
+}
+
+/// The directory of a compartment.yml path (`.` for a bare file name).
+pub fn root_of(file: &Path) -> PathBuf {
+    match file.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// "2 errors, 1 warning".
+pub fn summary(d: &Diagnostics) -> String {
+    let plural = |n: usize, w: &str| {
+        if n == 1 {
+            format!("1 {w}")
+        } else {
+            format!("{n} {w}s")
+        }
+    };
+    format!(
+        "{}, {}",
+        plural(d.error_count(), "error"),
+        plural(d.warning_count(), "warning")
+    )
+}
