@@ -14,6 +14,7 @@ use crate::docker::Docker;
 use crate::interrupt::Interrupt;
 use crate::plan::{file, planner, Plan};
 use crate::state::secrets::SecretKey;
+use crate::state::store::LockGuard;
 use crate::workspace::Workspace;
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -91,24 +92,9 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
         targets,
         progress,
     } = req;
-    let _lock = ws.target.store.lock("apply")?;
-    // Instances of global types live in the project-wide state, shared by
-    // every environment: lock it too when this project declares any.
-    let _global_lock =
-        if ws.project.instances.values().any(|i| i.global) || !ws.global.instances.is_empty() {
-            Some(ws.target.global_store.lock("apply")?)
-        } else {
-            None
-        };
+    let _locks = lock(&ws)?;
     let docker = until_interrupted(&interrupt, async { Ok(Docker::connect().await?) }).await?;
-    let drift = refresh::detect(&docker, ws.name(), &ws.env, &ws.state).await?;
-    let plan = planner::plan(&planner::Input {
-        project: &ws.project,
-        environment: &ws.env,
-        state: &ws.state,
-        global: Some(&ws.global),
-        drift: &drift,
-    })?;
+    let plan = plan_live(&docker, &ws).await?;
     if let Some(path) = &plan_file {
         check_saved(path, &plan)?;
     }
@@ -181,6 +167,29 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
         state_path: target.store.display(),
         serial: state.serial,
     })
+}
+
+/// The environment's state lock, and the project-wide one when global
+/// instances are involved: they live in the project-wide state, shared by
+/// every environment.
+fn lock(ws: &Workspace) -> Result<Vec<LockGuard>, ApplyError> {
+    let mut locks = vec![ws.target.store.lock("apply")?];
+    if ws.project.instances.values().any(|i| i.global) || !ws.global.instances.is_empty() {
+        locks.push(ws.target.global_store.lock("apply")?);
+    }
+    Ok(locks)
+}
+
+/// A fresh plan against the state and the live engine (drift included).
+async fn plan_live(docker: &Docker, ws: &Workspace) -> Result<Plan, ApplyError> {
+    let drift = refresh::detect(docker, ws.name(), &ws.env, &ws.state).await?;
+    Ok(planner::plan(&planner::Input {
+        project: &ws.project,
+        environment: &ws.env,
+        state: &ws.state,
+        global: Some(&ws.global),
+        drift: &drift,
+    })?)
 }
 
 /// Runs `work` unless an interrupt comes first.

@@ -99,71 +99,84 @@ pub fn text(plan: &Plan, color: bool) -> String {
     let mut shown = 0;
     for ch in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         shown += 1;
-        let mut line = format!(
-            "{} {} {}",
-            st.action(ch.action, ch.action.symbol()),
-            st.paint(Style::new().bold(), &ch.address),
-            st.action(ch.action, ch.action.word())
-        );
-        if let Some(r) = &ch.reason {
-            line.push_str(&format!(": {r}"));
-        }
-        if ch.global {
-            line.push_str(" [global]");
-        }
-        out.push_str(&line);
-        out.push('\n');
-        if !ch.depends_on.is_empty() {
-            out.push_str(&format!("    after: {}\n", ch.depends_on.join(", ")));
-        }
-        for f in &ch.diff {
-            let (b, a) = st.word_diff(&value_text(&f.before), &value_text(&f.after));
-            let tag = if f.forces_replacement {
-                st.paint(Style::new().magenta(), "  # forces replacement")
-            } else {
-                String::new()
-            };
-            match (&f.before, &f.after) {
-                (None, Some(_)) => out.push_str(&format!(
-                    "    {} {}: {a}{tag}\n",
-                    st.paint(Style::new().green(), "+"),
-                    f.path
-                )),
-                (Some(_), None) => out.push_str(&format!(
-                    "    {} {}: {b}{tag}\n",
-                    st.paint(Style::new().red(), "-"),
-                    f.path
-                )),
-                _ => out.push_str(&format!(
-                    "    {} {}: {b} → {a}{tag}\n",
-                    st.paint(Style::new().yellow(), "~"),
-                    f.path
-                )),
-            }
-        }
-        for (k, w) in &ch.generated {
-            let words = match w.as_str() {
-                "generate" => "will be generated",
-                "regenerate" => "was removed and will be regenerated",
-                _ => "kept",
-            };
-            out.push_str(&format!("    generated {k}: {words}\n"));
-        }
-        for c in &ch.connections {
-            out.push_str(&format!("    connection {c}\n"));
-        }
-        for h in &ch.hooks {
-            out.push_str(&format!(
-                "    hook {}: {} {} on service.{}\n",
-                h.operation, h.method, h.path, h.service
-            ));
-        }
+        text_change(&st, ch, &mut out);
     }
     if shown == 0 && plan.blocked.is_empty() {
         out.push_str("No changes. The environment matches the configuration.\n");
     } else if shown == 0 {
         out.push_str("No changes besides the blocked ones below.\n");
     }
+    text_notes(&st, plan, &mut out);
+    out.push_str(&format!("\nPlan: {}.\n", summary_line(plan)));
+    out
+}
+
+/// One change: its line, dependencies, field diff, generated variables,
+/// connections and hooks.
+fn text_change(st: &Styles, ch: &super::Change, out: &mut String) {
+    let mut line = format!(
+        "{} {} {}",
+        st.action(ch.action, ch.action.symbol()),
+        st.paint(Style::new().bold(), &ch.address),
+        st.action(ch.action, ch.action.word())
+    );
+    if let Some(r) = &ch.reason {
+        line.push_str(&format!(": {r}"));
+    }
+    if ch.global {
+        line.push_str(" [global]");
+    }
+    out.push_str(&line);
+    out.push('\n');
+    if !ch.depends_on.is_empty() {
+        out.push_str(&format!("    after: {}\n", ch.depends_on.join(", ")));
+    }
+    for f in &ch.diff {
+        let (b, a) = st.word_diff(&value_text(&f.before), &value_text(&f.after));
+        let tag = if f.forces_replacement {
+            st.paint(Style::new().magenta(), "  # forces replacement")
+        } else {
+            String::new()
+        };
+        match (&f.before, &f.after) {
+            (None, Some(_)) => out.push_str(&format!(
+                "    {} {}: {a}{tag}\n",
+                st.paint(Style::new().green(), "+"),
+                f.path
+            )),
+            (Some(_), None) => out.push_str(&format!(
+                "    {} {}: {b}{tag}\n",
+                st.paint(Style::new().red(), "-"),
+                f.path
+            )),
+            _ => out.push_str(&format!(
+                "    {} {}: {b} → {a}{tag}\n",
+                st.paint(Style::new().yellow(), "~"),
+                f.path
+            )),
+        }
+    }
+    for (k, w) in &ch.generated {
+        let words = match w.as_str() {
+            "generate" => "will be generated",
+            "regenerate" => "was removed and will be regenerated",
+            _ => "kept",
+        };
+        out.push_str(&format!("    generated {k}: {words}\n"));
+    }
+    for c in &ch.connections {
+        out.push_str(&format!("    connection {c}\n"));
+    }
+    for h in &ch.hooks {
+        out.push_str(&format!(
+            "    hook {}: {} {} on service.{}\n",
+            h.operation, h.method, h.path, h.service
+        ));
+    }
+}
+
+/// The blocked changes and the warnings.
+fn text_notes(st: &Styles, plan: &Plan, out: &mut String) {
     if !plan.blocked.is_empty() {
         out.push('\n');
         out.push_str(&st.paint(Style::new().red().bold(), "Blocked:"));
@@ -195,8 +208,6 @@ pub fn text(plan: &Plan, color: bool) -> String {
             ));
         }
     }
-    out.push_str(&format!("\nPlan: {}.\n", summary_line(plan)));
-    out
 }
 
 fn emoji(a: Action) -> &'static str {

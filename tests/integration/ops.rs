@@ -1609,3 +1609,63 @@ fn postgres_preset_backup_restore_round_trip() {
     let plan = p.cmd(["plan"]).run();
     assert!(!plan.stdout.contains("Blocked"), "{}", plan.stdout);
 }
+
+#[test]
+fn scheduler_stops_after_a_ctrl_c_pressed_during_a_backup() {
+    if !available() {
+        return;
+    }
+    let p = Project::new("ops/store");
+    // A backup that takes a few seconds, so that the interrupt lands while
+    // it runs (when no wait for Ctrl-C is pending).
+    p.edit(
+        "compartment.yml",
+        "tar -C /data -cf \"$COMPARTMENT_BACKUP_DIR/data.tar\" . &&",
+        "sleep 3 && tar -C /data -cf \"$COMPARTMENT_BACKUP_DIR/data.tar\" . &&",
+    );
+    p.cmd(["apply", "--yes", "--target", "resource.store"])
+        .run();
+    // A long interval: a lost Ctrl-C would leave it waiting for ten minutes.
+    let mut scheduler = Lines::spawn(
+        &p,
+        &["scheduler", "--interval-seconds", "600"],
+        &[("COMPARTMENT_NOW", "2090-01-01T00:00:00Z")],
+    );
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while !records(&p).iter().any(|r| r["status"] == "running") {
+        assert!(
+            Instant::now() < deadline,
+            "the scheduled backup never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::process::Command::new("kill")
+        .args(["-INT", &scheduler.child.id().to_string()])
+        .status()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(s) = scheduler.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the scheduler did not stop after Ctrl-C during a backup (the interrupt was lost)"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    while let Ok(l) = scheduler.rx.recv_timeout(Duration::from_secs(5)) {
+        scheduler.seen.push(l);
+    }
+    assert_eq!(status.code(), Some(0), "{:?}", scheduler.seen);
+    let id = records(&p)[0]["id"].as_str().unwrap().to_string();
+    assert_eq!(record(&p, &id)["status"], "succeeded");
+    assert_eq!(
+        scheduler.seen,
+        [
+            "compartment scheduler: checking every 600s for due backups of production (Ctrl-C to stop)".to_string(),
+            format!("scheduled backup of `store`: {id}"),
+            "scheduler stopped".into(),
+        ]
+    );
+}
