@@ -18,7 +18,7 @@ pub enum EnvError {
     Output {
         resource: String,
         output: String,
-        reason: String,
+        reason: template::RenderError,
     },
     #[error("resource `{0}` has no output `{1}`")]
     NoOutput(String, String),

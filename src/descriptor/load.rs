@@ -451,14 +451,6 @@ fn operations(cx: &mut Cx, node: &Node, path: &str) -> Operations {
     ops
 }
 
-/// Parses a 5-field UTC cron expression (standard semantics: day-of-week
-/// 0-7 with 0 and 7 Sunday) into a `cron::Schedule`.
-pub fn parse_cron(expr: &str) -> Result<cron::Schedule, String> {
-    super::cron::parse(expr)
-        .map(|c| c.schedule())
-        .map_err(|e| e.message)
-}
-
 fn schedule(cx: &mut Cx, node: &Node, path: &str) -> Option<Schedule> {
     let f = cx.fields(node, path, SCHEDULE)?;
     match (f.get("interval"), f.get("cron")) {

@@ -126,10 +126,19 @@ pub struct Context<'a> {
     pub env: &'a BTreeMap<String, String>,
 }
 
+/// Why a template cannot be rendered.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RenderError {
+    #[error("{}", .0.message)]
+    Parse(TemplateError),
+    #[error("`${{env.{0}}}` has no value")]
+    NoValue(String),
+}
+
 /// Renders a template; `Err` names an `${env.KEY}` with no value.
-pub fn render(s: &str, cx: &Context) -> Result<String, String> {
+pub fn render(s: &str, cx: &Context) -> Result<String, RenderError> {
     let mut out = String::new();
-    for piece in parse(s).map_err(|e| e.message)? {
+    for piece in parse(s).map_err(RenderError::Parse)? {
         match piece {
             Piece::Text(t) => out.push_str(&t),
             Piece::Var(Placeholder::ResourceName) => out.push_str(cx.resource),
@@ -138,7 +147,7 @@ pub fn render(s: &str, cx: &Context) -> Result<String, String> {
             Piece::Var(Placeholder::EnvironmentName) => out.push_str(cx.environment),
             Piece::Var(Placeholder::Env(k)) => match cx.env.get(&k) {
                 Some(v) => out.push_str(v),
-                None => return Err(format!("`${{env.{k}}}` has no value")),
+                None => return Err(RenderError::NoValue(k)),
             },
         }
     }
