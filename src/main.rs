@@ -1,11 +1,23 @@
 //! The `compartment` binary: parse arguments, run the command, render an
-//! error once, exit with the command's code.
+//! error once, exit with the command's code (0 ok, 1 any error including a
+//! usage error, 2 only for `plan --detailed-exitcode`'s "changes present",
+//! 130 after Ctrl-C).
 
 use clap::Parser;
 use compartment::cli::{args::Arguments, render_error, Context};
 
 fn main() {
-    let args = Arguments::parse();
+    quiet_on_closed_stdout();
+    let args = match Arguments::try_parse() {
+        Ok(args) => args,
+        Err(e) => {
+            // Help and version go to stdout and exit 0; usage errors exit 1,
+            // never 2, which `--detailed-exitcode` reserves for changes.
+            let code = if e.use_stderr() { 1 } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
     let cx = Context::new(args.global);
     let code = match args.command.execute(&cx) {
         Ok(code) => code,
@@ -17,4 +29,23 @@ fn main() {
     // Exits without dropping the runtime: a prompt abandoned by Ctrl-C may
     // still hold a blocking thread on standard input.
     std::process::exit(code);
+}
+
+/// A reader that stopped early (`compartment plan | head -1`) ends the
+/// process quietly with 0, like `git log | head`, instead of a panic from
+/// `println!` on a broken pipe.
+fn quiet_on_closed_stdout() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
