@@ -21,6 +21,7 @@ fn main() {
     let cx = Context::new(args.global);
     let code = match args.command.execute(&cx) {
         Ok(code) => code,
+        Err(compartment::error::Error::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => 0,
         Err(e) => {
             render_error(&cx, &e);
             e.exit_code()
@@ -43,7 +44,7 @@ fn quiet_on_closed_stdout() {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or("");
-        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+        if message.contains("Broken pipe") {
             std::process::exit(0);
         }
         default(info);

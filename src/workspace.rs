@@ -130,6 +130,29 @@ impl Workspace {
     }
 }
 
+/// The file name looked for.
+pub const DESCRIPTOR: &str = "compartment.yml";
+
+/// The nearest compartment.yml in `start` or a directory above it (like
+/// cargo and git), as a path relative to `start` (`../../compartment.yml`)
+/// so that diagnostics stay short; `compartment.yml` when there is none, so
+/// the error names the file expected here.
+pub fn discover(start: &Path) -> PathBuf {
+    let Ok(mut dir) = std::fs::canonicalize(start) else {
+        return PathBuf::from(DESCRIPTOR);
+    };
+    let mut relative = PathBuf::new();
+    loop {
+        if dir.join(DESCRIPTOR).is_file() {
+            return relative.join(DESCRIPTOR);
+        }
+        if !dir.pop() {
+            return PathBuf::from(DESCRIPTOR);
+        }
+        relative.push("..");
+    }
+}
+
 /// The directory of a compartment.yml path (`.` for a bare file name).
 pub fn root_of(file: &Path) -> PathBuf {
     match file.parent() {

@@ -15,15 +15,10 @@ pub struct Arguments {
 /// Options every command accepts.
 #[derive(Clone, Debug, Args)]
 pub struct Global {
-    /// Path of compartment.yml
-    #[arg(
-        short = 'f',
-        long = "file",
-        global = true,
-        env = "COMPARTMENT_FILE",
-        default_value = "compartment.yml"
-    )]
-    pub file: PathBuf,
+    /// Path of compartment.yml [default: the nearest compartment.yml in the
+    /// working directory or above it]
+    #[arg(short = 'f', long = "file", global = true, env = "COMPARTMENT_FILE")]
+    pub file: Option<PathBuf>,
     /// Environment to work on
     #[arg(
         long = "env",
@@ -99,6 +94,16 @@ pub enum Subcommand {
     /// Inspect the state file; clear a stale lock
     #[command(subcommand)]
     State(StateCommand),
+    /// Print a shell completion script (e.g. `compartment completions bash > /etc/bash_completion.d/compartment`)
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff; e.g. `compartment man > compartment.1`)
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

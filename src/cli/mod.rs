@@ -26,6 +26,8 @@ use std::sync::OnceLock;
 /// What every command gets: the global options and terminal facts.
 pub struct Context {
     pub global: Global,
+    /// compartment.yml: `-f`, else the nearest one upwards.
+    pub file: std::path::PathBuf,
     /// Colour on stdout.
     pub color: bool,
     /// Colour on stderr.
@@ -36,7 +38,12 @@ pub struct Context {
 impl Context {
     pub fn new(global: Global) -> Self {
         let allowed = !global.no_color && std::env::var_os("NO_COLOR").is_none();
+        let file = global
+            .file
+            .clone()
+            .unwrap_or_else(|| crate::workspace::discover(std::path::Path::new(".")));
         Context {
+            file,
             color: allowed && std::io::stdout().is_terminal(),
             color_err: allowed && std::io::stderr().is_terminal(),
             global,
@@ -50,7 +57,7 @@ impl Context {
 
     pub fn options(&self) -> Options {
         Options {
-            file: self.global.file.clone(),
+            file: self.file.clone(),
             env: self.global.env.clone(),
             project: self.global.project.clone(),
             state: self.global.state.clone(),
@@ -149,6 +156,8 @@ impl Subcommand {
             | Subcommand::Show(_)
             | Subcommand::Graph(_)
             | Subcommand::Schema(_)
+            | Subcommand::Completions(_)
+            | Subcommand::Man
             | Subcommand::State(StateCommand::Show) => return None,
         })
     }
@@ -170,6 +179,8 @@ impl Subcommand {
             Subcommand::Show(a) => plan::show(cx, a),
             Subcommand::Graph(a) => plan::graph(cx, a),
             Subcommand::State(c) => state::run(cx, c),
+            Subcommand::Completions(a) => schema::completions(a.shell),
+            Subcommand::Man => schema::man(),
         }
     }
 }

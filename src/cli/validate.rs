@@ -7,7 +7,7 @@ use crate::workspace::{summary, WorkspaceError};
 use std::collections::BTreeMap;
 
 pub fn run(cx: &Context) -> Result<i32> {
-    let loaded = project::load(&cx.global.file, &BTreeMap::new());
+    let loaded = project::load(&cx.file, &BTreeMap::new());
     if loaded.diagnostics.has_errors() || loaded.project.is_none() {
         return Err(WorkspaceError::Invalid {
             sources: Box::new(loaded.sources),
@@ -24,7 +24,7 @@ pub fn run(cx: &Context) -> Result<i32> {
             };
             println!(
                 "{} is valid: project `{}`, {}, {}, {}, {} ({})",
-                crate::diagnostics::display_path(&cx.global.file),
+                crate::diagnostics::display_path(&cx.file),
                 cx.global.project.as_deref().unwrap_or(&c.name),
                 n(c.services.len(), "service", "services"),
                 n(c.resources.len(), "resource", "resources"),
