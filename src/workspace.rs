@@ -20,6 +20,8 @@ pub struct Options {
     pub project: Option<String>,
     /// Overrides the state file's location.
     pub state: Option<PathBuf>,
+    /// How long to wait for a held state lock.
+    pub lock_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Error)]
@@ -66,8 +68,9 @@ impl Options {
         let root = self.root();
         Target {
             project: project.to_string(),
-            store: StateStore::locate(&root, project, &self.env, self.state.as_deref()),
-            global_store: StateStore::global(&root, project),
+            store: StateStore::locate(&root, project, &self.env, self.state.as_deref())
+                .with_lock_timeout(self.lock_timeout),
+            global_store: StateStore::global(&root, project).with_lock_timeout(self.lock_timeout),
             root,
         }
     }

@@ -33,6 +33,9 @@ pub struct Global {
     /// State file (default: .compartment/state/<project>/<env>.json beside compartment.yml)
     #[arg(long, global = true, env = "COMPARTMENT_STATE")]
     pub state: Option<PathBuf>,
+    /// Wait this long for a state lock another command holds (e.g. `30s`, `2m`)
+    #[arg(long, global = true, env = "COMPARTMENT_LOCK_TIMEOUT", value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
+    pub lock_timeout: std::time::Duration,
     /// Output format
     #[arg(long, global = true, env = "COMPARTMENT_OUTPUT", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

@@ -61,6 +61,7 @@ impl Context {
             env: self.global.env.clone(),
             project: self.global.project.clone(),
             state: self.global.state.clone(),
+            lock_timeout: self.global.lock_timeout,
         }
     }
 

@@ -30,7 +30,7 @@ pub fn run(cx: &Context, cmd: StateCommand) -> Result<i32> {
     // project it belongs to; otherwise the project says where it is.
     let (project, store) = match (cx.options().target(), &cx.global.state) {
         (Ok(target), _) => (Some(target.project), target.store),
-        (Err(_), Some(path)) => (None, StateStore { path: path.clone() }),
+        (Err(_), Some(path)) => (None, StateStore::at(path.clone())),
         (Err(e), None) => return Err(e.into()),
     };
     match cmd {

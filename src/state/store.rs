@@ -55,6 +55,8 @@ pub struct LockInfo {
 #[derive(Clone, Debug)]
 pub struct StateStore {
     pub path: PathBuf,
+    /// How long [`StateStore::lock`] waits for a held lock (`--lock-timeout`).
+    pub lock_timeout: std::time::Duration,
 }
 
 /// Removes the lock file when dropped.
@@ -81,18 +83,17 @@ impl StateStore {
                 .join(project)
                 .join(format!("{env}.json")),
         };
-        StateStore { path }
+        StateStore::at(path)
     }
 
     /// The project-wide state (instances of `global: true` types).
     pub fn global(root: &Path, project: &str) -> StateStore {
-        StateStore {
-            path: root
-                .join(".compartment")
+        StateStore::at(
+            root.join(".compartment")
                 .join("state")
                 .join(project)
                 .join("_global.json"),
-        }
+        )
     }
 
     pub fn display(&self) -> String {
@@ -174,9 +175,38 @@ impl StateStore {
         Ok(())
     }
 
-    /// Takes the lock (exclusive creation of `<file>.lock`, which records
-    /// who holds it). Refused, naming the holder, when someone else has it.
+    /// A store for `path` that does not wait for a held lock.
+    pub fn at(path: PathBuf) -> StateStore {
+        StateStore {
+            path,
+            lock_timeout: std::time::Duration::ZERO,
+        }
+    }
+
+    /// The same store, waiting up to `timeout` for a held lock.
+    pub fn with_lock_timeout(mut self, timeout: std::time::Duration) -> StateStore {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// Takes the lock, waiting up to the store's lock timeout while someone
+    /// else holds it; then refused, naming the holder.
     pub fn lock(&self, operation: &str) -> Result<LockGuard, StoreError> {
+        let deadline = std::time::Instant::now() + self.lock_timeout;
+        loop {
+            match self.try_lock(operation) {
+                Err(StoreError::Locked { .. }) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(100));
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Takes the lock once: `<file>.lock` appears atomically with its
+    /// holder already written (a temporary file hard-linked into place), so
+    /// a refusal always names who holds it.
+    fn try_lock(&self, operation: &str) -> Result<LockGuard, StoreError> {
         let path = self.lock_path();
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
@@ -187,18 +217,15 @@ impl StateStore {
             operation: operation.into(),
             since: super::now_rfc3339(),
         };
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(mut f) => {
-                let text = serde_json::to_string_pretty(&info).expect("lock info serialises");
-                f.write_all(text.as_bytes())
-                    .and_then(|_| f.sync_all())
-                    .map_err(io("cannot write", &path))?;
-                Ok(LockGuard { path })
-            }
+        let tmp = self.sibling(&format!(".lock.{}.tmp", std::process::id()));
+        let text = serde_json::to_string_pretty(&info).expect("lock info serialises");
+        std::fs::File::create(&tmp)
+            .and_then(|mut f| f.write_all(text.as_bytes()).and_then(|_| f.sync_all()))
+            .map_err(io("cannot write", &tmp))?;
+        let linked = std::fs::hard_link(&tmp, &path);
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => Ok(LockGuard { path }),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
                 let info = self.lock_info().unwrap_or(LockInfo {
                     holder: "unknown".into(),
@@ -236,14 +263,18 @@ impl StateStore {
     }
 }
 
-/// `user@host` of this process.
+/// `user@host` of this process: the user from the operating system (not
+/// only `$USER`, which may be unset), the host name from the kernel.
 fn holder() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
+    let user = whoami::username()
+        .ok()
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| "unknown".into());
+    let host = whoami::hostname()
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
     format!("{user}@{host}")
 }
 
@@ -284,5 +315,31 @@ mod tests {
         );
         drop(guard);
         assert!(store.lock("apply").is_ok());
+    }
+
+    #[test]
+    fn a_lock_timeout_waits_for_the_holder_and_the_holder_is_never_unknown() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::locate(dir.path(), "p", "e", None);
+        let guard = store.lock("apply").unwrap();
+        let info = store.lock_info().unwrap();
+        assert!(!info.holder.starts_with("unknown@"), "{info:?}");
+        let waiting = store
+            .clone()
+            .with_lock_timeout(std::time::Duration::from_secs(10));
+        let released = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            drop(guard);
+        });
+        let started = std::time::Instant::now();
+        assert!(waiting.lock("apply").is_ok());
+        assert!(started.elapsed() >= std::time::Duration::from_millis(250));
+        released.join().unwrap();
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path().join(".compartment/state/p"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
     }
 }

@@ -109,9 +109,7 @@ fn the_state_lives_beside_compartment_yml_per_project_and_environment() {
 fn state_flag_and_environment_variable_override_the_location() {
     let sb = Sandbox::copy("example");
     let mut st = sb.applied_state();
-    let custom = StateStore {
-        path: sb.file("elsewhere/prod-state.json"),
-    };
+    let custom = StateStore::at(sb.file("elsewhere/prod-state.json"));
     custom.save(&mut st).unwrap();
     let run = sb
         .cmd()
@@ -234,7 +232,7 @@ fn lock_holder_process() {
     let Some(path) = std::env::var_os(HOLD_LOCK) else {
         return;
     };
-    let store = StateStore { path: path.into() };
+    let store = StateStore::at(path.into());
     let _guard = store.lock("apply").expect("take the lock");
     println!("LOCKED {}", std::process::id());
     std::io::stdout().flush().unwrap();
@@ -521,9 +519,7 @@ fn a_v0_state_is_upgraded_on_read() {
         json!({"lineage": LINEAGE, "serial": 6})
     );
     // The next write is version 1, with the v0 file as the backup.
-    let store = StateStore {
-        path: sb.file("old-state.json"),
-    };
+    let store = StateStore::at(sb.file("old-state.json"));
     let mut st = store.load("internal-tools", ENV).unwrap();
     store.save(&mut st).unwrap();
     assert_eq!(json_of(&sb.read("old-state.json"))["version"], 1);
