@@ -2,8 +2,23 @@
 //! end to end, idempotence, update vs replace keeping volumes, stale plan
 //! files, readiness failures, Ctrl-C, lifecycle hooks, drift.
 
-use crate::engine::{available, docker, docker_ok, Project};
+use crate::engine::{docker, docker_ok, Project};
 use crate::test::Test;
+
+cases! {
+    docker example_project_end_to_end,
+    docker env_change_updates_image_change_replaces_and_volumes_survive,
+    docker stale_plan_file_is_refused_and_a_fresh_one_applies,
+    docker failed_readiness_skips_exactly_its_dependents,
+    docker ctrl_c_stops_starting_nodes_saves_and_the_next_apply_converges,
+    docker lifecycle_hooks_reach_the_service_with_a_verified_jwt,
+    docker a_failing_hook_is_recorded_and_not_retried,
+    docker a_container_removed_by_hand_is_detected_and_recreated,
+    plain an_unreachable_engine_is_one_clear_line,
+    docker target_applies_a_node_and_what_it_depends_on_only,
+    docker ctrl_c_at_the_prompt_cancels_and_leaves_no_lock,
+    docker instances_of_global_types_live_in_the_project_wide_state,
+}
 
 /// Runs `psql` in a throwaway container on the project's network.
 fn psql(p: &Project, url: &str, sql: &str) -> (bool, String) {
@@ -46,11 +61,7 @@ fn env_of(p: &Project, container: &str) -> Vec<String> {
         .collect()
 }
 
-#[test]
 fn example_project_end_to_end() {
-    if !available() {
-        return;
-    }
     let p = Project::new("example");
     let run = p.cmd(["apply", "--yes"]).run();
     assert!(
@@ -157,11 +168,7 @@ fn example_project_end_to_end() {
     assert!(again.stdout.contains("8 unchanged"), "{}", again.stdout);
 }
 
-#[test]
 fn env_change_updates_image_change_replaces_and_volumes_survive() {
-    if !available() {
-        return;
-    }
     let p = Project::new("example");
     p.cmd(["apply", "--yes"]).run();
     let url = env_of(&p, "api")
@@ -232,11 +239,7 @@ fn env_change_updates_image_change_replaces_and_volumes_survive() {
     docker(&["rmi", &format!("{}-pg:copy", p.name)]);
 }
 
-#[test]
 fn stale_plan_file_is_refused_and_a_fresh_one_applies() {
-    if !available() {
-        return;
-    }
     let p = Project::new("apply/readiness");
     no_delay(&p);
     mend_broken(&p);
@@ -285,11 +288,7 @@ fn stale_plan_file_is_refused_and_a_fresh_one_applies() {
     );
 }
 
-#[test]
 fn failed_readiness_skips_exactly_its_dependents() {
-    if !available() {
-        return;
-    }
     let p = Project::new("apply/readiness");
     no_delay(&p);
     let run = p.cmd(["apply", "--yes"]).status(1).run();
@@ -321,11 +320,7 @@ fn failed_readiness_skips_exactly_its_dependents() {
     );
 }
 
-#[test]
 fn ctrl_c_stops_starting_nodes_saves_and_the_next_apply_converges() {
-    if !available() {
-        return;
-    }
     let p = Project::new("apply/readiness");
     mend_broken(&p);
     let child = p.spawn(&["apply", "--yes", "--parallelism", "1"]);
@@ -369,11 +364,7 @@ fn ctrl_c_stops_starting_nodes_saves_and_the_next_apply_converges() {
     assert!(run.stdout.contains("No changes."), "{}", run.stdout);
 }
 
-#[test]
 fn lifecycle_hooks_reach_the_service_with_a_verified_jwt() {
-    if !available() {
-        return;
-    }
     let p = Project::new("example");
     p.cmd(["apply", "--yes"]).run();
     let hooks = |svc: &str| -> serde_json::Value {
@@ -447,11 +438,7 @@ fn lifecycle_hooks_reach_the_service_with_a_verified_jwt() {
     assert!(p.state()["instances"].get("uptown").is_none());
 }
 
-#[test]
 fn a_failing_hook_is_recorded_and_not_retried() {
-    if !available() {
-        return;
-    }
     let p = Project::new("apply/hook-fails");
     let run = p.cmd(["apply", "--yes"]).run();
     assert!(
@@ -484,11 +471,7 @@ fn a_failing_hook_is_recorded_and_not_retried() {
     assert!(run.stdout.contains("No changes."), "{}", run.stdout);
 }
 
-#[test]
 fn a_container_removed_by_hand_is_detected_and_recreated() {
-    if !available() {
-        return;
-    }
     let p = Project::new("apply/readiness");
     no_delay(&p);
     mend_broken(&p);
@@ -524,7 +507,6 @@ fn a_container_removed_by_hand_is_detected_and_recreated() {
         .contains("No changes."));
 }
 
-#[test]
 fn an_unreachable_engine_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
     let run = Test::new(crate::test::fixture("example"))
@@ -548,11 +530,7 @@ fn an_unreachable_engine_is_one_clear_line() {
     );
 }
 
-#[test]
 fn target_applies_a_node_and_what_it_depends_on_only() {
-    if !available() {
-        return;
-    }
     let p = Project::new("apply/readiness");
     let run = p
         .cmd(["apply", "--yes", "--target", "service.web-ok"])
@@ -585,11 +563,7 @@ fn target_applies_a_node_and_what_it_depends_on_only() {
     );
 }
 
-#[test]
 fn ctrl_c_at_the_prompt_cancels_and_leaves_no_lock() {
-    if !available() {
-        return;
-    }
     let p = Project::new("apply/readiness");
     let mut child = p.spawn(&["apply"]);
     let lock = p.state_path().with_extension("json.lock");
@@ -625,11 +599,7 @@ fn ctrl_c_at_the_prompt_cancels_and_leaves_no_lock() {
     assert!(ps.trim().is_empty(), "nothing was created: {ps}");
 }
 
-#[test]
 fn instances_of_global_types_live_in_the_project_wide_state() {
-    if !available() {
-        return;
-    }
     let p = Project::new("apply/global");
     let run = p.cmd(["apply", "--yes"]).run();
     assert!(

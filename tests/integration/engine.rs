@@ -1,7 +1,8 @@
-//! Tests against the real Docker engine: whether one answers (failing
-//! instead of skipping when COMPARTMENT_REQUIRE_DOCKER=1), a unique project
-//! per test, and a guard that removes every container, volume, network and
-//! image the test's project created, even when the test fails.
+//! Tests against the real Docker engine: the `docker` CLI, the offline test
+//! images, a unique project per test, and a guard that removes every
+//! container, volume, network and image the test's project created, even
+//! when the test fails. Whether an engine answers is asked once, by
+//! [`crate::harness`].
 
 use crate::test::Test;
 use std::path::{Path, PathBuf};
@@ -32,7 +33,7 @@ static IMAGES: std::sync::Once = std::sync::Once::new();
 
 /// The offline test images exist (built once by scripts/build-test-images.sh
 /// when one is missing, so `cargo test` works on a fresh machine).
-fn ensure_images() {
+pub fn ensure_images() {
     IMAGES.call_once(|| {
         let missing = [
             "compartment-test/busybox:1",
@@ -50,21 +51,6 @@ fn ensure_images() {
             assert!(status.success(), "scripts/build-test-images.sh failed");
         }
     });
-}
-
-/// `true` when an engine answers (with the test images built); panics when
-/// one is required but absent.
-pub fn available() -> bool {
-    let (ok, out) = docker(&["info", "--format", "{{.ServerVersion}}"]);
-    if ok {
-        ensure_images();
-        return true;
-    }
-    if std::env::var("COMPARTMENT_REQUIRE_DOCKER").as_deref() == Ok("1") {
-        panic!("COMPARTMENT_REQUIRE_DOCKER=1 but no Docker engine answers: {out}");
-    }
-    eprintln!("skipped: no Docker engine ({})", out.trim());
-    false
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);

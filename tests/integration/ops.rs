@@ -8,13 +8,23 @@
 //! is backed up and restored with tar) and `fixtures/ops/postgres` (the
 //! preset, with its own pg_dump/psql operations).
 
-use crate::engine::{available, docker, docker_ok, Project};
+use crate::engine::{docker, docker_ok, Project};
 use crate::test::{Run, Test};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+cases! {
+    plain refusals_are_whole_messages_and_need_no_engine,
+    plain roles_refuse_with_the_missing_permission_and_need_no_engine,
+    plain variables_and_bindings_before_the_first_deploy,
+    docker resource_commands_outputs_reveals_and_runtime_variables,
+    docker backups_restore_in_place_and_into_a_new_resource,
+    docker scheduled_backups_cron_minute_and_retention,
+    docker postgres_preset_backup_restore_round_trip,
+}
 
 const NO_ENGINE: &str = "unix:///nonexistent/compartment-ops-test.sock";
 
@@ -179,7 +189,6 @@ impl Drop for Lines {
 
 // ------------------------------------------------------------ no engine
 
-#[test]
 fn refusals_are_whole_messages_and_need_no_engine() {
     let p = Project::new("ops/store");
     let bare = |args: &[&str]| no_engine(p.cmd(args.iter().copied()));
@@ -260,7 +269,6 @@ fn refusals_are_whole_messages_and_need_no_engine() {
     );
 }
 
-#[test]
 fn roles_refuse_with_the_missing_permission_and_need_no_engine() {
     let p = Project::new("ops/store");
     let file = p.dir.join("access").join("roles.yml");
@@ -390,7 +398,6 @@ fn roles_refuse_with_the_missing_permission_and_need_no_engine() {
     );
 }
 
-#[test]
 fn variables_and_bindings_before_the_first_deploy() {
     let p = Project::new("ops/store");
     let v = |args: &[&str]| no_engine(p.cmd(["variable"]).args(args.iter().copied()));
@@ -607,11 +614,7 @@ fn variables_and_bindings_before_the_first_deploy() {
 
 // ------------------------------------------------------------ engine
 
-#[test]
 fn resource_commands_outputs_reveals_and_runtime_variables() {
-    if !available() {
-        return;
-    }
     let p = Project::new("ops/store");
     let access = p.dir.join("access.yml");
     write_access_file(&access);
@@ -922,11 +925,7 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
     );
 }
 
-#[test]
 fn backups_restore_in_place_and_into_a_new_resource() {
-    if !available() {
-        return;
-    }
     let p = Project::new("ops/store");
     p.cmd(["apply", "--yes", "--target", "resource.store"])
         .run();
@@ -1269,11 +1268,7 @@ fn backups_restore_in_place_and_into_a_new_resource() {
     assert_eq!(records(&p).len(), 5);
 }
 
-#[test]
 fn scheduled_backups_cron_minute_and_retention() {
-    if !available() {
-        return;
-    }
     let p = Project::new("ops/store");
     p.cmd(["apply", "--yes", "--target", "resource.store"])
         .run();
@@ -1482,11 +1477,7 @@ fn psql(p: &Project, url: &str, sql: &str) -> String {
     ])
 }
 
-#[test]
 fn postgres_preset_backup_restore_round_trip() {
-    if !available() {
-        return;
-    }
     let p = Project::new("ops/postgres");
     p.ops(["apply", "--yes"]).run();
     let reveal = |r: &str| {

@@ -7,6 +7,48 @@ use crate::applied::{binding, secret_value, Sandbox, LINEAGE};
 use crate::test::{assert_golden, fixture, Run, Test};
 use serde_json::{json, Value};
 
+cases! {
+    plain a_new_state_creates_everything_in_dependency_order,
+    plain an_applied_unchanged_project_is_all_no_op,
+    plain resource_env_change_updates_in_place,
+    plain resource_runtime_changes_update_and_never_replace,
+    plain resource_image_change_replaces_and_keeps_the_volumes,
+    plain service_build_context_change_replaces,
+    plain service_build_env_or_path_change_replaces,
+    plain service_runtime_changes_update_in_place,
+    plain instance_value_change_updates_with_the_update_hook,
+    plain instance_type_change_replaces_with_delete_then_create_hooks,
+    plain removed_instances_are_deleted_in_reverse_dependency_order,
+    plain an_instance_stops_referencing_another_before_that_one_is_deleted,
+    plain a_removed_service_is_deleted,
+    plain an_instance_whose_type_disappeared_is_orphaned_and_kept,
+    plain an_orphan_redeclared_with_another_type_is_replaced_without_the_old_delete_hook,
+    plain an_undeclared_resource_blocks_the_plan,
+    plain an_undeclared_restored_resource_blocks_with_its_origin,
+    plain a_renamed_resource_blocks_the_plan,
+    plain a_changed_volume_mount_path_blocks_the_plan,
+    plain a_direct_variable_and_a_binding_for_one_key_block_the_plan,
+    plain a_binding_conflicting_with_a_connection_blocks_the_plan,
+    plain a_binding_selected_in_build_env_blocks_the_plan,
+    plain a_connection_selected_in_build_env_is_a_descriptor_error,
+    plain a_literal_env_key_shadowing_a_generated_variable_is_a_descriptor_error,
+    plain generated_variables_are_generated_kept_or_regenerated,
+    plain a_removed_generated_value_alone_makes_an_update,
+    plain connections_and_bindings_are_shown_as_references,
+    plain collection_select_chains_order_instances,
+    plain a_reference_cycle_names_every_member,
+    plain graph_is_printed_as_dot_and_mermaid,
+    plain plan_files_are_deterministic_sorted_and_timeless,
+    plain check_passes_for_a_current_plan_and_names_what_differs,
+    plain show_renders_a_plan_file_without_the_descriptors,
+    plain a_newer_plan_format_is_refused,
+    plain detailed_exitcode_is_0_2_or_1,
+    plain markdown_has_the_summary_table_first_and_collapsible_details,
+    plain markdown_of_a_huge_plan_stays_under_60000_characters_with_a_note,
+    plain a_plan_never_contains_a_secret_and_needs_no_key,
+    plain sensitive_instance_values_are_masked_in_diffs,
+}
+
 /// The whole of a run, for a golden file: command, exit code, stdout and
 /// stderr.
 fn transcript(args: &[&str], run: &Run) -> String {
@@ -130,7 +172,6 @@ fn assert_blocked_writes_nothing(sb: &Sandbox) {
 
 // ---------------------------------------------------------------- actions
 
-#[test]
 fn a_new_state_creates_everything_in_dependency_order() {
     let sb = Sandbox::copy("example");
     session(&sb, "create", "expected.txt", &["plan", "--no-color"], 0);
@@ -170,7 +211,6 @@ fn a_new_state_creates_everything_in_dependency_order() {
     );
 }
 
-#[test]
 fn an_applied_unchanged_project_is_all_no_op() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -192,7 +232,6 @@ fn an_applied_unchanged_project_is_all_no_op() {
     assert_eq!(plan["summary"]["no_op"], 8);
 }
 
-#[test]
 fn resource_env_change_updates_in_place() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -219,7 +258,6 @@ fn resource_env_change_updates_in_place() {
     assert_eq!(plan["summary"]["update"], 1);
 }
 
-#[test]
 fn resource_runtime_changes_update_and_never_replace() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -270,7 +308,6 @@ fn resource_runtime_changes_update_and_never_replace() {
         .all(|f| f.get("forces_replacement").is_none()));
 }
 
-#[test]
 fn resource_image_change_replaces_and_keeps_the_volumes() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -307,7 +344,6 @@ fn resource_image_change_replaces_and_keeps_the_volumes() {
     assert_eq!(c["generated"], json!({"CACHE_PASSWORD": "keep"}));
 }
 
-#[test]
 fn service_build_context_change_replaces() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -336,7 +372,6 @@ fn service_build_context_change_replaces() {
     assert_eq!(action(&plan, "service.storefront"), "no-op");
 }
 
-#[test]
 fn service_build_env_or_path_change_replaces() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -368,7 +403,6 @@ fn service_build_env_or_path_change_replaces() {
     assert_eq!(c["diff"][0]["forces_replacement"], true);
 }
 
-#[test]
 fn service_runtime_changes_update_in_place() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -407,7 +441,6 @@ fn service_runtime_changes_update_in_place() {
     );
 }
 
-#[test]
 fn instance_value_change_updates_with_the_update_hook() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -438,7 +471,6 @@ fn instance_value_change_updates_with_the_update_hook() {
     assert_eq!(action(&plan, "instance.uptown"), "no-op");
 }
 
-#[test]
 fn instance_type_change_replaces_with_delete_then_create_hooks() {
     let sb = Sandbox::copy("plan/projects/catalog");
     sb.apply();
@@ -470,7 +502,6 @@ fn instance_type_change_replaces_with_delete_then_create_hooks() {
     );
 }
 
-#[test]
 fn removed_instances_are_deleted_in_reverse_dependency_order() {
     let sb = Sandbox::copy("plan/projects/catalog");
     sb.apply();
@@ -524,7 +555,6 @@ fn removed_instances_are_deleted_in_reverse_dependency_order() {
     }
 }
 
-#[test]
 fn an_instance_stops_referencing_another_before_that_one_is_deleted() {
     // yankee keeps existing but no longer points at zulu, which is removed:
     // the update of yankee must run before the delete of zulu.
@@ -547,7 +577,6 @@ fn an_instance_stops_referencing_another_before_that_one_is_deleted() {
     );
 }
 
-#[test]
 fn a_removed_service_is_deleted() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -573,7 +602,6 @@ fn a_removed_service_is_deleted() {
 
 // ---------------------------------------------------------------- orphans
 
-#[test]
 fn an_instance_whose_type_disappeared_is_orphaned_and_kept() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -602,7 +630,6 @@ fn an_instance_whose_type_disappeared_is_orphaned_and_kept() {
     assert!(sb.file("plan.json").is_file());
 }
 
-#[test]
 fn an_orphan_redeclared_with_another_type_is_replaced_without_the_old_delete_hook() {
     let sb = Sandbox::copy("plan/projects/catalog");
     sb.apply();
@@ -631,7 +658,6 @@ fn an_orphan_redeclared_with_another_type_is_replaced_without_the_old_delete_hoo
 
 // --------------------------------------------------------------- blockers
 
-#[test]
 fn an_undeclared_resource_blocks_the_plan() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -669,7 +695,6 @@ fn an_undeclared_resource_blocks_the_plan() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn an_undeclared_restored_resource_blocks_with_its_origin() {
     let sb = Sandbox::copy("example");
     let mut st = sb.applied_state();
@@ -689,7 +714,6 @@ fn an_undeclared_restored_resource_blocks_with_its_origin() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn a_renamed_resource_blocks_the_plan() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -719,7 +743,6 @@ fn a_renamed_resource_blocks_the_plan() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn a_changed_volume_mount_path_blocks_the_plan() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -743,7 +766,6 @@ fn a_changed_volume_mount_path_blocks_the_plan() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn a_direct_variable_and_a_binding_for_one_key_block_the_plan() {
     let sb = Sandbox::copy("example");
     let mut st = sb.applied_state();
@@ -784,7 +806,6 @@ fn a_direct_variable_and_a_binding_for_one_key_block_the_plan() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn a_binding_conflicting_with_a_connection_blocks_the_plan() {
     let sb = Sandbox::copy("example");
     let mut st = sb.applied_state();
@@ -808,7 +829,6 @@ fn a_binding_conflicting_with_a_connection_blocks_the_plan() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn a_binding_selected_in_build_env_blocks_the_plan() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -838,7 +858,6 @@ fn a_binding_selected_in_build_env_blocks_the_plan() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn a_connection_selected_in_build_env_is_a_descriptor_error() {
     let sb = Sandbox::copy("example");
     sb.edit(
@@ -855,7 +874,6 @@ fn a_connection_selected_in_build_env_is_a_descriptor_error() {
     assert_eq!(run.stdout, "");
 }
 
-#[test]
 fn a_literal_env_key_shadowing_a_generated_variable_is_a_descriptor_error() {
     let sb = Sandbox::copy("example");
     sb.edit(
@@ -874,7 +892,6 @@ fn a_literal_env_key_shadowing_a_generated_variable_is_a_descriptor_error() {
 
 // ----------------------------------------------- generated and connections
 
-#[test]
 fn generated_variables_are_generated_kept_or_regenerated() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -904,7 +921,6 @@ fn generated_variables_are_generated_kept_or_regenerated() {
     assert_eq!(action(&plan, "resource.db"), "no-op");
 }
 
-#[test]
 fn a_removed_generated_value_alone_makes_an_update() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -921,7 +937,6 @@ fn a_removed_generated_value_alone_makes_an_update() {
     assert_eq!(c["generated"], json!({"POSTGRES_PASSWORD": "regenerate"}));
 }
 
-#[test]
 fn connections_and_bindings_are_shown_as_references() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -956,7 +971,6 @@ fn connections_and_bindings_are_shown_as_references() {
 
 // ------------------------------------------------------- order and cycles
 
-#[test]
 fn collection_select_chains_order_instances() {
     let sb = Sandbox::copy("plan/projects/catalog");
     session(&sb, "chain", "expected.txt", &["plan", "--no-color"], 0);
@@ -977,7 +991,6 @@ fn collection_select_chains_order_instances() {
     );
 }
 
-#[test]
 fn a_reference_cycle_names_every_member() {
     let sb = Sandbox::copy("plan/projects/catalog");
     sb.edit(
@@ -996,7 +1009,6 @@ fn a_reference_cycle_names_every_member() {
     sb.cmd().args(["graph"]).status(1).run();
 }
 
-#[test]
 fn graph_is_printed_as_dot_and_mermaid() {
     let sb = Sandbox::copy("example");
     session(
@@ -1019,7 +1031,6 @@ fn graph_is_printed_as_dot_and_mermaid() {
 
 // ------------------------------------------------- plan files and output
 
-#[test]
 fn plan_files_are_deterministic_sorted_and_timeless() {
     let a = Sandbox::copy("example");
     let b = Sandbox::copy("example");
@@ -1075,7 +1086,6 @@ fn plan_files_are_deterministic_sorted_and_timeless() {
     assert_eq!(v["prior_state"], json!({"lineage": LINEAGE, "serial": 1}));
 }
 
-#[test]
 fn check_passes_for_a_current_plan_and_names_what_differs() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -1155,7 +1165,6 @@ fn check_passes_for_a_current_plan_and_names_what_differs() {
         .run();
 }
 
-#[test]
 fn show_renders_a_plan_file_without_the_descriptors() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -1192,7 +1201,6 @@ fn show_renders_a_plan_file_without_the_descriptors() {
     golden("show", "expected.txt", &show.stdout);
 }
 
-#[test]
 fn a_newer_plan_format_is_refused() {
     let sb = Sandbox::copy("example");
     sb.cmd().args(["plan", "--out", "plan.json"]).run();
@@ -1228,7 +1236,6 @@ fn a_newer_plan_format_is_refused() {
     );
 }
 
-#[test]
 fn detailed_exitcode_is_0_2_or_1() {
     let sb = Sandbox::copy("example");
     let args = ["plan", "--detailed-exitcode"];
@@ -1252,7 +1259,6 @@ fn detailed_exitcode_is_0_2_or_1() {
     sb.cmd().args(args).status(1).run();
 }
 
-#[test]
 fn markdown_has_the_summary_table_first_and_collapsible_details() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -1311,7 +1317,6 @@ fn assert_markdown_within_limit(md: &str) {
     );
 }
 
-#[test]
 fn markdown_of_a_huge_plan_stays_under_60000_characters_with_a_note() {
     // Thousands of instances: the table alone fills the budget.
     let sb = catalog_with_items(3000);
@@ -1355,7 +1360,6 @@ fn markdown_of_a_huge_plan_stays_under_60000_characters_with_a_note() {
 
 // ---------------------------------------------------------------- secrets
 
-#[test]
 fn a_plan_never_contains_a_secret_and_needs_no_key() {
     let sb = Sandbox::copy("example");
     let st = sb.apply();
@@ -1408,7 +1412,6 @@ fn a_plan_never_contains_a_secret_and_needs_no_key() {
     );
 }
 
-#[test]
 fn sensitive_instance_values_are_masked_in_diffs() {
     let sb = Sandbox::copy("example");
     sb.edit(

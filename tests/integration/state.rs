@@ -12,6 +12,24 @@ use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 
+cases! {
+    plain a_missing_state_file_is_an_empty_state,
+    plain the_state_lives_beside_compartment_yml_per_project_and_environment,
+    plain state_flag_and_environment_variable_override_the_location,
+    plain a_state_of_another_project_or_environment_is_refused,
+    plain writes_are_atomic_and_keep_the_previous_version_as_backup,
+    plain lock_holder_process,
+    plain a_second_process_is_refused_the_lock_with_the_holder_named,
+    plain state_unlock_clears_a_stale_lock_and_names_its_holder,
+    plain no_plaintext_secret_in_the_state_file_or_state_show,
+    plain sensitive_instance_values_are_stored_hashed,
+    plain a_v0_state_is_upgraded_on_read,
+    plain a_newer_state_version_is_refused_with_a_clear_message,
+    plain samples_match_the_schemas,
+    plain fresh_states_and_plans_match_the_schemas,
+    plain state_show_and_unlock_work_on_a_state_file_without_its_project,
+}
+
 const STATE: &str = ".compartment/state/internal-tools/production.json";
 
 fn sample(name: &str) -> String {
@@ -45,7 +63,6 @@ fn masked(mut v: Value) -> Value {
 
 // ------------------------------------------------------------- location
 
-#[test]
 fn a_missing_state_file_is_an_empty_state() {
     let sb = Sandbox::copy("example");
     let run = sb.cmd().args(["state", "show"]).run();
@@ -72,7 +89,6 @@ fn a_missing_state_file_is_an_empty_state() {
     assert!(!sb.file(".compartment").exists());
 }
 
-#[test]
 fn the_state_lives_beside_compartment_yml_per_project_and_environment() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -105,7 +121,6 @@ fn the_state_lives_beside_compartment_yml_per_project_and_environment() {
         .starts_with("Plan for other / production (new state)"));
 }
 
-#[test]
 fn state_flag_and_environment_variable_override_the_location() {
     let sb = Sandbox::copy("example");
     let mut st = sb.applied_state();
@@ -144,7 +159,6 @@ fn state_flag_and_environment_variable_override_the_location() {
     assert_eq!(json_of(&show.stdout)["serial"], 1);
 }
 
-#[test]
 fn a_state_of_another_project_or_environment_is_refused() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -161,7 +175,6 @@ fn a_state_of_another_project_or_environment_is_refused() {
 
 // ------------------------------------------------- atomic writes, backup
 
-#[test]
 fn writes_are_atomic_and_keep_the_previous_version_as_backup() {
     let sb = Sandbox::copy("example");
     let store = sb.store();
@@ -229,7 +242,6 @@ const HOLD_LOCK: &str = "INTEGRATION_TEST_HOLD_STATE_LOCK";
 /// Not a test of its own: when the variable is set, this process (a second
 /// copy of the test binary) takes the state lock through the library and
 /// holds it until its stdin closes, like an apply in progress.
-#[test]
 fn lock_holder_process() {
     let Some(path) = std::env::var_os(HOLD_LOCK) else {
         return;
@@ -287,7 +299,6 @@ fn holder() -> String {
     format!("{user}@{host}")
 }
 
-#[test]
 fn a_second_process_is_refused_the_lock_with_the_holder_named() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -337,7 +348,6 @@ fn a_second_process_is_refused_the_lock_with_the_holder_named() {
     assert!(!store.lock_path().exists());
 }
 
-#[test]
 fn state_unlock_clears_a_stale_lock_and_names_its_holder() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -411,7 +421,6 @@ fn state_with_secrets(sb: &Sandbox) -> State {
     st
 }
 
-#[test]
 fn no_plaintext_secret_in_the_state_file_or_state_show() {
     let sb = Sandbox::copy("example");
     let st = state_with_secrets(&sb);
@@ -472,7 +481,6 @@ fn no_plaintext_secret_in_the_state_file_or_state_show() {
     }
 }
 
-#[test]
 fn sensitive_instance_values_are_stored_hashed() {
     let sb = Sandbox::copy("example");
     sb.edit(
@@ -490,7 +498,6 @@ fn sensitive_instance_values_are_stored_hashed() {
 
 // ------------------------------------------------------ format versions
 
-#[test]
 fn a_v0_state_is_upgraded_on_read() {
     let sb = Sandbox::copy("example");
     sb.write("old-state.json", &sample("state-v0.json"));
@@ -533,7 +540,6 @@ fn a_v0_state_is_upgraded_on_read() {
     );
 }
 
-#[test]
 fn a_newer_state_version_is_refused_with_a_clear_message() {
     let sb = Sandbox::copy("example");
     let v99 = sample("state-v1.json").replacen("\"version\": 1", "\"version\": 99", 1);
@@ -592,7 +598,6 @@ fn assert_valid(validator: &jsonschema::Validator, what: &str, instance: &Value)
     );
 }
 
-#[test]
 fn samples_match_the_schemas() {
     let state = schema("state.schema.json");
     let plan = schema("plan.schema.json");
@@ -609,7 +614,6 @@ fn samples_match_the_schemas() {
     assert!(!state.is_valid(&leaky));
 }
 
-#[test]
 fn fresh_states_and_plans_match_the_schemas() {
     let state = schema("state.schema.json");
     let plan = schema("plan.schema.json");
@@ -645,7 +649,6 @@ fn fresh_states_and_plans_match_the_schemas() {
     );
 }
 
-#[test]
 fn state_show_and_unlock_work_on_a_state_file_without_its_project() {
     let sb = Sandbox::copy("example");
     state_with_secrets(&sb);

@@ -2,7 +2,15 @@
 
 use crate::test::{fixture, Test};
 
-#[test]
+cases! {
+    plain example_is_valid,
+    plain example_is_valid_as_json,
+    plain missing_file_is_a_clear_error,
+    plain json_output_lists_every_located_diagnostic,
+    plain no_colour_unless_on_a_terminal,
+    plain colour_on_a_terminal_and_not_with_no_color,
+}
+
 fn example_is_valid() {
     let run = Test::new(fixture("example")).args(["validate"]).run();
     assert_eq!(
@@ -12,7 +20,6 @@ fn example_is_valid() {
     assert_eq!(run.stderr, "");
 }
 
-#[test]
 fn example_is_valid_as_json() {
     let run = Test::new(fixture("example"))
         .args(["validate", "--output", "json"])
@@ -24,7 +31,6 @@ fn example_is_valid_as_json() {
     );
 }
 
-#[test]
 fn missing_file_is_a_clear_error() {
     let run = Test::new(fixture("example"))
         .args(["-f", "nope.yml", "validate"])
@@ -37,7 +43,6 @@ fn missing_file_is_a_clear_error() {
     );
 }
 
-#[test]
 fn json_output_lists_every_located_diagnostic() {
     let run = Test::new(fixture("broken/several-problems"))
         .args(["validate", "--output", "json"])
@@ -85,7 +90,6 @@ fn json_output_lists_every_located_diagnostic() {
     assert_eq!(items[6]["file"], "services/storefront/platz/resources.yaml");
 }
 
-#[test]
 fn no_colour_unless_on_a_terminal() {
     // stderr is a pipe here: plain text even without --no-color.
     let run = Test::new(fixture("broken/unknown-field"))
@@ -96,7 +100,6 @@ fn no_colour_unless_on_a_terminal() {
     assert!(run.stderr.contains("compartment.yml:4:5"));
 }
 
-#[test]
 fn colour_on_a_terminal_and_not_with_no_color() {
     // `script` (util-linux) runs the command on a pseudo-terminal.
     let has_script = std::process::Command::new("script")
