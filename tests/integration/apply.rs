@@ -324,30 +324,12 @@ fn ctrl_c_stops_starting_nodes_saves_and_the_next_apply_converges() {
     let p = Project::new("apply/readiness");
     mend_broken(&p);
     let child = p.spawn(&["apply", "--yes", "--parallelism", "1"]);
-    // Wait until the slow resource is waiting for readiness, then interrupt.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let (_, ps) = docker(&[
-            "ps",
-            "-q",
-            "--filter",
-            &format!("name={}", p.container("slow")),
-        ]);
-        if !ps.trim().is_empty() || std::time::Instant::now() > deadline {
-            break;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    std::thread::sleep(std::time::Duration::from_millis(500));
-    crate::engine::interrupt(&child);
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    // Interrupt while the slow resource is waiting for readiness.
+    child.wait_for_stdout("resource.slow: waiting for TCP port 7000", 60);
+    child.interrupt();
+    let out = child.finish();
+    let stdout = &out.stdout;
+    assert_eq!(out.code, Some(130), "{stdout}\n{}", out.stderr);
     assert!(
         stdout.contains("Interrupt received: starting nothing new; waiting for 1 running step(s)"),
         "{stdout}"
@@ -565,30 +547,20 @@ fn target_applies_a_node_and_what_it_depends_on_only() {
 
 fn ctrl_c_at_the_prompt_cancels_and_leaves_no_lock() {
     let p = Project::new("apply/readiness");
-    let mut child = p.spawn(&["apply"]);
+    let child = p.spawn(&["apply"]);
     let lock = p.state_path().with_extension("json.lock");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while !lock.exists() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
+    // Interrupt at the prompt (printed while apply holds the lock).
+    child.wait_for_stdout("  Enter a value: ", 60);
     assert!(lock.exists(), "apply holds the lock while it asks");
-    // Let it reach the prompt, then interrupt.
-    std::thread::sleep(std::time::Duration::from_millis(700));
-    crate::engine::interrupt(&child);
-    let _keep_stdin_open = child.stdin.take();
-    let out = child.wait_with_output().unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    child.interrupt();
+    let out = child.finish();
+    assert_eq!(out.code, Some(130), "{}\n{}", out.stdout, out.stderr);
     assert!(
-        stdout.contains("Do you want to apply these changes?"),
-        "{stdout}"
+        out.stdout.contains("Do you want to apply these changes?"),
+        "{}",
+        out.stdout
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("Apply cancelled; nothing was changed."));
+    assert_eq!(out.stderr, "\nApply cancelled; nothing was changed.\n");
     assert!(!lock.exists(), "the lock was released");
     let (_, ps) = docker(&[
         "ps",

@@ -1433,7 +1433,10 @@ fn scheduled_backups_cron_minute_and_retention() {
         &[("COMPARTMENT_NOW", "2090-01-03T02:30:00Z")],
     );
     scheduler.wait_for("No scheduled backup is due.");
-    std::thread::sleep(Duration::from_millis(300));
+    // Printed just before the loop awaits its timer and Ctrl-C: interrupt
+    // once it is parked there (a Ctrl-C just before would be lost on main,
+    // where the loop makes a new `ctrl_c()` future on each pass).
+    crate::engine::wait_idle(scheduler.child.id());
     let (code, lines) = scheduler.interrupt();
     assert_eq!(code, Some(0), "{lines:?}");
     assert_eq!(
