@@ -32,7 +32,7 @@ fn check_corpus(corpus: &str, expected_status: i32) {
         let run = Test::new(case)
             .args(["validate", "--no-color"])
             .status(None)
-            .run();
+            .output();
         if run.status != expected_status {
             failures.push(format!(
                 "{}: exit {} (expected {expected_status})\n{}",

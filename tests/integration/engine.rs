@@ -83,7 +83,9 @@ impl Project {
         }
     }
 
-    /// The binary on this project, with its key and config directory.
+    /// The binary on this project, with its key and config directory; its
+    /// outputs are compared with the temporary directory as `[TMP]` and the
+    /// project name as `[PROJECT]`.
     pub fn cmd<I: IntoIterator<Item = S>, S: AsRef<str>>(&self, args: I) -> Test {
         Test::new(&self.dir)
             .args(["--project", &self.name])
@@ -93,6 +95,8 @@ impl Project {
                 "XDG_CONFIG_HOME",
                 self._tmp.path().join("config").to_str().unwrap(),
             )
+            .replace(self._tmp.path().to_str().unwrap(), "[TMP]")
+            .replace(&self.name, "[PROJECT]")
     }
 
     /// A per-test absolute backup directory (created on first use).

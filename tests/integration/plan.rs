@@ -67,7 +67,7 @@ fn transcript(args: &[&str], run: &Run) -> String {
 /// Runs `args` in the sandbox, expects `status`, compares the transcript
 /// with fixtures/plan/cases/<case>/<file>.
 fn session(sb: &Sandbox, case: &str, file: &str, args: &[&str], status: i32) -> Run {
-    let run = sb.cmd().args(args).status(status).run();
+    let run = sb.cmd().args(args).status(status).output();
     golden(case, file, &transcript(args, &run));
     run
 }
@@ -82,7 +82,7 @@ fn golden(case: &str, file: &str, actual: &str) {
 
 /// `plan --json` in the sandbox (any exit status), parsed.
 fn plan_json(sb: &Sandbox) -> Value {
-    let run = sb.cmd().args(["plan", "--json"]).status(None).run();
+    let run = sb.cmd().args(["plan", "--json"]).status(None).output();
     assert!(run.status == 0 || run.status == 1, "{}", run.stderr);
     let plan: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("plan --json is not JSON ({e}):\n{}", run.stdout));
@@ -155,7 +155,7 @@ fn assert_blocked_writes_nothing(sb: &Sandbox) {
         .cmd()
         .args(["plan", "--out", "plans/production.json"])
         .status(1)
-        .run();
+        .output();
     assert!(
         run.stderr.contains("the plan is blocked") && run.stderr.contains("nothing was written"),
         "{}",
@@ -166,8 +166,8 @@ fn assert_blocked_writes_nothing(sb: &Sandbox) {
     sb.cmd()
         .args(["plan", "--detailed-exitcode", "--format", "markdown"])
         .status(1)
-        .run();
-    sb.cmd().args(["plan", "--json"]).status(1).run();
+        .output();
+    sb.cmd().args(["plan", "--json"]).status(1).output();
 }
 
 // ---------------------------------------------------------------- actions
@@ -175,7 +175,7 @@ fn assert_blocked_writes_nothing(sb: &Sandbox) {
 fn a_new_state_creates_everything_in_dependency_order() {
     let sb = Sandbox::copy("example");
     session(&sb, "create", "expected.txt", &["plan", "--no-color"], 0);
-    let run = sb.cmd().args(["plan", "--json"]).run();
+    let run = sb.cmd().args(["plan", "--json"]).output();
     golden("create", "expected.json", &run.stdout);
     let plan = plan_json(&sb);
     assert_eq!(plan["format_version"], 1);
@@ -218,7 +218,7 @@ fn an_applied_unchanged_project_is_all_no_op() {
     sb.cmd()
         .args(["plan", "--detailed-exitcode"])
         .status(0)
-        .run();
+        .output();
     let plan = plan_json(&sb);
     assert_eq!(
         plan["prior_state"],
@@ -626,7 +626,7 @@ fn an_instance_whose_type_disappeared_is_orphaned_and_kept() {
     sb.cmd()
         .args(["plan", "--out", "plan.json", "--detailed-exitcode"])
         .status(0)
-        .run();
+        .output();
     assert!(sb.file("plan.json").is_file());
 }
 
@@ -865,7 +865,7 @@ fn a_connection_selected_in_build_env_is_a_descriptor_error() {
         "    build:\n      env:\n        APP_VERSION: \"1.4.2\"",
         "    build:\n      env: [DATABASE_URL]",
     );
-    let run = sb.cmd().args(["plan", "--no-color"]).status(1).run();
+    let run = sb.cmd().args(["plan", "--no-color"]).status(1).output();
     assert!(
         run.stderr.contains("error[connection-in-build]"),
         "{}",
@@ -881,7 +881,7 @@ fn a_literal_env_key_shadowing_a_generated_variable_is_a_descriptor_error() {
         "      CACHE_MODE: echo\n",
         "      CACHE_MODE: echo\n      CACHE_PASSWORD: literal\n",
     );
-    let run = sb.cmd().args(["plan", "--no-color"]).status(1).run();
+    let run = sb.cmd().args(["plan", "--no-color"]).status(1).output();
     assert!(
         run.stderr.contains("error[env-shadows-generated]"),
         "{}",
@@ -1005,8 +1005,8 @@ fn a_reference_cycle_names_every_member() {
     sb.cmd()
         .args(["plan", "--detailed-exitcode"])
         .status(1)
-        .run();
-    sb.cmd().args(["graph"]).status(1).run();
+        .output();
+    sb.cmd().args(["graph"]).status(1).output();
 }
 
 fn graph_is_printed_as_dot_and_mermaid() {
@@ -1025,7 +1025,7 @@ fn graph_is_printed_as_dot_and_mermaid() {
         &["graph", "--format", "mermaid"],
         0,
     );
-    let dot = sb.cmd().args(["graph"]).run();
+    let dot = sb.cmd().args(["graph"]).output();
     assert!(dot.stdout.starts_with("digraph compartment {"));
 }
 
@@ -1037,8 +1037,8 @@ fn plan_files_are_deterministic_sorted_and_timeless() {
     for sb in [&a, &b] {
         sb.apply();
         sb.edit("compartment.yml", "opening_hour: 9", "opening_hour: 10");
-        sb.cmd().args(["plan", "--out", "plans/one.json"]).run();
-        sb.cmd().args(["plan", "--out", "plans/two.json"]).run();
+        sb.cmd().args(["plan", "--out", "plans/one.json"]).output();
+        sb.cmd().args(["plan", "--out", "plans/two.json"]).output();
     }
     let one = a.read("plans/one.json");
     assert_eq!(one, a.read("plans/two.json"), "two runs, same bytes");
@@ -1048,7 +1048,7 @@ fn plan_files_are_deterministic_sorted_and_timeless() {
         "another checkout, same bytes"
     );
     // Same as --json.
-    assert_eq!(one, a.cmd().args(["plan", "--json"]).run().stdout);
+    assert_eq!(one, a.cmd().args(["plan", "--json"]).output().stdout);
     // Pretty, sorted keys, newline-terminated.
     let v: Value = serde_json::from_str(&one).unwrap();
     assert_eq!(
@@ -1091,7 +1091,7 @@ fn check_passes_for_a_current_plan_and_names_what_differs() {
     sb.apply();
     sb.cmd()
         .args(["plan", "--out", "plans/production.json"])
-        .run();
+        .output();
     session(
         &sb,
         "check",
@@ -1119,7 +1119,7 @@ fn check_passes_for_a_current_plan_and_names_what_differs() {
     );
     sb.cmd()
         .args(["plan", "--check", "plans/production.json"])
-        .run();
+        .output();
     // The state moved on (another apply).
     sb.change_state(|_| {});
     session(
@@ -1132,7 +1132,7 @@ fn check_passes_for_a_current_plan_and_names_what_differs() {
     // A resources.yaml edit is named too.
     sb.cmd()
         .args(["plan", "--out", "plans/production.json"])
-        .run();
+        .output();
     let types = sb.read("services/storefront/platz/resources.yaml");
     sb.write(
         "services/storefront/platz/resources.yaml",
@@ -1142,7 +1142,7 @@ fn check_passes_for_a_current_plan_and_names_what_differs() {
         .cmd()
         .args(["plan", "--check", "plans/production.json"])
         .status(1)
-        .run();
+        .output();
     assert!(
         run.stderr
             .contains("input services/storefront/platz/resources.yaml changed"),
@@ -1156,24 +1156,24 @@ fn check_passes_for_a_current_plan_and_names_what_differs() {
         .cmd()
         .args(["plan", "--check", "plans/production.json"])
         .status(1)
-        .run();
+        .output();
     assert!(!run.stderr.is_empty());
     // A missing file is an error, not a pass.
     sb.cmd()
         .args(["plan", "--check", "nope.json"])
         .status(1)
-        .run();
+        .output();
 }
 
 fn show_renders_a_plan_file_without_the_descriptors() {
     let sb = Sandbox::copy("example");
     sb.apply();
     sb.edit("compartment.yml", "opening_hour: 9", "opening_hour: 10");
-    let plan = sb.cmd().args(["plan", "--no-color"]).run().stdout;
+    let plan = sb.cmd().args(["plan", "--no-color"]).output().stdout;
     let saved = sb
         .cmd()
         .args(["plan", "--no-color", "--out", "plan.json"])
-        .run();
+        .output();
     assert_eq!(
         saved.stdout,
         format!(
@@ -1185,25 +1185,28 @@ fn show_renders_a_plan_file_without_the_descriptors() {
     std::fs::copy(sb.file("plan.json"), elsewhere.path().join("plan.json")).unwrap();
     let show = Test::new(elsewhere.path())
         .args(["show", "plan.json", "--no-color"])
-        .run();
+        .output();
     assert_eq!(show.stdout, plan, "show renders what plan printed");
     let json = Test::new(elsewhere.path())
         .args(["show", "plan.json", "--json"])
-        .run();
+        .output();
     assert_eq!(json.stdout, sb.read("plan.json"));
     let md = Test::new(elsewhere.path())
         .args(["show", "plan.json", "--format", "markdown"])
-        .run();
+        .output();
     assert_eq!(
         md.stdout,
-        sb.cmd().args(["plan", "--format", "markdown"]).run().stdout
+        sb.cmd()
+            .args(["plan", "--format", "markdown"])
+            .output()
+            .stdout
     );
     golden("show", "expected.txt", &show.stdout);
 }
 
 fn a_newer_plan_format_is_refused() {
     let sb = Sandbox::copy("example");
-    sb.cmd().args(["plan", "--out", "plan.json"]).run();
+    sb.cmd().args(["plan", "--out", "plan.json"]).output();
     let text = sb
         .read("plan.json")
         .replace("\"format_version\": 1,", "\"format_version\": 2,");
@@ -1224,11 +1227,11 @@ fn a_newer_plan_format_is_refused() {
         .cmd()
         .args(["plan", "--check", "plan.json"])
         .status(1)
-        .run();
+        .output();
     assert!(run.stderr.contains("upgrade compartment"), "{}", run.stderr);
     // Not a plan file at all.
     sb.write("other.json", "{\"hello\": 1}\n");
-    let run = sb.cmd().args(["show", "other.json"]).status(1).run();
+    let run = sb.cmd().args(["show", "other.json"]).status(1).output();
     assert!(
         run.stderr.contains("not a compartment plan file"),
         "{}",
@@ -1239,24 +1242,24 @@ fn a_newer_plan_format_is_refused() {
 fn detailed_exitcode_is_0_2_or_1() {
     let sb = Sandbox::copy("example");
     let args = ["plan", "--detailed-exitcode"];
-    sb.cmd().args(args).status(2).run();
+    sb.cmd().args(args).status(2).output();
     sb.apply();
-    sb.cmd().args(args).status(0).run();
+    sb.cmd().args(args).status(0).output();
     sb.edit(
         "compartment.yml",
         "POSTGRES_DB: tools",
         "POSTGRES_DB: other",
     );
-    sb.cmd().args(args).status(2).run();
-    sb.cmd().args(["plan"]).status(0).run();
+    sb.cmd().args(args).status(2).output();
+    sb.cmd().args(["plan"]).status(0).output();
     sb.edit(
         "compartment.yml",
         "      data: /data\n",
         "      data: /srv\n",
     );
-    sb.cmd().args(args).status(1).run();
+    sb.cmd().args(args).status(1).output();
     sb.edit("compartment.yml", "name: internal-tools", "name: [broken");
-    sb.cmd().args(args).status(1).run();
+    sb.cmd().args(args).status(1).output();
 }
 
 fn markdown_has_the_summary_table_first_and_collapsible_details() {
@@ -1320,7 +1323,11 @@ fn assert_markdown_within_limit(md: &str) {
 fn markdown_of_a_huge_plan_stays_under_60000_characters_with_a_note() {
     // Thousands of instances: the table alone fills the budget.
     let sb = catalog_with_items(3000);
-    let md = sb.cmd().args(["plan", "--format", "markdown"]).run().stdout;
+    let md = sb
+        .cmd()
+        .args(["plan", "--format", "markdown"])
+        .output()
+        .stdout;
     assert_markdown_within_limit(&md);
     assert!(
         md.starts_with("### compartment plan: `catalog` / `production`\n\n**3005 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged**\n\n| | Address | Action | Reason |\n"),
@@ -1336,7 +1343,11 @@ fn markdown_of_a_huge_plan_stays_under_60000_characters_with_a_note() {
 
     // Hundreds: the table is whole, the details are cut.
     let sb = catalog_with_items(500);
-    let md = sb.cmd().args(["plan", "--format", "markdown"]).run().stdout;
+    let md = sb
+        .cmd()
+        .args(["plan", "--format", "markdown"])
+        .output()
+        .stdout;
     assert_markdown_within_limit(&md);
     assert!(!md.contains("more changes not listed"));
     assert_eq!(md.matches("| ➕ |").count(), 505);
@@ -1349,7 +1360,7 @@ fn markdown_of_a_huge_plan_stays_under_60000_characters_with_a_note() {
     sb.write("services/shelf/platz/resources.yaml", "[]\n");
     let yml = sb.read("compartment.yml");
     sb.write("compartment.yml", &yml[..yml.find("instances:").unwrap()]);
-    let run = sb.cmd().args(["plan", "--format", "markdown"]).run();
+    let run = sb.cmd().args(["plan", "--format", "markdown"]).output();
     assert!(run.stdout.len() < 60_000, "{} bytes", run.stdout.len());
     assert!(
         run.stdout.contains("more warnings._"),
@@ -1391,7 +1402,7 @@ fn a_plan_never_contains_a_secret_and_needs_no_key() {
         vec!["graph"],
         vec!["show", "plan.json"],
     ] {
-        let run = sb.cmd_without_key().args(&args).run();
+        let run = sb.cmd_without_key().args(&args).output();
         outputs.push(format!("{}{}", run.stdout, run.stderr));
     }
     outputs.push(sb.read("plan.json"));
@@ -1432,8 +1443,12 @@ fn sensitive_instance_values_are_masked_in_diffs() {
         &["plan", "--no-color"],
         0,
     );
-    let json = sb.cmd().args(["plan", "--json"]).run().stdout;
-    let md = sb.cmd().args(["plan", "--format", "markdown"]).run().stdout;
+    let json = sb.cmd().args(["plan", "--json"]).output().stdout;
+    let md = sb
+        .cmd()
+        .args(["plan", "--format", "markdown"])
+        .output()
+        .stdout;
     for out in [&run.stdout, &json, &md] {
         assert!(!out.contains("signing-s3cret"), "{out}");
     }

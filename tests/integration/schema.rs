@@ -15,7 +15,9 @@ cases! {
 }
 
 fn schema(kind: &str) -> Value {
-    let run = Test::new(fixture("example")).args(["schema", kind]).run();
+    let run = Test::new(fixture("example"))
+        .args(["schema", kind])
+        .output();
     assert_eq!(run.stderr, "");
     let schema: Value = serde_json::from_str(&run.stdout).expect("schema is JSON");
     assert!(

@@ -12,7 +12,7 @@ cases! {
 }
 
 fn example_is_valid() {
-    let run = Test::new(fixture("example")).args(["validate"]).run();
+    let run = Test::new(fixture("example")).args(["validate"]).output();
     assert_eq!(
         run.stdout,
         "compartment.yml is valid: project `internal-tools`, 3 services, 2 resources, 2 resource types, 3 instances (0 warnings)\n"
@@ -23,7 +23,7 @@ fn example_is_valid() {
 fn example_is_valid_as_json() {
     let run = Test::new(fixture("example"))
         .args(["validate", "--output", "json"])
-        .run();
+        .output();
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
         v,
@@ -35,7 +35,7 @@ fn missing_file_is_a_clear_error() {
     let run = Test::new(fixture("example"))
         .args(["-f", "nope.yml", "validate"])
         .status(1)
-        .run();
+        .output();
     assert!(
         run.stderr.contains("cannot read nope.yml"),
         "{}",
@@ -47,7 +47,7 @@ fn json_output_lists_every_located_diagnostic() {
     let run = Test::new(fixture("broken/several-problems"))
         .args(["validate", "--output", "json"])
         .status(1)
-        .run();
+        .output();
     assert_eq!(run.stderr, "");
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["valid"], false);
@@ -95,7 +95,7 @@ fn no_colour_unless_on_a_terminal() {
     let run = Test::new(fixture("broken/unknown-field"))
         .args(["validate"])
         .status(1)
-        .run();
+        .output();
     assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
     assert!(run.stderr.contains("compartment.yml:4:5"));
 }
