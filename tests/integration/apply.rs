@@ -527,25 +527,17 @@ fn a_container_removed_by_hand_is_detected_and_recreated() {
 
 fn an_unreachable_engine_is_one_clear_line() {
     let dir = tempfile::tempdir().unwrap();
-    let run = Test::new(crate::test::fixture("example"))
-        .args([
-            "--state",
-            dir.path().join("s.json").to_str().unwrap(),
-            "apply",
-            "--yes",
-        ])
+    let state = dir.path().join("s.json");
+    Test::new(crate::test::fixture("example"))
+        .args(["--state", state.to_str().unwrap(), "apply", "--yes"])
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
         .env("COMPARTMENT_SECRET_KEY", "k")
         .status(1)
-        .output();
-    assert_eq!(run.stderr.lines().count(), 1, "{}", run.stderr);
-    assert!(
-        run.stderr.starts_with(
-            "error: cannot reach the Docker engine at unix:///nonexistent/docker.sock"
-        ),
-        "{}",
-        run.stderr
-    );
+        .stderr(
+            "error: cannot reach the Docker engine at unix:///nonexistent/docker.sock: \
+             no socket at /nonexistent/docker.sock (is it running? set DOCKER_HOST)\n",
+        )
+        .run();
 }
 
 fn target_applies_a_node_and_what_it_depends_on_only() {
