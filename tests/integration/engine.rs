@@ -1,12 +1,15 @@
-//! Tests against the real Docker engine: whether one answers (failing
-//! instead of skipping when COMPARTMENT_REQUIRE_DOCKER=1), a unique project
-//! per test, and a guard that removes every container, volume, network and
-//! image the test's project created, even when the test fails.
+//! Tests against the real Docker engine: the `docker` CLI, the offline test
+//! images, a unique project per test, and a guard that removes every
+//! container, volume, network and image the test's project created, even
+//! when the test fails. Whether an engine answers is asked once, by
+//! [`crate::harness`].
 
 use crate::test::Test;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 pub fn docker(args: &[&str]) -> (bool, String) {
     match Command::new("docker").args(args).output() {
@@ -32,7 +35,7 @@ static IMAGES: std::sync::Once = std::sync::Once::new();
 
 /// The offline test images exist (built once by scripts/build-test-images.sh
 /// when one is missing, so `cargo test` works on a fresh machine).
-fn ensure_images() {
+pub fn ensure_images() {
     IMAGES.call_once(|| {
         let missing = [
             "compartment-test/busybox:1",
@@ -50,21 +53,6 @@ fn ensure_images() {
             assert!(status.success(), "scripts/build-test-images.sh failed");
         }
     });
-}
-
-/// `true` when an engine answers (with the test images built); panics when
-/// one is required but absent.
-pub fn available() -> bool {
-    let (ok, out) = docker(&["info", "--format", "{{.ServerVersion}}"]);
-    if ok {
-        ensure_images();
-        return true;
-    }
-    if std::env::var("COMPARTMENT_REQUIRE_DOCKER").as_deref() == Ok("1") {
-        panic!("COMPARTMENT_REQUIRE_DOCKER=1 but no Docker engine answers: {out}");
-    }
-    eprintln!("skipped: no Docker engine ({})", out.trim());
-    false
 }
 
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -95,7 +83,9 @@ impl Project {
         }
     }
 
-    /// The binary on this project, with its key and config directory.
+    /// The binary on this project, with its key and config directory; its
+    /// outputs are compared with the temporary directory as `[TMP]` and the
+    /// project name as `[PROJECT]`.
     pub fn cmd<I: IntoIterator<Item = S>, S: AsRef<str>>(&self, args: I) -> Test {
         Test::new(&self.dir)
             .args(["--project", &self.name])
@@ -105,6 +95,8 @@ impl Project {
                 "XDG_CONFIG_HOME",
                 self._tmp.path().join("config").to_str().unwrap(),
             )
+            .replace(self._tmp.path().to_str().unwrap(), "[TMP]")
+            .replace(&self.name, "[PROJECT]")
     }
 
     /// A per-test absolute backup directory (created on first use).
@@ -129,10 +121,11 @@ impl Project {
         PathBuf::from(p)
     }
 
-    /// The binary on this project as a child process (stdin, stdout and
-    /// stderr piped), for tests that interrupt it.
-    pub fn spawn(&self, args: &[&str]) -> std::process::Child {
-        Command::new(env!("CARGO_BIN_EXE_compartment"))
+    /// The binary on this project as a child process (stdin piped and kept
+    /// open, stdout and stderr collected as they come), for tests that
+    /// interrupt it.
+    pub fn spawn(&self, args: &[&str]) -> Running {
+        let child = Command::new(env!("CARGO_BIN_EXE_compartment"))
             .args(["--project", &self.name])
             .args(args)
             .current_dir(&self.dir)
@@ -142,7 +135,8 @@ impl Project {
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
             .spawn()
-            .expect("spawn compartment")
+            .expect("spawn compartment");
+        Running::new(child)
     }
 
     pub fn container(&self, name: &str) -> String {
@@ -204,14 +198,152 @@ impl Drop for Project {
     }
 }
 
-/// Sends SIGINT (Ctrl-C) to a child.
-pub fn interrupt(child: &std::process::Child) {
+/// Sends SIGINT (Ctrl-C) to a process.
+pub fn interrupt(pid: u32) {
     let ok = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args(["-INT", &pid.to_string()])
         .status()
         .expect("run kill")
         .success();
-    assert!(ok, "kill -INT {}", child.id());
+    assert!(ok, "kill -INT {pid}");
+}
+
+/// Waits (up to 10 s) until every thread of process `pid` is asleep
+/// (state `S` in `/proc/PID/task/*/stat`): the process is parked on what
+/// it awaits, e.g. a loop's `select!` on its timer and Ctrl-C. Linux only,
+/// like the engine tests.
+pub fn wait_idle(pid: u32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut states = Vec::new();
+    while Instant::now() < deadline {
+        states = thread_states(pid);
+        if !states.is_empty() && states.iter().all(|s| s == "S") {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    panic!("process {pid} did not go idle within 10s; thread states: {states:?}");
+}
+
+/// The state letter of each thread of `pid` (empty once it is gone).
+fn thread_states(pid: u32) -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
+        // `PID (COMM) STATE …`: COMM may hold spaces and parentheses.
+        .filter_map(|stat| Some(stat.rsplit_once(") ")?.1.split(' ').next()?.to_string()))
+        .collect()
+}
+
+/// A running `compartment` whose stdout and stderr are read as they come
+/// (partial lines too, e.g. a prompt), so a test can wait for the output
+/// that marks the moment it means instead of sleeping.
+pub struct Running {
+    child: Option<std::process::Child>,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    readers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// What a finished [`Running`] left: its exit code and whole outputs.
+pub struct Finished {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Running {
+    fn new(mut child: std::process::Child) -> Running {
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let readers = vec![
+            collect(child.stdout.take().expect("stdout"), stdout.clone()),
+            collect(child.stderr.take().expect("stderr"), stderr.clone()),
+        ];
+        Running {
+            child: Some(child),
+            stdout,
+            stderr,
+            readers,
+        }
+    }
+
+    /// Waits (up to `secs`) until stdout contains `needle`; panics with
+    /// both outputs so far when it does not come.
+    pub fn wait_for_stdout(&self, needle: &str, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while !self.stdout.lock().unwrap().contains(needle) {
+            if Instant::now() > deadline {
+                panic!(
+                    "no {needle:?} on stdout within {secs}s\n--- stdout\n{}\n--- stderr\n{}",
+                    self.stdout.lock().unwrap(),
+                    self.stderr.lock().unwrap()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends Ctrl-C.
+    pub fn interrupt(&self) {
+        interrupt(self.child.as_ref().expect("running").id());
+    }
+
+    /// Waits for the exit (stdin is closed first) and for all its output.
+    pub fn finish(mut self) -> Finished {
+        let mut child = self.child.take().expect("running");
+        drop(child.stdin.take());
+        let status = child.wait().expect("wait for compartment");
+        for r in self.readers.drain(..) {
+            r.join().expect("output reader");
+        }
+        let take = |s: &Arc<Mutex<String>>| std::mem::take(&mut *s.lock().unwrap());
+        Finished {
+            code: status.code(),
+            stdout: take(&self.stdout),
+            stderr: take(&self.stderr),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Appends everything `from` yields to `into`, chunk by chunk.
+fn collect(
+    mut from: impl std::io::Read + Send + 'static,
+    into: Arc<Mutex<String>>,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        let mut pending = Vec::new();
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            pending.extend_from_slice(&buf[..n]);
+            // Keep an incomplete UTF-8 sequence for the next chunk.
+            let valid = match std::str::from_utf8(&pending) {
+                Ok(_) => pending.len(),
+                Err(e) => e.valid_up_to(),
+            };
+            into.lock()
+                .unwrap()
+                .push_str(std::str::from_utf8(&pending[..valid]).unwrap());
+            pending.drain(..valid);
+        }
+        into.lock()
+            .unwrap()
+            .push_str(&String::from_utf8_lossy(&pending));
+    })
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -13,6 +13,14 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+cases! {
+    plain arbitrary_bytes_never_panic_and_are_located,
+    plain yamlish_text_never_panics_and_is_located,
+    plain mutated_example_compartment_yml_is_located,
+    plain mutated_example_resources_yaml_is_located,
+    plain hostile_yaml_is_refused_not_crashed,
+}
+
 /// Checks one loader run: every diagnostic but an unreadable file is
 /// located, within the lines and columns of its file; rendering works.
 fn check_located(sources: &Sources, diagnostics: &[Diagnostic]) -> Result<(), TestCaseError> {
@@ -216,13 +224,11 @@ proptest! {
         ..ProptestConfig::default()
     })]
 
-    #[test]
     fn arbitrary_bytes_never_panic_and_are_located(bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let dir = tempfile::tempdir().unwrap();
         with_file(dir.path(), &bytes)?;
     }
 
-    #[test]
     fn yamlish_text_never_panics_and_is_located(text in yamlish()) {
         let dir = tempfile::tempdir().unwrap();
         with_file(dir.path(), text.as_bytes())?;
@@ -232,14 +238,12 @@ proptest! {
         check_located(&sources, &diags)?;
     }
 
-    #[test]
     fn mutated_example_compartment_yml_is_located(mutations in proptest::collection::vec(mutation(), 1..4)) {
         let text = std::fs::read_to_string(fixture("example/compartment.yml")).unwrap();
         let mutated = mutate(&text, &mutations);
         with_file(example_copy(), mutated.as_bytes())?;
     }
 
-    #[test]
     fn mutated_example_resources_yaml_is_located(
         mutations in proptest::collection::vec(mutation(), 1..4),
         which in prop_oneof![Just("storefront"), Just("billing")],
@@ -266,7 +270,6 @@ proptest! {
     }
 }
 
-#[test]
 fn hostile_yaml_is_refused_not_crashed() {
     let deep = format!("a: {}1{}\n", "[".repeat(200), "]".repeat(200));
     let block_deep: String = (0..300)

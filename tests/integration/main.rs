@@ -1,11 +1,26 @@
 //! The integration tests: one binary, each module a capability, all of them
 //! running the real `compartment` binary through [`test::Test`].
+//!
+//! The binary has its own `main` (`harness = false`, see [`harness`]): each
+//! module lists its tests in a `cases!` block, and the Docker-backed ones are
+//! reported as ignored when no engine answers.
+
+/// Lists a module's tests as `TESTS`, each `plain NAME` or `docker NAME`
+/// (needs a Docker engine). A test function left out of the list is dead
+/// code, which clippy refuses.
+macro_rules! cases {
+    ($($needs:ident $name:ident),* $(,)?) => {
+        pub const TESTS: &[crate::harness::Case] =
+            &[$(crate::harness::Case::$needs(stringify!($name), $name)),*];
+    };
+}
 
 mod applied;
 mod apply;
 mod broken;
 mod engine;
 mod fuzz;
+mod harness;
 mod ops;
 mod plan;
 mod preset;
@@ -13,3 +28,18 @@ mod schema;
 mod state;
 mod test;
 mod validate;
+
+fn main() {
+    harness::run(&[
+        ("apply", apply::TESTS),
+        ("broken", broken::TESTS),
+        ("fuzz", fuzz::TESTS),
+        ("harness", harness::TESTS),
+        ("ops", ops::TESTS),
+        ("plan", plan::TESTS),
+        ("preset", preset::TESTS),
+        ("schema", schema::TESTS),
+        ("state", state::TESTS),
+        ("validate", validate::TESTS),
+    ]);
+}

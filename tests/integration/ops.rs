@@ -8,13 +8,23 @@
 //! is backed up and restored with tar) and `fixtures/ops/postgres` (the
 //! preset, with its own pg_dump/psql operations).
 
-use crate::engine::{available, docker, docker_ok, Project};
+use crate::engine::{docker, docker_ok, Project};
 use crate::test::{Run, Test};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
+
+cases! {
+    plain refusals_are_whole_messages_and_need_no_engine,
+    plain roles_refuse_with_the_missing_permission_and_need_no_engine,
+    plain variables_and_bindings_before_the_first_deploy,
+    docker resource_commands_outputs_reveals_and_runtime_variables,
+    docker backups_restore_in_place_and_into_a_new_resource,
+    docker scheduled_backups_cron_minute_and_retention,
+    docker postgres_preset_backup_restore_round_trip,
+}
 
 const NO_ENGINE: &str = "unix:///nonexistent/compartment-ops-test.sock";
 
@@ -26,7 +36,7 @@ fn json(run: &Run) -> Value {
 /// Runs a command expected to fail with exactly `message`, printing nothing
 /// on stdout.
 fn refused(t: Test, message: &str) {
-    let run = t.status(1).run();
+    let run = t.status(1).output();
     assert_eq!(run.stderr, format!("error: {message}\n"));
     assert_eq!(run.stdout, "", "a refusal printed on stdout");
 }
@@ -69,7 +79,7 @@ fn backup_create(p: &Project, resource: &str, now: Option<&str>) -> String {
     if let Some(now) = now {
         t = t.env("COMPARTMENT_NOW", now);
     }
-    let v = json(&t.run());
+    let v = json(&t.output());
     assert_eq!(v["status"], "succeeded", "{v}");
     let id = v["id"].as_str().unwrap().to_string();
     assert!(is_backup_id(&id), "{id}");
@@ -179,7 +189,6 @@ impl Drop for Lines {
 
 // ------------------------------------------------------------ no engine
 
-#[test]
 fn refusals_are_whole_messages_and_need_no_engine() {
     let p = Project::new("ops/store");
     let bare = |args: &[&str]| no_engine(p.cmd(args.iter().copied()));
@@ -260,7 +269,6 @@ fn refusals_are_whole_messages_and_need_no_engine() {
     );
 }
 
-#[test]
 fn roles_refuse_with_the_missing_permission_and_need_no_engine() {
     let p = Project::new("ops/store");
     let file = p.dir.join("access").join("roles.yml");
@@ -338,15 +346,15 @@ fn roles_refuse_with_the_missing_permission_and_need_no_engine() {
     );
     // What they may do (none of it needs the engine).
     assert_eq!(
-        as_("rita", &["variable", "list"]).run().stdout,
+        as_("rita", &["variable", "list"]).output().stdout,
         "No variables.\n"
     );
     assert_eq!(
-        as_("dan", &["resource", "backup", "list"]).run().stdout,
+        as_("dan", &["resource", "backup", "list"]).output().stdout,
         "No backups.\n"
     );
-    as_("dan", &["variable", "set", "X", "y", "--resource", "store"]).run();
-    as_("ada", &["variable", "remove", "X", "--resource", "store"]).run();
+    as_("dan", &["variable", "set", "X", "y", "--resource", "store"]).output();
+    as_("ada", &["variable", "remove", "X", "--resource", "store"]).output();
 
     // A custom role.
     refused(
@@ -357,7 +365,7 @@ fn roles_refuse_with_the_missing_permission_and_need_no_engine() {
         as_("aud", &["resource", "delete", "--resource", "store"]),
         &one("aud", "auditor", "resource delete", "deployment.delete"),
     );
-    as_("aud", &["resource", "backup", "list"]).run();
+    as_("aud", &["resource", "backup", "list"]).output();
 
     // Roles are per environment.
     refused(
@@ -369,7 +377,7 @@ fn roles_refuse_with_the_missing_permission_and_need_no_engine() {
             "deployment.create",
         ),
     );
-    as_("alice", &["--env", "staging", "resource", "backup", "list"]).run();
+    as_("alice", &["--env", "staging", "resource", "backup", "list"]).output();
 
     // An actor without a role, and an access file that does not exist.
     refused(
@@ -390,14 +398,13 @@ fn roles_refuse_with_the_missing_permission_and_need_no_engine() {
     );
 }
 
-#[test]
 fn variables_and_bindings_before_the_first_deploy() {
     let p = Project::new("ops/store");
     let v = |args: &[&str]| no_engine(p.cmd(["variable"]).args(args.iter().copied()));
 
     assert_eq!(
         v(&["set", "STORE_EXTRA", "hello", "--resource", "store"])
-            .run()
+            .output()
             .stdout,
         "Set variable `STORE_EXTRA`; the next apply restarts what uses it.\n"
     );
@@ -411,7 +418,7 @@ fn variables_and_bindings_before_the_first_deploy() {
             "--stdin"
         ])
         .stdin("s3cret-value\n")
-        .run()
+        .output()
         .stdout,
         "Set sensitive variable `API_KEY`; the next apply restarts what uses it.\n"
     );
@@ -419,7 +426,7 @@ fn variables_and_bindings_before_the_first_deploy() {
     // service, the resource and the output.
     assert_eq!(
         v(&["set", "STORE_URL", "--service", "web", "--from-resource", "store.url"])
-            .run()
+            .output()
             .stdout,
         "Bound `web.STORE_URL` to `store.url`; it is resolved when the service starts (next apply).\n"
     );
@@ -522,24 +529,24 @@ fn variables_and_bindings_before_the_first_deploy() {
                 "--output",
                 "json"
             ])
-            .run()
+            .output()
         ),
         serde_json::json!({"scope": "resource", "target": "store", "key": "OTHER", "kind": "value", "sensitive": false, "value": "x"})
     );
     assert_eq!(
-        json(&v(&["remove", "OTHER", "--resource", "store", "--output", "json"]).run()),
+        json(&v(&["remove", "OTHER", "--resource", "store", "--output", "json"]).output()),
         serde_json::json!({"key": "OTHER", "removed": "variable"})
     );
 
     // The list masks sensitive values; the state holds them sealed.
     assert_eq!(
-        v(&["list"]).run().stdout,
+        v(&["list"]).output().stdout,
         "SCOPE     TARGET  KEY          KIND     VALUE\n\
          resource  store   STORE_EXTRA  value    hello\n\
          service   web     API_KEY      value    (sensitive)\n\
          service   web     STORE_URL    binding  ← store.url\n"
     );
-    let rows = json(&v(&["list", "--service", "web", "--output", "json"]).run());
+    let rows = json(&v(&["list", "--service", "web", "--output", "json"]).output());
     assert_eq!(
         rows,
         serde_json::json!([
@@ -551,7 +558,7 @@ fn variables_and_bindings_before_the_first_deploy() {
     assert!(!state.contains("s3cret-value"), "plaintext secret in state");
 
     // The plan shows the binding as a reference (no engine needed)...
-    let plan = no_engine(p.cmd(["plan"])).run();
+    let plan = no_engine(p.cmd(["plan"])).output();
     assert!(
         plan.stdout
             .contains("connection web.STORE_URL ← store.url (variable binding)"),
@@ -565,7 +572,7 @@ fn variables_and_bindings_before_the_first_deploy() {
         "          STORE_HOST: host\n",
         "          STORE_HOST: host\n          STORE_URL: host\n",
     );
-    let plan = no_engine(p.cmd(["plan"])).status(1).run();
+    let plan = no_engine(p.cmd(["plan"])).status(1).output();
     assert!(
         plan.stdout.contains("✗ service.web (connection-conflict): `web.STORE_URL` is connected to `store.host` in compartment.yml but bound to `store.url` by `variable set --from-resource`"),
         "{}",
@@ -577,22 +584,26 @@ fn variables_and_bindings_before_the_first_deploy() {
         "        BUILD_TAG: \"1\"\n",
         "        BUILD_TAG: \"1\"\n        STORE_URL: \"x\"\n",
     );
-    let plan = no_engine(p.cmd(["plan"])).status(1).run();
+    let plan = no_engine(p.cmd(["plan"])).status(1).output();
     assert!(
         plan.stdout.contains("✗ service.web (binding-in-build): `STORE_URL` is a resource-output binding of service `web` and cannot be selected in build.env"),
         "{}",
         plan.stdout
     );
     p.edit("compartment.yml", "        STORE_URL: \"x\"\n", "");
-    no_engine(p.cmd(["plan"])).run();
+    no_engine(p.cmd(["plan"])).output();
 
     // Removing: a binding, a direct value, then nothing.
     assert_eq!(
-        v(&["remove", "STORE_URL", "--service", "web"]).run().stdout,
+        v(&["remove", "STORE_URL", "--service", "web"])
+            .output()
+            .stdout,
         "Removed binding `STORE_URL`.\n"
     );
     assert_eq!(
-        v(&["remove", "API_KEY", "--service", "web"]).run().stdout,
+        v(&["remove", "API_KEY", "--service", "web"])
+            .output()
+            .stdout,
         "Removed variable `API_KEY`.\n"
     );
     refused(
@@ -600,18 +611,14 @@ fn variables_and_bindings_before_the_first_deploy() {
         "service `web` has no variable `API_KEY`",
     );
     assert_eq!(
-        v(&["list"]).run().stdout,
+        v(&["list"]).output().stdout,
         "SCOPE     TARGET  KEY          KIND   VALUE\nresource  store   STORE_EXTRA  value  hello\n"
     );
 }
 
 // ------------------------------------------------------------ engine
 
-#[test]
 fn resource_commands_outputs_reveals_and_runtime_variables() {
-    if !available() {
-        return;
-    }
     let p = Project::new("ops/store");
     let access = p.dir.join("access.yml");
     write_access_file(&access);
@@ -629,7 +636,7 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
         "--resource",
         "store",
     ])
-    .run();
+    .output();
     p.cmd([
         "variable",
         "set",
@@ -638,7 +645,7 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
         "--service",
         "web",
     ])
-    .run();
+    .output();
     p.cmd([
         "variable",
         "set",
@@ -648,8 +655,8 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
         "--from-resource",
         "store.url",
     ])
-    .run();
-    p.cmd(["apply", "--yes"]).run();
+    .output();
+    p.cmd(["apply", "--yes"]).output();
     let host = format!("store.production.{}.resource.internal", p.name);
 
     // The resource gets its own variables, never service-scoped ones; the
@@ -676,12 +683,12 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
     assert!(!web_env.iter().any(|l| l.starts_with("STORE_TOKEN=")));
 
     // list, inspect, logs.
-    let list = as_("dan", &["resource", "list"]).run();
+    let list = as_("dan", &["resource", "list"]).output();
     assert_eq!(
         list.stdout,
         format!("NAME   STATUS   IMAGE                       HOST{}  VOLUMES\nstore  running  compartment-test/busybox:1  {host}  data\n", " ".repeat(host.len() - 4))
     );
-    let rows = json(&p.cmd(["resource", "list", "--output", "json"]).run());
+    let rows = json(&p.cmd(["resource", "list", "--output", "json"]).output());
     assert_eq!(rows[0]["name"], "store");
     assert_eq!(rows[0]["status"], "running");
     assert_eq!(rows[0]["host"], host.as_str());
@@ -692,7 +699,9 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
         format!("cmpt-{}-production-store-data", p.name)
     );
     assert!(rows[0]["appliedAt"].is_string());
-    let inspect = p.cmd(["resource", "inspect", "--resource", "store"]).run();
+    let inspect = p
+        .cmd(["resource", "inspect", "--resource", "store"])
+        .output();
     let info = json(&inspect);
     assert_eq!(info["host"], host.as_str());
     assert_eq!(info["container"]["running"], true);
@@ -712,7 +721,7 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
             "dan",
             &["resource", "logs", "--resource", "store", "--tail", "1"]
         )
-        .run()
+        .output()
         .stdout,
         "store starting\n"
     );
@@ -729,7 +738,7 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
     // Outputs: sensitive ones masked everywhere unless revealed.
     assert_eq!(
         p.cmd(["resource", "output", "list", "--resource", "store"])
-            .run()
+            .output()
             .stdout,
         format!("OUTPUT  SENSITIVE  VALUE\nhost    false      {host}\nurl     true       (sensitive: use --reveal)\n")
     );
@@ -745,11 +754,11 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
             "json",
         ])
         .env("COMPARTMENT_SECRET_KEY", "")
-        .run();
+        .output();
     assert_eq!(json(&keyless)[0]["value"], host.as_str());
     assert_eq!(
         p.cmd(["resource", "output", "show", "url", "--resource", "store"])
-            .run()
+            .output()
             .stdout,
         "(sensitive: use --reveal)\n"
     );
@@ -765,7 +774,7 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
                 "--output",
                 "json"
             ])
-            .run()
+            .output()
         ),
         serde_json::json!({"name": "url", "sensitive": true, "value": "(sensitive: use --reveal)"})
     );
@@ -796,7 +805,7 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
                 "--reveal",
             ],
         )
-        .run();
+        .output();
         assert_eq!(reveal.stdout, format!("{url}\n"));
         assert_eq!(audit_lines(&p).len(), n, "one audit event per reveal");
     }
@@ -811,7 +820,7 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
             "store",
             "--reveal"
         ])
-        .run()
+        .output()
         .stdout,
         format!("{host}\n")
     );
@@ -838,7 +847,7 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
         &["state", "show"],
         &["resource", "list", "--output", "json"],
     ] {
-        let run = p.cmd(args.iter().copied()).run();
+        let run = p.cmd(args.iter().copied()).output();
         assert!(
             !run.stdout.contains(&token) && !run.stderr.contains(&token),
             "`{}` printed the token",
@@ -849,18 +858,18 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
     // stop and start.
     assert_eq!(
         as_("dan", &["resource", "stop", "--resource", "store"])
-            .run()
+            .output()
             .stdout,
         "Stopped resource `store`.\n"
     );
     assert_eq!(p.inspect("store", "{{.State.Running}}"), "false");
     assert_eq!(
-        json(&p.cmd(["resource", "list", "--output", "json"]).run())[0]["status"],
+        json(&p.cmd(["resource", "list", "--output", "json"]).output())[0]["status"],
         "exited"
     );
     assert_eq!(
         p.cmd(["resource", "start", "--resource", "store"])
-            .run()
+            .output()
             .stdout,
         "Started resource `store`.\n"
     );
@@ -868,9 +877,9 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
 
     // delete: a stopped resource, keeping its volume; then the kept data.
     exec(&p, "store", "echo keep-me > /data/file");
-    p.cmd(["resource", "stop", "--resource", "store"]).run();
+    p.cmd(["resource", "stop", "--resource", "store"]).output();
     let volume = format!("cmpt-{}-production-store-data", p.name);
-    let del = as_("dan", &["resource", "delete", "--resource", "store"]).run();
+    let del = as_("dan", &["resource", "delete", "--resource", "store"]).output();
     assert_eq!(
         del.stdout,
         format!("Deleted resource `store` and its container.\n  kept volume {volume}\n  (delete the kept data later with `compartment resource delete --resource store --delete-data`)\n")
@@ -882,7 +891,7 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
     assert!(docker(&["volume", "inspect", &volume]).0, "volume deleted");
     assert!(p.state()["resources"].get("store").is_none(), "record kept");
     assert_eq!(
-        p.cmd(["resource", "list"]).run().stdout,
+        p.cmd(["resource", "list"]).output().stdout,
         format!("No resources are deployed in {}/production.\n", p.name)
     );
     refused(
@@ -890,7 +899,7 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
         &format!("resource `store` is not deployed in environment `production`, but an earlier delete kept its volumes ({volume}); pass --delete-data to delete them"),
     );
     // Declared again, it comes back with its data (and its kept variables).
-    let run = p.cmd(["apply", "--yes"]).run();
+    let run = p.cmd(["apply", "--yes"]).output();
     assert!(
         run.stdout.contains("resource.store: ✓ created"),
         "{}",
@@ -909,7 +918,7 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
             "--output",
             "json",
         ])
-        .run(),
+        .output(),
     );
     assert_eq!(
         del,
@@ -922,14 +931,10 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
     );
 }
 
-#[test]
 fn backups_restore_in_place_and_into_a_new_resource() {
-    if !available() {
-        return;
-    }
     let p = Project::new("ops/store");
     p.cmd(["apply", "--yes", "--target", "resource.store"])
-        .run();
+        .output();
     let host = format!("store.production.{}.resource.internal", p.name);
     let token = env_of(&p, "store")
         .iter()
@@ -943,7 +948,7 @@ fn backups_restore_in_place_and_into_a_new_resource() {
     // backup directory.
     let run = p
         .ops(["resource", "backup", "create", "--resource", "store"])
-        .run();
+        .output();
     let id = run
         .stdout
         .strip_prefix("Created backup ")
@@ -1009,11 +1014,14 @@ fn backups_restore_in_place_and_into_a_new_resource() {
     );
     assert_eq!(r["operation"]["backup"]["retention"]["keepLast"], 2);
     assert!(r.get("retentionDeletedAt").is_none());
-    let show = json(&p.cmd(["resource", "backup", "show", "--backup", &id]).run());
+    let show = json(
+        &p.cmd(["resource", "backup", "show", "--backup", &id])
+            .output(),
+    );
     assert_eq!(show, r);
     let list = p
         .cmd(["resource", "backup", "list", "--resource", "store"])
-        .run();
+        .output();
     assert!(
         list.stdout.starts_with("store: schedule cron `*/15 * * * *` (UTC), last scheduled run never, 0 record(s) cleaned by retention\n\nID "),
         "{}",
@@ -1045,7 +1053,7 @@ fn backups_restore_in_place_and_into_a_new_resource() {
             &id,
             "--yes",
         ])
-        .run();
+        .output();
     let pre = records(&p)
         .into_iter()
         .find(|b| b["purpose"] == "pre-restore")
@@ -1082,7 +1090,7 @@ fn backups_restore_in_place_and_into_a_new_resource() {
         pre_tar, "v2\n",
         "the pre-restore backup holds the data before the restore"
     );
-    let list = p.cmd(["resource", "backup", "list"]).run();
+    let list = p.cmd(["resource", "backup", "list"]).output();
     assert!(
         list.stdout
             .contains(&format!("{pre_id}  store     pre-restore  succeeded")),
@@ -1098,7 +1106,7 @@ fn backups_restore_in_place_and_into_a_new_resource() {
         .ops([
             "resource", "backup", "restore", "--backup", &id, "--as", "copy",
         ])
-        .run();
+        .output();
     let copy_host = format!("copy.production.{}.resource.internal", p.name);
     assert!(
         run.stdout.ends_with(&format!("Restored backup {id} into the new resource `copy` ({copy_host}).\n`copy` is not declared in compartment.yml: declare it or delete it (`compartment resource delete --resource copy`) before the next apply.\n")),
@@ -1123,15 +1131,18 @@ fn backups_restore_in_place_and_into_a_new_resource() {
         1,
         "--as takes no pre-restore backup"
     );
-    let rows = json(&p.cmd(["resource", "list", "--output", "json"]).run());
+    let rows = json(&p.cmd(["resource", "list", "--output", "json"]).output());
     assert_eq!(rows[0]["name"], "copy");
     assert_eq!(rows[0]["origin"], "restore");
     assert_eq!(rows[0]["status"], "running");
     assert_eq!(
-        json(&p.cmd(["resource", "inspect", "--resource", "copy"]).run())["host"],
+        json(
+            &p.cmd(["resource", "inspect", "--resource", "copy"])
+                .output()
+        )["host"],
         copy_host.as_str()
     );
-    let plan = p.cmd(["plan"]).status(1).run();
+    let plan = p.cmd(["plan"]).status(1).output();
     assert!(
         plan.stdout.contains("  ✗ resource.copy (undeclared): resource `copy` was created by `resource backup restore --as` and is not declared in compartment.yml\n    help: declare `copy` under `resources` in compartment.yml, or delete it: `compartment resource delete --resource copy [--delete-data]`\n"),
         "{}",
@@ -1178,7 +1189,7 @@ fn backups_restore_in_place_and_into_a_new_resource() {
             "broken",
         ])
         .status(1)
-        .run();
+        .output();
     assert!(
         run.stderr.ends_with("error: resource `broken` was created but its restore failed (it is kept: inspect it, or delete it with `compartment resource delete --resource broken` before retrying): the restore command exited with 3:\nrestore-broke\n"),
         "{}",
@@ -1201,7 +1212,7 @@ fn backups_restore_in_place_and_into_a_new_resource() {
             "--yes",
         ])
         .status(1)
-        .run();
+        .output();
     let pre2 = records(&p)
         .into_iter()
         .filter(|b| b["purpose"] == "pre-restore")
@@ -1222,7 +1233,7 @@ fn backups_restore_in_place_and_into_a_new_resource() {
     let run = p
         .ops(["resource", "backup", "create", "--resource", "store"])
         .status(1)
-        .run();
+        .output();
     assert_eq!(
         run.stderr,
         "error: the backup command exited with 4:\nbackup-broke\n"
@@ -1253,7 +1264,7 @@ fn backups_restore_in_place_and_into_a_new_resource() {
     // Deleting the restored resources (and their data) unblocks the plan.
     for name in ["copy", "broken"] {
         p.cmd(["resource", "delete", "--resource", name, "--delete-data"])
-            .run();
+            .output();
         assert!(
             !docker(&[
                 "volume",
@@ -1263,24 +1274,20 @@ fn backups_restore_in_place_and_into_a_new_resource() {
             .0
         );
     }
-    let plan = p.cmd(["plan"]).run();
+    let plan = p.cmd(["plan"]).output();
     assert!(!plan.stdout.contains("Blocked"), "{}", plan.stdout);
     // The records stay, with the definition captured: the copy can be made again.
     assert_eq!(records(&p).len(), 5);
 }
 
-#[test]
 fn scheduled_backups_cron_minute_and_retention() {
-    if !available() {
-        return;
-    }
     let p = Project::new("ops/store");
     p.cmd(["apply", "--yes", "--target", "resource.store"])
-        .run();
+        .output();
     let run_due = |now: &str| {
         p.ops(["backup", "run-due"])
             .env("COMPARTMENT_NOW", now)
-            .run()
+            .output()
             .stdout
     };
     let ran = |out: &str| -> String {
@@ -1368,7 +1375,7 @@ fn scheduled_backups_cron_minute_and_retention() {
         assert!(p.backup_dir().join(id).join("data.tar").is_file());
     }
     assert_eq!(records(&p).len(), 7);
-    let list = p.cmd(["resource", "backup", "list"]).run();
+    let list = p.cmd(["resource", "backup", "list"]).output();
     assert!(
         list.stdout.starts_with("store: schedule cron `*/15 * * * *` (UTC), last scheduled run 2090-01-02T00:45:00Z, 4 record(s) cleaned by retention\n"),
         "{}",
@@ -1382,7 +1389,7 @@ fn scheduled_backups_cron_minute_and_retention() {
     );
     let v = json(
         &p.cmd(["resource", "backup", "list", "--output", "json"])
-            .run(),
+            .output(),
     );
     assert_eq!(
         v["schedules"],
@@ -1421,7 +1428,7 @@ fn scheduled_backups_cron_minute_and_retention() {
     let report = json(
         &p.ops(["backup", "run-due", "--output", "json"])
             .env("COMPARTMENT_NOW", "2090-01-03T02:29:59Z")
-            .run(),
+            .output(),
     );
     // Retention runs even when nothing is due: S4, S5 and S6 are now older
     // than a day.
@@ -1438,7 +1445,10 @@ fn scheduled_backups_cron_minute_and_retention() {
         &[("COMPARTMENT_NOW", "2090-01-03T02:30:00Z")],
     );
     scheduler.wait_for("No scheduled backup is due.");
-    std::thread::sleep(Duration::from_millis(300));
+    // Printed just before the loop awaits its timer and Ctrl-C: interrupt
+    // once it is parked there (a Ctrl-C just before would be lost on main,
+    // where the loop makes a new `ctrl_c()` future on each pass).
+    crate::engine::wait_idle(scheduler.child.id());
     let (code, lines) = scheduler.interrupt();
     assert_eq!(code, Some(0), "{lines:?}");
     assert_eq!(
@@ -1482,13 +1492,9 @@ fn psql(p: &Project, url: &str, sql: &str) -> String {
     ])
 }
 
-#[test]
 fn postgres_preset_backup_restore_round_trip() {
-    if !available() {
-        return;
-    }
     let p = Project::new("ops/postgres");
-    p.ops(["apply", "--yes"]).run();
+    p.ops(["apply", "--yes"]).output();
     let reveal = |r: &str| {
         p.cmd([
             "resource",
@@ -1499,7 +1505,7 @@ fn postgres_preset_backup_restore_round_trip() {
             r,
             "--reveal",
         ])
-        .run()
+        .output()
         .stdout
         .trim_end()
         .to_string()
@@ -1534,7 +1540,7 @@ fn postgres_preset_backup_restore_round_trip() {
             &id,
             "--yes",
         ])
-        .run();
+        .output();
     assert!(
         run.stdout.contains(&format!(
             "Restored backup {id} into `db` (pre-restore backup: rbak_"
@@ -1550,7 +1556,7 @@ fn postgres_preset_backup_restore_round_trip() {
     );
     let v = json(
         &p.cmd(["resource", "backup", "list", "--output", "json"])
-            .run(),
+            .output(),
     );
     let purposes: Vec<&str> = v["backups"]
         .as_array()
@@ -1577,7 +1583,7 @@ fn postgres_preset_backup_restore_round_trip() {
     p.ops([
         "resource", "backup", "restore", "--backup", &id, "--as", "db-copy",
     ])
-    .run();
+    .output();
     let copy_url = reveal("db-copy");
     assert!(
         copy_url.contains(&format!(
@@ -1594,7 +1600,7 @@ fn postgres_preset_backup_restore_round_trip() {
         ),
         "1:first\n2:second\n"
     );
-    let plan = p.cmd(["plan"]).status(1).run();
+    let plan = p.cmd(["plan"]).status(1).output();
     assert!(
         plan.stdout.contains("✗ resource.db-copy (undeclared): resource `db-copy` was created by `resource backup restore --as` and is not declared in compartment.yml"),
         "{}",
@@ -1606,7 +1612,7 @@ fn postgres_preset_backup_restore_round_trip() {
         "    preset: postgres\n",
         "    preset: postgres\n  db-copy:\n    preset: postgres\n",
     );
-    let plan = p.cmd(["plan"]).run();
+    let plan = p.cmd(["plan"]).output();
     assert!(!plan.stdout.contains("Blocked"), "{}", plan.stdout);
 }
 

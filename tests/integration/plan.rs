@@ -7,6 +7,48 @@ use crate::applied::{binding, secret_value, Sandbox, LINEAGE};
 use crate::test::{assert_golden, fixture, Run, Test};
 use serde_json::{json, Value};
 
+cases! {
+    plain a_new_state_creates_everything_in_dependency_order,
+    plain an_applied_unchanged_project_is_all_no_op,
+    plain resource_env_change_updates_in_place,
+    plain resource_runtime_changes_update_and_never_replace,
+    plain resource_image_change_replaces_and_keeps_the_volumes,
+    plain service_build_context_change_replaces,
+    plain service_build_env_or_path_change_replaces,
+    plain service_runtime_changes_update_in_place,
+    plain instance_value_change_updates_with_the_update_hook,
+    plain instance_type_change_replaces_with_delete_then_create_hooks,
+    plain removed_instances_are_deleted_in_reverse_dependency_order,
+    plain an_instance_stops_referencing_another_before_that_one_is_deleted,
+    plain a_removed_service_is_deleted,
+    plain an_instance_whose_type_disappeared_is_orphaned_and_kept,
+    plain an_orphan_redeclared_with_another_type_is_replaced_without_the_old_delete_hook,
+    plain an_undeclared_resource_blocks_the_plan,
+    plain an_undeclared_restored_resource_blocks_with_its_origin,
+    plain a_renamed_resource_blocks_the_plan,
+    plain a_changed_volume_mount_path_blocks_the_plan,
+    plain a_direct_variable_and_a_binding_for_one_key_block_the_plan,
+    plain a_binding_conflicting_with_a_connection_blocks_the_plan,
+    plain a_binding_selected_in_build_env_blocks_the_plan,
+    plain a_connection_selected_in_build_env_is_a_descriptor_error,
+    plain a_literal_env_key_shadowing_a_generated_variable_is_a_descriptor_error,
+    plain generated_variables_are_generated_kept_or_regenerated,
+    plain a_removed_generated_value_alone_makes_an_update,
+    plain connections_and_bindings_are_shown_as_references,
+    plain collection_select_chains_order_instances,
+    plain a_reference_cycle_names_every_member,
+    plain graph_is_printed_as_dot_and_mermaid,
+    plain plan_files_are_deterministic_sorted_and_timeless,
+    plain check_passes_for_a_current_plan_and_names_what_differs,
+    plain show_renders_a_plan_file_without_the_descriptors,
+    plain a_newer_plan_format_is_refused,
+    plain detailed_exitcode_is_0_2_or_1,
+    plain markdown_has_the_summary_table_first_and_collapsible_details,
+    plain markdown_of_a_huge_plan_stays_under_60000_characters_with_a_note,
+    plain a_plan_never_contains_a_secret_and_needs_no_key,
+    plain sensitive_instance_values_are_masked_in_diffs,
+}
+
 /// The whole of a run, for a golden file: command, exit code, stdout and
 /// stderr.
 fn transcript(args: &[&str], run: &Run) -> String {
@@ -25,7 +67,7 @@ fn transcript(args: &[&str], run: &Run) -> String {
 /// Runs `args` in the sandbox, expects `status`, compares the transcript
 /// with fixtures/plan/cases/<case>/<file>.
 fn session(sb: &Sandbox, case: &str, file: &str, args: &[&str], status: i32) -> Run {
-    let run = sb.cmd().args(args).status(status).run();
+    let run = sb.cmd().args(args).status(status).output();
     golden(case, file, &transcript(args, &run));
     run
 }
@@ -40,7 +82,7 @@ fn golden(case: &str, file: &str, actual: &str) {
 
 /// `plan --json` in the sandbox (any exit status), parsed.
 fn plan_json(sb: &Sandbox) -> Value {
-    let run = sb.cmd().args(["plan", "--json"]).status(None).run();
+    let run = sb.cmd().args(["plan", "--json"]).status(None).output();
     assert!(run.status == 0 || run.status == 1, "{}", run.stderr);
     let plan: Value = serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("plan --json is not JSON ({e}):\n{}", run.stdout));
@@ -113,7 +155,7 @@ fn assert_blocked_writes_nothing(sb: &Sandbox) {
         .cmd()
         .args(["plan", "--out", "plans/production.json"])
         .status(1)
-        .run();
+        .output();
     assert!(
         run.stderr.contains("the plan is blocked") && run.stderr.contains("nothing was written"),
         "{}",
@@ -124,17 +166,16 @@ fn assert_blocked_writes_nothing(sb: &Sandbox) {
     sb.cmd()
         .args(["plan", "--detailed-exitcode", "--format", "markdown"])
         .status(1)
-        .run();
-    sb.cmd().args(["plan", "--json"]).status(1).run();
+        .output();
+    sb.cmd().args(["plan", "--json"]).status(1).output();
 }
 
 // ---------------------------------------------------------------- actions
 
-#[test]
 fn a_new_state_creates_everything_in_dependency_order() {
     let sb = Sandbox::copy("example");
     session(&sb, "create", "expected.txt", &["plan", "--no-color"], 0);
-    let run = sb.cmd().args(["plan", "--json"]).run();
+    let run = sb.cmd().args(["plan", "--json"]).output();
     golden("create", "expected.json", &run.stdout);
     let plan = plan_json(&sb);
     assert_eq!(plan["format_version"], 1);
@@ -170,7 +211,6 @@ fn a_new_state_creates_everything_in_dependency_order() {
     );
 }
 
-#[test]
 fn an_applied_unchanged_project_is_all_no_op() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -178,7 +218,7 @@ fn an_applied_unchanged_project_is_all_no_op() {
     sb.cmd()
         .args(["plan", "--detailed-exitcode"])
         .status(0)
-        .run();
+        .output();
     let plan = plan_json(&sb);
     assert_eq!(
         plan["prior_state"],
@@ -192,7 +232,6 @@ fn an_applied_unchanged_project_is_all_no_op() {
     assert_eq!(plan["summary"]["no_op"], 8);
 }
 
-#[test]
 fn resource_env_change_updates_in_place() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -219,7 +258,6 @@ fn resource_env_change_updates_in_place() {
     assert_eq!(plan["summary"]["update"], 1);
 }
 
-#[test]
 fn resource_runtime_changes_update_and_never_replace() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -270,7 +308,6 @@ fn resource_runtime_changes_update_and_never_replace() {
         .all(|f| f.get("forces_replacement").is_none()));
 }
 
-#[test]
 fn resource_image_change_replaces_and_keeps_the_volumes() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -307,7 +344,6 @@ fn resource_image_change_replaces_and_keeps_the_volumes() {
     assert_eq!(c["generated"], json!({"CACHE_PASSWORD": "keep"}));
 }
 
-#[test]
 fn service_build_context_change_replaces() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -336,7 +372,6 @@ fn service_build_context_change_replaces() {
     assert_eq!(action(&plan, "service.storefront"), "no-op");
 }
 
-#[test]
 fn service_build_env_or_path_change_replaces() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -368,7 +403,6 @@ fn service_build_env_or_path_change_replaces() {
     assert_eq!(c["diff"][0]["forces_replacement"], true);
 }
 
-#[test]
 fn service_runtime_changes_update_in_place() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -407,7 +441,6 @@ fn service_runtime_changes_update_in_place() {
     );
 }
 
-#[test]
 fn instance_value_change_updates_with_the_update_hook() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -438,7 +471,6 @@ fn instance_value_change_updates_with_the_update_hook() {
     assert_eq!(action(&plan, "instance.uptown"), "no-op");
 }
 
-#[test]
 fn instance_type_change_replaces_with_delete_then_create_hooks() {
     let sb = Sandbox::copy("plan/projects/catalog");
     sb.apply();
@@ -470,7 +502,6 @@ fn instance_type_change_replaces_with_delete_then_create_hooks() {
     );
 }
 
-#[test]
 fn removed_instances_are_deleted_in_reverse_dependency_order() {
     let sb = Sandbox::copy("plan/projects/catalog");
     sb.apply();
@@ -524,7 +555,6 @@ fn removed_instances_are_deleted_in_reverse_dependency_order() {
     }
 }
 
-#[test]
 fn an_instance_stops_referencing_another_before_that_one_is_deleted() {
     // yankee keeps existing but no longer points at zulu, which is removed:
     // the update of yankee must run before the delete of zulu.
@@ -547,7 +577,6 @@ fn an_instance_stops_referencing_another_before_that_one_is_deleted() {
     );
 }
 
-#[test]
 fn a_removed_service_is_deleted() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -573,7 +602,6 @@ fn a_removed_service_is_deleted() {
 
 // ---------------------------------------------------------------- orphans
 
-#[test]
 fn an_instance_whose_type_disappeared_is_orphaned_and_kept() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -598,11 +626,10 @@ fn an_instance_whose_type_disappeared_is_orphaned_and_kept() {
     sb.cmd()
         .args(["plan", "--out", "plan.json", "--detailed-exitcode"])
         .status(0)
-        .run();
+        .output();
     assert!(sb.file("plan.json").is_file());
 }
 
-#[test]
 fn an_orphan_redeclared_with_another_type_is_replaced_without_the_old_delete_hook() {
     let sb = Sandbox::copy("plan/projects/catalog");
     sb.apply();
@@ -631,7 +658,6 @@ fn an_orphan_redeclared_with_another_type_is_replaced_without_the_old_delete_hoo
 
 // --------------------------------------------------------------- blockers
 
-#[test]
 fn an_undeclared_resource_blocks_the_plan() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -669,7 +695,6 @@ fn an_undeclared_resource_blocks_the_plan() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn an_undeclared_restored_resource_blocks_with_its_origin() {
     let sb = Sandbox::copy("example");
     let mut st = sb.applied_state();
@@ -689,7 +714,6 @@ fn an_undeclared_restored_resource_blocks_with_its_origin() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn a_renamed_resource_blocks_the_plan() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -719,7 +743,6 @@ fn a_renamed_resource_blocks_the_plan() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn a_changed_volume_mount_path_blocks_the_plan() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -743,7 +766,6 @@ fn a_changed_volume_mount_path_blocks_the_plan() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn a_direct_variable_and_a_binding_for_one_key_block_the_plan() {
     let sb = Sandbox::copy("example");
     let mut st = sb.applied_state();
@@ -784,7 +806,6 @@ fn a_direct_variable_and_a_binding_for_one_key_block_the_plan() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn a_binding_conflicting_with_a_connection_blocks_the_plan() {
     let sb = Sandbox::copy("example");
     let mut st = sb.applied_state();
@@ -808,7 +829,6 @@ fn a_binding_conflicting_with_a_connection_blocks_the_plan() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn a_binding_selected_in_build_env_blocks_the_plan() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -838,7 +858,6 @@ fn a_binding_selected_in_build_env_blocks_the_plan() {
     assert_blocked_writes_nothing(&sb);
 }
 
-#[test]
 fn a_connection_selected_in_build_env_is_a_descriptor_error() {
     let sb = Sandbox::copy("example");
     sb.edit(
@@ -846,7 +865,7 @@ fn a_connection_selected_in_build_env_is_a_descriptor_error() {
         "    build:\n      env:\n        APP_VERSION: \"1.4.2\"",
         "    build:\n      env: [DATABASE_URL]",
     );
-    let run = sb.cmd().args(["plan", "--no-color"]).status(1).run();
+    let run = sb.cmd().args(["plan", "--no-color"]).status(1).output();
     assert!(
         run.stderr.contains("error[connection-in-build]"),
         "{}",
@@ -855,7 +874,6 @@ fn a_connection_selected_in_build_env_is_a_descriptor_error() {
     assert_eq!(run.stdout, "");
 }
 
-#[test]
 fn a_literal_env_key_shadowing_a_generated_variable_is_a_descriptor_error() {
     let sb = Sandbox::copy("example");
     sb.edit(
@@ -863,7 +881,7 @@ fn a_literal_env_key_shadowing_a_generated_variable_is_a_descriptor_error() {
         "      CACHE_MODE: echo\n",
         "      CACHE_MODE: echo\n      CACHE_PASSWORD: literal\n",
     );
-    let run = sb.cmd().args(["plan", "--no-color"]).status(1).run();
+    let run = sb.cmd().args(["plan", "--no-color"]).status(1).output();
     assert!(
         run.stderr.contains("error[env-shadows-generated]"),
         "{}",
@@ -874,7 +892,6 @@ fn a_literal_env_key_shadowing_a_generated_variable_is_a_descriptor_error() {
 
 // ----------------------------------------------- generated and connections
 
-#[test]
 fn generated_variables_are_generated_kept_or_regenerated() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -904,7 +921,6 @@ fn generated_variables_are_generated_kept_or_regenerated() {
     assert_eq!(action(&plan, "resource.db"), "no-op");
 }
 
-#[test]
 fn a_removed_generated_value_alone_makes_an_update() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -921,7 +937,6 @@ fn a_removed_generated_value_alone_makes_an_update() {
     assert_eq!(c["generated"], json!({"POSTGRES_PASSWORD": "regenerate"}));
 }
 
-#[test]
 fn connections_and_bindings_are_shown_as_references() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -956,7 +971,6 @@ fn connections_and_bindings_are_shown_as_references() {
 
 // ------------------------------------------------------- order and cycles
 
-#[test]
 fn collection_select_chains_order_instances() {
     let sb = Sandbox::copy("plan/projects/catalog");
     session(&sb, "chain", "expected.txt", &["plan", "--no-color"], 0);
@@ -977,7 +991,6 @@ fn collection_select_chains_order_instances() {
     );
 }
 
-#[test]
 fn a_reference_cycle_names_every_member() {
     let sb = Sandbox::copy("plan/projects/catalog");
     sb.edit(
@@ -992,11 +1005,10 @@ fn a_reference_cycle_names_every_member() {
     sb.cmd()
         .args(["plan", "--detailed-exitcode"])
         .status(1)
-        .run();
-    sb.cmd().args(["graph"]).status(1).run();
+        .output();
+    sb.cmd().args(["graph"]).status(1).output();
 }
 
-#[test]
 fn graph_is_printed_as_dot_and_mermaid() {
     let sb = Sandbox::copy("example");
     session(
@@ -1013,21 +1025,20 @@ fn graph_is_printed_as_dot_and_mermaid() {
         &["graph", "--format", "mermaid"],
         0,
     );
-    let dot = sb.cmd().args(["graph"]).run();
+    let dot = sb.cmd().args(["graph"]).output();
     assert!(dot.stdout.starts_with("digraph compartment {"));
 }
 
 // ------------------------------------------------- plan files and output
 
-#[test]
 fn plan_files_are_deterministic_sorted_and_timeless() {
     let a = Sandbox::copy("example");
     let b = Sandbox::copy("example");
     for sb in [&a, &b] {
         sb.apply();
         sb.edit("compartment.yml", "opening_hour: 9", "opening_hour: 10");
-        sb.cmd().args(["plan", "--out", "plans/one.json"]).run();
-        sb.cmd().args(["plan", "--out", "plans/two.json"]).run();
+        sb.cmd().args(["plan", "--out", "plans/one.json"]).output();
+        sb.cmd().args(["plan", "--out", "plans/two.json"]).output();
     }
     let one = a.read("plans/one.json");
     assert_eq!(one, a.read("plans/two.json"), "two runs, same bytes");
@@ -1037,7 +1048,7 @@ fn plan_files_are_deterministic_sorted_and_timeless() {
         "another checkout, same bytes"
     );
     // Same as --json.
-    assert_eq!(one, a.cmd().args(["plan", "--json"]).run().stdout);
+    assert_eq!(one, a.cmd().args(["plan", "--json"]).output().stdout);
     // Pretty, sorted keys, newline-terminated.
     let v: Value = serde_json::from_str(&one).unwrap();
     assert_eq!(
@@ -1075,13 +1086,12 @@ fn plan_files_are_deterministic_sorted_and_timeless() {
     assert_eq!(v["prior_state"], json!({"lineage": LINEAGE, "serial": 1}));
 }
 
-#[test]
 fn check_passes_for_a_current_plan_and_names_what_differs() {
     let sb = Sandbox::copy("example");
     sb.apply();
     sb.cmd()
         .args(["plan", "--out", "plans/production.json"])
-        .run();
+        .output();
     session(
         &sb,
         "check",
@@ -1109,7 +1119,7 @@ fn check_passes_for_a_current_plan_and_names_what_differs() {
     );
     sb.cmd()
         .args(["plan", "--check", "plans/production.json"])
-        .run();
+        .output();
     // The state moved on (another apply).
     sb.change_state(|_| {});
     session(
@@ -1122,7 +1132,7 @@ fn check_passes_for_a_current_plan_and_names_what_differs() {
     // A resources.yaml edit is named too.
     sb.cmd()
         .args(["plan", "--out", "plans/production.json"])
-        .run();
+        .output();
     let types = sb.read("services/storefront/platz/resources.yaml");
     sb.write(
         "services/storefront/platz/resources.yaml",
@@ -1132,7 +1142,7 @@ fn check_passes_for_a_current_plan_and_names_what_differs() {
         .cmd()
         .args(["plan", "--check", "plans/production.json"])
         .status(1)
-        .run();
+        .output();
     assert!(
         run.stderr
             .contains("input services/storefront/platz/resources.yaml changed"),
@@ -1146,25 +1156,24 @@ fn check_passes_for_a_current_plan_and_names_what_differs() {
         .cmd()
         .args(["plan", "--check", "plans/production.json"])
         .status(1)
-        .run();
+        .output();
     assert!(!run.stderr.is_empty());
     // A missing file is an error, not a pass.
     sb.cmd()
         .args(["plan", "--check", "nope.json"])
         .status(1)
-        .run();
+        .output();
 }
 
-#[test]
 fn show_renders_a_plan_file_without_the_descriptors() {
     let sb = Sandbox::copy("example");
     sb.apply();
     sb.edit("compartment.yml", "opening_hour: 9", "opening_hour: 10");
-    let plan = sb.cmd().args(["plan", "--no-color"]).run().stdout;
+    let plan = sb.cmd().args(["plan", "--no-color"]).output().stdout;
     let saved = sb
         .cmd()
         .args(["plan", "--no-color", "--out", "plan.json"])
-        .run();
+        .output();
     assert_eq!(
         saved.stdout,
         format!(
@@ -1176,26 +1185,28 @@ fn show_renders_a_plan_file_without_the_descriptors() {
     std::fs::copy(sb.file("plan.json"), elsewhere.path().join("plan.json")).unwrap();
     let show = Test::new(elsewhere.path())
         .args(["show", "plan.json", "--no-color"])
-        .run();
+        .output();
     assert_eq!(show.stdout, plan, "show renders what plan printed");
     let json = Test::new(elsewhere.path())
         .args(["show", "plan.json", "--json"])
-        .run();
+        .output();
     assert_eq!(json.stdout, sb.read("plan.json"));
     let md = Test::new(elsewhere.path())
         .args(["show", "plan.json", "--format", "markdown"])
-        .run();
+        .output();
     assert_eq!(
         md.stdout,
-        sb.cmd().args(["plan", "--format", "markdown"]).run().stdout
+        sb.cmd()
+            .args(["plan", "--format", "markdown"])
+            .output()
+            .stdout
     );
     golden("show", "expected.txt", &show.stdout);
 }
 
-#[test]
 fn a_newer_plan_format_is_refused() {
     let sb = Sandbox::copy("example");
-    sb.cmd().args(["plan", "--out", "plan.json"]).run();
+    sb.cmd().args(["plan", "--out", "plan.json"]).output();
     let text = sb
         .read("plan.json")
         .replace("\"format_version\": 1,", "\"format_version\": 2,");
@@ -1216,11 +1227,11 @@ fn a_newer_plan_format_is_refused() {
         .cmd()
         .args(["plan", "--check", "plan.json"])
         .status(1)
-        .run();
+        .output();
     assert!(run.stderr.contains("upgrade compartment"), "{}", run.stderr);
     // Not a plan file at all.
     sb.write("other.json", "{\"hello\": 1}\n");
-    let run = sb.cmd().args(["show", "other.json"]).status(1).run();
+    let run = sb.cmd().args(["show", "other.json"]).status(1).output();
     assert!(
         run.stderr.contains("not a compartment plan file"),
         "{}",
@@ -1228,31 +1239,29 @@ fn a_newer_plan_format_is_refused() {
     );
 }
 
-#[test]
 fn detailed_exitcode_is_0_2_or_1() {
     let sb = Sandbox::copy("example");
     let args = ["plan", "--detailed-exitcode"];
-    sb.cmd().args(args).status(2).run();
+    sb.cmd().args(args).status(2).output();
     sb.apply();
-    sb.cmd().args(args).status(0).run();
+    sb.cmd().args(args).status(0).output();
     sb.edit(
         "compartment.yml",
         "POSTGRES_DB: tools",
         "POSTGRES_DB: other",
     );
-    sb.cmd().args(args).status(2).run();
-    sb.cmd().args(["plan"]).status(0).run();
+    sb.cmd().args(args).status(2).output();
+    sb.cmd().args(["plan"]).status(0).output();
     sb.edit(
         "compartment.yml",
         "      data: /data\n",
         "      data: /srv\n",
     );
-    sb.cmd().args(args).status(1).run();
+    sb.cmd().args(args).status(1).output();
     sb.edit("compartment.yml", "name: internal-tools", "name: [broken");
-    sb.cmd().args(args).status(1).run();
+    sb.cmd().args(args).status(1).output();
 }
 
-#[test]
 fn markdown_has_the_summary_table_first_and_collapsible_details() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -1311,11 +1320,14 @@ fn assert_markdown_within_limit(md: &str) {
     );
 }
 
-#[test]
 fn markdown_of_a_huge_plan_stays_under_60000_characters_with_a_note() {
     // Thousands of instances: the table alone fills the budget.
     let sb = catalog_with_items(3000);
-    let md = sb.cmd().args(["plan", "--format", "markdown"]).run().stdout;
+    let md = sb
+        .cmd()
+        .args(["plan", "--format", "markdown"])
+        .output()
+        .stdout;
     assert_markdown_within_limit(&md);
     assert!(
         md.starts_with("### compartment plan: `catalog` / `production`\n\n**3005 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged**\n\n| | Address | Action | Reason |\n"),
@@ -1331,7 +1343,11 @@ fn markdown_of_a_huge_plan_stays_under_60000_characters_with_a_note() {
 
     // Hundreds: the table is whole, the details are cut.
     let sb = catalog_with_items(500);
-    let md = sb.cmd().args(["plan", "--format", "markdown"]).run().stdout;
+    let md = sb
+        .cmd()
+        .args(["plan", "--format", "markdown"])
+        .output()
+        .stdout;
     assert_markdown_within_limit(&md);
     assert!(!md.contains("more changes not listed"));
     assert_eq!(md.matches("| ➕ |").count(), 505);
@@ -1344,7 +1360,7 @@ fn markdown_of_a_huge_plan_stays_under_60000_characters_with_a_note() {
     sb.write("services/shelf/platz/resources.yaml", "[]\n");
     let yml = sb.read("compartment.yml");
     sb.write("compartment.yml", &yml[..yml.find("instances:").unwrap()]);
-    let run = sb.cmd().args(["plan", "--format", "markdown"]).run();
+    let run = sb.cmd().args(["plan", "--format", "markdown"]).output();
     assert!(run.stdout.len() < 60_000, "{} bytes", run.stdout.len());
     assert!(
         run.stdout.contains("more warnings._"),
@@ -1355,7 +1371,6 @@ fn markdown_of_a_huge_plan_stays_under_60000_characters_with_a_note() {
 
 // ---------------------------------------------------------------- secrets
 
-#[test]
 fn a_plan_never_contains_a_secret_and_needs_no_key() {
     let sb = Sandbox::copy("example");
     let st = sb.apply();
@@ -1387,7 +1402,7 @@ fn a_plan_never_contains_a_secret_and_needs_no_key() {
         vec!["graph"],
         vec!["show", "plan.json"],
     ] {
-        let run = sb.cmd_without_key().args(&args).run();
+        let run = sb.cmd_without_key().args(&args).output();
         outputs.push(format!("{}{}", run.stdout, run.stderr));
     }
     outputs.push(sb.read("plan.json"));
@@ -1408,7 +1423,6 @@ fn a_plan_never_contains_a_secret_and_needs_no_key() {
     );
 }
 
-#[test]
 fn sensitive_instance_values_are_masked_in_diffs() {
     let sb = Sandbox::copy("example");
     sb.edit(
@@ -1429,8 +1443,12 @@ fn sensitive_instance_values_are_masked_in_diffs() {
         &["plan", "--no-color"],
         0,
     );
-    let json = sb.cmd().args(["plan", "--json"]).run().stdout;
-    let md = sb.cmd().args(["plan", "--format", "markdown"]).run().stdout;
+    let json = sb.cmd().args(["plan", "--json"]).output().stdout;
+    let md = sb
+        .cmd()
+        .args(["plan", "--format", "markdown"])
+        .output()
+        .stdout;
     for out in [&run.stdout, &json, &md] {
         assert!(!out.contains("signing-s3cret"), "{out}");
     }

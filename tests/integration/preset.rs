@@ -9,6 +9,14 @@ use compartment::descriptor::preset;
 use compartment::descriptor::project::{load, Loaded};
 use std::collections::BTreeMap;
 
+cases! {
+    plain preset_equals_the_expanded_form_loaded_from_yaml,
+    plain a_project_using_the_preset_loads_the_same_resource,
+    plain env_overrides_only_the_named_keys,
+    plain any_other_field_with_a_preset_is_an_error,
+    plain expansion_matches_the_seed_text_field_by_field,
+}
+
 fn load_file(path: &std::path::Path) -> Loaded {
     load(path, &BTreeMap::new())
 }
@@ -35,7 +43,6 @@ fn expansion() -> ResourceDef {
     preset::expand("postgres", &BTreeMap::new()).expect("postgres is a preset")
 }
 
-#[test]
 fn preset_equals_the_expanded_form_loaded_from_yaml() {
     let written = db(&load_file(&fixture("presets/postgres-expanded.yml")));
     let mut expanded = expansion();
@@ -45,7 +52,6 @@ fn preset_equals_the_expanded_form_loaded_from_yaml() {
     assert_eq!(expanded, written);
 }
 
-#[test]
 fn a_project_using_the_preset_loads_the_same_resource() {
     let r = db(&load_text(
         "name: x\nresources:\n  db:\n    preset: postgres\n",
@@ -53,7 +59,6 @@ fn a_project_using_the_preset_loads_the_same_resource() {
     assert_eq!(r, expansion());
 }
 
-#[test]
 fn env_overrides_only_the_named_keys() {
     let r = db(&load_text(
         "name: x\nresources:\n  db:\n    preset: postgres\n    env:\n      POSTGRES_DB: x\n",
@@ -64,7 +69,6 @@ fn env_overrides_only_the_named_keys() {
     assert_eq!(r.env["POSTGRES_USER"], "app");
 }
 
-#[test]
 fn any_other_field_with_a_preset_is_an_error() {
     for (field, yaml) in [
         ("image", "image: postgres:17"),
@@ -114,7 +118,6 @@ fn seed_scalar(s: &str) -> String {
     }
 }
 
-#[test]
 fn expansion_matches_the_seed_text_field_by_field() {
     let Some(seed) = seed_paragraph() else {
         eprintln!("seed not found beside the repository; skipping the seed comparison");

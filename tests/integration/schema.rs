@@ -6,8 +6,18 @@ use crate::test::{fixture, Test};
 use serde_json::Value;
 use std::path::Path;
 
+cases! {
+    plain compartment_schema_accepts_the_example_and_the_expanded_preset,
+    plain resources_schema_accepts_both_example_files,
+    plain compartment_schema_rejects_broken_descriptors,
+    plain resources_schema_rejects_broken_descriptors,
+    plain schemas_describe_every_property,
+}
+
 fn schema(kind: &str) -> Value {
-    let run = Test::new(fixture("example")).args(["schema", kind]).run();
+    let run = Test::new(fixture("example"))
+        .args(["schema", kind])
+        .output();
     assert_eq!(run.stderr, "");
     let schema: Value = serde_json::from_str(&run.stdout).expect("schema is JSON");
     assert!(
@@ -31,7 +41,6 @@ fn errors(schema: &Value, path: &Path) -> Vec<String> {
         .collect()
 }
 
-#[test]
 fn compartment_schema_accepts_the_example_and_the_expanded_preset() {
     let s = schema("compartment");
     for file in [
@@ -43,7 +52,6 @@ fn compartment_schema_accepts_the_example_and_the_expanded_preset() {
     }
 }
 
-#[test]
 fn resources_schema_accepts_both_example_files() {
     let s = schema("resources");
     for svc in ["storefront", "billing"] {
@@ -53,7 +61,6 @@ fn resources_schema_accepts_both_example_files() {
     }
 }
 
-#[test]
 fn compartment_schema_rejects_broken_descriptors() {
     let s = schema("compartment");
     // Cases the schema alone can see (cross-file checks need `validate`).
@@ -91,7 +98,6 @@ fn compartment_schema_rejects_broken_descriptors() {
     }
 }
 
-#[test]
 fn resources_schema_rejects_broken_descriptors() {
     let s = schema("resources");
     for case in [
@@ -122,7 +128,6 @@ fn resources_schema_rejects_broken_descriptors() {
     }
 }
 
-#[test]
 fn schemas_describe_every_property() {
     // Every property of every object in both schemas has a description (or
     // is a $ref to a definition, or a constant), so editors can show hover

@@ -12,6 +12,24 @@ use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Child, Command, Stdio};
 
+cases! {
+    plain a_missing_state_file_is_an_empty_state,
+    plain the_state_lives_beside_compartment_yml_per_project_and_environment,
+    plain state_flag_and_environment_variable_override_the_location,
+    plain a_state_of_another_project_or_environment_is_refused,
+    plain writes_are_atomic_and_keep_the_previous_version_as_backup,
+    plain lock_holder_process,
+    plain a_second_process_is_refused_the_lock_with_the_holder_named,
+    plain state_unlock_clears_a_stale_lock_and_names_its_holder,
+    plain no_plaintext_secret_in_the_state_file_or_state_show,
+    plain sensitive_instance_values_are_stored_hashed,
+    plain a_v0_state_is_upgraded_on_read,
+    plain a_newer_state_version_is_refused_with_a_clear_message,
+    plain samples_match_the_schemas,
+    plain fresh_states_and_plans_match_the_schemas,
+    plain state_show_and_unlock_work_on_a_state_file_without_its_project,
+}
+
 const STATE: &str = ".compartment/state/internal-tools/production.json";
 
 fn sample(name: &str) -> String {
@@ -45,10 +63,9 @@ fn masked(mut v: Value) -> Value {
 
 // ------------------------------------------------------------- location
 
-#[test]
 fn a_missing_state_file_is_an_empty_state() {
     let sb = Sandbox::copy("example");
-    let run = sb.cmd().args(["state", "show"]).run();
+    let run = sb.cmd().args(["state", "show"]).output();
     let v = json_of(&run.stdout);
     assert_eq!(v["version"], 1);
     assert_eq!(v["serial"], 0);
@@ -64,7 +81,7 @@ fn a_missing_state_file_is_an_empty_state() {
         assert_eq!(v[k], json!({}), "{k}");
     }
     assert_eq!(v["backups"], json!([]));
-    let plan = sb.cmd().args(["plan", "--no-color"]).run();
+    let plan = sb.cmd().args(["plan", "--no-color"]).output();
     assert!(plan
         .stdout
         .starts_with("Plan for internal-tools / production (new state)\n"));
@@ -72,7 +89,6 @@ fn a_missing_state_file_is_an_empty_state() {
     assert!(!sb.file(".compartment").exists());
 }
 
-#[test]
 fn the_state_lives_beside_compartment_yml_per_project_and_environment() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -87,25 +103,24 @@ fn the_state_lives_beside_compartment_yml_per_project_and_environment() {
             "--detailed-exitcode",
         ])
         .status(0)
-        .run();
+        .output();
     assert!(
         run.stdout.contains("state serial 1, lineage 5eed0000"),
         "{}",
         run.stdout
     );
     // Another environment has its own (missing, so empty) state.
-    let staging = sb.cmd().args(["--env", "staging", "plan"]).run();
+    let staging = sb.cmd().args(["--env", "staging", "plan"]).output();
     assert!(staging
         .stdout
         .starts_with("Plan for internal-tools / staging (new state)"));
     // --project names another project's state.
-    let other = sb.cmd().args(["--project", "other", "plan"]).run();
+    let other = sb.cmd().args(["--project", "other", "plan"]).output();
     assert!(other
         .stdout
         .starts_with("Plan for other / production (new state)"));
 }
 
-#[test]
 fn state_flag_and_environment_variable_override_the_location() {
     let sb = Sandbox::copy("example");
     let mut st = sb.applied_state();
@@ -120,29 +135,28 @@ fn state_flag_and_environment_variable_override_the_location() {
             "--detailed-exitcode",
         ])
         .status(0)
-        .run();
+        .output();
     assert!(run.stdout.contains("state serial 1"), "{}", run.stdout);
     let run = sb
         .cmd()
         .env("COMPARTMENT_STATE", "elsewhere/prod-state.json")
         .args(["plan", "--detailed-exitcode"])
         .status(0)
-        .run();
+        .output();
     assert!(run.stdout.contains("state serial 1"), "{}", run.stdout);
     // The default location is untouched and still empty.
     assert!(!sb.file(STATE).exists());
     sb.cmd()
         .args(["plan", "--detailed-exitcode"])
         .status(2)
-        .run();
+        .output();
     let show = sb
         .cmd()
         .args(["state", "show", "--state", "elsewhere/prod-state.json"])
-        .run();
+        .output();
     assert_eq!(json_of(&show.stdout)["serial"], 1);
 }
 
-#[test]
 fn a_state_of_another_project_or_environment_is_refused() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -150,7 +164,7 @@ fn a_state_of_another_project_or_environment_is_refused() {
         .cmd()
         .args(["--env", "staging", "plan", "--state", STATE])
         .status(1)
-        .run();
+        .output();
     assert_eq!(
         run.stderr,
         format!("error: the state {STATE} belongs to project `internal-tools` environment `production`, not `internal-tools`/`staging`\n")
@@ -159,7 +173,6 @@ fn a_state_of_another_project_or_environment_is_refused() {
 
 // ------------------------------------------------- atomic writes, backup
 
-#[test]
 fn writes_are_atomic_and_keep_the_previous_version_as_backup() {
     let sb = Sandbox::copy("example");
     let store = sb.store();
@@ -201,7 +214,7 @@ fn writes_are_atomic_and_keep_the_previous_version_as_backup() {
         format!("{}\n", serde_json::to_string_pretty(&v).unwrap())
     );
     // A reader sees the last complete file: the binary reads serial 2.
-    let show = sb.cmd().args(["state", "show"]).run();
+    let show = sb.cmd().args(["state", "show"]).output();
     assert_eq!(json_of(&show.stdout)["serial"], 2);
     // A crash leaves a stray temporary file at worst; it is ignored and
     // replaced by the next write.
@@ -227,7 +240,6 @@ const HOLD_LOCK: &str = "INTEGRATION_TEST_HOLD_STATE_LOCK";
 /// Not a test of its own: when the variable is set, this process (a second
 /// copy of the test binary) takes the state lock through the library and
 /// holds it until its stdin closes, like an apply in progress.
-#[test]
 fn lock_holder_process() {
     let Some(path) = std::env::var_os(HOLD_LOCK) else {
         return;
@@ -285,7 +297,6 @@ fn holder() -> String {
     format!("{user}@{host}")
 }
 
-#[test]
 fn a_second_process_is_refused_the_lock_with_the_holder_named() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -314,7 +325,7 @@ fn a_second_process_is_refused_the_lock_with_the_holder_named() {
         .cmd()
         .args(["variable", "set", "LOG_LEVEL", "debug", "--service", "api"])
         .status(1)
-        .run();
+        .output();
     assert_eq!(
         run.stderr,
         format!("error: {}\n", err.replace(&store.display(), STATE))
@@ -324,7 +335,7 @@ fn a_second_process_is_refused_the_lock_with_the_holder_named() {
     sb.cmd()
         .args(["plan", "--detailed-exitcode"])
         .status(0)
-        .run();
+        .output();
 
     // The holder finishes: the lock is released.
     drop(child.stdin.take());
@@ -335,7 +346,6 @@ fn a_second_process_is_refused_the_lock_with_the_holder_named() {
     assert!(!store.lock_path().exists());
 }
 
-#[test]
 fn state_unlock_clears_a_stale_lock_and_names_its_holder() {
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -349,7 +359,7 @@ fn state_unlock_clears_a_stale_lock_and_names_its_holder() {
     assert!(store.lock_path().exists());
     assert!(store.lock("apply").is_err(), "a stale lock still refuses");
 
-    let run = sb.cmd().args(["state", "unlock"]).run();
+    let run = sb.cmd().args(["state", "unlock"]).output();
     assert_eq!(
         run.stdout,
         format!(
@@ -362,11 +372,11 @@ fn state_unlock_clears_a_stale_lock_and_names_its_holder() {
     // The state itself is untouched.
     assert_eq!(store.load("internal-tools", ENV).unwrap().serial, 1);
 
-    let run = sb.cmd().args(["state", "unlock"]).run();
+    let run = sb.cmd().args(["state", "unlock"]).output();
     assert_eq!(run.stdout, format!("{STATE} is not locked.\n"));
     // An unreadable lock file is still removed.
     std::fs::write(store.lock_path(), "garbage").unwrap();
-    let run = sb.cmd().args(["state", "unlock"]).run();
+    let run = sb.cmd().args(["state", "unlock"]).output();
     assert!(run.stdout.contains("held by unknown"), "{}", run.stdout);
     assert!(!store.lock_path().exists());
 }
@@ -409,7 +419,6 @@ fn state_with_secrets(sb: &Sandbox) -> State {
     st
 }
 
-#[test]
 fn no_plaintext_secret_in_the_state_file_or_state_show() {
     let sb = Sandbox::copy("example");
     let st = state_with_secrets(&sb);
@@ -420,7 +429,7 @@ fn no_plaintext_secret_in_the_state_file_or_state_show() {
         "PLAINTEXT-api-token".to_string(),
     ];
     let file = sb.read(STATE);
-    let show = sb.cmd_without_key().args(["state", "show"]).run().stdout;
+    let show = sb.cmd_without_key().args(["state", "show"]).output().stdout;
     for p in &plaintexts {
         assert!(!file.contains(p.as_str()), "{p} in the state file");
         assert!(!show.contains(p.as_str()), "{p} in state show");
@@ -470,7 +479,6 @@ fn no_plaintext_secret_in_the_state_file_or_state_show() {
     }
 }
 
-#[test]
 fn sensitive_instance_values_are_stored_hashed() {
     let sb = Sandbox::copy("example");
     sb.edit(
@@ -480,7 +488,7 @@ fn sensitive_instance_values_are_stored_hashed() {
     );
     sb.apply();
     assert!(!sb.read(STATE).contains("instance-signing-s3cret"));
-    let show = sb.cmd().args(["state", "show"]).run().stdout;
+    let show = sb.cmd().args(["state", "show"]).output().stdout;
     assert!(!show.contains("instance-signing-s3cret"), "{show}");
     let stored = json_of(&show)["instances"]["order-hook"]["values"]["signing_secret"].clone();
     assert!(stored.as_str().unwrap().starts_with("sha256:"), "{stored}");
@@ -488,14 +496,13 @@ fn sensitive_instance_values_are_stored_hashed() {
 
 // ------------------------------------------------------ format versions
 
-#[test]
 fn a_v0_state_is_upgraded_on_read() {
     let sb = Sandbox::copy("example");
     sb.write("old-state.json", &sample("state-v0.json"));
     let show = sb
         .cmd()
         .args(["state", "show", "--state", "old-state.json"])
-        .run();
+        .output();
     // The same content as the v1 sample, which describes the same state.
     assert_eq!(
         json_of(&show.stdout),
@@ -512,7 +519,7 @@ fn a_v0_state_is_upgraded_on_read() {
     let plan = sb
         .cmd()
         .args(["plan", "--json", "--state", "old-state.json"])
-        .run();
+        .output();
     let plan = json_of(&plan.stdout);
     assert_eq!(
         plan["prior_state"],
@@ -529,7 +536,6 @@ fn a_v0_state_is_upgraded_on_read() {
     );
 }
 
-#[test]
 fn a_newer_state_version_is_refused_with_a_clear_message() {
     let sb = Sandbox::copy("example");
     let v99 = sample("state-v1.json").replacen("\"version\": 1", "\"version\": 99", 1);
@@ -540,7 +546,7 @@ fn a_newer_state_version_is_refused_with_a_clear_message() {
         vec!["plan", "--state", "v99.json"],
         vec!["plan", "--detailed-exitcode", "--state", "v99.json"],
     ] {
-        let run = sb.cmd().args(&args).status(1).run();
+        let run = sb.cmd().args(&args).status(1).output();
         assert_eq!(run.stderr, expected, "{args:?}");
         assert_eq!(run.stdout, "");
     }
@@ -549,7 +555,7 @@ fn a_newer_state_version_is_refused_with_a_clear_message() {
         .cmd()
         .args(["state", "show", "--state", "nover.json"])
         .status(1)
-        .run();
+        .output();
     assert_eq!(
         run.stderr,
         "error: nover.json has no `version` field; it is not a compartment state file\n"
@@ -562,7 +568,7 @@ fn a_newer_state_version_is_refused_with_a_clear_message() {
         .cmd()
         .args(["state", "show", "--state", "broken.json"])
         .status(1)
-        .run();
+        .output();
     assert_eq!(
         run.stderr,
         "error: broken.json (state format version 0) is malformed: an entry of `resources` has no name\n"
@@ -588,7 +594,6 @@ fn assert_valid(validator: &jsonschema::Validator, what: &str, instance: &Value)
     );
 }
 
-#[test]
 fn samples_match_the_schemas() {
     let state = schema("state.schema.json");
     let plan = schema("plan.schema.json");
@@ -605,7 +610,6 @@ fn samples_match_the_schemas() {
     assert!(!state.is_valid(&leaky));
 }
 
-#[test]
 fn fresh_states_and_plans_match_the_schemas() {
     let state = schema("state.schema.json");
     let plan = schema("plan.schema.json");
@@ -615,7 +619,7 @@ fn fresh_states_and_plans_match_the_schemas() {
     assert_valid(&state, "a written state", &json_of(&sb.read(STATE)));
     // Plans: new state, an applied state with changes, a blocked plan.
     let fresh = Sandbox::copy("example");
-    let run = fresh.cmd().args(["plan", "--json"]).run();
+    let run = fresh.cmd().args(["plan", "--json"]).output();
     assert_valid(&plan, "a plan on a new state", &json_of(&run.stdout));
     sb.edit("compartment.yml", "opening_hour: 9", "opening_hour: 10")
         .edit(
@@ -623,25 +627,27 @@ fn fresh_states_and_plans_match_the_schemas() {
             "image: compartment-test/busybox:1",
             "image: compartment-test/busybox:2",
         );
-    sb.cmd().args(["plan", "--out", "plan.json"]).run();
+    sb.cmd().args(["plan", "--out", "plan.json"]).output();
     assert_valid(&plan, "a plan file", &json_of(&sb.read("plan.json")));
     sb.edit(
         "compartment.yml",
         "      data: /data\n",
         "      data: /srv\n",
     );
-    let run = sb.cmd().args(["plan", "--json"]).status(1).run();
+    let run = sb.cmd().args(["plan", "--json"]).status(1).output();
     assert_valid(&plan, "a blocked plan", &json_of(&run.stdout));
     // The plan sample is what `show` renders.
     sb.write("sample.json", &sample("plan-v1.json"));
-    let show = sb.cmd().args(["show", "sample.json", "--no-color"]).run();
+    let show = sb
+        .cmd()
+        .args(["show", "sample.json", "--no-color"])
+        .output();
     assert_golden(
         &crate::test::fixture("plan/cases/show/expected-sample.txt"),
         &show.stdout,
     );
 }
 
-#[test]
 fn state_show_and_unlock_work_on_a_state_file_without_its_project() {
     let sb = Sandbox::copy("example");
     state_with_secrets(&sb);
@@ -649,12 +655,12 @@ fn state_show_and_unlock_work_on_a_state_file_without_its_project() {
     let nowhere = tempfile::tempdir().unwrap();
     let show = Test::new(nowhere.path())
         .args(["state", "show", "--state", &path])
-        .run();
+        .output();
     assert_eq!(json_of(&show.stdout), masked(json_of(&sb.read(STATE))));
     std::fs::write(sb.store().lock_path(), "{}").unwrap();
     let unlock = Test::new(nowhere.path())
         .args(["state", "unlock", "--state", &path])
-        .run();
+        .output();
     assert!(
         unlock.stdout.starts_with("Removed the lock on "),
         "{}",
@@ -665,7 +671,7 @@ fn state_show_and_unlock_work_on_a_state_file_without_its_project() {
     let run = Test::new(nowhere.path())
         .args(["state", "show"])
         .status(1)
-        .run();
+        .output();
     assert!(
         run.stderr.contains("cannot tell the project name"),
         "{}",
@@ -676,7 +682,7 @@ fn state_show_and_unlock_work_on_a_state_file_without_its_project() {
     let run = Test::new(nowhere.path())
         .args(["state", "show", "--state", "missing.json"])
         .status(1)
-        .run();
+        .output();
     assert!(
         run.stderr.starts_with("error: cannot read missing.json"),
         "{}",

@@ -2,9 +2,17 @@
 
 use crate::test::{fixture, Test};
 
-#[test]
+cases! {
+    plain example_is_valid,
+    plain example_is_valid_as_json,
+    plain missing_file_is_a_clear_error,
+    plain json_output_lists_every_located_diagnostic,
+    plain no_colour_unless_on_a_terminal,
+    plain colour_on_a_terminal_and_not_with_no_color,
+}
+
 fn example_is_valid() {
-    let run = Test::new(fixture("example")).args(["validate"]).run();
+    let run = Test::new(fixture("example")).args(["validate"]).output();
     assert_eq!(
         run.stdout,
         "compartment.yml is valid: project `internal-tools`, 3 services, 2 resources, 2 resource types, 3 instances (0 warnings)\n"
@@ -12,11 +20,10 @@ fn example_is_valid() {
     assert_eq!(run.stderr, "");
 }
 
-#[test]
 fn example_is_valid_as_json() {
     let run = Test::new(fixture("example"))
         .args(["validate", "--output", "json"])
-        .run();
+        .output();
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(
         v,
@@ -24,12 +31,11 @@ fn example_is_valid_as_json() {
     );
 }
 
-#[test]
 fn missing_file_is_a_clear_error() {
     let run = Test::new(fixture("example"))
         .args(["-f", "nope.yml", "validate"])
         .status(1)
-        .run();
+        .output();
     assert!(
         run.stderr.contains("cannot read nope.yml"),
         "{}",
@@ -37,12 +43,11 @@ fn missing_file_is_a_clear_error() {
     );
 }
 
-#[test]
 fn json_output_lists_every_located_diagnostic() {
     let run = Test::new(fixture("broken/several-problems"))
         .args(["validate", "--output", "json"])
         .status(1)
-        .run();
+        .output();
     assert_eq!(run.stderr, "");
     let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
     assert_eq!(v["valid"], false);
@@ -85,18 +90,16 @@ fn json_output_lists_every_located_diagnostic() {
     assert_eq!(items[6]["file"], "services/storefront/platz/resources.yaml");
 }
 
-#[test]
 fn no_colour_unless_on_a_terminal() {
     // stderr is a pipe here: plain text even without --no-color.
     let run = Test::new(fixture("broken/unknown-field"))
         .args(["validate"])
         .status(1)
-        .run();
+        .output();
     assert!(!run.stderr.contains('\u{1b}'), "{:?}", run.stderr);
     assert!(run.stderr.contains("compartment.yml:4:5"));
 }
 
-#[test]
 fn colour_on_a_terminal_and_not_with_no_color() {
     // `script` (util-linux) runs the command on a pseudo-terminal.
     let has_script = std::process::Command::new("script")
