@@ -208,35 +208,6 @@ pub fn interrupt(pid: u32) {
     assert!(ok, "kill -INT {pid}");
 }
 
-/// Waits (up to 10 s) until every thread of process `pid` is asleep
-/// (state `S` in `/proc/PID/task/*/stat`): the process is parked on what
-/// it awaits, e.g. a loop's `select!` on its timer and Ctrl-C. Linux only,
-/// like the engine tests.
-pub fn wait_idle(pid: u32) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut states = Vec::new();
-    while Instant::now() < deadline {
-        states = thread_states(pid);
-        if !states.is_empty() && states.iter().all(|s| s == "S") {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    panic!("process {pid} did not go idle within 10s; thread states: {states:?}");
-}
-
-/// The state letter of each thread of `pid` (empty once it is gone).
-fn thread_states(pid: u32) -> Vec<String> {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    tasks
-        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("stat")).ok())
-        // `PID (COMM) STATE …`: COMM may hold spaces and parentheses.
-        .filter_map(|stat| Some(stat.rsplit_once(") ")?.1.split(' ').next()?.to_string()))
-        .collect()
-}
-
 /// A running `compartment` whose stdout and stderr are read as they come
 /// (partial lines too, e.g. a prompt), so a test can wait for the output
 /// that marks the moment it means instead of sleeping.
