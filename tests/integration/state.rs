@@ -287,14 +287,14 @@ fn hold_lock(store: &StateStore) -> Child {
     child
 }
 
+/// `user@host` as the lock records it: the OS user (not `$USER`) and the
+/// kernel's host name.
 fn holder() -> String {
-    let user = std::env::var("USER")
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into());
-    let host = std::fs::read_to_string("/etc/hostname")
-        .map(|h| h.trim().to_string())
-        .unwrap_or_else(|_| "localhost".into());
-    format!("{user}@{host}")
+    let run = |cmd: &str, arg: &str| {
+        let out = std::process::Command::new(cmd).arg(arg).output().unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    format!("{}@{}", run("id", "-un"), run("uname", "-n"))
 }
 
 fn a_second_process_is_refused_the_lock_with_the_holder_named() {
