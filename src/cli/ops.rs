@@ -143,10 +143,10 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
                 "name": a.resource,
                 "host": naming::resource_host(&p, &env, &a.resource),
                 "container": info.as_ref().map(|c| serde_json::json!({"name": c.name, "id": c.id, "status": c.status, "running": c.running, "image": c.image})),
-                "definition": r.definition,
+                "definition": r.applied.definition,
                 "volumes": r.volumes,
                 "origin": r.origin,
-                "appliedAt": r.applied_at,
+                "appliedAt": r.applied.applied_at,
                 "outputs": outputs,
                 "backups": backups,
             });

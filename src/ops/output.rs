@@ -29,11 +29,19 @@ pub fn list(
 ) -> Result<Vec<OutputRow>> {
     let r = super::resource::record(state, resource)?;
     let mut rows = Vec::new();
-    for (name, o) in &r.definition.outputs {
+    for (name, o) in &r.applied.definition.outputs {
         let value = if o.sensitive {
             MASK.to_string()
         } else {
-            resolve(project, envname, resource, &r.definition, name, state, key)?
+            resolve(
+                project,
+                envname,
+                resource,
+                &ResourceDef::from(&r.applied.definition),
+                name,
+                state,
+                key,
+            )?
         };
         rows.push(OutputRow {
             name: name.clone(),
@@ -55,8 +63,14 @@ pub fn show(
     key: Option<&SecretKey>,
 ) -> Result<OutputRow> {
     let r = super::resource::record(state, resource)?;
-    let o = r.definition.outputs.get(output).ok_or_else(|| {
-        let names: Vec<&str> = r.definition.outputs.keys().map(String::as_str).collect();
+    let o = r.applied.definition.outputs.get(output).ok_or_else(|| {
+        let names: Vec<&str> = r
+            .applied
+            .definition
+            .outputs
+            .keys()
+            .map(String::as_str)
+            .collect();
         Error::msg(format!(
             "resource `{resource}` has no output `{output}`; its outputs: {}",
             if names.is_empty() {
@@ -73,7 +87,7 @@ pub fn show(
             project,
             envname,
             resource,
-            &r.definition,
+            &ResourceDef::from(&r.applied.definition),
             output,
             state,
             key,

@@ -24,7 +24,7 @@
 use super::*;
 use crate::descriptor::project::Project;
 use crate::graph::Graph;
-use crate::state::State;
+use crate::state::{ResourceConfig, ServiceConfig, State};
 use serde_json::json;
 use std::collections::BTreeSet;
 
@@ -90,7 +90,7 @@ pub fn diff_values(
     }
 }
 
-fn service_view(def: &crate::descriptor::model::ServiceDef, context_hash: &str) -> Value {
+fn service_view(def: &ServiceConfig, context_hash: &str) -> Value {
     let mut v = serde_json::to_value(def).expect("serialises");
     v["contextHash"] = json!(context_hash);
     v
@@ -132,11 +132,11 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
     // Resources.
     for (name, def) in &c.resources {
         let address = format!("resource.{name}");
-        let after = serde_json::to_value(def).expect("serialises");
+        let after = serde_json::to_value(ResourceConfig::from(def)).expect("serialises");
         let prior = st.resources.get(name);
         let mut ch = new_change(&address, Kind::Resource, name, Action::Create);
         if let Some(prior) = prior {
-            let before = serde_json::to_value(&prior.definition).expect("serialises");
+            let before = serde_json::to_value(&prior.applied.definition).expect("serialises");
             diff_values("", Some(&before), Some(&after), &mut ch.diff);
             for f in &mut ch.diff {
                 f.forces_replacement = f.path == "image" || f.path == "preset";
@@ -148,9 +148,10 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
                 .find(|f| f.forces_replacement)
                 .or(ch.diff.first())
                 .map(|f| format!("`{}` changed", f.path));
-            if ch.action == Action::Replace && !prior.definition.volumes.is_empty() {
+            if ch.action == Action::Replace && !prior.applied.definition.volumes.is_empty() {
                 if let Some(r) = &mut ch.reason {
                     let handles: Vec<&str> = prior
+                        .applied
                         .definition
                         .volumes
                         .keys()
@@ -160,7 +161,7 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
                 }
             }
             for (handle, path) in &def.volumes {
-                if let Some(old) = prior.definition.volumes.get(handle) {
+                if let Some(old) = prior.applied.definition.volumes.get(handle) {
                     if old != path {
                         blocked.push(Blocker {
                             address: address.clone(),
@@ -184,7 +185,7 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
             // Regenerate only what was generated before: a generated
             // variable new to an existing resource is generated.
             let was_generated =
-                prior.is_some_and(|pr| pr.definition.generated_variables.contains_key(key));
+                prior.is_some_and(|pr| pr.applied.definition.generated_variables.contains_key(key));
             let word = match (vars.and_then(|v| v.get(key)), was_generated) {
                 (Some(_), _) => "keep",
                 (None, true) => "regenerate",
@@ -192,7 +193,7 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
             };
             ch.generated.insert(key.clone(), word.into());
         }
-        if let Some(applied) = prior.and_then(|r| r.applied_variables.as_ref()) {
+        if let Some(applied) = prior.and_then(|r| r.applied.applied_variables.as_ref()) {
             let now = crate::state::variables_digest(&st.variables.resource, name, None);
             if ch.action == Action::NoOp && *applied != now {
                 ch.action = Action::Update;
@@ -226,8 +227,8 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
             .iter()
             .find(|(n, d)| {
                 !st.resources.contains_key(*n)
-                    && d.image == prior.definition.image
-                    && d.volumes == prior.definition.volumes
+                    && d.image == prior.applied.definition.image
+                    && d.volumes == prior.applied.definition.volumes
             })
             .map(|(n, _)| n.clone());
         let (reason, message, help) = match (&renamed_to, prior.origin) {
@@ -259,10 +260,10 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
     for (name, def) in &c.services {
         let address = format!("service.{name}");
         let context = p.contexts.get(name).cloned().unwrap_or_default();
-        let after = service_view(def, &context);
+        let after = service_view(&ServiceConfig::from(def), &context);
         let mut ch = new_change(&address, Kind::Service, name, Action::Create);
         if let Some(prior) = st.services.get(name) {
-            let before = service_view(&prior.definition, &prior.context_hash);
+            let before = service_view(&prior.applied.definition, &prior.context_hash);
             diff_values("", Some(&before), Some(&after), &mut ch.diff);
             for f in &mut ch.diff {
                 f.forces_replacement =
@@ -342,7 +343,7 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
         if let Some(applied) = st
             .services
             .get(name)
-            .and_then(|s| s.applied_variables.as_ref())
+            .and_then(|s| s.applied.applied_variables.as_ref())
         {
             let now =
                 crate::state::variables_digest(&st.variables.service, name, st.bindings.get(name));
@@ -526,8 +527,8 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
     let recorded = |address: &str| -> BTreeSet<String> {
         let (kind, name) = address.split_once('.').unwrap_or(("", ""));
         match kind {
-            "resource" => st.resources.get(name).map(|r| r.depends_on.clone()),
-            "service" => st.services.get(name).map(|s| s.depends_on.clone()),
+            "resource" => st.resources.get(name).map(|r| r.applied.depends_on.clone()),
+            "service" => st.services.get(name).map(|s| s.applied.depends_on.clone()),
             _ => st
                 .instances
                 .get(name)
