@@ -203,3 +203,84 @@ pub struct Ingress {
     #[serde(rename = "port")]
     pub port: u16,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    const SCHEMA: &str = include_str!("../../state/state.schema.json");
+
+    fn keys(v: &Value) -> BTreeSet<String> {
+        v.as_object().unwrap().keys().cloned().collect()
+    }
+
+    fn schema_keys(def: &str) -> BTreeSet<String> {
+        let schema: Value = serde_json::from_str(SCHEMA).unwrap();
+        keys(&schema["$defs"][def]["properties"])
+    }
+
+    fn full_resource() -> ResourceConfig {
+        let op = Operation {
+            command: "c".into(),
+            image: Some("i".into()),
+            env: BTreeMap::from([("K".into(), "v".into())]),
+        };
+        ResourceConfig {
+            preset: Some("postgres".into()),
+            image: "img".into(),
+            command: Some(vec!["x".into()]),
+            env: BTreeMap::new(),
+            generated_variables: BTreeMap::new(),
+            ports: vec![1],
+            outputs: BTreeMap::new(),
+            volumes: BTreeMap::new(),
+            readiness: Some(Readiness {
+                kind: "tcp".into(),
+                port: 1,
+                timeout_ms: 1,
+            }),
+            restart: "always".into(),
+            operations: Operations {
+                backup: Some(BackupOperation {
+                    operation: op.clone(),
+                    schedule: Some(Schedule::Cron("* * * * *".into())),
+                    retention: Some(Retention::default()),
+                }),
+                restore: Some(op),
+            },
+        }
+    }
+
+    /// The applied records and the JSON Schema name the same fields: the
+    /// file changes shape only when this module (and the schema) does.
+    #[test]
+    fn records_and_schema_name_the_same_fields() {
+        let resource = full_resource();
+        let applied = Applied {
+            definition: resource.clone(),
+            config_digest: "0".repeat(64),
+            container_name: "n".into(),
+            container_id: "i".into(),
+            depends_on: BTreeSet::new(),
+            applied_at: Some("t".into()),
+            applied_variables: Some("v".into()),
+        };
+        let applied = serde_json::to_value(applied).unwrap();
+        assert_eq!(keys(&applied), schema_keys("applied"));
+        assert_eq!(
+            keys(&applied["definition"]),
+            schema_keys("resourceDefinition")
+        );
+        let service = ServiceConfig {
+            path: "p".into(),
+            connections: BTreeMap::new(),
+            build: Build {
+                env: BTreeMap::from([("B".into(), None)]),
+            },
+            ingress: Some(Ingress { port: 1 }),
+        };
+        let service = serde_json::to_value(service).unwrap();
+        assert_eq!(keys(&service), schema_keys("serviceDefinition"));
+    }
+}
