@@ -7,6 +7,7 @@ use crate::descriptor::model::ResourceDef;
 use crate::descriptor::template;
 use crate::state::secrets::{SecretError, SecretKey};
 use crate::state::{State, Variable};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use thiserror::Error;
 
@@ -151,7 +152,13 @@ pub fn service_env(
     let lookup = |r: &str| {
         resources
             .get(r)
-            .or_else(|| state.resources.get(r).map(|s| &s.definition))
+            .map(Cow::Borrowed)
+            .or_else(|| {
+                state
+                    .resources
+                    .get(r)
+                    .map(|s| Cow::Owned(ResourceDef::from(&s.applied.definition)))
+            })
             .ok_or_else(|| EnvError::NoResource(r.into()))
     };
     for (var, b) in state.bindings.get(name).into_iter().flatten() {
@@ -161,7 +168,7 @@ pub fn service_env(
                 project,
                 env,
                 &b.resource,
-                lookup(&b.resource)?,
+                &*lookup(&b.resource)?,
                 &b.output,
                 state,
                 key,
@@ -172,7 +179,7 @@ pub fn service_env(
         for (var, output) in &conn.env {
             out.insert(
                 var.clone(),
-                resolve_output(project, env, res, lookup(res)?, output, state, key)?,
+                resolve_output(project, env, res, &*lookup(res)?, output, state, key)?,
             );
         }
     }

@@ -27,16 +27,16 @@ pub async fn detect(
             (
                 format!("resource.{n}"),
                 n,
-                &r.container_name,
-                &r.definition_hash,
+                &r.applied.container_name,
+                &r.applied.config_digest,
             )
         })
         .chain(state.services.iter().map(|(n, s)| {
             (
                 format!("service.{n}"),
                 n,
-                &s.container_name,
-                &s.definition_hash,
+                &s.applied.container_name,
+                &s.applied.config_digest,
             )
         }));
     for (address, name, cname, hash) in objects {

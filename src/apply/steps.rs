@@ -15,7 +15,8 @@ use crate::docker::{labels, ContainerSpec, Docker, Mount};
 use crate::plan::{Action, Change};
 use crate::state::secrets::SecretKey;
 use crate::state::{
-    now_rfc3339, HookResult, InstanceState, Origin, ResourceState, ServiceState, State, Variable,
+    now_rfc3339, Applied, HookResult, InstanceState, Origin, ResourceConfig, ResourceState,
+    ServiceConfig, ServiceState, State, Variable,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -387,15 +388,17 @@ pub async fn converge_resource(
     updates.push(Update::PutResource(
         name.clone(),
         Box::new(ResourceState {
-            definition: def,
-            definition_hash: hash,
-            container_name: cname,
-            container_id: id,
+            applied: Applied {
+                definition: ResourceConfig::from(&def),
+                config_digest: hash,
+                container_name: cname,
+                container_id: id,
+                depends_on: BTreeSet::new(),
+                applied_at: Some(now_rfc3339()),
+                applied_variables,
+            },
             volumes,
-            depends_on: BTreeSet::new(),
             origin,
-            applied_at: Some(now_rfc3339()),
-            applied_variables,
         }),
     ));
     StepResult {
@@ -510,15 +513,17 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
         state.bindings.get(&name),
     ));
     let st = ServiceState {
-        applied_variables,
-        definition: def,
-        definition_hash: hash,
+        applied: Applied {
+            definition: ServiceConfig::from(&def),
+            config_digest: hash,
+            container_name: cname,
+            container_id: id,
+            depends_on: deps,
+            applied_at: Some(now_rfc3339()),
+            applied_variables,
+        },
         context_hash: context,
         image,
-        container_name: cname,
-        container_id: id,
-        depends_on: deps,
-        applied_at: Some(now_rfc3339()),
     };
     StepResult {
         updates: vec![Update::PutService(name, Box::new(st))],

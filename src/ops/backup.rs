@@ -13,7 +13,7 @@ use crate::docker::{labels, ContainerSpec, Docker, Mount};
 use crate::plan::Action;
 use crate::state::secrets::SecretKey;
 use crate::state::store::StateStore;
-use crate::state::{BackupRecord, Origin, State};
+use crate::state::{applied, BackupRecord, Origin, ResourceConfig, State};
 use chrono::{DateTime, SecondsFormat, Utc};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -132,24 +132,27 @@ pub fn current_definition(
     state: &State,
     resource: &str,
 ) -> Result<ResourceDef> {
-    let mut def = super::resource::record(state, resource)?.definition.clone();
+    let mut def = ResourceDef::from(&super::resource::record(state, resource)?.applied.definition);
     if let Some(ops) = operations_in_force(declared, state, resource) {
-        def.operations = ops.clone();
+        def.operations = ops;
     }
     Ok(def)
 }
 
 /// The operations in force for a resource: the declared ones when
 /// compartment.yml declares it, else the applied ones.
-pub fn operations_in_force<'a>(
-    declared: &'a BTreeMap<String, ResourceDef>,
-    state: &'a State,
+pub fn operations_in_force(
+    declared: &BTreeMap<String, ResourceDef>,
+    state: &State,
     resource: &str,
-) -> Option<&'a Operations> {
-    declared
-        .get(resource)
-        .or_else(|| state.resources.get(resource).map(|r| &r.definition))
-        .map(|d| &d.operations)
+) -> Option<Operations> {
+    match declared.get(resource) {
+        Some(d) => Some(d.operations.clone()),
+        None => state
+            .resources
+            .get(resource)
+            .map(|r| Operations::from(&r.applied.definition.operations)),
+    }
 }
 
 /// Runs the backup operation of `resource` now and records it.
@@ -188,8 +191,10 @@ pub async fn create(
         started_at: rfc3339(now),
         finished_at: None,
         artifact_dir: dir.display().to_string(),
-        definition: Some(def.clone()),
-        operation: Some(serde_json::to_value(&def.operations).expect("serialises")),
+        definition: Some(ResourceConfig::from(&def)),
+        operation: Some(
+            serde_json::to_value(applied::Operations::from(&def.operations)).expect("serialises"),
+        ),
         error: None,
         retention_deleted_at: None,
         retention_reason: None,
@@ -304,7 +309,7 @@ pub async fn restore_in_place(
     let origin = state.resources[resource].origin;
     // Recreated exactly as applied (only the operations come from
     // compartment.yml).
-    let applied = state.resources[resource].definition.clone();
+    let applied = ResourceDef::from(&state.resources[resource].applied.definition);
     let volumes: Vec<String> = state.resources[resource]
         .volumes
         .values()
@@ -359,12 +364,14 @@ pub async fn restore_as(
     let record = find(state, id)?.clone();
     let def = record
         .definition
-        .clone()
+        .as_ref()
+        .map(ResourceDef::from)
         .ok_or_else(|| OpsError::NoDefinition { id: id.into() })?;
     let ops: Operations = record
         .operation
         .clone()
-        .and_then(|v| serde_json::from_value(v).ok())
+        .and_then(|v| serde_json::from_value::<applied::Operations>(v).ok())
+        .map(|o| Operations::from(&o))
         .unwrap_or_else(|| def.operations.clone());
     let restore = ops
         .restore

@@ -48,10 +48,10 @@ pub async fn inspect(ws: &Workspace, name: &str) -> Result<serde_json::Value> {
         "name": name,
         "host": naming::resource_host(p, env, name),
         "container": info.as_ref().map(|c| serde_json::json!({"name": c.name, "id": c.id, "status": c.status, "running": c.running, "image": c.image})),
-        "definition": r.definition,
+        "definition": r.applied.definition,
         "volumes": r.volumes,
         "origin": r.origin,
-        "appliedAt": r.applied_at,
+        "appliedAt": r.applied.applied_at,
         "outputs": outputs,
         "backups": backups,
     }))

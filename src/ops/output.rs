@@ -31,11 +31,19 @@ pub fn list(
 ) -> Result<Vec<OutputRow>> {
     let r = super::resource::record(state, resource)?;
     let mut rows = Vec::new();
-    for (name, o) in &r.definition.outputs {
+    for (name, o) in &r.applied.definition.outputs {
         let value = if o.sensitive {
             MASK.to_string()
         } else {
-            resolve(project, envname, resource, &r.definition, name, state, key)?
+            resolve(
+                project,
+                envname,
+                resource,
+                &ResourceDef::from(&r.applied.definition),
+                name,
+                state,
+                key,
+            )?
         };
         rows.push(OutputRow {
             name: name.clone(),
@@ -58,13 +66,14 @@ pub fn show(
 ) -> Result<OutputRow> {
     let r = super::resource::record(state, resource)?;
     let o = r
+        .applied
         .definition
         .outputs
         .get(output)
         .ok_or_else(|| OpsError::NoOutput {
             resource: resource.into(),
             output: output.into(),
-            outputs: r.definition.outputs.keys().cloned().collect(),
+            outputs: r.applied.definition.outputs.keys().cloned().collect(),
         })?;
     let value = if o.sensitive && !reveal {
         MASK.to_string()
@@ -73,7 +82,7 @@ pub fn show(
             project,
             envname,
             resource,
-            &r.definition,
+            &ResourceDef::from(&r.applied.definition),
             output,
             state,
             key,

@@ -71,16 +71,16 @@ pub async fn list(
             let cname = naming::container(project, env, name);
             ResourceRow {
                 name: name.clone(),
-                image: r.definition.image.clone(),
+                image: r.applied.definition.image.clone(),
                 status: live
                     .get(&cname)
                     .map(|c| c.status.clone())
                     .unwrap_or_else(|| "missing".into()),
                 host: naming::resource_host(project, env, name),
-                ports: r.definition.ports.clone(),
+                ports: r.applied.definition.ports.clone(),
                 volumes: r.volumes.clone(),
                 origin: format!("{:?}", r.origin).to_lowercase(),
-                applied_at: r.applied_at.clone(),
+                applied_at: r.applied.applied_at.clone(),
             }
         })
         .collect())
@@ -163,7 +163,7 @@ pub async fn delete(
     let mut volumes: Vec<String> = match state.resources.get(name) {
         Some(r) => {
             let mut v: Vec<String> = r.volumes.values().cloned().collect();
-            for handle in r.definition.volumes.keys() {
+            for handle in r.applied.definition.volumes.keys() {
                 let n = naming::volume(project, env, name, handle);
                 if !v.contains(&n) {
                     v.push(n);

@@ -74,7 +74,7 @@ pub fn summaries(
             ScheduleSummary {
                 resource: n.clone(),
                 schedule: backup::operations_in_force(declared, state, n)
-                    .and_then(|ops| ops.backup.as_ref())
+                    .and_then(|ops| ops.backup)
                     .as_ref()
                     .and_then(|b| b.schedule.as_ref())
                     .map(schedule::describe),
@@ -97,7 +97,7 @@ pub async fn run_due(
     let names: Vec<String> = state.resources.keys().cloned().collect();
     for name in &names {
         let Some(sched) = backup::operations_in_force(declared, state, name)
-            .and_then(|ops| ops.backup.as_ref())
+            .and_then(|ops| ops.backup)
             .and_then(|b| b.schedule.clone())
         else {
             continue;
@@ -108,6 +108,7 @@ pub async fn run_due(
             .and_then(|s| s.last_scheduled_run.as_deref())
             .and_then(parse);
         let created = state.resources[name]
+            .applied
             .applied_at
             .as_deref()
             .and_then(parse)
@@ -141,7 +142,7 @@ pub async fn run_due(
     }
     for name in &names {
         let Some(ret) = backup::operations_in_force(declared, state, name)
-            .and_then(|ops| ops.backup.as_ref())
+            .and_then(|ops| ops.backup)
             .and_then(|b| b.retention.clone())
         else {
             continue;

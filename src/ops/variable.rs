@@ -3,6 +3,7 @@
 //! same service key conflict instead of silently choosing a winner.
 
 use crate::apply::env::{open_variable, variable_identity};
+use crate::descriptor::model::ResourceDef;
 use crate::descriptor::project::Project;
 use crate::state::secrets::SecretKey;
 use crate::state::{Binding, State, Variable};
@@ -208,7 +209,13 @@ pub fn bind(
         .compartment
         .resources
         .get(resource)
-        .or_else(|| state.resources.get(resource).map(|r| &r.definition))
+        .cloned()
+        .or_else(|| {
+            state
+                .resources
+                .get(resource)
+                .map(|r| ResourceDef::from(&r.applied.definition))
+        })
         .ok_or_else(|| VariableError::NotDeclared {
             kind: "resource",
             name: resource.into(),

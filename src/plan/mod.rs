@@ -1,7 +1,9 @@
 //! Plans: the model (this file), the planner that diffs the desired
 //! configuration against the state (`planner`), renderers for people
-//! (`render`) and the plan-file format (`file`).
+//! (`render`), the plan-file format (`file`) and the conversions between
+//! descriptor definitions and the state's applied records (`applied`).
 
+pub mod applied;
 pub mod file;
 pub mod planner;
 pub mod render;

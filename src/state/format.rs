@@ -7,6 +7,10 @@
 //!   `variables` as lists of records, dependencies as a separate edge list.
 //! - 1: maps keyed by name, direct dependencies on each object
 //!   (`dependsOn`), variables by scope, bindings, backups, schedules.
+//! - 2: the state's own applied records: what resources and services share
+//!   once applied (`definition`, `configDigest` — formerly `definitionHash`
+//!   —, container name and id, `dependsOn`, `appliedAt`,
+//!   `appliedVariables`) is one `applied` object inside each of them.
 
 use super::{State, CURRENT_VERSION};
 use serde_json::{json, Map, Value};
@@ -59,10 +63,10 @@ pub fn read(path: &str, text: &str) -> Result<State, FormatError> {
             found: version,
         });
     }
-    if version == 0 {
-        v = upgrade_v0(v).map_err(|reason| FormatError::Malformed {
+    for (from, step) in UPGRADES.iter().skip(version as usize) {
+        v = step(v).map_err(|reason| FormatError::Malformed {
             path: path.into(),
-            version,
+            version: *from,
             reason,
         })?;
     }
@@ -80,6 +84,13 @@ pub fn write(state: &State) -> String {
     s.push('\n');
     s
 }
+
+/// One upgrade step: a file of version `n` to version `n + 1`.
+type Upgrade = fn(Value) -> Result<Value, String>;
+
+/// The upgrade chain, by source version: a file of version `n` goes through
+/// every step from the `n`th on.
+const UPGRADES: [(u64, Upgrade); CURRENT_VERSION as usize] = [(0, upgrade_v0), (1, upgrade_v1)];
 
 fn take_list(v: &mut Value, key: &str) -> Vec<Value> {
     match v.get_mut(key).map(Value::take) {
@@ -176,4 +187,81 @@ fn upgrade_v0(mut v: Value) -> Result<Value, String> {
     obj.insert("instances".into(), instances);
     obj.insert("variables".into(), variables);
     Ok(v)
+}
+
+/// The keys of a v1 resource or service that v2 keeps in its `applied`
+/// record (`definitionHash` becomes `configDigest`).
+const APPLIED_KEYS: [(&str, &str); 7] = [
+    ("definition", "definition"),
+    ("definitionHash", "configDigest"),
+    ("containerName", "containerName"),
+    ("containerId", "containerId"),
+    ("dependsOn", "dependsOn"),
+    ("appliedAt", "appliedAt"),
+    ("appliedVariables", "appliedVariables"),
+];
+
+/// 1 → 2.
+fn upgrade_v1(mut v: Value) -> Result<Value, String> {
+    for key in ["resources", "services"] {
+        let Some(objects) = v.get_mut(key) else {
+            continue;
+        };
+        let objects = objects
+            .as_object_mut()
+            .ok_or_else(|| format!("`{key}` is not an object"))?;
+        for (name, object) in objects.iter_mut() {
+            let object = object
+                .as_object_mut()
+                .ok_or_else(|| format!("`{key}.{name}` is not an object"))?;
+            let mut applied = Map::new();
+            for (old, new) in APPLIED_KEYS {
+                if let Some(x) = object.remove(old) {
+                    applied.insert(new.into(), x);
+                }
+            }
+            object.insert("applied".into(), Value::Object(applied));
+        }
+    }
+    let obj = v.as_object_mut().ok_or("the state is not an object")?;
+    obj.insert("version".into(), json!(2));
+    Ok(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const V0: &str = include_str!("../../state/samples/state-v0.json");
+    const V1: &str = include_str!("../../state/samples/state-v1.json");
+    const V2: &str = include_str!("../../state/samples/state-v2.json");
+
+    #[test]
+    fn every_older_sample_upgrades_to_the_current_one() {
+        let current = read("v2", V2).unwrap();
+        assert_eq!(current.version, CURRENT_VERSION);
+        assert_eq!(read("v1", V1).unwrap(), current);
+        assert_eq!(read("v0", V0).unwrap(), current);
+        assert_eq!(write(&current), V2);
+    }
+
+    #[test]
+    fn an_old_lineage_is_kept_on_upgrade() {
+        let old: Value = serde_json::from_str(V1).unwrap();
+        let lineage = old["lineage"].as_str().unwrap();
+        assert_eq!(read("v1", V1).unwrap().lineage, lineage);
+        // Any string was accepted as a lineage, and still is.
+        let odd = V1.replacen(lineage, "not-a-uuid", 1);
+        assert_eq!(read("odd", &odd).unwrap().lineage, "not-a-uuid");
+    }
+
+    #[test]
+    fn a_malformed_v1_names_its_version() {
+        let bad = r#"{"version": 1, "resources": {"db": 3}}"#;
+        let err = read("bad", bad).unwrap_err().to_string();
+        assert!(
+            err.contains("version 1") && err.contains("`resources.db`"),
+            "{err}"
+        );
+    }
 }

@@ -1,18 +1,21 @@
 //! The state: what was applied to one project and environment. The model
 //! here is plain data; `format` reads and writes its versioned JSON file,
-//! `store` makes writes atomic and locked, `secrets` seals sensitive values.
+//! `store` makes writes atomic and locked, `secrets` seals sensitive values,
+//! `applied` holds the applied records of resources and services. The state
+//! depends on no other layer's model: its types are its file format.
 
+pub mod applied;
 pub mod format;
 pub mod secrets;
 pub mod store;
 
-use crate::descriptor::model::{ResourceDef, ServiceDef};
+pub use applied::{Applied, ResourceConfig, ServiceConfig};
 use secrets::Sealed;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The state of one project and environment (format version 1).
+/// The state of one project and environment (format version 2).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct State {
@@ -44,7 +47,7 @@ pub struct State {
     pub schedules: BTreeMap<String, ScheduleState>,
 }
 
-pub const CURRENT_VERSION: u32 = 1;
+pub const CURRENT_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -64,53 +67,28 @@ pub enum Origin {
     Restore,
 }
 
+/// An applied resource.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct ResourceState {
-    pub definition: ResourceDef,
-    pub definition_hash: String,
-    #[serde(default)]
-    pub container_name: String,
-    #[serde(default)]
-    pub container_id: String,
+    #[serde(rename = "applied")]
+    pub applied: Applied<ResourceConfig>,
     /// Volume handle → Docker volume name.
-    #[serde(default)]
+    #[serde(rename = "volumes", default)]
     pub volumes: BTreeMap<String, String>,
-    /// Direct dependencies only (addresses).
-    #[serde(default)]
-    pub depends_on: BTreeSet<String>,
-    #[serde(default)]
+    #[serde(rename = "origin", default)]
     pub origin: Origin,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub applied_at: Option<String>,
-    /// Digest of the runtime variables the container was started with
-    /// ([`variables_digest`]); a different digest now means an update.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub applied_variables: Option<String>,
 }
 
+/// An applied service.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
 pub struct ServiceState {
-    pub definition: ServiceDef,
-    pub definition_hash: String,
+    #[serde(rename = "applied")]
+    pub applied: Applied<ServiceConfig>,
     /// sha256 of the build context the image was built from.
-    #[serde(default)]
+    #[serde(rename = "contextHash", default)]
     pub context_hash: String,
-    #[serde(default)]
+    #[serde(rename = "image", default)]
     pub image: String,
-    #[serde(default)]
-    pub container_name: String,
-    #[serde(default)]
-    pub container_id: String,
-    #[serde(default)]
-    pub depends_on: BTreeSet<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub applied_at: Option<String>,
-    /// Digest of the runtime variables and bindings the container was
-    /// started with.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub applied_variables: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -191,8 +169,10 @@ pub struct BackupRecord {
     pub finished_at: Option<String>,
     #[serde(default)]
     pub artifact_dir: String,
+    /// The applied configuration of the resource when the backup was made
+    /// (what `restore --as` recreates).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub definition: Option<ResourceDef>,
+    pub definition: Option<ResourceConfig>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -231,18 +211,10 @@ impl State {
     }
 }
 
-/// A random id in the shape of a UUID v4.
+/// A new lineage: a random UUID (version 4, RFC 9562 variant). Lineages
+/// read from older files are kept as they are, whatever their shape.
 pub fn new_lineage() -> String {
-    let b: [u8; 16] = rand::random();
-    let h = hex::encode(b);
-    format!(
-        "{}-{}-4{}-{}-{}",
-        &h[0..8],
-        &h[8..12],
-        &h[13..16],
-        &h[16..20],
-        &h[20..32]
-    )
+    uuid::Uuid::new_v4().to_string()
 }
 
 /// A digest of one target's runtime variables (and bindings): keys with
@@ -254,15 +226,37 @@ pub fn variables_digest(
     bindings: Option<&BTreeMap<String, Binding>>,
 ) -> String {
     let v = serde_json::json!({"variables": scope.get(target), "bindings": bindings});
-    crate::descriptor::project::sha256_hex(v.to_string().as_bytes())[..16].to_string()
+    sha256_hex(v.to_string().as_bytes())[..16].to_string()
 }
 
-/// The sha256 of a serialisable definition (canonical: sorted keys).
-pub fn definition_hash<T: Serialize>(def: &T) -> String {
-    let v = serde_json::to_value(def).unwrap_or(Value::Null);
-    crate::descriptor::project::sha256_hex(v.to_string().as_bytes())
+/// The sha256 of a serialisable value's canonical JSON (sorted keys).
+pub fn json_digest<T: Serialize>(value: &T) -> String {
+    let v = serde_json::to_value(value).unwrap_or(Value::Null);
+    sha256_hex(v.to_string().as_bytes())
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    hex::encode(sha2::Sha256::digest(bytes))
 }
 
 pub fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_lineage_is_a_version_4_uuid_of_the_rfc_variant() {
+        let lineage = new_lineage();
+        let id = uuid::Uuid::parse_str(&lineage).expect("a UUID");
+        assert_eq!(id.get_version(), Some(uuid::Version::Random));
+        assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
+        // The variant nibble (first of the fourth group) is 8, 9, a or b.
+        let nibble = lineage.split('-').nth(3).unwrap().chars().next().unwrap();
+        assert!("89ab".contains(nibble), "{lineage}");
+        assert_ne!(new_lineage(), lineage);
+    }
 }

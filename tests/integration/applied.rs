@@ -12,7 +12,8 @@ use crate::test::{fixture, Test};
 use compartment::state::secrets::SecretKey;
 use compartment::state::store::StateStore;
 use compartment::state::{
-    definition_hash, Binding, InstanceState, ResourceState, ServiceState, State, Variable,
+    json_digest, Applied, Binding, InstanceState, ResourceConfig, ResourceState, ServiceConfig,
+    ServiceState, State, Variable,
 };
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -137,19 +138,21 @@ impl Sandbox {
             st.resources.insert(
                 name.clone(),
                 ResourceState {
-                    definition: def.clone(),
-                    definition_hash: definition_hash(def),
-                    container_name: format!("{project}-{ENV}-{name}"),
-                    container_id: format!("container-{name}"),
+                    applied: Applied {
+                        definition: ResourceConfig::from(def),
+                        config_digest: json_digest(def),
+                        container_name: format!("{project}-{ENV}-{name}"),
+                        container_id: format!("container-{name}"),
+                        depends_on: BTreeSet::new(),
+                        applied_at: None,
+                        applied_variables: None,
+                    },
                     volumes: def
                         .volumes
                         .keys()
                         .map(|h| (h.clone(), format!("{project}_{ENV}_{name}_{h}")))
                         .collect(),
-                    depends_on: BTreeSet::new(),
                     origin: Default::default(),
-                    applied_at: None,
-                    applied_variables: None,
                 },
             );
             for var in def.generated_variables.keys() {
@@ -173,19 +176,21 @@ impl Sandbox {
             st.services.insert(
                 name.clone(),
                 ServiceState {
-                    definition: def.clone(),
-                    definition_hash: definition_hash(def),
+                    applied: Applied {
+                        definition: ServiceConfig::from(def),
+                        config_digest: json_digest(def),
+                        container_name: format!("{project}-{ENV}-{name}"),
+                        container_id: format!("container-{name}"),
+                        depends_on: def
+                            .connections
+                            .keys()
+                            .map(|r| format!("resource.{r}"))
+                            .collect(),
+                        applied_at: None,
+                        applied_variables: None,
+                    },
                     context_hash: p.contexts.get(name).cloned().unwrap_or_default(),
                     image: format!("{project}-{name}:applied"),
-                    container_name: format!("{project}-{ENV}-{name}"),
-                    container_id: format!("container-{name}"),
-                    depends_on: def
-                        .connections
-                        .keys()
-                        .map(|r| format!("resource.{r}"))
-                        .collect(),
-                    applied_at: None,
-                    applied_variables: None,
                 },
             );
         }

@@ -1,6 +1,6 @@
 //! The state file: where it lives, atomic writes and the backup, the lock
 //! (two real processes), `state show` and `state unlock`, sealed secrets,
-//! versioned reading with the v0 upgrade, and the JSON Schemas and sample
+//! versioned reading with the v0 and v1 upgrades, and the JSON Schemas and sample
 //! files in the top-level state/ folder.
 
 use crate::applied::{secret_value, Sandbox, ENV, KEY, LINEAGE};
@@ -67,7 +67,7 @@ fn a_missing_state_file_is_an_empty_state() {
     let sb = Sandbox::copy("example");
     let run = sb.cmd().args(["state", "show"]).output();
     let v = json_of(&run.stdout);
-    assert_eq!(v["version"], 1);
+    assert_eq!(v["version"], 2);
     assert_eq!(v["serial"], 0);
     assert_eq!(v["project"], "internal-tools");
     assert_eq!(v["environment"], "production");
@@ -497,8 +497,20 @@ fn sensitive_instance_values_are_stored_hashed() {
 // ------------------------------------------------------ format versions
 
 fn a_v0_state_is_upgraded_on_read() {
+    upgraded_on_read("state-v0.json");
+}
+
+#[test]
+fn a_v1_state_is_upgraded_on_read() {
+    upgraded_on_read("state-v1.json");
+}
+
+/// An older sample reads as the current one (`state-v2.json`, which
+/// describes the same state), plans work against it, and the next write
+/// saves the current version with the old file as the backup.
+fn upgraded_on_read(old: &str) {
     let sb = Sandbox::copy("example");
-    sb.write("old-state.json", &sample("state-v0.json"));
+    sb.write("old-state.json", &sample(old));
     let show = sb
         .cmd()
         .args(["state", "show", "--state", "old-state.json"])
@@ -506,15 +518,17 @@ fn a_v0_state_is_upgraded_on_read() {
     // The same content as the v1 sample, which describes the same state.
     assert_eq!(
         json_of(&show.stdout),
-        masked(json_of(&sample("state-v1.json")))
+        masked(json_of(&sample("state-v2.json")))
     );
-    // Exactly, sealed values included, through the library.
+    // Exactly, sealed values and lineage included, through the library.
+    let upgraded = format::read(old, &sample(old)).unwrap();
     assert_eq!(
-        format::read("v0", &sample("state-v0.json")).unwrap(),
-        format::read("v1", &sample("state-v1.json")).unwrap()
+        upgraded,
+        format::read("v2", &sample("state-v2.json")).unwrap()
     );
+    assert_eq!(upgraded.lineage, LINEAGE);
     // Reading does not rewrite the file.
-    assert_eq!(sb.read("old-state.json"), sample("state-v0.json"));
+    assert_eq!(sb.read("old-state.json"), sample(old));
     // Plans work against it.
     let plan = sb
         .cmd()
@@ -525,22 +539,22 @@ fn a_v0_state_is_upgraded_on_read() {
         plan["prior_state"],
         json!({"lineage": LINEAGE, "serial": 6})
     );
-    // The next write is version 1, with the v0 file as the backup.
+    // The next write is the current version, with the old file as the backup.
     let store = StateStore::at(sb.file("old-state.json"));
     let mut st = store.load("internal-tools", ENV).unwrap();
     store.save(&mut st).unwrap();
-    assert_eq!(json_of(&sb.read("old-state.json"))["version"], 1);
+    assert_eq!(json_of(&sb.read("old-state.json"))["version"], 2);
     assert_eq!(
         std::fs::read_to_string(store.backup_path()).unwrap(),
-        sample("state-v0.json")
+        sample(old)
     );
 }
 
 fn a_newer_state_version_is_refused_with_a_clear_message() {
     let sb = Sandbox::copy("example");
-    let v99 = sample("state-v1.json").replacen("\"version\": 1", "\"version\": 99", 1);
+    let v99 = sample("state-v2.json").replacen("\"version\": 2", "\"version\": 99", 1);
     sb.write("v99.json", &v99);
-    let expected = "error: v99.json has state format version 99, newer than this compartment understands (up to 1); upgrade compartment to read it\n";
+    let expected = "error: v99.json has state format version 99, newer than this compartment understands (up to 2); upgrade compartment to read it\n";
     for args in [
         vec!["state", "show", "--state", "v99.json"],
         vec!["plan", "--state", "v99.json"],
@@ -597,15 +611,16 @@ fn assert_valid(validator: &jsonschema::Validator, what: &str, instance: &Value)
 fn samples_match_the_schemas() {
     let state = schema("state.schema.json");
     let plan = schema("plan.schema.json");
-    assert_valid(&state, "state-v1.json", &json_of(&sample("state-v1.json")));
+    assert_valid(&state, "state-v2.json", &json_of(&sample("state-v2.json")));
     assert_valid(&plan, "plan-v1.json", &json_of(&sample("plan-v1.json")));
-    // The v0 sample is not a v1 state.
+    // The older samples are not current states.
     assert!(!state.is_valid(&json_of(&sample("state-v0.json"))));
+    assert!(!state.is_valid(&json_of(&sample("state-v1.json"))));
     // A newer version is not either.
-    let v99 = sample("state-v1.json").replacen("\"version\": 1", "\"version\": 99", 1);
+    let v99 = sample("state-v2.json").replacen("\"version\": 2", "\"version\": 99", 1);
     assert!(!state.is_valid(&json_of(&v99)));
     // A plaintext in a sensitive variable is not valid.
-    let mut leaky = json_of(&sample("state-v1.json"));
+    let mut leaky = json_of(&sample("state-v2.json"));
     leaky["variables"]["resource"]["db"]["POSTGRES_PASSWORD"]["value"] = json!("hunter2");
     assert!(!state.is_valid(&leaky));
 }

@@ -1,0 +1,247 @@
+//! The planner: desired configuration + state (+ drift) → a plan. Pure and
+//! fast: no I/O, no Docker. Decides create / update / replace / delete /
+//! no-op per object, with field-level diffs, blockers, generated-variable
+//! and connection notes, hooks, and a dependency order from `graph`.
+//!
+//! Update or replace:
+//! - resource: a new `image` (or `preset`) replaces the container; any other
+//!   change (env, command, ports, volumes added, readiness, restart, outputs,
+//!   operations, a regenerated variable) is an update, which recreates the
+//!   container only when its runtime configuration changed. Volumes are kept
+//!   by both; a changed mount path of an existing volume handle is blocked.
+//! - service: a changed build context or build env replaces (new image);
+//!   runtime changes (connections, ingress) update.
+//! - instance: a changed type replaces (delete hook of the old type, then
+//!   create hook of the new one); changed values or properties update
+//!   (update hook, when the type declares one).
+//!
+//! A replaced resource keeps its named volumes: only the container is
+//! recreated. Removing a resource from compartment.yml never deletes it (a
+//! blocker); removing a service deletes its container; removing an instance
+//! deletes it (delete hook); an instance whose type vanished is orphaned:
+//! kept, with a warning.
+//!
+//! One submodule per seam, each a pure function of the [`Input`]:
+//! `resources`, `services` and `instances` draft the changes, blockers and
+//! warnings of their kind; `order` puts the drafted changes in a valid
+//! execution order.
+
+mod instances;
+mod order;
+mod resources;
+mod services;
+
+use super::*;
+use crate::descriptor::project::Project;
+use crate::state::State;
+use std::collections::BTreeSet;
+
+/// What `plan --refresh` (and apply) learned from the engine.
+#[derive(Clone, Debug, Default)]
+pub struct Drift {
+    /// Addresses whose container is gone.
+    pub missing_containers: BTreeSet<String>,
+    /// Address → what differs from the applied definition.
+    pub changed_containers: BTreeMap<String, String>,
+    /// Address → Docker volume names that are gone.
+    pub missing_volumes: BTreeMap<String, Vec<String>>,
+}
+
+pub struct Input<'a> {
+    pub project: &'a Project,
+    pub environment: &'a str,
+    pub state: &'a State,
+    /// The project-wide state of global instances.
+    pub global: Option<&'a State>,
+    pub drift: &'a Drift,
+}
+
+/// A plan that cannot be ordered: every cycle, each with all its members.
+#[derive(Debug)]
+pub struct CycleError(pub Vec<Vec<String>>);
+
+impl std::error::Error for CycleError {}
+
+impl std::fmt::Display for CycleError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let cycles: Vec<String> = self.0.iter().map(|c| c.join(" → ")).collect();
+        write!(f, "the dependency graph has a cycle: {}", cycles.join("; "))
+    }
+}
+
+/// Leaves of `before` and `after` that differ, by dotted path. Arrays and
+/// scalars are leaves.
+pub fn diff_values(
+    path: &str,
+    before: Option<&Value>,
+    after: Option<&Value>,
+    out: &mut Vec<FieldChange>,
+) {
+    match (before, after) {
+        (Some(Value::Object(b)), Some(Value::Object(a))) => {
+            let keys: BTreeSet<&String> = b.keys().chain(a.keys()).collect();
+            for k in keys {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                diff_values(&p, b.get(k), a.get(k), out);
+            }
+        }
+        (b, a) if b == a => {}
+        (b, a) => out.push(FieldChange {
+            path: path.to_string(),
+            before: b.cloned(),
+            after: a.cloned(),
+            sensitive: false,
+            forces_replacement: false,
+        }),
+    }
+}
+
+/// What a masked value shows in a diff.
+const MASK: &str = "(sensitive)";
+
+/// What one seam of the planner finds: changes by address, blockers,
+/// warnings, and the desired direct dependencies of each change.
+#[derive(Debug, Default)]
+struct Draft {
+    changes: BTreeMap<String, Change>,
+    blocked: Vec<Blocker>,
+    warnings: Vec<Warning>,
+    desired_deps: BTreeMap<String, Vec<String>>,
+}
+
+impl Draft {
+    fn merge(&mut self, other: Draft) {
+        self.changes.extend(other.changes);
+        self.blocked.extend(other.blocked);
+        self.warnings.extend(other.warnings);
+        self.desired_deps.extend(other.desired_deps);
+    }
+}
+
+/// A change of `action` with nothing else known yet.
+fn new_change(address: &str, kind: Kind, name: &str, action: Action) -> Change {
+    Change {
+        address: address.into(),
+        action,
+        depends_on: Vec::new(),
+        kind,
+        name: name.into(),
+        reason: None,
+        diff: Vec::new(),
+        generated: BTreeMap::new(),
+        connections: Vec::new(),
+        hooks: Vec::new(),
+        global: false,
+    }
+}
+
+pub fn plan(input: &Input) -> Result<Plan, CycleError> {
+    let mut draft = resources::draft(input);
+    draft.merge(services::draft(input));
+    draft.merge(instances::draft(input));
+    let Draft {
+        mut changes,
+        mut blocked,
+        mut warnings,
+        desired_deps,
+    } = draft;
+    let ordered = order::order(input, &mut changes, &desired_deps)?;
+    let summary = summarise(&ordered, blocked.len());
+    blocked.sort_by(|a, b| (&a.address, &a.reason).cmp(&(&b.address, &b.reason)));
+    warnings.sort_by(|a, b| (&a.address, &a.reason).cmp(&(&b.address, &b.reason)));
+    let st = input.state;
+    let has_prior = !st.is_new();
+    Ok(Plan {
+        format_version: FORMAT_VERSION,
+        project: input.project.compartment.name.clone(),
+        environment: input.environment.into(),
+        prior_state: PriorState {
+            lineage: has_prior.then(|| st.lineage.clone()),
+            serial: st.serial,
+            global_serial: input.global.filter(|g| !g.is_new()).map(|g| g.serial),
+        },
+        inputs: input.project.inputs.clone(),
+        changes: ordered,
+        blocked,
+        warnings,
+        summary,
+    })
+}
+
+/// The counts of each action, and of blockers.
+fn summarise(ordered: &[Change], blocked: usize) -> Summary {
+    let mut summary = Summary {
+        blocked,
+        ..Summary::default()
+    };
+    for ch in ordered {
+        match ch.action {
+            Action::Create => summary.create += 1,
+            Action::Update => summary.update += 1,
+            Action::Replace => summary.replace += 1,
+            Action::Delete => summary.delete += 1,
+            Action::NoOp => summary.no_op += 1,
+        }
+    }
+    summary
+}
+
+/// The reason of a diffed change: the first field forcing replacement, else
+/// the first changed field, as `f(path)`.
+fn first_reason(diff: &[FieldChange], describe: impl Fn(&str) -> String) -> Option<String> {
+    diff.iter()
+        .find(|f| f.forces_replacement)
+        .or(diff.first())
+        .map(|f| describe(&f.path))
+}
+
+/// Replace when a field forcing replacement changed, update when anything
+/// else did, no-op otherwise.
+fn action_of(diff: &[FieldChange]) -> Action {
+    if diff.iter().any(|f| f.forces_replacement) {
+        Action::Replace
+    } else if diff.is_empty() {
+        Action::NoOp
+    } else {
+        Action::Update
+    }
+}
+
+/// Drift turns a no-op into an update (missing container: recreate) and is
+/// reported.
+fn drift_action(ch: &mut Change, drift: &Drift, warnings: &mut Vec<Warning>) {
+    if drift.missing_containers.contains(&ch.address) && ch.action != Action::Create {
+        warnings.push(Warning {
+            address: ch.address.clone(),
+            reason: "container-missing".into(),
+            message: format!(
+                "the container of `{}` is gone from the engine; apply recreates it",
+                ch.address
+            ),
+        });
+        if ch.action == Action::NoOp {
+            ch.action = Action::Update;
+            ch.reason = Some("container missing (drift): it will be recreated".into());
+        }
+    }
+    if let Some(what) = drift.changed_containers.get(&ch.address) {
+        warnings.push(Warning {
+            address: ch.address.clone(),
+            reason: "container-changed".into(),
+            message: format!(
+                "the container of `{}` differs from what was applied: {what}",
+                ch.address
+            ),
+        });
+        if ch.action == Action::NoOp {
+            ch.action = Action::Update;
+            ch.reason = Some(format!(
+                "container changed outside compartment (drift): {what}"
+            ));
+        }
+    }
+}

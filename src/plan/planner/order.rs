@@ -1,0 +1,86 @@
+//! The execution order of the drafted changes, from `graph`: desired
+//! dependencies first; deletes run in reverse of the recorded ones.
+
+use super::{CycleError, Input};
+use crate::graph::Graph;
+use crate::plan::{Action, Change, Kind};
+use crate::state::State;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Takes every change out of `changes` in a valid execution order, each
+/// with its direct dependencies in the graph.
+pub(super) fn order(
+    input: &Input,
+    changes: &mut BTreeMap<String, Change>,
+    desired_deps: &BTreeMap<String, Vec<String>>,
+) -> Result<Vec<Change>, CycleError> {
+    let mut graph = Graph::new();
+    for address in changes.keys() {
+        graph.add_node(address);
+    }
+    for (address, deps) in desired_deps {
+        for d in deps {
+            if changes.contains_key(d) {
+                graph.add_dependency(address, d);
+            }
+        }
+    }
+    add_delete_order(input, changes, &mut graph);
+    let order = graph.topological_order().map_err(CycleError)?;
+    let mut ordered = Vec::with_capacity(order.len());
+    for address in order {
+        let mut ch = changes.remove(&address).expect("node has a change");
+        ch.depends_on = graph.dependencies(&address);
+        ordered.push(ch);
+    }
+    Ok(ordered)
+}
+
+/// Deletes run in reverse: a deleted object waits for the deletion of
+/// everything that depended on it (and for the change of anything that
+/// stops depending on it); a deleted instance waits for its owning
+/// service, which receives the delete hook.
+fn add_delete_order(input: &Input, changes: &BTreeMap<String, Change>, graph: &mut Graph) {
+    let empty = State::default();
+    let global_state = input.global.unwrap_or(&empty);
+    let deleted = |a: &str| changes.get(a).is_some_and(|d| d.action == Action::Delete);
+    for (address, ch) in changes {
+        let deps = recorded(input.state, global_state, address);
+        if ch.action == Action::Delete {
+            for dep in &deps {
+                if deleted(dep) {
+                    graph.add_dependency(dep, address);
+                } else if ch.kind == Kind::Instance
+                    && dep.starts_with("service.")
+                    && changes.contains_key(dep)
+                {
+                    // The delete hook goes to the owning service: once it
+                    // is up to date, never while it is being replaced.
+                    graph.add_dependency(address, dep);
+                }
+            }
+        } else {
+            // Whatever stops depending on a deleted object changes first.
+            for dep in &deps {
+                if deleted(dep) {
+                    graph.add_dependency(dep, address);
+                }
+            }
+        }
+    }
+}
+
+/// The dependencies recorded in the state for `address`.
+fn recorded(st: &State, global_state: &State, address: &str) -> BTreeSet<String> {
+    let (kind, name) = address.split_once('.').unwrap_or(("", ""));
+    match kind {
+        "resource" => st.resources.get(name).map(|r| r.applied.depends_on.clone()),
+        "service" => st.services.get(name).map(|s| s.applied.depends_on.clone()),
+        _ => st
+            .instances
+            .get(name)
+            .or_else(|| global_state.instances.get(name))
+            .map(|i| i.depends_on.clone()),
+    }
+    .unwrap_or_default()
+}
