@@ -1,9 +1,15 @@
 //! compartment: plan-and-apply for Docker-backed applications.
 //!
-//! The modules follow the pipeline: descriptors are loaded and checked
-//! (`descriptor`, `platz`), diffed against the `state` into a `plan` ordered by
-//! the `graph`, executed by `apply` through the `docker` runtime, and operated
-//! on afterwards by `ops`. `cli` owns the command line and terminal output.
+//! The modules follow the pipeline: descriptors are read as positioned YAML
+//! (`yaml`), decoded and checked (`descriptor`, `platz`) and assembled into
+//! the desired configuration (`project`), diffed against the `state` into a
+//! `plan` ordered by the `graph`, executed by `apply` through the `docker`
+//! runtime, and operated on afterwards by `ops`. `cli` owns the command line
+//! and terminal output; `support` holds leaf helpers every layer shares.
+//!
+//! Imports point down the pipeline only: `support` < `diagnostics` < `yaml`
+//! < `descriptor` < `platz` < `project` < `state`/`plan` < `apply` < `ops`
+//! < `cli`.
 
 pub mod apply;
 pub mod cli;
@@ -15,4 +21,7 @@ pub mod graph;
 pub mod ops;
 pub mod plan;
 pub mod platz;
+pub mod project;
 pub mod state;
+pub mod support;
+pub mod yaml;

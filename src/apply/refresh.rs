@@ -3,10 +3,10 @@
 //! call per object).
 
 use super::naming;
-use crate::descriptor::project::Project;
 use crate::docker::{labels, Docker};
 use crate::error::{Error, Result};
 use crate::plan::planner::Drift;
+use crate::project::Project;
 use crate::state::State;
 use std::collections::{BTreeMap, BTreeSet};
 

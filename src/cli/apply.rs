@@ -132,16 +132,16 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<i32> {
             if !reasons.is_empty() {
                 return Err(Error::msg(format!(
                     "Saved plan is stale: {} cannot be applied because {}. Make a new plan with `compartment plan --out {}` and review it.",
-                    crate::diagnostics::display_path(path),
+                    crate::support::paths::display_path(path),
                     reasons.join("; "),
-                    crate::diagnostics::display_path(path)
+                    crate::support::paths::display_path(path)
                 )));
             }
             let diffs = file::differences(&saved, &plan);
             if !diffs.is_empty() {
                 return Err(Error::msg(format!(
                     "the saved plan {} no longer matches the environment ({}); the engine may have drifted: run `compartment plan --refresh` and make a new plan",
-                    crate::diagnostics::display_path(path),
+                    crate::support::paths::display_path(path),
                     diffs.join("; ")
                 )));
             }

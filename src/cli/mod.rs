@@ -9,10 +9,10 @@ mod schema;
 mod state;
 mod validate;
 
-use crate::descriptor::project::{self, Project};
 use crate::diagnostics::{render_json, render_text, Diagnostics, Sources};
 use crate::error::{Error, Result};
 use crate::plan::{planner, Plan};
+use crate::project::{self, Project};
 use crate::state::store::StateStore;
 use crate::state::State;
 use args::{Global, OutputFormat, Subcommand};
@@ -139,7 +139,7 @@ impl Context {
             Some(name) => Ok(self.target_for(&name)),
             None => Err(Error::msg(format!(
                 "cannot tell the project name: {} does not load (run `compartment validate`) and --project is not set",
-                crate::diagnostics::display_path(&self.global.file)
+                crate::support::paths::display_path(&self.global.file)
             ))),
         }
     }

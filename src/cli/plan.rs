@@ -37,19 +37,22 @@ pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
         let committed = file::read(path)?;
         let diffs = file::differences(&committed, &plan);
         if diffs.is_empty() {
-            println!("{} is up to date", crate::diagnostics::display_path(path));
+            println!(
+                "{} is up to date",
+                crate::support::paths::display_path(path)
+            );
             return Ok(0);
         }
         eprintln!(
             "error: {} is out of date:",
-            crate::diagnostics::display_path(path)
+            crate::support::paths::display_path(path)
         );
         for d in diffs {
             eprintln!("  - {d}");
         }
         eprintln!(
             "regenerate it with `compartment plan --out {}` and commit it",
-            crate::diagnostics::display_path(path)
+            crate::support::paths::display_path(path)
         );
         return Ok(1);
     }
@@ -69,8 +72,8 @@ pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
         if format == PlanFormat::Text {
             println!(
                 "Saved the plan to {}. Apply it with `compartment apply {}`.",
-                crate::diagnostics::display_path(path),
-                crate::diagnostics::display_path(path)
+                crate::support::paths::display_path(path),
+                crate::support::paths::display_path(path)
             );
         }
     }

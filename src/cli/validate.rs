@@ -1,8 +1,8 @@
 //! `compartment validate`: both descriptors checked, every problem reported.
 
 use super::{summary, Context};
-use crate::descriptor::project;
 use crate::error::Result;
+use crate::project;
 use std::collections::BTreeMap;
 
 pub fn run(cx: &Context) -> Result<i32> {
@@ -19,7 +19,7 @@ pub fn run(cx: &Context) -> Result<i32> {
             };
             println!(
                 "{} is valid: project `{}`, {}, {}, {}, {} ({})",
-                crate::diagnostics::display_path(&cx.global.file),
+                crate::support::paths::display_path(&cx.global.file),
                 cx.global.project.as_deref().unwrap_or(&c.name),
                 n(c.services.len(), "service", "services"),
                 n(c.resources.len(), "resource", "resources"),

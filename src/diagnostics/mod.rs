@@ -168,7 +168,7 @@ pub struct SourceFile {
 
 impl Sources {
     pub fn add(&mut self, path: &Path, text: String) -> usize {
-        let name = display_path(path);
+        let name = crate::support::paths::display_path(path);
         self.files.push(SourceFile {
             name,
             path: path.to_path_buf(),
@@ -184,17 +184,6 @@ impl Sources {
     pub fn files(&self) -> &[SourceFile] {
         &self.files
     }
-}
-
-/// A path as the user would type it: relative to the current directory when
-/// it lies below it.
-pub fn display_path(path: &Path) -> String {
-    if let Ok(cwd) = std::env::current_dir() {
-        if let Ok(rel) = path.strip_prefix(&cwd) {
-            return rel.display().to_string();
-        }
-    }
-    path.display().to_string()
 }
 
 /// The diagnostics of one run, collected from every stage.

@@ -14,7 +14,8 @@ use crate::plan::Action;
 use crate::state::secrets::SecretKey;
 use crate::state::store::StateStore;
 use crate::state::{BackupRecord, Origin, State};
-use chrono::{DateTime, SecondsFormat, Utc};
+use crate::support::time::format_time;
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -30,10 +31,6 @@ pub fn backup_root() -> Result<PathBuf> {
         )));
     }
     Ok(p)
-}
-
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// What an operation runs with.
@@ -181,7 +178,7 @@ pub async fn create(
         resource: resource.into(),
         purpose: purpose.into(),
         status: "running".into(),
-        started_at: rfc3339(now),
+        started_at: format_time(now),
         finished_at: None,
         artifact_dir: dir.display().to_string(),
         definition: Some(def.clone()),
@@ -204,7 +201,7 @@ pub async fn create(
         false,
     )
     .await;
-    record.finished_at = Some(rfc3339(Utc::now().max(now)));
+    record.finished_at = Some(format_time(Utc::now().max(now)));
     match &result {
         Ok(()) => record.status = "succeeded".into(),
         Err(e) => {
@@ -360,7 +357,7 @@ pub async fn restore_as(
             "the operation configuration saved with backup `{id}` has no restore command"
         ))
     })?;
-    if !crate::descriptor::load::valid_name(new_name) {
+    if !crate::yaml::decode::valid_name(new_name) {
         return Err(Error::msg(format!(
             "`{new_name}` is not a valid resource name: use lowercase letters, digits and `-`"
         )));

@@ -3,8 +3,8 @@
 //! same service key conflict instead of silently choosing a winner.
 
 use crate::apply::env::{open_variable, variable_identity};
-use crate::descriptor::project::Project;
 use crate::error::{Error, Result};
+use crate::project::Project;
 use crate::state::secrets::SecretKey;
 use crate::state::{Binding, State, Variable};
 use serde::Serialize;

@@ -22,8 +22,8 @@
 //! kept, with a warning.
 
 use super::*;
-use crate::descriptor::project::Project;
 use crate::graph::Graph;
+use crate::project::Project;
 use crate::state::State;
 use serde_json::json;
 use std::collections::BTreeSet;

@@ -4,10 +4,10 @@
 //! dependency order.
 
 use super::model::*;
-use crate::descriptor::decode::LocIndex;
 use crate::descriptor::model::InstanceDecl;
 use crate::diagnostics::{suggest, Diagnostic};
 use crate::graph::Graph;
+use crate::yaml::decode::LocIndex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -676,7 +676,7 @@ pub fn stored_form(
     let hash = |v: &Value| {
         Value::String(format!(
             "sha256:{}",
-            crate::descriptor::project::sha256_hex(v.to_string().as_bytes())
+            crate::support::digest::sha256_hex(v.to_string().as_bytes())
         ))
     };
     fn walk(v: &mut Value, secrets: &[&Value], hash: &dyn Fn(&Value) -> Value) {

@@ -2,8 +2,8 @@
 //! `platz.io/v1beta1` `ResourceType` entries owned by that service.
 
 use super::model::*;
-use crate::descriptor::decode::{index, join, Cx, Fields};
-use crate::descriptor::yaml::{Node, Value};
+use crate::yaml::decode::{index, join, Cx, Fields};
+use crate::yaml::{Node, Value};
 
 const TYPE: &[&str] = &["apiVersion", "kind", "key", "spec"];
 const SPEC: &[&str] = &[
@@ -112,7 +112,7 @@ fn resource_type(cx: &mut Cx, owner: &str, node: &Node, path: &str) -> Option<Re
         .required(&f, "key", "the type's machine identifier, e.g. `shop`")
         .and_then(|n| cx.string(n, &f.path("key")));
     if let (Some(k), Some(n)) = (&key, f.get("key")) {
-        if !crate::descriptor::load::valid_name(k)
+        if !crate::yaml::decode::valid_name(k)
             && !k
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')

@@ -254,15 +254,11 @@ pub fn variables_digest(
     bindings: Option<&BTreeMap<String, Binding>>,
 ) -> String {
     let v = serde_json::json!({"variables": scope.get(target), "bindings": bindings});
-    crate::descriptor::project::sha256_hex(v.to_string().as_bytes())[..16].to_string()
+    crate::support::digest::sha256_hex(v.to_string().as_bytes())[..16].to_string()
 }
 
 /// The sha256 of a serialisable definition (canonical: sorted keys).
 pub fn definition_hash<T: Serialize>(def: &T) -> String {
     let v = serde_json::to_value(def).unwrap_or(Value::Null);
-    crate::descriptor::project::sha256_hex(v.to_string().as_bytes())
-}
-
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    crate::support::digest::sha256_hex(v.to_string().as_bytes())
 }

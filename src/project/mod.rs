@@ -2,14 +2,15 @@
 //! every service, the instances; all checks run and all diagnostics kept.
 //! The result is the desired configuration the planner diffs.
 
-use super::check::Checker;
-use super::decode::{Cx, LocIndex};
-use super::model::Compartment;
-use super::{load, yaml};
+use crate::descriptor::check::Checker;
+use crate::descriptor::load;
+use crate::descriptor::model::Compartment;
 use crate::diagnostics::{Diagnostic, Diagnostics, Loc, Sources};
 use crate::platz::instances::{self, Instance};
 use crate::platz::model::ResourceType;
-use sha2::{Digest, Sha256};
+use crate::support::digest::sha256_hex;
+use crate::yaml;
+use crate::yaml::decode::{Cx, LocIndex};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -33,10 +34,6 @@ pub struct Loaded {
     pub project: Option<Project>,
     pub sources: Sources,
     pub diagnostics: Diagnostics,
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// Reads a file for a diagnostic-producing load.
@@ -72,7 +69,7 @@ fn read(
                         "",
                         format!(
                             "{} is not UTF-8 text (invalid byte at line {line}, column {col})",
-                            crate::diagnostics::display_path(path)
+                            crate::support::paths::display_path(path)
                         ),
                     )
                     .with_help("save the file as UTF-8"),
@@ -88,7 +85,7 @@ fn read(
                     "",
                     format!(
                         "cannot read {}: {e}",
-                        crate::diagnostics::display_path(path)
+                        crate::support::paths::display_path(path)
                     ),
                 )
                 .with_help("check the path (use -f/--file to point at compartment.yml)"),
@@ -148,7 +145,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
             continue;
         }
         let dir = under(&root, &def.path);
-        if let Ok(h) = context_hash(&dir) {
+        if let Ok(h) = crate::support::context::hash(&dir) {
             contexts.insert(svc.clone(), h);
         }
         let rpath = dir.join("platz").join("resources.yaml");
@@ -189,7 +186,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     };
     checker.resources(&compartment);
     checker.services(&compartment, &root);
-    checker.types(&compartment, &types, &type_locs);
+    crate::platz::check::types(&compartment, &types, &type_locs, &mut diags);
     let instances = instances::resolve(&compartment.instances, &types, external, &locs, &mut diags);
 
     let project = Project {
@@ -232,48 +229,4 @@ fn normalize(p: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
-}
-
-/// A deterministic hash of a build context: sorted relative paths, the
-/// executable bit and contents of every file (the `platz/` folder, which is
-/// not part of the image, and `.git` excluded).
-pub fn context_hash(dir: &Path) -> std::io::Result<String> {
-    let mut files = Vec::new();
-    walk(dir, dir, &mut files)?;
-    files.sort();
-    let mut h = Sha256::new();
-    for rel in files {
-        let full = dir.join(&rel);
-        let meta = std::fs::metadata(&full)?;
-        #[cfg(unix)]
-        let exec = {
-            use std::os::unix::fs::PermissionsExt;
-            meta.permissions().mode() & 0o111 != 0
-        };
-        #[cfg(not(unix))]
-        let exec = false;
-        h.update(rel.as_bytes());
-        h.update([0, exec as u8]);
-        h.update((meta.len()).to_le_bytes());
-        h.update(std::fs::read(&full)?);
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
-fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        let rel = normalize(path.strip_prefix(root).unwrap_or(&path));
-        if rel == "platz" || rel == ".git" {
-            continue;
-        }
-        let ft = entry.file_type()?;
-        if ft.is_dir() {
-            walk(root, &path, out)?;
-        } else if ft.is_file() {
-            out.push(rel);
-        }
-    }
-    Ok(())
 }
