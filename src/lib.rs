@@ -11,6 +11,7 @@
 //! < `descriptor` < `platz` < `project` < `state`/`plan` < `apply` < `ops`
 //! < `cli`.
 
+pub mod access;
 pub mod apply;
 pub mod cli;
 pub mod descriptor;

@@ -75,7 +75,7 @@ fn confirm() -> Result<bool> {
 
 pub fn run(cx: &Context, args: ApplyArgs) -> Result<i32> {
     let loaded = cx.load_all()?;
-    cx.guard(&loaded.target.root, crate::ops::roles::Command::Apply)?;
+    cx.guard(&loaded.target.root, crate::access::Command::Apply)?;
     let _lock = loaded.target.store.lock("apply")?;
     // Instances of global types live in the project-wide state, shared by
     // every environment: lock it too when this project declares any.

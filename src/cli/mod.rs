@@ -148,10 +148,23 @@ impl Context {
     /// is `COMPARTMENT_ACCESS_FILE` (which must exist) or
     /// `.compartment/access.yml` under `root` (optional: without it the
     /// local user is admin).
-    pub fn guard(&self, root: &std::path::Path, command: crate::ops::roles::Command) -> Result<()> {
-        use crate::ops::roles::{current_actor, Access, ACCESS_FILE_ENV};
-        let access = Access::resolve(root, std::env::var_os(ACCESS_FILE_ENV).as_deref())
-            .map_err(|e| Error::msg(e.to_string()))?;
+    pub fn guard(&self, root: &std::path::Path, command: crate::access::Command) -> Result<()> {
+        use crate::access::{current_actor, Access, ACCESS_FILE_ENV};
+        let access = match Access::resolve(root, std::env::var_os(ACCESS_FILE_ENV).as_deref()) {
+            Ok(access) => access,
+            Err(crate::access::AccessError::Invalid {
+                sources,
+                diagnostics,
+                ..
+            }) => {
+                self.print_diagnostics(&sources, &diagnostics);
+                if !self.json() {
+                    eprintln!("error: {}", summary(&diagnostics));
+                }
+                return Err(Error::Exit(1));
+            }
+            Err(e) => return Err(Error::msg(e.to_string())),
+        };
         access
             .check(&current_actor(), &self.global.env, command)
             .map_err(|e| Error::msg(e.to_string()))

@@ -7,13 +7,13 @@ use super::args::{
     VariableCommand,
 };
 use super::{Context, Loaded};
+use crate::access::Command;
 use crate::apply::naming;
 use crate::apply::progress::Progress;
 use crate::apply::steps::Shared;
 use crate::docker::Docker;
 use crate::error::{Error, Result};
 use crate::ops::backup::{self, OpContext};
-use crate::ops::roles::Command;
 use crate::ops::{audit, output, resource, schedule_run, variable};
 use crate::state::secrets::SecretKey;
 use serde::Serialize;
@@ -33,7 +33,7 @@ async fn docker() -> Result<Docker> {
 }
 
 fn actor() -> String {
-    crate::ops::roles::current_actor()
+    crate::access::current_actor()
 }
 
 /// Refuses the command unless the actor's role allows it.

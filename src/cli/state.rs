@@ -48,7 +48,7 @@ pub fn run(cx: &Context, cmd: StateCommand) -> Result<i32> {
             println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
         }
         StateCommand::Unlock => {
-            cx.guard(&cx.root(), crate::ops::roles::Command::StateUnlock)?;
+            cx.guard(&cx.root(), crate::access::Command::StateUnlock)?;
             match store.unlock()? {
                 Some(info) => println!(
                     "Removed the lock on {} held by {} (pid {}) running `{}` since {}.",

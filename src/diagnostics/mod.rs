@@ -92,6 +92,10 @@ pub const CODES: &[&str] = &[
     "unknown-endpoint",
     "unknown-method",
     "hook-without-ingress",
+    // .compartment/access.yml.
+    "empty-access-file",
+    "redefined-role",
+    "unknown-permission",
     // Instances and cross-file references.
     "unknown-type",
     "unknown-input",

@@ -1,7 +1,7 @@
 //! Day-2 operations on the same state and engine as apply.
 //!
 //! The pure core: when scheduled backups are due (`schedule`), which backups
-//! retention cleans (`retention`), who may run which command (`roles`), the
+//! retention cleans (`retention`), the
 //! append-only audit log of sensitive reads (`audit`) and backup ids
 //! (`ids`). Nothing there talks to Docker or reads the system clock: every
 //! function that needs "now" takes it as a parameter.
@@ -16,7 +16,6 @@ pub mod ids;
 pub mod output;
 pub mod resource;
 pub mod retention;
-pub mod roles;
 pub mod schedule;
 pub mod schedule_run;
 pub mod variable;
