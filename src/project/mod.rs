@@ -136,48 +136,11 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     let compartment = load::decode(&mut cx, &node);
     let locs = cx.locs;
 
-    // Resource types of every service.
-    let mut types = BTreeMap::new();
-    let mut type_locs = BTreeMap::new();
-    let mut contexts = BTreeMap::new();
-    for (svc, def) in &compartment.services {
-        if def.path.is_empty() {
-            continue;
-        }
-        let dir = under(&root, &def.path);
-        if let Ok(h) = crate::support::context::hash(&dir) {
-            contexts.insert(svc.clone(), h);
-        }
-        let rpath = dir.join("platz").join("resources.yaml");
-        if !rpath.is_file() {
-            continue;
-        }
-        let Some((rid, rtext)) = read(&rpath, &mut sources, &mut diags) else {
-            continue;
-        };
-        let rel = Path::new(&def.path).join("platz").join("resources.yaml");
-        inputs.insert(
-            normalize(&rel),
-            format!("sha256:{}", sha256_hex(rtext.as_bytes())),
-        );
-        let (rnode, mut d) = yaml::parse(rid, &rtext);
-        diags.append(&mut d);
-        let Some(rnode) = rnode else { continue };
-        let mut rcx = Cx {
-            diagnostics: &mut diags,
-            locs: LocIndex::default(),
-        };
-        let decoded = crate::platz::load::decode(&mut rcx, svc, &rnode);
-        let rlocs = rcx.locs;
-        for (i, t) in decoded.into_iter().enumerate() {
-            let prefix = rlocs
-                .alias(&format!("#{}", t.key))
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("[{i}]"));
-            type_locs.insert(t.id(), (rlocs.clone(), prefix));
-            types.insert(t.id(), t);
-        }
-    }
+    let ServiceFiles {
+        types,
+        type_locs,
+        contexts,
+    } = service_files(&compartment, &root, &mut sources, &mut diags, &mut inputs);
 
     let mut checker = Checker {
         locs: &locs,
@@ -202,6 +165,72 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         project: Some(project),
         sources,
         diagnostics: collect(diags),
+    }
+}
+
+/// What the services' directories contribute: the resource types of every
+/// service's `platz/resources.yaml` (with where each was written) and the
+/// hash of every build context.
+struct ServiceFiles {
+    types: BTreeMap<String, ResourceType>,
+    type_locs: BTreeMap<String, (LocIndex, String)>,
+    contexts: BTreeMap<String, String>,
+}
+
+/// Reads every service's directory; each `resources.yaml` read is added to
+/// `sources` and hashed into `inputs`.
+fn service_files(
+    compartment: &Compartment,
+    root: &Path,
+    sources: &mut Sources,
+    diags: &mut Vec<Diagnostic>,
+    inputs: &mut BTreeMap<String, String>,
+) -> ServiceFiles {
+    let mut types = BTreeMap::new();
+    let mut type_locs = BTreeMap::new();
+    let mut contexts = BTreeMap::new();
+    for (svc, def) in &compartment.services {
+        if def.path.is_empty() {
+            continue;
+        }
+        let dir = under(root, &def.path);
+        if let Ok(h) = crate::support::context::hash(&dir) {
+            contexts.insert(svc.clone(), h);
+        }
+        let rpath = dir.join("platz").join("resources.yaml");
+        if !rpath.is_file() {
+            continue;
+        }
+        let Some((rid, rtext)) = read(&rpath, sources, diags) else {
+            continue;
+        };
+        let rel = Path::new(&def.path).join("platz").join("resources.yaml");
+        inputs.insert(
+            normalize(&rel),
+            format!("sha256:{}", sha256_hex(rtext.as_bytes())),
+        );
+        let (rnode, mut d) = yaml::parse(rid, &rtext);
+        diags.append(&mut d);
+        let Some(rnode) = rnode else { continue };
+        let mut rcx = Cx {
+            diagnostics: diags,
+            locs: LocIndex::default(),
+        };
+        let decoded = crate::platz::load::decode(&mut rcx, svc, &rnode);
+        let rlocs = rcx.locs;
+        for (i, t) in decoded.into_iter().enumerate() {
+            let prefix = rlocs
+                .alias(&format!("#{}", t.key))
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("[{i}]"));
+            type_locs.insert(t.id(), (rlocs.clone(), prefix));
+            types.insert(t.id(), t);
+        }
+    }
+    ServiceFiles {
+        types,
+        type_locs,
+        contexts,
     }
 }
 

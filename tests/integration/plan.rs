@@ -307,6 +307,30 @@ fn resource_image_change_replaces_and_keeps_the_volumes() {
     assert_eq!(c["generated"], json!({"CACHE_PASSWORD": "keep"}));
 }
 
+/// The image tag's context hash covers what is sent to the engine: an
+/// ignored file does not count, a linked file's content does.
+#[cfg(unix)]
+#[test]
+fn build_context_hash_honours_dockerignore_and_follows_links() {
+    let sb = Sandbox::copy("example");
+    sb.write("services/api/.dockerignore", "*.log\n");
+    sb.write("services/api/debug.log", "one");
+    sb.write("shared/app.conf", "one");
+    std::os::unix::fs::symlink(sb.file("shared/app.conf"), sb.file("services/api/app.conf"))
+        .unwrap();
+    sb.apply();
+    sb.write("services/api/debug.log", "two");
+    assert_eq!(action(&plan_json(&sb), "service.api"), "no-op");
+    sb.write("shared/app.conf", "two");
+    let plan = plan_json(&sb);
+    let c = change(&plan, "service.api");
+    assert_eq!(c["action"], "replace", "{c:#}");
+    assert_eq!(
+        c["reason"], "the build context changed (image will be rebuilt)",
+        "{c:#}"
+    );
+}
+
 #[test]
 fn service_build_context_change_replaces() {
     let sb = Sandbox::copy("example");
