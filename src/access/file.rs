@@ -17,7 +17,7 @@ use thiserror::Error;
 /// A problem with the access file. Every variant names the file.
 #[derive(Debug, Error)]
 pub enum AccessError {
-    #[error("cannot read the access file {}: {source}", display_path(path))]
+    #[error("cannot read the access file {path}: {source}")]
     Read {
         path: PathBuf,
         #[source]

@@ -22,8 +22,9 @@ fn to_hash_map(map: &BTreeMap<String, String>) -> HashMap<String, String> {
 }
 
 impl Docker {
-    /// Deterministic hex SHA-256 of a build context (see the module docs for
-    /// what counts); use it in image tags so unchanged sources are not rebuilt.
+    /// Deterministic hex SHA-256 of a build context (`support::context::hash`:
+    /// what is hashed is what `build_image` sends); use it in image tags so
+    /// unchanged sources are not rebuilt.
     pub fn context_hash(context_dir: &Path) -> io::Result<String> {
         context::hash(context_dir)
     }
