@@ -26,24 +26,15 @@ pub enum AccessError {
     #[error("the access file {path} named by {ACCESS_FILE_ENV} does not exist; create it, or unset {ACCESS_FILE_ENV} to use {DEFAULT_ACCESS_FILE} beside compartment.yml")]
     NotFound { path: PathBuf },
     /// The file does not decode: its located diagnostics (render them with
-    /// `diagnostics::render_text`/`render_json` over `sources`).
-    #[error(
-        "the access file {} is not valid ({})",
-        display_path(path),
-        count(diagnostics)
-    )]
+    /// `diagnostics::render_text`/`render_json` over `sources`, then this
+    /// error's message, the summary, as `error: 2 errors, 0 warnings`, the
+    /// way an invalid compartment.yml is reported).
+    #[error("{}", diagnostics.summary())]
     Invalid {
         path: PathBuf,
         sources: Sources,
         diagnostics: Diagnostics,
     },
-}
-
-fn count(d: &Diagnostics) -> String {
-    match d.error_count() {
-        1 => "1 error".into(),
-        n => format!("{n} errors"),
-    }
 }
 
 /// The roles of actors per environment.

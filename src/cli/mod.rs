@@ -152,14 +152,17 @@ impl Context {
         use crate::access::{current_actor, Access, ACCESS_FILE_ENV};
         let access = match Access::resolve(root, std::env::var_os(ACCESS_FILE_ENV).as_deref()) {
             Ok(access) => access,
-            Err(crate::access::AccessError::Invalid {
-                sources,
-                diagnostics,
-                ..
-            }) => {
-                self.print_diagnostics(&sources, &diagnostics);
+            Err(e @ crate::access::AccessError::Invalid { .. }) => {
+                if let crate::access::AccessError::Invalid {
+                    sources,
+                    diagnostics,
+                    ..
+                } = &e
+                {
+                    self.print_diagnostics(sources, diagnostics);
+                }
                 if !self.json() {
-                    eprintln!("error: {}", summary(&diagnostics));
+                    eprintln!("error: {e}");
                 }
                 return Err(Error::Exit(1));
             }
@@ -186,18 +189,7 @@ impl Context {
 }
 
 pub fn summary(d: &Diagnostics) -> String {
-    let plural = |n: usize, w: &str| {
-        if n == 1 {
-            format!("1 {w}")
-        } else {
-            format!("{n} {w}s")
-        }
-    };
-    format!(
-        "{}, {}",
-        plural(d.error_count(), "error"),
-        plural(d.warning_count(), "warning")
-    )
+    d.summary()
 }
 
 impl Subcommand {

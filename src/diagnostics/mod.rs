@@ -219,6 +219,22 @@ impl Diagnostics {
             .count()
     }
 
+    /// `2 errors, 1 warning`: the closing line of a report.
+    pub fn summary(&self) -> String {
+        let plural = |n: usize, w: &str| {
+            if n == 1 {
+                format!("1 {w}")
+            } else {
+                format!("{n} {w}s")
+            }
+        };
+        format!(
+            "{}, {}",
+            plural(self.error_count(), "error"),
+            plural(self.warning_count(), "warning")
+        )
+    }
+
     pub fn is_empty(&self) -> bool {
         self.items.is_empty()
     }
