@@ -2,9 +2,9 @@
 //! layer, each with its exit code. It is rendered once, by the command line
 //! (`cli::render_error`); nothing else prints `error:`.
 
+use crate::access::{AccessError, Denied};
 use crate::apply::ApplyError;
 use crate::docker::DockerError;
-use crate::ops::roles::{AccessError, Denied};
 use crate::ops::OpsError;
 use crate::plan::file::PlanFileError;
 use crate::plan::planner::CycleError;

@@ -1,10 +1,21 @@
 //! compartment: plan-and-apply for Docker-backed applications.
 //!
-//! The modules follow the pipeline: descriptors are loaded and checked
-//! (`descriptor`, `platz`), diffed against the `state` into a `plan` ordered by
-//! the `graph`, executed by `apply` through the `docker` runtime, and operated
-//! on afterwards by `ops`. `cli` owns the command line and terminal output.
+//! The modules follow the pipeline: descriptors are read as positioned YAML
+//! (`yaml`), decoded and checked (`descriptor`, `platz`) and assembled into
+//! the desired configuration (`project`), diffed against the `state` into a
+//! `plan` ordered by the `graph`, executed by `apply` through the `docker`
+//! runtime, and operated on afterwards by `ops`; `access` decides who may
+//! run which command. `cli` owns the command line and terminal output;
+//! `support` holds leaf helpers every layer shares.
+//!
+//! Imports point down the pipeline only (no module imports one that imports
+//! it back): `support` (leaf) < `diagnostics` < `yaml` < `descriptor` <
+//! `platz` < `project` < `state` < `plan` < `apply` < `ops` < `cli`;
+//! `graph` is a leaf, `docker` and `access` sit beside the pipeline
+//! (`docker` imports only `support`; `access` only `support`, `diagnostics`
+//! and `yaml`), and `error` imports `plan` and `state`.
 
+pub mod access;
 pub mod apply;
 pub mod cli;
 pub mod descriptor;
@@ -16,5 +27,8 @@ pub mod interrupt;
 pub mod ops;
 pub mod plan;
 pub mod platz;
+pub mod project;
 pub mod state;
+pub mod support;
 pub mod workspace;
+pub mod yaml;

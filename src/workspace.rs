@@ -2,8 +2,8 @@
 //! the checked project (its diagnostics when it does not load), the
 //! environment's state and the project-wide state of global instances.
 
-use crate::descriptor::project::{self, Project};
 use crate::diagnostics::{Diagnostics, Sources};
+use crate::project::{self, Project};
 use crate::state::store::{StateStore, StoreError};
 use crate::state::State;
 use std::collections::BTreeMap;
@@ -27,7 +27,7 @@ pub struct Options {
 #[derive(Debug, Error)]
 pub enum WorkspaceError {
     /// The descriptors have errors; the diagnostics say which.
-    #[error("{}", summary(.diagnostics))]
+    #[error("{}", .diagnostics.summary())]
     Invalid {
         sources: Box<Sources>,
         diagnostics: Diagnostics,
@@ -88,7 +88,7 @@ impl Options {
         {
             Some(name) => Ok(self.target_for(&name)),
             None => Err(WorkspaceError::NoProjectName {
-                file: crate::diagnostics::display_path(&self.file),
+                file: crate::support::paths::display_path(&self.file),
             }),
         }
     }
@@ -162,20 +162,4 @@ pub fn root_of(file: &Path) -> PathBuf {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     }
-}
-
-/// "2 errors, 1 warning".
-pub fn summary(d: &Diagnostics) -> String {
-    let plural = |n: usize, w: &str| {
-        if n == 1 {
-            format!("1 {w}")
-        } else {
-            format!("{n} {w}s")
-        }
-    };
-    format!(
-        "{}, {}",
-        plural(d.error_count(), "error"),
-        plural(d.warning_count(), "warning")
-    )
 }

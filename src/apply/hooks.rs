@@ -70,7 +70,7 @@ pub fn token(claims: &Claims, secret: &[u8]) -> String {
 
 /// Sends the hook once; the outcome is recorded whatever it is.
 pub async fn fire(req: HookRequest<'_>) -> HookResult {
-    let at = crate::state::now_rfc3339();
+    let at = crate::support::time::now_rfc3339();
     let operation = req.claims.operation.clone();
     let method =
         reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::POST);

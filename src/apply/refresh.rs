@@ -3,9 +3,9 @@
 //! call per object).
 
 use super::naming;
-use crate::descriptor::project::Project;
 use crate::docker::{labels, Docker, DockerError};
 use crate::plan::planner::Drift;
+use crate::project::Project;
 use crate::state::State;
 use std::collections::{BTreeMap, BTreeSet};
 

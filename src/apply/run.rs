@@ -207,7 +207,7 @@ async fn until_interrupted<T>(
 /// A reviewed plan file applies only while it is what a fresh plan says.
 fn check_saved(path: &std::path::Path, fresh: &Plan) -> Result<(), ApplyError> {
     let saved = file::read(path)?;
-    let shown = crate::diagnostics::display_path(path);
+    let shown = crate::support::paths::display_path(path);
     let reasons = file::stale_reasons(&saved, fresh);
     if !reasons.is_empty() {
         return Err(ApplyError::Stale {

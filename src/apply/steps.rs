@@ -10,14 +10,15 @@ use super::hooks;
 use super::naming;
 use super::progress::Progress;
 use crate::descriptor::model::ResourceDef;
-use crate::descriptor::project::Project;
 use crate::docker::{labels, ContainerSpec, Docker, Mount};
 use crate::plan::{Action, Change};
+use crate::project::Project;
 use crate::state::secrets::SecretKey;
 use crate::state::{
-    now_rfc3339, Applied, HookResult, InstanceState, Origin, ResourceConfig, ResourceState,
-    ServiceConfig, ServiceState, State, Variable,
+    Applied, HookResult, InstanceState, Origin, ResourceConfig, ResourceState, ServiceConfig,
+    ServiceState, State, Variable,
 };
+use crate::support::time::now_rfc3339;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
@@ -204,10 +205,7 @@ pub use crate::state::variables_digest;
 pub fn config_hash(spec: &ContainerSpec) -> String {
     let mut env = BTreeMap::new();
     for (k, v) in &spec.env {
-        env.insert(
-            k.clone(),
-            crate::descriptor::project::sha256_hex(v.as_bytes()),
-        );
+        env.insert(k.clone(), crate::support::digest::sha256_hex(v.as_bytes()));
     }
     let mounts: Vec<String> = spec
         .mounts
@@ -219,7 +217,7 @@ pub fn config_hash(spec: &ContainerSpec) -> String {
         "network": spec.network, "aliases": spec.aliases, "mounts": mounts, "ports": spec.exposed_ports,
         "restart": spec.restart, "workdir": spec.working_dir,
     });
-    crate::descriptor::project::sha256_hex(v.to_string().as_bytes())[..32].to_string()
+    crate::support::digest::sha256_hex(v.to_string().as_bytes())[..32].to_string()
 }
 
 /// Starts the container of `spec`, or keeps the existing one when it runs

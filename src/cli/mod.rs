@@ -12,9 +12,9 @@ mod schema;
 mod state;
 mod validate;
 
+use crate::access::Command;
 use crate::diagnostics::{render_json, render_text, Diagnostics, Sources};
 use crate::error::{Error, Result};
-use crate::ops::roles::Command;
 use crate::workspace::{Options, Workspace, WorkspaceError};
 use args::{
     Global, OutputCommand, OutputFormat, ResourceBackupCommand, ResourceCommand, StateCommand,
@@ -111,6 +111,16 @@ pub fn render_error(cx: &Context, e: &Error) {
         Error::Workspace(WorkspaceError::Invalid {
             sources,
             diagnostics,
+        }) => {
+            cx.print_diagnostics(sources, diagnostics);
+            if !cx.json() {
+                eprintln!("error: {e}");
+            }
+        }
+        Error::Access(crate::access::AccessError::Invalid {
+            sources,
+            diagnostics,
+            ..
         }) => {
             cx.print_diagnostics(sources, diagnostics);
             if !cx.json() {

@@ -7,10 +7,10 @@ use super::args::{
     OutputCommand, ResourceBackupCommand, ResourceCommand, SchedulerArgs, VariableCommand,
 };
 use super::Context;
+use crate::access::current_actor;
 use crate::apply::progress::Progress;
 use crate::error::{Error, Result};
 use crate::ops::command::{self, NewValue, RestoreTarget, Restored};
-use crate::ops::roles::current_actor;
 use crate::ops::schedule_run;
 use crate::ops::scheduler::{self, Pass};
 use crate::ops::variable::VariableError;

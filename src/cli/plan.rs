@@ -50,11 +50,14 @@ pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
         let committed = file::read(path)?;
         let differences = file::differences(&committed, &plan);
         if differences.is_empty() {
-            println!("{} is up to date", crate::diagnostics::display_path(path));
+            println!(
+                "{} is up to date",
+                crate::support::paths::display_path(path)
+            );
             return Ok(0);
         }
         return Err(Error::OutOfDate {
-            path: crate::diagnostics::display_path(path),
+            path: crate::support::paths::display_path(path),
             differences,
         });
     }
@@ -72,8 +75,8 @@ pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
         if format == PlanFormat::Text {
             println!(
                 "Saved the plan to {}. Apply it with `compartment apply {}`.",
-                crate::diagnostics::display_path(path),
-                crate::diagnostics::display_path(path)
+                crate::support::paths::display_path(path),
+                crate::support::paths::display_path(path)
             );
         }
     }

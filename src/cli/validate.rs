@@ -1,9 +1,9 @@
 //! `compartment validate`: both descriptors checked, every problem reported.
 
 use super::Context;
-use crate::descriptor::project;
 use crate::error::Result;
-use crate::workspace::{summary, WorkspaceError};
+use crate::project;
+use crate::workspace::WorkspaceError;
 use std::collections::BTreeMap;
 
 pub fn run(cx: &Context) -> Result<i32> {
@@ -24,13 +24,15 @@ pub fn run(cx: &Context) -> Result<i32> {
             };
             println!(
                 "{} is valid: project `{}`, {}, {}, {}, {} ({})",
-                crate::diagnostics::display_path(&cx.file),
+                crate::support::paths::display_path(&cx.file),
                 cx.global.project.as_deref().unwrap_or(&c.name),
                 n(c.services.len(), "service", "services"),
                 n(c.resources.len(), "resource", "resources"),
                 n(p.types.len(), "resource type", "resource types"),
                 n(p.instances.len(), "instance", "instances"),
-                summary(&loaded.diagnostics)
+                loaded
+                    .diagnostics
+                    .summary()
                     .split(", ")
                     .nth(1)
                     .unwrap_or("0 warnings"),

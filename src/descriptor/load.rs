@@ -2,10 +2,10 @@
 //! expanding presets on the way. Every problem becomes a diagnostic; the
 //! decoder carries on so one run reports them all.
 
-use super::decode::{index, join, Cx};
 use super::model::*;
 use super::preset;
-use super::yaml::{Node, Value};
+use crate::yaml::decode::{index, join, valid_name, Cx};
+use crate::yaml::{Node, Value};
 
 const TOP: &[&str] = &["name", "services", "resources", "instances"];
 const SERVICE: &[&str] = &["path", "connections", "build", "ingress"];
@@ -35,16 +35,6 @@ pub const RESTART_POLICIES: &[&str] = &["no", "always", "unless-stopped", "on-fa
 pub const ENCODINGS: &[&str] = &["hex", "base64url"];
 pub const GENERATORS: &[&str] = &["token"];
 pub const INTERVALS: &[&str] = &["hourly", "daily"];
-
-/// A name usable in container names and hostnames.
-pub fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 63
-        && s.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !s.starts_with('-')
-        && !s.ends_with('-')
-}
 
 fn check_name(cx: &mut Cx, loc_node: &Node, path: &str, name: &str, what: &str) {
     if !valid_name(name) {
@@ -404,7 +394,7 @@ fn resource(cx: &mut Cx, node: &Node, path: &str) -> Option<ResourceDef> {
     image.map(|_| r)
 }
 
-fn operation(cx: &mut Cx, f: &super::decode::Fields) -> Option<Operation> {
+fn operation(cx: &mut Cx, f: &crate::yaml::decode::Fields) -> Option<Operation> {
     let command = cx
         .required(f, "command", "the shell command to run")
         .and_then(|n| cx.string(n, &f.path("command")));

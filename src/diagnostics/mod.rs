@@ -92,6 +92,10 @@ pub const CODES: &[&str] = &[
     "unknown-endpoint",
     "unknown-method",
     "hook-without-ingress",
+    // .compartment/access.yml.
+    "empty-access-file",
+    "redefined-role",
+    "unknown-permission",
     // Instances and cross-file references.
     "unknown-type",
     "unknown-input",
@@ -168,7 +172,7 @@ pub struct SourceFile {
 
 impl Sources {
     pub fn add(&mut self, path: &Path, text: String) -> usize {
-        let name = display_path(path);
+        let name = crate::support::paths::display_path(path);
         self.files.push(SourceFile {
             name,
             path: path.to_path_buf(),
@@ -184,17 +188,6 @@ impl Sources {
     pub fn files(&self) -> &[SourceFile] {
         &self.files
     }
-}
-
-/// A path as the user would type it: relative to the current directory when
-/// it lies below it.
-pub fn display_path(path: &Path) -> String {
-    if let Ok(cwd) = std::env::current_dir() {
-        if let Ok(rel) = path.strip_prefix(&cwd) {
-            return rel.display().to_string();
-        }
-    }
-    path.display().to_string()
 }
 
 /// The diagnostics of one run, collected from every stage.
@@ -224,6 +217,22 @@ impl Diagnostics {
             .iter()
             .filter(|d| d.severity == Severity::Warning)
             .count()
+    }
+
+    /// `2 errors, 1 warning`: the closing line of a report.
+    pub fn summary(&self) -> String {
+        let plural = |n: usize, w: &str| {
+            if n == 1 {
+                format!("1 {w}")
+            } else {
+                format!("{n} {w}s")
+            }
+        };
+        format!(
+            "{}, {}",
+            plural(self.error_count(), "error"),
+            plural(self.warning_count(), "warning")
+        )
     }
 
     pub fn is_empty(&self) -> bool {

@@ -157,7 +157,7 @@ pub fn read(path: &Path) -> Result<Vec<AuditEvent>, AuditError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ops::parse_time;
+    use crate::support::time::parse_time;
 
     fn event(at: &str, actor: &str, output: &str) -> AuditEvent {
         AuditEvent::output_reveal(

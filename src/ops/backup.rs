@@ -14,7 +14,8 @@ use crate::plan::Action;
 use crate::state::secrets::SecretKey;
 use crate::state::store::StateStore;
 use crate::state::{applied, BackupRecord, Origin, ResourceConfig, State};
-use chrono::{DateTime, SecondsFormat, Utc};
+use crate::support::time::format_time;
+use chrono::{DateTime, Utc};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
@@ -30,10 +31,6 @@ pub fn backup_root() -> Result<PathBuf> {
         return Err(OpsError::BackupDirRelative { raw });
     }
     Ok(p)
-}
-
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// What an operation runs with.
@@ -188,7 +185,7 @@ pub async fn create(
         resource: resource.into(),
         purpose: purpose.into(),
         status: "running".into(),
-        started_at: rfc3339(now),
+        started_at: format_time(now),
         finished_at: None,
         artifact_dir: dir.display().to_string(),
         definition: Some(ResourceConfig::from(&def)),
@@ -213,7 +210,7 @@ pub async fn create(
         false,
     )
     .await;
-    record.finished_at = Some(rfc3339(Utc::now().max(now)));
+    record.finished_at = Some(format_time(Utc::now().max(now)));
     match &result {
         Ok(()) => record.status = "succeeded".into(),
         Err(e) => {
@@ -378,7 +375,7 @@ pub async fn restore_as(
         .clone()
         .ok_or_else(|| OpsError::NoRestoreCommand { id: id.into() })?;
     let name = || new_name.to_string();
-    if !crate::descriptor::load::valid_name(new_name) {
+    if !crate::yaml::decode::valid_name(new_name) {
         return Err(OpsError::InvalidName { name: name() });
     }
     let project = shared.project.compartment.name.clone();

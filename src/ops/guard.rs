@@ -3,7 +3,7 @@
 //! or `.compartment/access.yml` beside compartment.yml, optional), and the
 //! permissions of the actor's role in the environment.
 
-use super::roles::{current_actor, Access, AccessError, Command, Denied, ACCESS_FILE_ENV};
+use crate::access::{current_actor, Access, AccessError, Command, Denied, ACCESS_FILE_ENV};
 use std::path::Path;
 use thiserror::Error;
 

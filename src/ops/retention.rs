@@ -33,7 +33,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::descriptor::model::Retention;
 use crate::state::BackupRecord;
 
-use super::{format_time, parse_time};
+use crate::support::time::{format_time, parse_time};
 
 /// The backups of `resource` that `retention` cleans at `now`, as
 /// `(backup id, reason)`, oldest first.

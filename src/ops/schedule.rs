@@ -94,7 +94,7 @@ pub fn next_after(
                 .min()
                 .ok_or_else(|| ScheduleError::NeverFires {
                     expr: expr.clone(),
-                    after: super::format_time(after),
+                    after: crate::support::time::format_time(after),
                 })
         }
     }
@@ -131,7 +131,7 @@ mod tests {
     use chrono::{Datelike, TimeZone, Timelike, Weekday};
 
     fn t(s: &str) -> DateTime<Utc> {
-        super::super::parse_time(s).unwrap_or_else(|| panic!("bad test time {s}"))
+        crate::support::time::parse_time(s).unwrap_or_else(|| panic!("bad test time {s}"))
     }
     fn cron(e: &str) -> Schedule {
         Schedule::Cron(e.into())
@@ -146,7 +146,7 @@ mod tests {
         let mut last = t(start);
         for _ in 0..n {
             last = next_after(s, last).unwrap();
-            out.push(super::super::format_time(last));
+            out.push(crate::support::time::format_time(last));
         }
         out
     }

@@ -128,7 +128,7 @@ pub async fn run_due(
             .schedules
             .entry(name.clone())
             .or_default()
-            .last_scheduled_run = Some(backup::rfc3339(now));
+            .last_scheduled_run = Some(crate::support::time::format_time(now));
         match backup::create(cx, declared, store, state, name, "scheduled", now).await {
             Ok(r) => report.ran.push(Ran {
                 resource: name.clone(),

@@ -4,7 +4,7 @@
 
 use crate::apply::env::{open_variable, variable_identity};
 use crate::descriptor::model::ResourceDef;
-use crate::descriptor::project::Project;
+use crate::project::Project;
 use crate::state::secrets::SecretKey;
 use crate::state::{Binding, State, Variable};
 use serde::Serialize;

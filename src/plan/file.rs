@@ -49,7 +49,7 @@ pub fn parse(path: &str, text: &str) -> Result<Plan, PlanFileError> {
 }
 
 pub fn read(path: &std::path::Path) -> Result<Plan, PlanFileError> {
-    let shown = crate::diagnostics::display_path(path);
+    let shown = crate::support::paths::display_path(path);
     let text = std::fs::read_to_string(path).map_err(|e| PlanFileError::Read {
         path: shown.clone(),
         reason: e.to_string(),

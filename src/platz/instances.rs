@@ -4,10 +4,10 @@
 //! dependency order.
 
 use super::model::*;
-use crate::descriptor::decode::LocIndex;
 use crate::descriptor::model::InstanceDecl;
 use crate::diagnostics::{suggest, Diagnostic};
 use crate::graph::Graph;
+use crate::yaml::decode::LocIndex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -174,46 +174,132 @@ pub fn resolve(
     locs: &LocIndex,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, Instance> {
-    let mut resolved: BTreeMap<String, Instance> = BTreeMap::new();
-    // `at_value`: point at the value written at `path` rather than its key.
-    let mut err_at =
-        |path: &str, at_value: bool, code: &'static str, message: String, help: String| {
-            // A value on the key's line; a block mapping or list below its key
-            // is pointed at by the key.
-            let key = locs.key(path);
-            let value = locs.value(path);
-            let loc = if at_value && value.map(|v| v.line) == key.map(|k| k.line) {
-                value.or_else(|| loc_of(locs, path))
-            } else {
-                loc_of(locs, path)
-            };
-            diagnostics.push(Diagnostic::error(code, loc, path, message).with_help(help));
-        };
+    let mut r = Resolver {
+        decls,
+        types,
+        external,
+        locs,
+        diagnostics,
+    };
     // 1. Types and values.
+    let mut resolved: BTreeMap<String, Instance> = BTreeMap::new();
     for (name, decl) in decls {
-        let base = format!("instances.{name}");
-        let Some(t) = types.get(&decl.type_ref) else {
-            let tpath = format!("{base}.type");
-            let help = match suggest(&decl.type_ref, types.keys().map(String::as_str)) {
-                Some(s) => format!("did you mean `{s}`? types are named `<owning service>/<key>`"),
-                None if types.is_empty() => {
-                    "no service declares resource types: add `<service path>/platz/resources.yaml`"
-                        .to_string()
-                }
-                None => format!(
-                    "types are named `<owning service>/<key>`; declared: {}",
-                    types.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            };
-            err_at(
-                &tpath,
-                true,
-                "unknown-type",
-                format!("instance `{name}` has unknown type `{}`", decl.type_ref),
-                help,
-            );
+        if let Some(inst) = r.instance(name, decl) {
+            resolved.insert(name.clone(), inst);
+        }
+    }
+    // 2. Order by references; name every member of a cycle.
+    let order = r.order(&resolved);
+    // 3. Properties, dependencies first.
+    for name in order {
+        let Some(inst) = resolved.get(&name) else {
             continue;
         };
+        let props = properties(&types[&inst.type_id], inst, &resolved, external);
+        if let (Some(inst), Value::Object(p)) = (resolved.get_mut(&name), props) {
+            inst.properties = p;
+        }
+    }
+    resolved
+}
+
+/// What resolving needs at every step, and where its problems go.
+struct Resolver<'a> {
+    decls: &'a BTreeMap<String, InstanceDecl>,
+    types: &'a BTreeMap<String, ResourceType>,
+    external: &'a BTreeMap<String, Instance>,
+    locs: &'a LocIndex,
+    diagnostics: &'a mut Vec<Diagnostic>,
+}
+
+impl Resolver<'_> {
+    /// Reports at `path`; `at_value`: point at the value written there
+    /// rather than its key.
+    fn err_at(
+        &mut self,
+        path: &str,
+        at_value: bool,
+        code: &'static str,
+        message: String,
+        help: String,
+    ) {
+        // A value on the key's line; a block mapping or list below its key
+        // is pointed at by the key.
+        let key = self.locs.key(path);
+        let value = self.locs.value(path);
+        let loc = if at_value && value.map(|v| v.line) == key.map(|k| k.line) {
+            value.or_else(|| loc_of(self.locs, path))
+        } else {
+            loc_of(self.locs, path)
+        };
+        self.diagnostics
+            .push(Diagnostic::error(code, loc, path, message).with_help(help));
+    }
+
+    /// One declared instance with its values checked; `None` (after a
+    /// diagnostic) when its type is unknown.
+    fn instance(&mut self, name: &str, decl: &InstanceDecl) -> Option<Instance> {
+        let base = format!("instances.{name}");
+        let types = self.types;
+        let Some(t) = types.get(&decl.type_ref) else {
+            self.unknown_type(name, decl, &base);
+            return None;
+        };
+        let values = self.known_values(decl, t, &base);
+        let mut references = BTreeSet::new();
+        for input in &t.inputs {
+            self.check_input(name, &base, input, &values, &mut references);
+        }
+        let sensitive_inputs = t
+            .inputs
+            .iter()
+            .filter(|i| i.sensitive)
+            .map(|i| i.id.clone())
+            .collect();
+        Some(Instance {
+            name: name.to_string(),
+            type_id: t.id(),
+            owner: t.owner.clone(),
+            key: t.key.clone(),
+            global: t.global,
+            values,
+            references,
+            properties: Map::new(),
+            sensitive_inputs,
+        })
+    }
+
+    fn unknown_type(&mut self, name: &str, decl: &InstanceDecl, base: &str) {
+        let types = self.types;
+        let tpath = format!("{base}.type");
+        let help = match suggest(&decl.type_ref, types.keys().map(String::as_str)) {
+            Some(s) => format!("did you mean `{s}`? types are named `<owning service>/<key>`"),
+            None if types.is_empty() => {
+                "no service declares resource types: add `<service path>/platz/resources.yaml`"
+                    .to_string()
+            }
+            None => format!(
+                "types are named `<owning service>/<key>`; declared: {}",
+                types.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        };
+        self.err_at(
+            &tpath,
+            true,
+            "unknown-type",
+            format!("instance `{name}` has unknown type `{}`", decl.type_ref),
+            help,
+        );
+    }
+
+    /// The declared values that name inputs of `t` (others reported), with
+    /// `initialValue`s filling the gaps.
+    fn known_values(
+        &mut self,
+        decl: &InstanceDecl,
+        t: &ResourceType,
+        base: &str,
+    ) -> Map<String, Value> {
         let mut values = decl.values.clone();
         for id in values.keys() {
             if t.input(id).is_none() {
@@ -229,7 +315,7 @@ pub fn resolve(
                             .join(", ")
                     ),
                 };
-                err_at(
+                self.err_at(
                     &format!("{base}.values.{id}"),
                     false,
                     "unknown-input",
@@ -246,17 +332,30 @@ pub fn resolve(
                 }
             }
         }
-        let mut references = BTreeSet::new();
-        for input in &t.inputs {
-            let vpath = format!("{base}.values.{}", input.id);
-            let shown = visible(input, &values);
-            match values.get(&input.id) {
-                None if input.required && shown => err_at(
-                    &if decl_has_values(locs, &base) {
-                        format!("{base}.values")
-                    } else {
-                        base.clone()
-                    },
+        values
+    }
+
+    /// One input of an instance: present when required and shown, valid,
+    /// and its `CollectionSelect` names added to `references`.
+    fn check_input(
+        &mut self,
+        name: &str,
+        base: &str,
+        input: &Input,
+        values: &Map<String, Value>,
+        references: &mut BTreeSet<String>,
+    ) {
+        let vpath = format!("{base}.values.{}", input.id);
+        let shown = visible(input, values);
+        match values.get(&input.id) {
+            None if input.required && shown => {
+                let path = if decl_has_values(self.locs, base) {
+                    format!("{base}.values")
+                } else {
+                    base.to_string()
+                };
+                self.err_at(
+                    &path,
                     false,
                     "missing-value",
                     format!(
@@ -264,197 +363,196 @@ pub fn resolve(
                         input.id, input.label
                     ),
                     format!("add `{}:` under instances.{name}.values", input.id),
-                ),
-                None => {}
-                Some(v) => {
-                    if let Err(problem) = check_value(input, v) {
-                        err_at(
-                            &vpath,
-                            true,
-                            "invalid-value",
-                            format!("value `{}` of instance `{name}` {problem}", input.id),
-                            expected(input, &input.kind),
-                        );
-                        continue;
-                    }
-                    if let Some(filter) = &input.collection {
-                        let names: Vec<&str> = match v {
-                            Value::String(s) => vec![s.as_str()],
-                            Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
-                            _ => vec![],
-                        };
-                        for target in names {
-                            let found = decls
-                                .get(target)
-                                .and_then(|d| types.get(&d.type_ref))
-                                .map(|tt| (tt.owner.clone(), tt.key.clone(), tt.global))
-                                .or_else(|| {
-                                    external
-                                        .get(target)
-                                        .map(|e| (e.owner.clone(), e.key.clone(), e.global))
-                                });
-                            match found {
-                                None => {
-                                    let candidates = decls.keys().chain(external.keys()).map(String::as_str);
-                                    let help = match suggest(target, candidates) {
-                                        Some(s) => format!("did you mean `{s}`?"),
-                                        None => format!("declare an instance `{target}` of type `{}` under instances", filter.describe()),
-                                    };
-                                    err_at(&vpath, true, "unknown-instance", format!("`{}` of instance `{name}` names unknown instance `{target}`", input.id), help);
-                                }
-                                Some((owner, key, _)) if !filter.matches(&owner, &key) => err_at(
-                                    &vpath,
-                                    true,
-                                    "wrong-instance-type",
-                                    format!("`{}` of instance `{name}` names `{target}`, which is a `{owner}/{key}`, not a `{}`", input.id, filter.describe()),
-                                    format!("name an instance of type `{}`", filter.describe()),
-                                ),
-                                Some(_) => {
-                                    references.insert(target.to_string());
-                                }
-                            }
-                        }
-                    }
+                );
+            }
+            None => {}
+            Some(v) => {
+                if let Err(problem) = check_value(input, v) {
+                    self.err_at(
+                        &vpath,
+                        true,
+                        "invalid-value",
+                        format!("value `{}` of instance `{name}` {problem}", input.id),
+                        expected(input, &input.kind),
+                    );
+                    return;
+                }
+                if let Some(filter) = &input.collection {
+                    self.collection_references(name, &vpath, input, filter, v, references);
                 }
             }
         }
-        let sensitive_inputs = t
-            .inputs
-            .iter()
-            .filter(|i| i.sensitive)
-            .map(|i| i.id.clone())
-            .collect();
-        resolved.insert(
-            name.clone(),
-            Instance {
-                name: name.clone(),
-                type_id: t.id(),
-                owner: t.owner.clone(),
-                key: t.key.clone(),
-                global: t.global,
-                values,
-                references,
-                properties: Map::new(),
-                sensitive_inputs,
-            },
+    }
+
+    /// The instances a `CollectionSelect` value names, each checked to
+    /// exist (declared or external) and to be of a type the filter allows.
+    fn collection_references(
+        &mut self,
+        name: &str,
+        vpath: &str,
+        input: &Input,
+        filter: &CollectionFilter,
+        v: &Value,
+        references: &mut BTreeSet<String>,
+    ) {
+        let names: Vec<&str> = match v {
+            Value::String(s) => vec![s.as_str()],
+            Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+            _ => vec![],
+        };
+        for target in names {
+            let found = self
+                .decls
+                .get(target)
+                .and_then(|d| self.types.get(&d.type_ref))
+                .map(|tt| (tt.owner.clone(), tt.key.clone(), tt.global))
+                .or_else(|| {
+                    self.external
+                        .get(target)
+                        .map(|e| (e.owner.clone(), e.key.clone(), e.global))
+                });
+            match found {
+                None => {
+                    let candidates = self.decls.keys().chain(self.external.keys()).map(String::as_str);
+                    let help = match suggest(target, candidates) {
+                        Some(s) => format!("did you mean `{s}`?"),
+                        None => format!("declare an instance `{target}` of type `{}` under instances", filter.describe()),
+                    };
+                    self.err_at(vpath, true, "unknown-instance", format!("`{}` of instance `{name}` names unknown instance `{target}`", input.id), help);
+                }
+                Some((owner, key, _)) if !filter.matches(&owner, &key) => self.err_at(
+                    vpath,
+                    true,
+                    "wrong-instance-type",
+                    format!("`{}` of instance `{name}` names `{target}`, which is a `{owner}/{key}`, not a `{}`", input.id, filter.describe()),
+                    format!("name an instance of type `{}`", filter.describe()),
+                ),
+                Some(_) => {
+                    references.insert(target.to_string());
+                }
+            }
+        }
+    }
+
+    /// The instances in dependency order. Every cycle is reported and its
+    /// members left out (they get no properties).
+    fn order(&mut self, resolved: &BTreeMap<String, Instance>) -> Vec<String> {
+        let cycles = match reference_order(resolved, &BTreeSet::new()) {
+            Ok(order) => return order,
+            Err(cycles) => cycles,
+        };
+        for members in &cycles {
+            self.report_cycle(members, resolved);
+        }
+        let in_cycle: BTreeSet<&String> = cycles.iter().flatten().collect();
+        reference_order(resolved, &in_cycle).unwrap_or_default()
+    }
+
+    fn report_cycle(&mut self, members: &[String], resolved: &BTreeMap<String, Instance>) {
+        let path_names = cycle_path(members, resolved);
+        let first = &path_names[0];
+        let next = path_names.get(1).unwrap_or(first);
+        // Point at the value of `first` that names `next`.
+        let input = self
+            .types
+            .get(&resolved[first].type_id)
+            .and_then(|t| {
+                t.inputs.iter().find(|i| {
+                    i.collection.is_some()
+                        && match resolved[first].values.get(&i.id) {
+                            Some(Value::String(s)) => s == next,
+                            Some(Value::Array(items)) => {
+                                items.iter().any(|v| v.as_str() == Some(next))
+                            }
+                            _ => false,
+                        }
+                })
+            })
+            .map(|i| i.id.clone());
+        let path = match &input {
+            Some(id) => format!("instances.{first}.values.{id}"),
+            None => format!("instances.{first}"),
+        };
+        let loc = self.locs.value(&path).or_else(|| loc_of(self.locs, &path));
+        let mut chain = path_names.clone();
+        chain.push(first.clone());
+        let named = members.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>();
+        let named = match named.split_last() {
+            Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+            _ => named.join(""),
+        };
+        self.diagnostics.push(
+            Diagnostic::error(
+                "instance-cycle",
+                loc,
+                &path,
+                format!(
+                    "instances {named} reference each other in a cycle: {}",
+                    chain.join(" → ")
+                ),
+            )
+            .with_help(format!(
+                "CollectionSelect references must not loop (each instance is created after the ones it names): remove or change one of these references, e.g. {path}"
+            )),
         );
     }
-    // 2. Order by references; name every member of a cycle.
+}
+
+/// The instances outside `skip` ordered by their references, or the cycles
+/// among them.
+fn reference_order(
+    resolved: &BTreeMap<String, Instance>,
+    skip: &BTreeSet<&String>,
+) -> Result<Vec<String>, Vec<Vec<String>>> {
     let mut graph = Graph::new();
-    for (name, inst) in &resolved {
+    for (name, inst) in resolved {
+        if skip.contains(name) {
+            continue;
+        }
         graph.add_node(name);
         for r in &inst.references {
-            if resolved.contains_key(r) {
+            if resolved.contains_key(r) && !skip.contains(r) {
                 graph.add_dependency(name, r);
             }
         }
     }
-    let order = match graph.topological_order() {
-        Ok(order) => order,
-        Err(cycles) => {
-            for members in &cycles {
-                let path_names = cycle_path(members, &resolved);
-                let first = &path_names[0];
-                let next = path_names.get(1).unwrap_or(first);
-                // Point at the value of `first` that names `next`.
-                let input = types
-                    .get(&resolved[first].type_id)
-                    .and_then(|t| {
-                        t.inputs.iter().find(|i| {
-                            i.collection.is_some()
-                                && match resolved[first].values.get(&i.id) {
-                                    Some(Value::String(s)) => s == next,
-                                    Some(Value::Array(items)) => {
-                                        items.iter().any(|v| v.as_str() == Some(next))
-                                    }
-                                    _ => false,
-                                }
-                        })
-                    })
-                    .map(|i| i.id.clone());
-                let path = match &input {
-                    Some(id) => format!("instances.{first}.values.{id}"),
-                    None => format!("instances.{first}"),
-                };
-                let loc = locs.value(&path).or_else(|| loc_of(locs, &path));
-                let mut chain = path_names.clone();
-                chain.push(first.clone());
-                let named = members.iter().map(|m| format!("`{m}`")).collect::<Vec<_>>();
-                let named = match named.split_last() {
-                    Some((last, rest)) if !rest.is_empty() => {
-                        format!("{} and {last}", rest.join(", "))
-                    }
-                    _ => named.join(""),
-                };
-                diagnostics.push(
-                    Diagnostic::error(
-                        "instance-cycle",
-                        loc,
-                        &path,
-                        format!(
-                            "instances {named} reference each other in a cycle: {}",
-                            chain.join(" → ")
-                        ),
-                    )
-                    .with_help(format!(
-                        "CollectionSelect references must not loop (each instance is created after the ones it names): remove or change one of these references, e.g. {path}"
+    graph.topological_order()
+}
+
+/// The properties of `inst`: its type's `outputs.values` evaluated over
+/// its values and the properties of the instances it names.
+fn properties(
+    t: &ResourceType,
+    inst: &Instance,
+    resolved: &BTreeMap<String, Instance>,
+    external: &BTreeMap<String, Instance>,
+) -> Value {
+    let mut props = Value::Object(Map::new());
+    for out in &t.outputs {
+        let value = match &out.value {
+            OutputSource::FieldValue { input } => inst.values.get(input).cloned(),
+            OutputSource::FieldProperty { input, property } => {
+                inst.values.get(input).and_then(|v| match v {
+                    Value::String(target) => read_property(target, property, resolved, external),
+                    Value::Array(items) => Some(Value::Array(
+                        items
+                            .iter()
+                            .filter_map(|i| i.as_str())
+                            .map(|target| {
+                                read_property(target, property, resolved, external)
+                                    .unwrap_or(Value::Null)
+                            })
+                            .collect(),
                     )),
-                );
+                    _ => None,
+                })
             }
-            let in_cycle: BTreeSet<&String> = cycles.iter().flatten().collect();
-            let mut g2 = Graph::new();
-            for (name, inst) in &resolved {
-                if in_cycle.contains(name) {
-                    continue;
-                }
-                g2.add_node(name);
-                for r in &inst.references {
-                    if resolved.contains_key(r) && !in_cycle.contains(r) {
-                        g2.add_dependency(name, r);
-                    }
-                }
-            }
-            g2.topological_order().unwrap_or_default()
-        }
-    };
-    // 3. Properties, dependencies first.
-    for name in order {
-        let Some(inst) = resolved.get(&name) else {
-            continue;
         };
-        let t = &types[&inst.type_id];
-        let mut props = Value::Object(Map::new());
-        for out in &t.outputs {
-            let value = match &out.value {
-                OutputSource::FieldValue { input } => inst.values.get(input).cloned(),
-                OutputSource::FieldProperty { input, property } => {
-                    inst.values.get(input).and_then(|v| match v {
-                        Value::String(target) => {
-                            read_property(target, property, &resolved, external)
-                        }
-                        Value::Array(items) => Some(Value::Array(
-                            items
-                                .iter()
-                                .filter_map(|i| i.as_str())
-                                .map(|target| {
-                                    read_property(target, property, &resolved, external)
-                                        .unwrap_or(Value::Null)
-                                })
-                                .collect(),
-                        )),
-                        _ => None,
-                    })
-                }
-            };
-            if let Some(v) = value {
-                set_path(&mut props, &out.path, v);
-            }
-        }
-        if let (Some(inst), Value::Object(p)) = (resolved.get_mut(&name), props) {
-            inst.properties = p;
+        if let Some(v) = value {
+            set_path(&mut props, &out.path, v);
         }
     }
-    resolved
+    props
 }
 
 fn decl_has_values(locs: &LocIndex, base: &str) -> bool {
@@ -676,7 +774,7 @@ pub fn stored_form(
     let hash = |v: &Value| {
         Value::String(format!(
             "sha256:{}",
-            crate::descriptor::project::sha256_hex(v.to_string().as_bytes())
+            crate::support::digest::sha256_hex(v.to_string().as_bytes())
         ))
     };
     fn walk(v: &mut Value, secrets: &[&Value], hash: &dyn Fn(&Value) -> Value) {

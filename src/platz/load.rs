@@ -2,8 +2,8 @@
 //! `platz.io/v1beta1` `ResourceType` entries owned by that service.
 
 use super::model::*;
-use crate::descriptor::decode::{index, join, Cx, Fields};
-use crate::descriptor::yaml::{Node, Value};
+use crate::yaml::decode::{index, join, Cx, Fields};
+use crate::yaml::{Node, Value};
 
 const TYPE: &[&str] = &["apiVersion", "kind", "key", "spec"];
 const SPEC: &[&str] = &[
@@ -112,7 +112,7 @@ fn resource_type(cx: &mut Cx, owner: &str, node: &Node, path: &str) -> Option<Re
         .required(&f, "key", "the type's machine identifier, e.g. `shop`")
         .and_then(|n| cx.string(n, &f.path("key")));
     if let (Some(k), Some(n)) = (&key, f.get("key")) {
-        if !crate::descriptor::load::valid_name(k)
+        if !crate::yaml::decode::valid_name(k)
             && !k
                 .chars()
                 .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
@@ -209,253 +209,309 @@ fn decode_inputs(cx: &mut Cx, node: &Node, path: &str) -> Vec<Input> {
     };
     let mut inputs: Vec<Input> = Vec::new();
     for (i, item) in items.iter().enumerate() {
-        let ipath = index(path, i);
-        let Some(f) = cx.fields(item, &ipath, INPUT) else {
-            continue;
-        };
-        let id = cx
-            .required(&f, "id", "the input's identifier")
-            .and_then(|n| cx.string(n, &f.path("id")));
-        let kind = cx
-            .required(
-                &f,
-                "type",
-                "one of: text, number, Checkbox, RadioSelect, DaysAndHour, CollectionSelect, array",
-            )
-            .and_then(|n| input_type(cx, n, &f.path("type")));
-        let label = f.get("label").and_then(|n| cx.scalar(n, &f.path("label")));
-        let (Some(id), Some(mut kind)) = (id, kind) else {
-            continue;
-        };
-        if let Some(first) = inputs.iter().position(|x| x.id == id) {
-            let loc = f.get("id").map(|n| n.loc).unwrap_or(item.loc);
+        if let Some(input) = decode_input(cx, item, path, i, &inputs) {
+            inputs.push(input);
+        }
+    }
+    inputs
+}
+
+/// The `i`th input of the list at `path`; `earlier` are the inputs before
+/// it (ids must be unique, `showIfAll` names one of them).
+fn decode_input(
+    cx: &mut Cx,
+    item: &Node,
+    path: &str,
+    i: usize,
+    earlier: &[Input],
+) -> Option<Input> {
+    let ipath = index(path, i);
+    let f = cx.fields(item, &ipath, INPUT)?;
+    let id = cx
+        .required(&f, "id", "the input's identifier")
+        .and_then(|n| cx.string(n, &f.path("id")));
+    let kind = cx
+        .required(
+            &f,
+            "type",
+            "one of: text, number, Checkbox, RadioSelect, DaysAndHour, CollectionSelect, array",
+        )
+        .and_then(|n| input_type(cx, n, &f.path("type")));
+    let label = f.get("label").and_then(|n| cx.scalar(n, &f.path("label")));
+    let (Some(id), Some(kind)) = (id, kind) else {
+        return None;
+    };
+    if let Some(first) = earlier.iter().position(|x| x.id == id) {
+        let loc = f.get("id").map(|n| n.loc).unwrap_or(item.loc);
+        cx.error(
+            "duplicate-name",
+            loc,
+            &f.path("id"),
+            format!("input id `{id}` is used twice in this type"),
+            format!(
+                "input ids must be unique; the first is {}",
+                index(path, first)
+            ),
+        );
+        return None;
+    }
+    cx.locs.set_alias(format!("{path}#{id}"), ipath.clone());
+    let kind = item_type(cx, &f, item, &ipath, kind);
+    let (minimum, maximum, step) = bounds(cx, &f, item);
+    let options = options(cx, &f);
+    let is_radio = matches!(kind, InputType::RadioSelect)
+        || matches!(&kind, InputType::Array(t) if **t == InputType::RadioSelect);
+    if is_radio && options.is_empty() {
+        cx.error(
+            "missing-field",
+            item.loc,
+            &ipath,
+            format!("RadioSelect input `{id}` has no `options`"),
+            "add `options:` with the values to choose from",
+        );
+    }
+    let collection = collection_field(cx, &f, item, &ipath, &id, &kind);
+    let show_if_all = show_if_all(cx, &f, earlier);
+    let required = f
+        .get("required")
+        .and_then(|n| cx.boolean(n, &f.path("required")))
+        .unwrap_or(false);
+    let sensitive = f
+        .get("sensitive")
+        .and_then(|n| cx.boolean(n, &f.path("sensitive")))
+        .unwrap_or(false);
+    let help_text = f
+        .get("helpText")
+        .and_then(|n| cx.scalar(n, &f.path("helpText")));
+    let mut input = Input {
+        id: id.clone(),
+        kind,
+        label: label.unwrap_or_else(|| id.clone()),
+        required,
+        initial_value: None,
+        help_text,
+        sensitive,
+        minimum,
+        maximum,
+        step,
+        options,
+        show_if_all,
+        collection,
+    };
+    initial_value(cx, &f, &mut input);
+    Some(input)
+}
+
+/// `type: array` with its `itemType` (required there, misplaced elsewhere).
+fn item_type(cx: &mut Cx, f: &Fields, item: &Node, ipath: &str, kind: InputType) -> InputType {
+    if let InputType::Array(_) = kind {
+        match f.get("itemType") {
+            Some(it) => {
+                let itpath = f.path("itemType");
+                match input_type(cx, it, &itpath) {
+                    Some(InputType::Array(_)) => cx.error(
+                        "unknown-input-type",
+                        it.loc,
+                        &itpath,
+                        "arrays of arrays are not supported",
+                        "use a scalar itemType such as `text` or `number`",
+                    ),
+                    Some(t) => return InputType::Array(Box::new(t)),
+                    None => {}
+                }
+            }
+            None => cx.error(
+                "missing-field",
+                item.loc,
+                ipath,
+                "an `array` input needs `itemType`",
+                "add `itemType: text` (or number, Checkbox, RadioSelect, CollectionSelect)",
+            ),
+        }
+    } else if let Some(it) = f.get("itemType") {
+        cx.error(
+            "misplaced-field",
+            it.loc,
+            &f.path("itemType"),
+            "`itemType` only applies to `type: array`",
+            "remove `itemType`, or make the input `type: array`",
+        );
+    }
+    kind
+}
+
+/// `minimum`, `maximum` and `step`, with `minimum <= maximum` checked.
+fn bounds(cx: &mut Cx, f: &Fields, item: &Node) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let number = |cx: &mut Cx, k: &str| -> Option<f64> {
+        let n = f.get(k)?;
+        match n.value {
+            Value::Int(i) => Some(i as f64),
+            Value::Float(x) => Some(x),
+            _ => {
+                cx.type_error(n, &f.path(k), "a number");
+                None
+            }
+        }
+    };
+    let minimum = number(cx, "minimum");
+    let maximum = number(cx, "maximum");
+    let step = number(cx, "step");
+    if let (Some(lo), Some(hi)) = (minimum, maximum) {
+        if lo > hi {
+            let loc = f.get("maximum").map(|n| n.loc).unwrap_or(item.loc);
             cx.error(
-                "duplicate-name",
+                "invalid-range",
                 loc,
-                &f.path("id"),
-                format!("input id `{id}` is used twice in this type"),
-                format!(
-                    "input ids must be unique; the first is {}",
-                    index(path, first)
-                ),
+                &f.path("maximum"),
+                format!("maximum {hi} is below minimum {lo}"),
+                "make `maximum` at least `minimum`",
             );
+        }
+    }
+    (minimum, maximum, step)
+}
+
+/// `options:` of a RadioSelect: plain values or `{value, label, helpText}`.
+fn options(cx: &mut Cx, f: &Fields) -> Vec<Choice> {
+    let mut options = Vec::new();
+    let Some(o) = f.get("options") else {
+        return options;
+    };
+    let opath = f.path("options");
+    let Value::Seq(items) = &o.value else {
+        cx.type_error(o, &opath, "a list of options");
+        return options;
+    };
+    for (j, it) in items.iter().enumerate() {
+        let jpath = index(&opath, j);
+        if !matches!(it.value, Value::Map(_)) {
+            options.push(Choice {
+                value: it.to_json(),
+                label: None,
+                help_text: None,
+            });
             continue;
         }
-        cx.locs.set_alias(format!("{path}#{id}"), ipath.clone());
-        if let InputType::Array(_) = kind {
-            match f.get("itemType") {
-                Some(it) => {
-                    let itpath = f.path("itemType");
-                    match input_type(cx, it, &itpath) {
-                        Some(InputType::Array(_)) => cx.error(
-                            "unknown-input-type",
-                            it.loc,
-                            &itpath,
-                            "arrays of arrays are not supported",
-                            "use a scalar itemType such as `text` or `number`",
-                        ),
-                        Some(t) => kind = InputType::Array(Box::new(t)),
-                        None => {}
-                    }
-                }
-                None => cx.error(
-                    "missing-field",
-                    item.loc,
-                    &ipath,
-                    "an `array` input needs `itemType`",
-                    "add `itemType: text` (or number, Checkbox, RadioSelect, CollectionSelect)",
-                ),
-            }
-        } else if let Some(it) = f.get("itemType") {
+        let Some(of) = cx.fields(it, &jpath, &["value", "label", "helpText"]) else {
+            continue;
+        };
+        if let Some(v) = cx.required(&of, "value", "the option's value") {
+            let label = of
+                .get("label")
+                .and_then(|n| cx.scalar(n, &of.path("label")));
+            let help_text = of
+                .get("helpText")
+                .and_then(|n| cx.scalar(n, &of.path("helpText")));
+            options.push(Choice {
+                value: v.to_json(),
+                label,
+                help_text,
+            });
+        }
+    }
+    options
+}
+
+/// `collection:` of a CollectionSelect (required there, misplaced elsewhere).
+fn collection_field(
+    cx: &mut Cx,
+    f: &Fields,
+    item: &Node,
+    ipath: &str,
+    id: &str,
+    kind: &InputType,
+) -> Option<CollectionFilter> {
+    let collection_needed = matches!(kind, InputType::CollectionSelect)
+        || matches!(kind, InputType::Array(t) if **t == InputType::CollectionSelect);
+    match f.get("collection") {
+        Some(c) if collection_needed => collection(cx, c, &f.path("collection")),
+        Some(c) => {
             cx.error(
                 "misplaced-field",
-                it.loc,
-                &f.path("itemType"),
-                "`itemType` only applies to `type: array`",
-                "remove `itemType`, or make the input `type: array`",
+                c.loc,
+                &f.path("collection"),
+                "`collection` only applies to CollectionSelect inputs",
+                "remove `collection`, or make the input `type: CollectionSelect`",
             );
+            None
         }
-        let number = |cx: &mut Cx, k: &str| -> Option<f64> {
-            let n = f.get(k)?;
-            match n.value {
-                Value::Int(i) => Some(i as f64),
-                Value::Float(x) => Some(x),
-                _ => {
-                    cx.type_error(n, &f.path(k), "a number");
-                    None
-                }
-            }
-        };
-        let minimum = number(cx, "minimum");
-        let maximum = number(cx, "maximum");
-        let step = number(cx, "step");
-        if let (Some(lo), Some(hi)) = (minimum, maximum) {
-            if lo > hi {
-                let loc = f.get("maximum").map(|n| n.loc).unwrap_or(item.loc);
-                cx.error(
-                    "invalid-range",
-                    loc,
-                    &f.path("maximum"),
-                    format!("maximum {hi} is below minimum {lo}"),
-                    "make `maximum` at least `minimum`",
-                );
-            }
-        }
-        let mut options = Vec::new();
-        if let Some(o) = f.get("options") {
-            let opath = f.path("options");
-            match &o.value {
-                Value::Seq(items) => {
-                    for (j, it) in items.iter().enumerate() {
-                        let jpath = index(&opath, j);
-                        match &it.value {
-                            Value::Map(_) => {
-                                if let Some(of) =
-                                    cx.fields(it, &jpath, &["value", "label", "helpText"])
-                                {
-                                    if let Some(v) = cx.required(&of, "value", "the option's value")
-                                    {
-                                        let label = of
-                                            .get("label")
-                                            .and_then(|n| cx.scalar(n, &of.path("label")));
-                                        let help_text = of
-                                            .get("helpText")
-                                            .and_then(|n| cx.scalar(n, &of.path("helpText")));
-                                        options.push(Choice {
-                                            value: v.to_json(),
-                                            label,
-                                            help_text,
-                                        });
-                                    }
-                                }
-                            }
-                            _ => options.push(Choice {
-                                value: it.to_json(),
-                                label: None,
-                                help_text: None,
-                            }),
-                        }
-                    }
-                }
-                _ => cx.type_error(o, &opath, "a list of options"),
-            }
-        }
-        let is_radio = matches!(kind, InputType::RadioSelect)
-            || matches!(&kind, InputType::Array(t) if **t == InputType::RadioSelect);
-        if is_radio && options.is_empty() {
+        None if collection_needed => {
             cx.error(
                 "missing-field",
                 item.loc,
-                &ipath,
-                format!("RadioSelect input `{id}` has no `options`"),
-                "add `options:` with the values to choose from",
+                ipath,
+                format!("CollectionSelect input `{id}` has no `collection`"),
+                "add `collection: { DeploymentResources: { filters: { type: <key> } } }` (or `collection: <key>`)",
+            );
+            None
+        }
+        None => None,
+    }
+}
+
+/// `showIfAll:` conditions, each naming an input declared earlier.
+fn show_if_all(cx: &mut Cx, f: &Fields, earlier: &[Input]) -> Vec<Condition> {
+    let mut show_if_all = Vec::new();
+    let Some(s) = f.get("showIfAll") else {
+        return show_if_all;
+    };
+    let spath = f.path("showIfAll");
+    let Value::Seq(conds) = &s.value else {
+        cx.type_error(s, &spath, "a list of `{field, value}` conditions");
+        return show_if_all;
+    };
+    for (j, c) in conds.iter().enumerate() {
+        let cpath = index(&spath, j);
+        let Some(cf) = cx.fields(c, &cpath, &["field", "value"]) else {
+            continue;
+        };
+        let field = cx
+            .required(&cf, "field", "the id of another input")
+            .and_then(|n| cx.string(n, &cf.path("field")));
+        let value = cx
+            .required(&cf, "value", "the value that field must have")
+            .map(|n| n.to_json());
+        let (Some(field), Some(value)) = (field, value) else {
+            continue;
+        };
+        if !earlier.iter().any(|x| x.id == field) {
+            let loc = cf.get("field").map(|n| n.loc).unwrap_or(c.loc);
+            let help =
+                match crate::diagnostics::suggest(&field, earlier.iter().map(|x| x.id.as_str())) {
+                    Some(s) => format!(
+                        "did you mean `{s}`? showIfAll names an input declared above this one"
+                    ),
+                    None => "showIfAll names an input declared above this one".into(),
+                };
+            cx.error(
+                "unknown-input",
+                loc,
+                &cf.path("field"),
+                format!("showIfAll names unknown input `{field}`"),
+                help,
             );
         }
-        let collection_needed = matches!(kind, InputType::CollectionSelect)
-            || matches!(&kind, InputType::Array(t) if **t == InputType::CollectionSelect);
-        let collection = match f.get("collection") {
-            Some(c) if collection_needed => collection(cx, c, &f.path("collection")),
-            Some(c) => {
-                cx.error(
-                    "misplaced-field",
-                    c.loc,
-                    &f.path("collection"),
-                    "`collection` only applies to CollectionSelect inputs",
-                    "remove `collection`, or make the input `type: CollectionSelect`",
-                );
-                None
-            }
-            None if collection_needed => {
-                cx.error(
-                    "missing-field",
-                    item.loc,
-                    &ipath,
-                    format!("CollectionSelect input `{id}` has no `collection`"),
-                    "add `collection: { DeploymentResources: { filters: { type: <key> } } }` (or `collection: <key>`)",
-                );
-                None
-            }
-            None => None,
-        };
-        let mut show_if_all = Vec::new();
-        if let Some(s) = f.get("showIfAll") {
-            let spath = f.path("showIfAll");
-            match &s.value {
-                Value::Seq(conds) => {
-                    for (j, c) in conds.iter().enumerate() {
-                        let cpath = index(&spath, j);
-                        if let Some(cf) = cx.fields(c, &cpath, &["field", "value"]) {
-                            let field = cx
-                                .required(&cf, "field", "the id of another input")
-                                .and_then(|n| cx.string(n, &cf.path("field")));
-                            let value = cx
-                                .required(&cf, "value", "the value that field must have")
-                                .map(|n| n.to_json());
-                            if let (Some(field), Some(value)) = (field, value) {
-                                if !inputs.iter().any(|x| x.id == field) {
-                                    let loc = cf.get("field").map(|n| n.loc).unwrap_or(c.loc);
-                                    let help = match crate::diagnostics::suggest(&field, inputs.iter().map(|x| x.id.as_str())) {
-                                        Some(s) => format!("did you mean `{s}`? showIfAll names an input declared above this one"),
-                                        None => "showIfAll names an input declared above this one".into(),
-                                    };
-                                    cx.error(
-                                        "unknown-input",
-                                        loc,
-                                        &cf.path("field"),
-                                        format!("showIfAll names unknown input `{field}`"),
-                                        help,
-                                    );
-                                }
-                                show_if_all.push(Condition { field, value });
-                            }
-                        }
-                    }
-                }
-                _ => cx.type_error(s, &spath, "a list of `{field, value}` conditions"),
-            }
-        }
-        let required = f
-            .get("required")
-            .and_then(|n| cx.boolean(n, &f.path("required")))
-            .unwrap_or(false);
-        let sensitive = f
-            .get("sensitive")
-            .and_then(|n| cx.boolean(n, &f.path("sensitive")))
-            .unwrap_or(false);
-        let help_text = f
-            .get("helpText")
-            .and_then(|n| cx.scalar(n, &f.path("helpText")));
-        let mut input = Input {
-            id: id.clone(),
-            kind,
-            label: label.unwrap_or_else(|| id.clone()),
-            required,
-            initial_value: None,
-            help_text,
-            sensitive,
-            minimum,
-            maximum,
-            step,
-            options,
-            show_if_all,
-            collection,
-        };
-        if let Some(iv) = f.get("initialValue") {
-            let value = iv.to_json();
-            if let Err(problem) = super::instances::check_value(&input, &value) {
-                cx.error(
-                    "invalid-value",
-                    iv.loc,
-                    &f.path("initialValue"),
-                    format!("initialValue of `{id}` {problem}"),
-                    super::instances::expected(&input, &input.kind),
-                );
-            }
-            input.initial_value = Some(value);
-        }
-        inputs.push(input);
+        show_if_all.push(Condition { field, value });
     }
-    inputs
+    show_if_all
+}
+
+/// `initialValue:`, checked against the input it belongs to.
+fn initial_value(cx: &mut Cx, f: &Fields, input: &mut Input) {
+    let Some(iv) = f.get("initialValue") else {
+        return;
+    };
+    let value = iv.to_json();
+    if let Err(problem) = super::instances::check_value(input, &value) {
+        cx.error(
+            "invalid-value",
+            iv.loc,
+            &f.path("initialValue"),
+            format!("initialValue of `{}` {problem}", input.id),
+            super::instances::expected(input, &input.kind),
+        );
+    }
+    input.initial_value = Some(value);
 }
 
 /// `collection:` in the seed's form, the short `{deployment, type}` form, or

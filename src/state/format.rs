@@ -39,7 +39,7 @@ pub enum FormatError {
 
 /// Reads and parses a state file of any known version.
 pub fn read_file(path: &std::path::Path) -> Result<State, FormatError> {
-    let shown = crate::diagnostics::display_path(path);
+    let shown = crate::support::paths::display_path(path);
     let text = std::fs::read_to_string(path).map_err(|source| FormatError::Read {
         path: shown.clone(),
         source,

@@ -226,22 +226,13 @@ pub fn variables_digest(
     bindings: Option<&BTreeMap<String, Binding>>,
 ) -> String {
     let v = serde_json::json!({"variables": scope.get(target), "bindings": bindings});
-    sha256_hex(v.to_string().as_bytes())[..16].to_string()
+    crate::support::digest::sha256_hex(v.to_string().as_bytes())[..16].to_string()
 }
 
 /// The sha256 of a serialisable value's canonical JSON (sorted keys).
 pub fn json_digest<T: Serialize>(value: &T) -> String {
     let v = serde_json::to_value(value).unwrap_or(Value::Null);
-    sha256_hex(v.to_string().as_bytes())
-}
-
-fn sha256_hex(bytes: &[u8]) -> String {
-    use sha2::Digest;
-    hex::encode(sha2::Sha256::digest(bytes))
-}
-
-pub fn now_rfc3339() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    crate::support::digest::sha256_hex(v.to_string().as_bytes())
 }
 
 #[cfg(test)]

@@ -38,7 +38,7 @@ pub enum StoreError {
 fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
     move |source| StoreError::Io {
         action,
-        path: crate::diagnostics::display_path(path),
+        path: crate::support::paths::display_path(path),
         source,
     }
 }
@@ -97,7 +97,7 @@ impl StateStore {
     }
 
     pub fn display(&self) -> String {
-        let shown = crate::diagnostics::display_path(&self.path);
+        let shown = crate::support::paths::display_path(&self.path);
         match shown.strip_prefix("./") {
             Some(rest) if !rest.is_empty() => rest.to_string(),
             _ => shown,
@@ -215,7 +215,7 @@ impl StateStore {
             holder: holder(),
             pid: std::process::id(),
             operation: operation.into(),
-            since: super::now_rfc3339(),
+            since: crate::support::time::now_rfc3339(),
         };
         let tmp = self.sibling(&format!(".lock.{}.tmp", std::process::id()));
         let text = serde_json::to_string_pretty(&info).expect("lock info serialises");

@@ -113,9 +113,8 @@ impl Sandbox {
     }
 
     /// Loads the (possibly edited) project through the library.
-    pub fn project(&self) -> compartment::descriptor::project::Project {
-        let loaded =
-            compartment::descriptor::project::load(&self.file("compartment.yml"), &BTreeMap::new());
+    pub fn project(&self) -> compartment::project::Project {
+        let loaded = compartment::project::load(&self.file("compartment.yml"), &BTreeMap::new());
         assert!(
             !loaded.diagnostics.has_errors(),
             "the sandbox project does not load: {:?}",

@@ -3,6 +3,9 @@
 //! and `expected.txt`, the exact output of `compartment validate --no-color`;
 //! each must exit 1, name a file:line:column and match. fixtures/warnings
 //! holds projects that are valid but warned about: they exit 0.
+//! fixtures/access holds valid projects with a broken
+//! `.compartment/access.yml`: a guarded command reports its problems, located,
+//! before it runs (and before it needs an engine).
 
 use crate::test::{fixture, golden, Test};
 
@@ -11,6 +14,7 @@ cases! {
     plain warnings_are_reported_and_do_not_fail,
     plain every_code_has_a_case,
     plain every_code_is_documented,
+    plain every_broken_access_file_is_reported_exactly,
 }
 
 fn cases(corpus: &str) -> Vec<std::path::PathBuf> {
@@ -77,10 +81,29 @@ fn warnings_are_reported_and_do_not_fail() {
     check_corpus("warnings", 0);
 }
 
+fn every_broken_access_file_is_reported_exactly() {
+    let mut failures = Vec::new();
+    for case in cases("access") {
+        let run = Test::new(&case)
+            .args(["resource", "list", "--no-color"])
+            .env(
+                "DOCKER_HOST",
+                "unix:///nonexistent/compartment-access-test.sock",
+            )
+            .status(1)
+            .output();
+        assert_eq!(run.stdout, "", "{}", case.display());
+        if let Err(e) = golden(&case.join("expected.txt"), &run.stderr) {
+            failures.push(e);
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}
+
 /// Every diagnostic code the code can emit has a case in a corpus.
 fn every_code_has_a_case() {
     let mut seen = std::collections::BTreeSet::new();
-    for corpus in ["broken", "warnings"] {
+    for corpus in ["broken", "warnings", "access"] {
         for case in cases(corpus) {
             let text = std::fs::read_to_string(case.join("expected.txt")).unwrap_or_default();
             for line in text.lines() {

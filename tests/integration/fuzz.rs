@@ -6,8 +6,8 @@
 //! `PROPTEST_CASES=20000 cargo test --release --test integration fuzz`.
 
 use crate::test::fixture;
-use compartment::descriptor::{project, yaml};
 use compartment::diagnostics::{render_json, render_text, Diagnostic, Severity, Sources};
+use compartment::{project, yaml};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -8,6 +8,7 @@ use crate::test::{assert_golden, fixture, Run, Test};
 use serde_json::{json, Value};
 
 cases! {
+    plain build_context_hash_honours_dockerignore_and_follows_links,
     plain a_new_state_creates_everything_in_dependency_order,
     plain an_applied_unchanged_project_is_all_no_op,
     plain resource_env_change_updates_in_place,
@@ -342,6 +343,28 @@ fn resource_image_change_replaces_and_keeps_the_volumes() {
     );
     // A replace keeps the generated variables too.
     assert_eq!(c["generated"], json!({"CACHE_PASSWORD": "keep"}));
+}
+
+/// The image tag's context hash covers what is sent to the engine: an
+/// ignored file does not count, a linked file's content does.
+fn build_context_hash_honours_dockerignore_and_follows_links() {
+    let sb = Sandbox::copy("example");
+    sb.write("services/api/.dockerignore", "*.log\n");
+    sb.write("services/api/debug.log", "one");
+    sb.write("shared/app.conf", "one");
+    std::os::unix::fs::symlink(sb.file("shared/app.conf"), sb.file("services/api/app.conf"))
+        .unwrap();
+    sb.apply();
+    sb.write("services/api/debug.log", "two");
+    assert_eq!(action(&plan_json(&sb), "service.api"), "no-op");
+    sb.write("shared/app.conf", "two");
+    let plan = plan_json(&sb);
+    let c = change(&plan, "service.api");
+    assert_eq!(c["action"], "replace", "{c:#}");
+    assert_eq!(
+        c["reason"], "the build context changed (image will be rebuilt)",
+        "{c:#}"
+    );
 }
 
 fn service_build_context_change_replaces() {

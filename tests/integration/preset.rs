@@ -6,7 +6,7 @@
 use crate::test::{fixture, repo};
 use compartment::descriptor::model::{ResourceDef, Schedule};
 use compartment::descriptor::preset;
-use compartment::descriptor::project::{load, Loaded};
+use compartment::project::{load, Loaded};
 use std::collections::BTreeMap;
 
 cases! {

@@ -24,6 +24,7 @@ cases! {
     plain no_plaintext_secret_in_the_state_file_or_state_show,
     plain sensitive_instance_values_are_stored_hashed,
     plain a_v0_state_is_upgraded_on_read,
+    plain a_v1_state_is_upgraded_on_read,
     plain a_newer_state_version_is_refused_with_a_clear_message,
     plain samples_match_the_schemas,
     plain fresh_states_and_plans_match_the_schemas,
@@ -500,7 +501,6 @@ fn a_v0_state_is_upgraded_on_read() {
     upgraded_on_read("state-v0.json");
 }
 
-#[test]
 fn a_v1_state_is_upgraded_on_read() {
     upgraded_on_read("state-v1.json");
 }

@@ -32,7 +32,7 @@ mod resources;
 mod services;
 
 use super::*;
-use crate::descriptor::project::Project;
+use crate::project::Project;
 use crate::state::State;
 use std::collections::BTreeSet;
 

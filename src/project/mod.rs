@@ -2,14 +2,15 @@
 //! every service, the instances; all checks run and all diagnostics kept.
 //! The result is the desired configuration the planner diffs.
 
-use super::check::Checker;
-use super::decode::{Cx, LocIndex};
-use super::model::Compartment;
-use super::{load, yaml};
+use crate::descriptor::check::Checker;
+use crate::descriptor::load;
+use crate::descriptor::model::Compartment;
 use crate::diagnostics::{Diagnostic, Diagnostics, Loc, Sources};
 use crate::platz::instances::{self, Instance};
 use crate::platz::model::ResourceType;
-use sha2::{Digest, Sha256};
+use crate::support::digest::sha256_hex;
+use crate::yaml;
+use crate::yaml::decode::{Cx, LocIndex};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -33,10 +34,6 @@ pub struct Loaded {
     pub project: Option<Project>,
     pub sources: Sources,
     pub diagnostics: Diagnostics,
-}
-
-pub fn sha256_hex(bytes: &[u8]) -> String {
-    hex::encode(Sha256::digest(bytes))
 }
 
 /// Reads a file for a diagnostic-producing load.
@@ -72,7 +69,7 @@ fn read(
                         "",
                         format!(
                             "{} is not UTF-8 text (invalid byte at line {line}, column {col})",
-                            crate::diagnostics::display_path(path)
+                            crate::support::paths::display_path(path)
                         ),
                     )
                     .with_help("save the file as UTF-8"),
@@ -88,7 +85,7 @@ fn read(
                     "",
                     format!(
                         "cannot read {}: {e}",
-                        crate::diagnostics::display_path(path)
+                        crate::support::paths::display_path(path)
                     ),
                 )
                 .with_help("check the path (use -f/--file to point at compartment.yml)"),
@@ -139,48 +136,11 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     let compartment = load::decode(&mut cx, &node);
     let locs = cx.locs;
 
-    // Resource types of every service.
-    let mut types = BTreeMap::new();
-    let mut type_locs = BTreeMap::new();
-    let mut contexts = BTreeMap::new();
-    for (svc, def) in &compartment.services {
-        if def.path.is_empty() {
-            continue;
-        }
-        let dir = under(&root, &def.path);
-        if let Ok(h) = context_hash(&dir) {
-            contexts.insert(svc.clone(), h);
-        }
-        let rpath = dir.join("platz").join("resources.yaml");
-        if !rpath.is_file() {
-            continue;
-        }
-        let Some((rid, rtext)) = read(&rpath, &mut sources, &mut diags) else {
-            continue;
-        };
-        let rel = Path::new(&def.path).join("platz").join("resources.yaml");
-        inputs.insert(
-            normalize(&rel),
-            format!("sha256:{}", sha256_hex(rtext.as_bytes())),
-        );
-        let (rnode, mut d) = yaml::parse(rid, &rtext);
-        diags.append(&mut d);
-        let Some(rnode) = rnode else { continue };
-        let mut rcx = Cx {
-            diagnostics: &mut diags,
-            locs: LocIndex::default(),
-        };
-        let decoded = crate::platz::load::decode(&mut rcx, svc, &rnode);
-        let rlocs = rcx.locs;
-        for (i, t) in decoded.into_iter().enumerate() {
-            let prefix = rlocs
-                .alias(&format!("#{}", t.key))
-                .map(str::to_string)
-                .unwrap_or_else(|| format!("[{i}]"));
-            type_locs.insert(t.id(), (rlocs.clone(), prefix));
-            types.insert(t.id(), t);
-        }
-    }
+    let ServiceFiles {
+        types,
+        type_locs,
+        contexts,
+    } = service_files(&compartment, &root, &mut sources, &mut diags, &mut inputs);
 
     let mut checker = Checker {
         locs: &locs,
@@ -189,7 +149,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     };
     checker.resources(&compartment);
     checker.services(&compartment, &root);
-    checker.types(&compartment, &types, &type_locs);
+    crate::platz::check::types(&compartment, &types, &type_locs, &mut diags);
     let instances = instances::resolve(&compartment.instances, &types, external, &locs, &mut diags);
 
     let project = Project {
@@ -205,6 +165,72 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         project: Some(project),
         sources,
         diagnostics: collect(diags),
+    }
+}
+
+/// What the services' directories contribute: the resource types of every
+/// service's `platz/resources.yaml` (with where each was written) and the
+/// hash of every build context.
+struct ServiceFiles {
+    types: BTreeMap<String, ResourceType>,
+    type_locs: BTreeMap<String, (LocIndex, String)>,
+    contexts: BTreeMap<String, String>,
+}
+
+/// Reads every service's directory; each `resources.yaml` read is added to
+/// `sources` and hashed into `inputs`.
+fn service_files(
+    compartment: &Compartment,
+    root: &Path,
+    sources: &mut Sources,
+    diags: &mut Vec<Diagnostic>,
+    inputs: &mut BTreeMap<String, String>,
+) -> ServiceFiles {
+    let mut types = BTreeMap::new();
+    let mut type_locs = BTreeMap::new();
+    let mut contexts = BTreeMap::new();
+    for (svc, def) in &compartment.services {
+        if def.path.is_empty() {
+            continue;
+        }
+        let dir = under(root, &def.path);
+        if let Ok(h) = crate::support::context::hash(&dir) {
+            contexts.insert(svc.clone(), h);
+        }
+        let rpath = dir.join("platz").join("resources.yaml");
+        if !rpath.is_file() {
+            continue;
+        }
+        let Some((rid, rtext)) = read(&rpath, sources, diags) else {
+            continue;
+        };
+        let rel = Path::new(&def.path).join("platz").join("resources.yaml");
+        inputs.insert(
+            normalize(&rel),
+            format!("sha256:{}", sha256_hex(rtext.as_bytes())),
+        );
+        let (rnode, mut d) = yaml::parse(rid, &rtext);
+        diags.append(&mut d);
+        let Some(rnode) = rnode else { continue };
+        let mut rcx = Cx {
+            diagnostics: diags,
+            locs: LocIndex::default(),
+        };
+        let decoded = crate::platz::load::decode(&mut rcx, svc, &rnode);
+        let rlocs = rcx.locs;
+        for (i, t) in decoded.into_iter().enumerate() {
+            let prefix = rlocs
+                .alias(&format!("#{}", t.key))
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("[{i}]"));
+            type_locs.insert(t.id(), (rlocs.clone(), prefix));
+            types.insert(t.id(), t);
+        }
+    }
+    ServiceFiles {
+        types,
+        type_locs,
+        contexts,
     }
 }
 
@@ -232,48 +258,4 @@ fn normalize(p: &Path) -> String {
         .map(|c| c.as_os_str().to_string_lossy())
         .collect::<Vec<_>>()
         .join("/")
-}
-
-/// A deterministic hash of a build context: sorted relative paths, the
-/// executable bit and contents of every file (the `platz/` folder, which is
-/// not part of the image, and `.git` excluded).
-pub fn context_hash(dir: &Path) -> std::io::Result<String> {
-    let mut files = Vec::new();
-    walk(dir, dir, &mut files)?;
-    files.sort();
-    let mut h = Sha256::new();
-    for rel in files {
-        let full = dir.join(&rel);
-        let meta = std::fs::metadata(&full)?;
-        #[cfg(unix)]
-        let exec = {
-            use std::os::unix::fs::PermissionsExt;
-            meta.permissions().mode() & 0o111 != 0
-        };
-        #[cfg(not(unix))]
-        let exec = false;
-        h.update(rel.as_bytes());
-        h.update([0, exec as u8]);
-        h.update((meta.len()).to_le_bytes());
-        h.update(std::fs::read(&full)?);
-    }
-    Ok(hex::encode(h.finalize()))
-}
-
-fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let path = entry.path();
-        let rel = normalize(path.strip_prefix(root).unwrap_or(&path));
-        if rel == "platz" || rel == ".git" {
-            continue;
-        }
-        let ft = entry.file_type()?;
-        if ft.is_dir() {
-            walk(root, &path, out)?;
-        } else if ft.is_file() {
-            out.push(rel);
-        }
-    }
-    Ok(())
 }

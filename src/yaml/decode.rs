@@ -2,9 +2,19 @@
 //! that every problem is reported (with its position and YAML path) and
 //! decoding carries on past it.
 
-use super::yaml::{Node, Value};
+use super::{Node, Value};
 use crate::diagnostics::{suggest, Diagnostic, Loc};
 use std::collections::{BTreeMap, HashMap};
+
+/// A name usable in container names and hostnames.
+pub fn valid_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 63
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+}
 
 /// Where each YAML path was written: the key of a mapping entry and its
 /// value, so later stages (checks, plan blockers) can point at source.
