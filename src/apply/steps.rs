@@ -299,6 +299,38 @@ pub async fn resource(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Ste
     converge_resource(&sh, &state, &change.name, def, change.action, origin).await
 }
 
+/// Generates (and seals) the resource's generated variables that do not
+/// exist yet, adding them to `vars`; the updates record them in the state.
+fn generate_variables(
+    sh: &Shared,
+    name: &str,
+    def: &ResourceDef,
+    vars: &mut Option<BTreeMap<String, Variable>>,
+) -> Vec<Update> {
+    let mut updates = Vec::new();
+    for (key, g) in &def.generated_variables {
+        if vars.as_ref().is_some_and(|v| v.contains_key(key)) {
+            continue;
+        }
+        let value = generate_token(g.bytes, &g.encoding);
+        let identity = variable_identity(sh.project_name(), &sh.env, "resource", name, key);
+        let variable = Variable {
+            sensitive: true,
+            generated: true,
+            value: None,
+            sealed: Some(sh.key.seal(&identity, &value)),
+        };
+        vars.get_or_insert_default()
+            .insert(key.clone(), variable.clone());
+        updates.push(Update::SetResourceVariable {
+            resource: name.to_string(),
+            key: key.clone(),
+            variable,
+        });
+    }
+    updates
+}
+
 /// Brings one resource to `def`: generated variables, image, volumes,
 /// container, readiness. Used by apply and by `restore --as`.
 pub async fn converge_resource(
@@ -312,34 +344,11 @@ pub async fn converge_resource(
     let name = name.to_string();
     let address = format!("resource.{name}");
     let p = sh.project_name().to_string();
-    let mut updates = Vec::new();
     // Only this resource's variables are read (and extended), never a copy
     // of the whole state.
     let mut vars = state.variables.resource.get(&name).cloned();
     sh.progress.start(&address, "preparing");
-    for (key, g) in &def.generated_variables {
-        if vars.as_ref().is_some_and(|v| v.contains_key(key)) {
-            continue;
-        }
-        let value = generate_token(g.bytes, &g.encoding);
-        let sealed = sh.key.seal(
-            &variable_identity(&p, &sh.env, "resource", &name, key),
-            &value,
-        );
-        let variable = Variable {
-            sensitive: true,
-            generated: true,
-            value: None,
-            sealed: Some(sealed),
-        };
-        vars.get_or_insert_default()
-            .insert(key.clone(), variable.clone());
-        updates.push(Update::SetResourceVariable {
-            resource: name.clone(),
-            key: key.clone(),
-            variable,
-        });
-    }
+    let mut updates = generate_variables(sh, &name, &def, &mut vars);
     let fail = |updates, e: StepError| StepResult::failed(updates, e, vec![]);
     let runtime = match env::resource_env(&p, &sh.env, &name, &def, vars.as_ref(), Some(&sh.key)) {
         Ok(e) => e,
@@ -406,6 +415,112 @@ pub async fn converge_resource(
     }
 }
 
+/// What a lifecycle hook is about.
+struct HookTarget<'a> {
+    address: &'a str,
+    instance: &'a str,
+    type_id: &'a str,
+    body: &'a serde_json::Value,
+}
+
+/// Sends one lifecycle hook to its service's standard ingress. Returns the
+/// result to record (none when it could not be sent at all) and a warning
+/// for a hook that was not sent or failed; never retried.
+async fn fire_hook(
+    sh: &Shared,
+    state: &State,
+    hook: &crate::plan::Hook,
+    target: HookTarget<'_>,
+) -> Result<(Option<HookResult>, Option<String>), StepError> {
+    let p = sh.project_name();
+    let svc = sh.project.compartment.services.get(&hook.service);
+    let Some(port) = svc.and_then(|s| s.ingress.as_ref()).map(|i| i.port) else {
+        let warning = format!(
+            "{} hook not sent: service `{}` has no standard ingress",
+            hook.operation, hook.service
+        );
+        return Ok((None, Some(warning)));
+    };
+    let cname = naming::container(p, &sh.env, &hook.service);
+    let Some(ip) = sh.docker.container_ip(&cname, &sh.network).await? else {
+        let r = HookResult {
+            operation: hook.operation.clone(),
+            method: hook.method.clone(),
+            url: format!("http://{}:{port}{}", hook.service, hook.path),
+            status: None,
+            ok: false,
+            error: Some(format!("service `{}` is not running", hook.service)),
+            at: now_rfc3339(),
+        };
+        let warning = format!(
+            "{} hook {} {} failed: {}",
+            r.operation,
+            r.method,
+            r.url,
+            r.error.clone().unwrap_or_default()
+        );
+        return Ok((Some(r), Some(warning)));
+    };
+    let secret = hook_secret(sh, state)?;
+    let req = hooks::HookRequest {
+        url: format!("http://{ip}:{port}{}", hook.path),
+        method: &hook.method,
+        body: target.body,
+        claims: hooks::claims(
+            p,
+            &sh.env,
+            &hook.service,
+            target.type_id,
+            target.instance,
+            &hook.operation,
+        ),
+        secret: secret.as_bytes(),
+    };
+    sh.progress
+        .step(target.address, &format!("{} {}", hook.method, hook.path));
+    let r = hooks::fire(req).await;
+    let warning = (!r.ok).then(|| {
+        format!(
+            "{} hook {} {} failed: {} (recorded; not retried)",
+            r.operation,
+            r.method,
+            r.url,
+            r.error.clone().unwrap_or_default()
+        )
+    });
+    Ok((Some(r), warning))
+}
+
+/// The state update of an instance step: its stored form, or its removal.
+fn instance_update(
+    change: &Change,
+    desired: Option<crate::platz::instances::Instance>,
+    last_hook: Option<HookResult>,
+) -> Update {
+    let name = change.name.clone();
+    let Some(d) = desired.filter(|_| change.action != Action::Delete) else {
+        return Update::RemoveInstance {
+            global: change.global,
+            name,
+        };
+    };
+    let (values, properties) =
+        crate::platz::instances::stored_form(&d.values, &d.properties, &d.sensitive_inputs);
+    Update::PutInstance {
+        global: change.global,
+        name,
+        instance: Box::new(InstanceState {
+            type_id: d.type_id,
+            values,
+            properties,
+            depends_on: change.depends_on.iter().cloned().collect(),
+            sensitive_inputs: d.sensitive_inputs,
+            last_hook,
+            applied_at: Some(now_rfc3339()),
+        }),
+    }
+}
+
 /// Whether a service owns resource types with hook targets (it then gets
 /// the hook secret to verify the JWTs).
 fn receives_hooks(project: &Project, service: &str) -> bool {
@@ -423,6 +538,37 @@ pub fn hook_secret(sh: &Shared, state: &State) -> Result<String, StepError> {
         &env::hook_secret_identity(sh.project_name(), &sh.env),
         sealed,
     )?)
+}
+
+/// Builds the service's image unless an image of that context hash exists;
+/// `build.env` keys without a literal value take the runtime value.
+async fn ensure_service_image(
+    sh: &Shared,
+    address: &str,
+    name: &str,
+    image: &str,
+    runtime: &BTreeMap<String, String>,
+) -> Result<(), StepError> {
+    if sh.docker.image_exists(image).await? {
+        return Ok(());
+    }
+    sh.progress.step(address, &format!("building {image}"));
+    let def = &sh.project.compartment.services[name];
+    let args: BTreeMap<String, String> = def
+        .build
+        .env
+        .iter()
+        .map(|(k, v)| {
+            let value = v.clone().or_else(|| runtime.get(k).cloned());
+            (k.clone(), value.unwrap_or_default())
+        })
+        .collect();
+    let p = sh.project_name();
+    let blabels = labels::standard(p, &sh.env, labels::KIND_SERVICE, name);
+    sh.docker
+        .build_image(&sh.project.root.join(&def.path), image, &args, &blabels)
+        .await?;
+    Ok(())
 }
 
 pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> StepResult {
@@ -458,27 +604,8 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
         Ok(e) => e,
         Err(e) => return fail(e.into()),
     };
-    match sh.docker.image_exists(&image).await {
-        Ok(true) => {}
-        Ok(false) => {
-            sh.progress.step(&address, &format!("building {image}"));
-            let mut args = BTreeMap::new();
-            for (k, v) in &def.build.env {
-                match v {
-                    Some(v) => args.insert(k.clone(), v.clone()),
-                    None => args.insert(k.clone(), runtime.get(k).cloned().unwrap_or_default()),
-                };
-            }
-            let blabels = labels::standard(&p, &sh.env, labels::KIND_SERVICE, &name);
-            if let Err(e) = sh
-                .docker
-                .build_image(&sh.project.root.join(&def.path), &image, &args, &blabels)
-                .await
-            {
-                return fail(e.into());
-            }
-        }
-        Err(e) => return fail(e.into()),
+    if let Err(e) = ensure_service_image(&sh, &address, &name, &image, &runtime).await {
+        return fail(e);
     }
     if receives_hooks(&sh.project, &name) {
         match hook_secret(&sh, &state) {
@@ -538,7 +665,6 @@ pub async fn instance(
 ) -> StepResult {
     let name = change.name.clone();
     let address = change.address.clone();
-    let p = sh.project_name().to_string();
     sh.progress.start(
         &address,
         if change.hooks.is_empty() {
@@ -568,93 +694,23 @@ pub async fn instance(
             ),
             _ => continue,
         };
-        let svc = sh.project.compartment.services.get(&hook.service);
-        let Some(port) = svc.and_then(|s| s.ingress.as_ref()).map(|i| i.port) else {
-            warnings.push(format!(
-                "{} hook not sent: service `{}` has no standard ingress",
-                hook.operation, hook.service
-            ));
-            continue;
-        };
-        let cname = naming::container(&p, &sh.env, &hook.service);
-        let ip = match sh.docker.container_ip(&cname, &sh.network).await {
-            Ok(Some(ip)) => ip,
-            Ok(None) => {
-                let r = HookResult {
-                    operation: hook.operation.clone(),
-                    method: hook.method.clone(),
-                    url: format!("http://{}:{port}{}", hook.service, hook.path),
-                    status: None,
-                    ok: false,
-                    error: Some(format!("service `{}` is not running", hook.service)),
-                    at: now_rfc3339(),
-                };
-                warnings.push(format!(
-                    "{} hook {} {} failed: {}",
-                    r.operation,
-                    r.method,
-                    r.url,
-                    r.error.clone().unwrap_or_default()
-                ));
-                last_hook = Some(r);
-                continue;
-            }
-            Err(e) => return StepResult::failed(vec![], e, warnings),
-        };
-        let secret = match hook_secret(&sh, &state) {
-            Ok(s) => s,
-            Err(e) => return StepResult::failed(vec![], e, warnings),
-        };
-        let req = hooks::HookRequest {
-            url: format!("http://{ip}:{port}{}", hook.path),
-            method: &hook.method,
+        let target = HookTarget {
+            address: &address,
+            instance: &name,
+            type_id: &type_id,
             body: &body,
-            claims: hooks::claims(&p, &sh.env, &hook.service, &type_id, &name, &hook.operation),
-            secret: secret.as_bytes(),
         };
-        sh.progress
-            .step(&address, &format!("{} {}", hook.method, hook.path));
-        let r = hooks::fire(req).await;
-        if !r.ok {
-            warnings.push(format!(
-                "{} hook {} {} failed: {} (recorded; not retried)",
-                r.operation,
-                r.method,
-                r.url,
-                r.error.clone().unwrap_or_default()
-            ));
-        }
-        last_hook = Some(r);
-    }
-    let update = match (change.action, desired) {
-        (Action::Delete, _) | (_, None) => Update::RemoveInstance {
-            global: change.global,
-            name: name.clone(),
-        },
-        (_, Some(d)) => {
-            let deps: BTreeSet<String> = change.depends_on.iter().cloned().collect();
-            Update::PutInstance {
-                global: change.global,
-                name: name.clone(),
-                instance: Box::new({
-                    let (values, properties) = crate::platz::instances::stored_form(
-                        &d.values,
-                        &d.properties,
-                        &d.sensitive_inputs,
-                    );
-                    InstanceState {
-                        type_id: d.type_id,
-                        values,
-                        properties,
-                        depends_on: deps,
-                        sensitive_inputs: d.sensitive_inputs,
-                        last_hook,
-                        applied_at: Some(now_rfc3339()),
-                    }
-                }),
+        match fire_hook(&sh, &state, hook, target).await {
+            Ok((result, warning)) => {
+                warnings.extend(warning);
+                if result.is_some() {
+                    last_hook = result;
+                }
             }
+            Err(e) => return StepResult::failed(vec![], e, warnings),
         }
-    };
+    }
+    let update = instance_update(&change, desired, last_hook);
     StepResult {
         updates: vec![update],
         outcome: Ok(StepOutcome::of(change.action, false)),

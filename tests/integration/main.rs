@@ -17,6 +17,7 @@ macro_rules! cases {
 
 mod applied;
 mod apply;
+mod architecture;
 mod broken;
 mod engine;
 mod fuzz;
@@ -32,6 +33,7 @@ mod validate;
 fn main() {
     harness::run(&[
         ("apply", apply::TESTS),
+        ("architecture", architecture::TESTS),
         ("broken", broken::TESTS),
         ("fuzz", fuzz::TESTS),
         ("harness", harness::TESTS),
