@@ -6,14 +6,17 @@
 //! `plan` ordered by the `graph`, executed by `apply` through the `docker`
 //! runtime, and operated on afterwards by `ops`; `access` decides who may
 //! run which command. `cli` owns the command line and terminal output;
-//! `support` holds leaf helpers every layer shares.
+//! `support` holds leaf helpers every layer shares; `workspace` loads a
+//! command's project and states; `interrupt` turns Ctrl-C into a value;
+//! `error` is the one error type of the command line.
 //!
 //! Imports point down the pipeline only (no module imports one that imports
-//! it back): `support` (leaf) < `diagnostics` < `yaml` < `descriptor` <
-//! `platz` < `project` < `state` < `plan` < `apply` < `ops` < `cli`;
-//! `graph` is a leaf, `docker` and `access` sit beside the pipeline
+//! it back; `tests/integration/architecture.rs` checks it): `support` (leaf)
+//! < `diagnostics` < `yaml` < `descriptor` < `platz` < `project` < `state` <
+//! `plan` < `workspace` < `apply` < `ops` < `error` < `cli`; `graph` and
+//! `interrupt` are leaves, `docker` and `access` sit beside the pipeline
 //! (`docker` imports only `support`; `access` only `support`, `diagnostics`
-//! and `yaml`), and `error` imports `plan` and `state`.
+//! and `yaml`). See docs/architecture.md.
 
 pub mod access;
 pub mod apply;
