@@ -60,6 +60,30 @@ pub enum Error {
 }
 
 impl Error {
+    /// A stable name of the kind of error, for `--output json`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Error::Workspace(WorkspaceError::Invalid { .. }) => "invalid-descriptors",
+            Error::Workspace(_) => "project",
+            Error::Blocked { .. } | Error::Apply(ApplyError::Blocked { .. }) => "blocked",
+            Error::OutOfDate { .. } => "out-of-date",
+            Error::Apply(ApplyError::Stale { .. }) => "stale-plan",
+            Error::Apply(ApplyError::Drifted { .. }) => "drifted-plan",
+            Error::Apply(ApplyError::Interrupted) => "interrupted",
+            Error::Apply(ApplyError::Docker(_)) | Error::Docker(_) => "engine",
+            Error::Apply(_) => "apply",
+            Error::Denied(_) => "denied",
+            Error::Access(_) => "access",
+            Error::Usage(_) => "usage",
+            Error::Ops(_) => "operation",
+            Error::Store(_) | Error::Format(_) => "state",
+            Error::Secret(_) => "secret",
+            Error::PlanFile(_) => "plan-file",
+            Error::Cycle(_) => "cycle",
+            Error::Io(_) => "io",
+        }
+    }
+
     /// The process exit code: 130 for an interrupt, 1 for everything else
     /// (2 is reserved for `plan --detailed-exitcode`'s "changes present").
     pub fn exit_code(&self) -> i32 {

@@ -1,5 +1,6 @@
 //! Live progress of an apply: one line per node with its current step and
-//! elapsed time (indicatif spinners on a terminal, plain lines otherwise).
+//! elapsed time (indicatif spinners on a terminal, plain lines otherwise,
+//! JSON Lines events under `--output json`: see state/events.schema.json).
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::collections::BTreeMap;
@@ -12,8 +13,10 @@ pub struct Progress {
 }
 
 struct Inner {
-    /// Print nothing (e.g. under `--output json`).
+    /// Print nothing.
     silent: bool,
+    /// JSON Lines events instead of text.
+    json: bool,
     multi: Option<MultiProgress>,
     bars: BTreeMap<String, (ProgressBar, Instant)>,
     started: BTreeMap<String, Instant>,
@@ -26,6 +29,7 @@ impl Progress {
         Progress {
             inner: Arc::new(Mutex::new(Inner {
                 silent: false,
+                json: false,
                 multi,
                 bars: BTreeMap::new(),
                 started: BTreeMap::new(),
@@ -40,6 +44,21 @@ impl Progress {
         p
     }
 
+    /// JSON Lines events (`start`, `phase`, `finish`, `note`) on stdout.
+    pub fn json() -> Progress {
+        let p = Progress::new(false);
+        p.inner.lock().expect("progress lock").json = true;
+        p
+    }
+
+    fn event(value: serde_json::Value) {
+        println!("{value}");
+    }
+
+    fn elapsed_ms(start: Option<&Instant>) -> u128 {
+        start.map_or(0, |s| s.elapsed().as_millis())
+    }
+
     fn elapsed(start: Instant) -> String {
         format!("{:.1}s", start.elapsed().as_secs_f64())
     }
@@ -51,6 +70,10 @@ impl Progress {
         }
         let now = Instant::now();
         g.started.insert(address.into(), now);
+        if g.json {
+            Self::event(serde_json::json!({"event": "start", "node": address, "phase": step}));
+            return;
+        }
         if let Some(m) = &g.multi {
             let bar = m.add(ProgressBar::new_spinner());
             bar.set_style(
@@ -71,7 +94,12 @@ impl Progress {
         if g.silent {
             return;
         }
-        if let Some((bar, _)) = g.bars.get(address) {
+        if g.json {
+            let elapsed = Self::elapsed_ms(g.started.get(address));
+            Self::event(
+                serde_json::json!({"event": "phase", "node": address, "phase": step, "elapsedMs": elapsed}),
+            );
+        } else if let Some((bar, _)) = g.bars.get(address) {
             bar.set_message(step.to_string());
         } else if g.multi.is_none() {
             let t = g
@@ -86,6 +114,13 @@ impl Progress {
     pub fn finish(&self, address: &str, ok: bool, text: &str) {
         let mut g = self.inner.lock().expect("progress lock");
         if g.silent {
+            return;
+        }
+        if g.json {
+            let elapsed = Self::elapsed_ms(g.started.get(address));
+            Self::event(
+                serde_json::json!({"event": "finish", "node": address, "ok": ok, "outcome": text, "elapsedMs": elapsed}),
+            );
             return;
         }
         let t = g
@@ -105,6 +140,10 @@ impl Progress {
     pub fn note(&self, text: &str) {
         let g = self.inner.lock().expect("progress lock");
         if g.silent {
+            return;
+        }
+        if g.json {
+            Self::event(serde_json::json!({"event": "note", "message": text}));
             return;
         }
         match &g.multi {

@@ -13,26 +13,51 @@ use std::io::{BufRead, IsTerminal, Write};
 
 struct Terminal {
     color: bool,
+    /// JSON Lines events on stdout (`--output json`).
+    json: bool,
 }
 
 impl apply::Ui for Terminal {
     fn planned(&mut self, plan: &Plan) {
-        print!("{}", render::text(plan, self.color));
+        if self.json {
+            let plan = serde_json::to_value(plan).expect("plan serialises");
+            println!("{}", serde_json::json!({"event": "plan", "plan": plan}));
+        } else {
+            print!("{}", render::text(plan, self.color));
+        }
     }
 
     fn ask(&self) -> fn() -> std::io::Result<Answer> {
-        confirm
+        if self.json {
+            confirm_on_stderr
+        } else {
+            confirm
+        }
     }
 
     fn executing(&mut self) {
-        println!();
+        if !self.json {
+            println!();
+        }
     }
 }
 
+const QUESTION: &str = "Do you want to apply these changes? Only 'yes' will be accepted.";
+
 fn confirm() -> std::io::Result<Answer> {
-    println!("\nDo you want to apply these changes? Only 'yes' will be accepted.");
+    println!("\n{QUESTION}");
     print!("  Enter a value: ");
     std::io::stdout().flush()?;
+    answer()
+}
+
+/// The question on stderr, so that stdout stays JSON Lines.
+fn confirm_on_stderr() -> std::io::Result<Answer> {
+    eprint!("{QUESTION}\n  Enter a value: ");
+    answer()
+}
+
+fn answer() -> std::io::Result<Answer> {
     let mut line = String::new();
     if std::io::stdin().lock().read_line(&mut line)? == 0 {
         println!();
@@ -52,10 +77,21 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<i32> {
         yes: args.yes,
         parallelism: args.parallelism as usize,
         targets: args.target,
-        progress: Progress::new(std::io::stdout().is_terminal()),
+        progress: if cx.json() {
+            Progress::json()
+        } else {
+            Progress::new(std::io::stdout().is_terminal())
+        },
     };
-    let mut ui = Terminal { color: cx.color };
+    let mut ui = Terminal {
+        color: cx.color,
+        json: cx.json(),
+    };
     let report = cx.block_on(apply::run(request, &mut ui))??;
+    if cx.json() {
+        println!("{}", summary_json(&report));
+        return Ok(report.exit_code());
+    }
     match &report.applied {
         Applied::NoChanges => {}
         Applied::Cancelled => println!("Apply cancelled."),
@@ -68,6 +104,44 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<i32> {
         }
     }
     Ok(report.exit_code())
+}
+
+/// The last JSON Lines event of an apply.
+fn summary_json(report: &apply::ApplyReport) -> serde_json::Value {
+    let Applied::Executed(o) = &report.applied else {
+        let status = match report.applied {
+            Applied::NoChanges => "no-changes",
+            _ => "cancelled",
+        };
+        return serde_json::json!({"event": "summary", "status": status, "exitCode": report.exit_code()});
+    };
+    let status = if o.success() {
+        "complete"
+    } else if o.interrupted {
+        "interrupted"
+    } else {
+        "failed"
+    };
+    let pairs = |v: &[(String, String)], k: &str| -> Vec<serde_json::Value> {
+        v.iter()
+            .map(|(a, b)| serde_json::json!({"node": a, k: b}))
+            .collect()
+    };
+    serde_json::json!({
+        "event": "summary",
+        "status": status,
+        "exitCode": report.exit_code(),
+        "created": o.count(|x| x == StepOutcome::Created),
+        "updated": o.count(|x| matches!(x, StepOutcome::Updated { .. } | StepOutcome::Recreated)),
+        "replaced": o.count(|x| x == StepOutcome::Replaced),
+        "deleted": o.count(|x| x == StepOutcome::Deleted),
+        "failed": o.failed.iter().map(|(a, e)| serde_json::json!({"node": a, "error": e.to_string()})).collect::<Vec<_>>(),
+        "skipped": pairs(&o.skipped, "because"),
+        "notStarted": o.not_started,
+        "warnings": pairs(&o.warnings, "warning"),
+        "saveError": o.save_error.as_ref().map(|e| e.to_string()),
+        "state": {"path": report.state_path, "serial": report.serial},
+    })
 }
 
 fn summary(outcome: &Outcome) {

@@ -105,8 +105,13 @@ impl Context {
 }
 
 /// Renders an error, once: diagnostics as located text (or JSON), an
-/// interrupt as its own line, everything else as `error: …`.
+/// interrupt as its own line, everything else as `error: …`; under
+/// `--output json` an object `{"error": {"kind", "message", "exitCode"}}` on
+/// stdout (schema: state/error.schema.json).
 pub fn render_error(cx: &Context, e: &Error) {
+    if cx.json() {
+        return render_error_json(cx, e);
+    }
     match e {
         Error::Workspace(WorkspaceError::Invalid {
             sources,
@@ -129,6 +134,31 @@ pub fn render_error(cx: &Context, e: &Error) {
         }
         Error::Apply(crate::apply::ApplyError::Interrupted) => eprintln!("\n{e}"),
         _ => eprintln!("error: {e}"),
+    }
+}
+
+fn render_error_json(cx: &Context, e: &Error) {
+    match e {
+        // The diagnostics are the error document.
+        Error::Workspace(WorkspaceError::Invalid {
+            sources,
+            diagnostics,
+        }) => cx.print_diagnostics(sources, diagnostics),
+        Error::Access(crate::access::AccessError::Invalid {
+            sources,
+            diagnostics,
+            ..
+        }) => cx.print_diagnostics(sources, diagnostics),
+        // The plan printed (with its `blocked` list) is the document.
+        Error::Blocked { .. } => {}
+        _ => println!(
+            "{}",
+            serde_json::json!({"error": {
+                "kind": e.kind(),
+                "message": e.to_string(),
+                "exitCode": e.exit_code(),
+            }})
+        ),
     }
 }
 

@@ -96,6 +96,23 @@ pub fn show(cx: &Context, args: ShowArgs) -> Result<i32> {
 pub fn graph(cx: &Context, args: GraphArgs) -> Result<i32> {
     let ws = cx.open()?;
     let g = make_plan(&ws, &Default::default())?.graph();
+    if cx.json() {
+        let edges: Vec<_> = g
+            .nodes()
+            .flat_map(|a| {
+                g.dependencies(a)
+                    .into_iter()
+                    .map(move |d| serde_json::json!({"from": d, "to": a}))
+            })
+            .collect();
+        let nodes: Vec<&str> = g.nodes().collect();
+        let doc = serde_json::json!({"nodes": nodes, "edges": edges});
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("serialises")
+        );
+        return Ok(0);
+    }
     print!(
         "{}",
         match args.format {

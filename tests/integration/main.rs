@@ -22,6 +22,7 @@ mod broken;
 mod engine;
 mod fuzz;
 mod harness;
+mod json;
 mod ops;
 mod plan;
 mod preset;
@@ -37,6 +38,7 @@ fn main() {
         ("broken", broken::TESTS),
         ("fuzz", fuzz::TESTS),
         ("harness", harness::TESTS),
+        ("json", json::TESTS),
         ("ops", ops::TESTS),
         ("plan", plan::TESTS),
         ("preset", preset::TESTS),
