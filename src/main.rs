@@ -27,6 +27,7 @@ fn main() {
             e.exit_code()
         }
     };
+    compartment::cli::notices();
     // Exits without dropping the runtime: a prompt abandoned by Ctrl-C may
     // still hold a blocking thread on standard input.
     std::process::exit(code);

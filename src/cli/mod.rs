@@ -137,6 +137,17 @@ pub fn render_error(cx: &Context, e: &Error) {
     }
 }
 
+/// What the user must hear once, after any command: a secret key created
+/// by this run, with a line on backing it up.
+pub fn notices() {
+    if let Some(path) = crate::state::secrets::created_key_file() {
+        eprintln!(
+            "note: created the secret key {} (it seals the secrets in the state). Back it up now, e.g. in a password manager: without it the sealed values cannot be opened, and it never belongs in the repository.",
+            path.display()
+        );
+    }
+}
+
 fn render_error_json(cx: &Context, e: &Error) {
     match e {
         // The diagnostics are the error document.

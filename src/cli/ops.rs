@@ -178,7 +178,12 @@ fn backup_command(
             } else {
                 Progress::new(false)
             };
-            match cx.block_on(command::restore(ws, &a.backup, target, progress))?? {
+            let restored = cx.block_on(command::restore(ws, &a.backup, target, progress))??;
+            if cx.json() {
+                print_json(&serde_json::json!({"backup": a.backup, "restored": restored}));
+                return Ok(0);
+            }
+            match restored {
                 Restored::InPlace {
                     resource,
                     pre_restore,

@@ -42,6 +42,16 @@ pub fn run(cx: &Context, cmd: StateCommand) -> Result<i32> {
             let mut v = serde_json::to_value(&state).expect("state serialises");
             mask(&mut v);
             println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
+            if !cx.json() {
+                eprintln!("secret key: {}", crate::state::secrets::key_source());
+            }
+        }
+        StateCommand::Unlock if cx.json() => {
+            let info = store.unlock()?;
+            println!(
+                "{}",
+                serde_json::json!({"state": store.display(), "removed": info.is_some(), "lock": info})
+            );
         }
         StateCommand::Unlock => match store.unlock()? {
             Some(info) => println!(

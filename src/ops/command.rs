@@ -224,6 +224,12 @@ impl RestoreTarget {
 }
 
 /// What a restore did.
+#[derive(Debug, Serialize)]
+#[serde(
+    tag = "restore",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
 pub enum Restored {
     /// In place; the data before it is in this pre-restore backup.
     InPlace {

@@ -50,6 +50,53 @@ pub fn key_file() -> PathBuf {
         .join("secret.key")
 }
 
+/// The key file this process created, if it created one (for the one
+/// notice telling the user to back it up).
+static CREATED: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// The key file this process created, if any.
+pub fn created_key_file() -> Option<&'static PathBuf> {
+    CREATED.get()
+}
+
+/// Where the secret key comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeySource {
+    /// `COMPARTMENT_SECRET_KEY`.
+    Variable,
+    /// The key file, which exists.
+    File(PathBuf),
+    /// No key yet; the first secret write creates this file.
+    NotYet(PathBuf),
+}
+
+impl std::fmt::Display for KeySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeySource::Variable => write!(f, "the COMPARTMENT_SECRET_KEY variable"),
+            KeySource::File(p) => write!(f, "the key file {}", p.display()),
+            KeySource::NotYet(p) => write!(
+                f,
+                "none yet (the first apply or sensitive `variable set` creates {})",
+                p.display()
+            ),
+        }
+    }
+}
+
+/// Which key commands use now.
+pub fn key_source() -> KeySource {
+    if std::env::var("COMPARTMENT_SECRET_KEY").is_ok_and(|k| !k.trim().is_empty()) {
+        return KeySource::Variable;
+    }
+    let path = key_file();
+    if path.exists() {
+        KeySource::File(path)
+    } else {
+        KeySource::NotYet(path)
+    }
+}
+
 impl SecretKey {
     /// From text: 32 bytes in base64 (standard or url-safe), or else any
     /// passphrase, stretched with sha256.
@@ -115,6 +162,7 @@ impl SecretKey {
         let mut f = opts.open(&path).map_err(err)?;
         f.write_all(format!("{text}\n").as_bytes()).map_err(err)?;
         f.sync_all().map_err(err)?;
+        let _ = CREATED.set(path);
         Ok(SecretKey(key))
     }
 

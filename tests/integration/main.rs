@@ -19,6 +19,7 @@ mod applied;
 mod apply;
 mod architecture;
 mod broken;
+mod cli;
 mod engine;
 mod fuzz;
 mod harness;
@@ -36,6 +37,7 @@ fn main() {
         ("apply", apply::TESTS),
         ("architecture", architecture::TESTS),
         ("broken", broken::TESTS),
+        ("cli", cli::TESTS),
         ("fuzz", fuzz::TESTS),
         ("harness", harness::TESTS),
         ("json", json::TESTS),

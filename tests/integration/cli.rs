@@ -1,0 +1,172 @@
+//! Command-line conventions through the real binary: usage errors exit 1, a
+//! closed stdout ends quietly, compartment.yml is found from a subdirectory,
+//! completions and the man page generate, a held lock can be waited for, the
+//! secret key's creation is announced once.
+
+use crate::test::{fixture, Test};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+
+cases! {
+    plain usage_errors_exit_1_and_help_exits_0,
+    plain a_reader_that_stops_early_ends_the_process_quietly,
+    plain compartment_yml_is_found_from_a_subdirectory,
+    plain completions_and_the_man_page_generate,
+    plain a_lock_timeout_waits_for_the_holder,
+    plain creating_the_secret_key_is_announced_once,
+}
+
+fn usage_errors_exit_1_and_help_exits_0() {
+    let run = Test::new(fixture("example"))
+        .args(["plan", "--detailed-exitcode", "--bogus"])
+        .status(1)
+        .output();
+    assert!(
+        run.stderr
+            .starts_with("error: unexpected argument '--bogus' found"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+    let help = Test::new(fixture("example")).args(["--help"]).output();
+    assert!(help.stdout.starts_with("Plan and apply"), "{}", help.stdout);
+}
+
+/// A project whose plan is far longer than a pipe's buffer.
+fn long_project() -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut yml = String::from("name: long\nresources:\n");
+    for i in 0..400 {
+        yml.push_str(&format!(
+            "  r{i}:\n    image: compartment-test/busybox:1\n    env: {{A: \"{i}\", B: \"a value long enough to fill the pipe quickly\"}}\n"
+        ));
+    }
+    std::fs::write(tmp.path().join("compartment.yml"), yml).unwrap();
+    tmp
+}
+
+fn a_reader_that_stops_early_ends_the_process_quietly() {
+    let project = long_project();
+    for round in 0..20 {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_compartment"))
+            .args(["plan", "--no-color"])
+            .current_dir(project.path())
+            .env_remove("COMPARTMENT_FILE")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        // The reader is gone (like `| head -1`).
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(first, "Plan for long / production (new state)\n");
+        assert_eq!(out.status.code(), Some(0), "round {round}: {stderr}");
+        assert_eq!(stderr, "", "round {round}");
+    }
+}
+
+fn compartment_yml_is_found_from_a_subdirectory() {
+    Test::new(fixture("example").join("services/api"))
+        .args(["validate"])
+        .stdout("../../compartment.yml is valid: project `internal-tools`, 3 services, 2 resources, 2 resource types, 3 instances (0 warnings)\n")
+        .run();
+    // With no compartment.yml above, the error names the file looked for.
+    let tmp = tempfile::tempdir().unwrap();
+    let run = Test::new(tmp.path()).args(["validate"]).status(1).output();
+    assert!(
+        run.stderr.contains("cannot read compartment.yml"),
+        "{}",
+        run.stderr
+    );
+}
+
+fn completions_and_the_man_page_generate() {
+    for (shell, marker) in [
+        ("bash", "_compartment()"),
+        ("zsh", "#compdef compartment"),
+        ("fish", "complete -c compartment"),
+        ("powershell", "Register-ArgumentCompleter"),
+    ] {
+        let run = Test::new(fixture("example"))
+            .args(["completions", shell])
+            .output();
+        assert!(run.stdout.contains(marker), "{shell}:\n{}", run.stdout);
+        assert!(
+            run.stdout.contains("validate"),
+            "{shell} knows the subcommands"
+        );
+    }
+    let man = Test::new(fixture("example")).args(["man"]).output();
+    assert!(man.stdout.contains(".TH compartment 1"), "{}", man.stdout);
+    assert!(man.stdout.contains("apply"), "{}", man.stdout);
+}
+
+fn a_lock_timeout_waits_for_the_holder() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state.json");
+    let lock = tmp.path().join("state.json.lock");
+    let held = r#"{"holder": "ada@elsewhere", "pid": 4242, "operation": "apply", "since": "2026-12-02T00:00:00Z"}"#;
+    std::fs::write(&lock, held).unwrap();
+    let set = |extra: &[&str]| {
+        Test::new(fixture("example"))
+            .args(["variable", "set", "LOG_LEVEL", "debug", "--service", "api"])
+            .args(extra)
+            .env("COMPARTMENT_STATE", state.to_str().unwrap())
+    };
+    let refused = set(&[]).status(1).output();
+    assert!(
+        refused.stderr.contains("ada@elsewhere") && refused.stderr.contains("pid 4242"),
+        "{}",
+        refused.stderr
+    );
+    // The holder finishes after a second; a second command waits for it.
+    let release = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        std::fs::remove_file(lock).unwrap();
+    });
+    set(&["--lock-timeout", "10s"])
+        .stdout("Set variable `LOG_LEVEL`; the next apply restarts what uses it.\n")
+        .run();
+    release.join().unwrap();
+}
+
+fn creating_the_secret_key_is_announced_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state.json");
+    let config = tmp.path().join("config");
+    let key = config.join("compartment/secret.key");
+    let run = |value: &str| {
+        Test::new(fixture("example"))
+            .args([
+                "variable",
+                "set",
+                "API_TOKEN",
+                value,
+                "--service",
+                "api",
+                "--sensitive",
+            ])
+            .env("COMPARTMENT_STATE", state.to_str().unwrap())
+            .env("XDG_CONFIG_HOME", config.to_str().unwrap())
+            .env("HOME", tmp.path().to_str().unwrap())
+            .stdout("Set sensitive variable `API_TOKEN`; the next apply restarts what uses it.\n")
+    };
+    run("one")
+        .stderr(&format!("note: created the secret key {} (it seals the secrets in the state). Back it up now, e.g. in a password manager: without it the sealed values cannot be opened, and it never belongs in the repository.\n", key.display()))
+        .run();
+    assert!(key.is_file());
+    run("two").run();
+    let show = Test::new(fixture("example"))
+        .args(["state", "show"])
+        .env("COMPARTMENT_STATE", state.to_str().unwrap())
+        .env("XDG_CONFIG_HOME", config.to_str().unwrap())
+        .output();
+    assert_eq!(
+        show.stderr,
+        format!("secret key: the key file {}\n", key.display())
+    );
+}
