@@ -101,6 +101,20 @@ pub enum Subcommand {
     Completions(CompletionsArgs),
     /// Print the manual page (roff; e.g. `compartment man > compartment.1`)
     Man,
+    /// Scaffold compartment.yml (and a service with platz/resources.yaml) here
+    Init(InitArgs),
+    /// Print the fully expanded configuration (presets expanded, defaults filled, secrets masked)
+    Config,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Project name [default: the directory's name]
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Also scaffold this service: services/NAME with a Dockerfile and a platz/resources.yaml
+    #[arg(long, value_name = "NAME")]
+    pub service: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -210,6 +210,8 @@ impl Subcommand {
             | Subcommand::Schema(_)
             | Subcommand::Completions(_)
             | Subcommand::Man
+            | Subcommand::Init(_)
+            | Subcommand::Config
             | Subcommand::State(StateCommand::Show) => return None,
         })
     }
@@ -233,6 +235,8 @@ impl Subcommand {
             Subcommand::State(c) => state::run(cx, c),
             Subcommand::Completions(a) => schema::completions(a.shell),
             Subcommand::Man => schema::man(),
+            Subcommand::Init(a) => schema::init(cx, a),
+            Subcommand::Config => schema::config(cx),
         }
     }
 }

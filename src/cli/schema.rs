@@ -5,8 +5,7 @@
 use super::args::SchemaKind;
 use crate::error::Result;
 
-pub const COMPARTMENT_SCHEMA: &str = include_str!("../descriptor/compartment.schema.json");
-pub const RESOURCES_SCHEMA: &str = include_str!("../platz/resources.schema.json");
+use crate::project::scaffold::{COMPARTMENT_SCHEMA, RESOURCES_SCHEMA};
 
 pub fn run(kind: SchemaKind) -> Result<i32> {
     print!(
@@ -16,6 +15,50 @@ pub fn run(kind: SchemaKind) -> Result<i32> {
             SchemaKind::Resources => RESOURCES_SCHEMA,
         }
     );
+    Ok(0)
+}
+
+/// `compartment init`: a starting project in the working directory.
+pub fn init(cx: &super::Context, args: super::args::InitArgs) -> Result<i32> {
+    let dir = std::env::current_dir()?;
+    let name = match args.name {
+        Some(n) => n,
+        None => dir
+            .file_name()
+            .map(|n| {
+                n.to_string_lossy()
+                    .to_lowercase()
+                    .replace(['_', ' ', '.'], "-")
+            })
+            .unwrap_or_else(|| "app".into()),
+    };
+    let written = crate::project::scaffold::init(&dir, &name, args.service.as_deref())?;
+    if cx.json() {
+        let files: Vec<String> = written.iter().map(|p| p.display().to_string()).collect();
+        println!("{}", serde_json::json!({"project": name, "written": files}));
+        return Ok(0);
+    }
+    println!("Created project `{name}`:");
+    for p in &written {
+        println!("  {}", p.display());
+    }
+    println!("Next: `compartment validate`, then `compartment plan`.");
+    Ok(0)
+}
+
+/// `compartment config`: the expanded configuration (YAML, or JSON under
+/// `--output json`).
+pub fn config(cx: &super::Context) -> Result<i32> {
+    let (project, _) = cx.options().project()?;
+    let doc = crate::project::config::expanded(&project);
+    if cx.json() {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&doc).expect("serialises")
+        );
+    } else {
+        print!("{}", serde_yaml::to_string(&doc).expect("serialises"));
+    }
     Ok(0)
 }
 

@@ -2,6 +2,9 @@
 //! every service, the instances; all checks run and all diagnostics kept.
 //! The result is the desired configuration the planner diffs.
 
+pub mod config;
+pub mod scaffold;
+
 use crate::descriptor::check::Checker;
 use crate::descriptor::load;
 use crate::descriptor::model::Compartment;

@@ -14,6 +14,8 @@ cases! {
     plain completions_and_the_man_page_generate,
     plain a_lock_timeout_waits_for_the_holder,
     plain creating_the_secret_key_is_announced_once,
+    plain init_scaffolds_a_project_that_validates_and_never_overwrites,
+    plain config_prints_the_expanded_configuration_with_secrets_masked,
 }
 
 fn usage_errors_exit_1_and_help_exits_0() {
@@ -169,4 +171,63 @@ fn creating_the_secret_key_is_announced_once() {
         show.stderr,
         format!("secret key: the key file {}\n", key.display())
     );
+}
+
+fn init_scaffolds_a_project_that_validates_and_never_overwrites() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("my-shop");
+    std::fs::create_dir(&dir).unwrap();
+    Test::new(&dir)
+        .args(["init", "--service", "web"])
+        .stdout("Created project `my-shop`:\n  compartment.yml\n  .schemas/compartment.schema.json\n  services/web/Dockerfile\n  services/web/platz/resources.yaml\n  .schemas/resources.schema.json\nNext: `compartment validate`, then `compartment plan`.\n")
+        .run();
+    let yml = std::fs::read_to_string(dir.join("compartment.yml")).unwrap();
+    assert!(
+        yml.starts_with("# yaml-language-server: $schema=.schemas/compartment.schema.json\n"),
+        "{yml}"
+    );
+    Test::new(&dir)
+        .args(["validate"])
+        .stdout("compartment.yml is valid: project `my-shop`, 1 service, 0 resources, 1 resource type, 0 instances (0 warnings)\n")
+        .run();
+    Test::new(&dir)
+        .args(["init"])
+        .status(1)
+        .stderr("error: compartment.yml already exists; nothing was written (edit it, or run `compartment init` in another directory)\n")
+        .run();
+    assert_eq!(
+        std::fs::read_to_string(dir.join("compartment.yml")).unwrap(),
+        yml
+    );
+}
+
+fn config_prints_the_expanded_configuration_with_secrets_masked() {
+    let run = Test::new(fixture("example"))
+        .args(["config", "--output", "json"])
+        .output();
+    let v: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    // The preset is expanded: image, generated password, outputs, operations.
+    let db = &v["resources"]["db"];
+    assert_eq!(db["image"], "postgres:16-alpine", "{db:#}");
+    assert!(
+        db["generatedVariables"]["POSTGRES_PASSWORD"].is_object(),
+        "{db:#}"
+    );
+    assert!(db["operations"]["backup"].is_object(), "{db:#}");
+    // A sensitive instance input is masked, in its values and wherever its
+    // value would be stored.
+    let hook = &v["instances"]["order-hook"];
+    let text = run.stdout.clone();
+    assert_eq!(hook["values"]["signing_secret"], "(sensitive)", "{hook:#}");
+    let secret = std::fs::read_to_string(fixture("example/compartment.yml")).unwrap();
+    let literal = secret
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("signing_secret: "))
+        .unwrap()
+        .trim_matches('"');
+    assert!(!text.contains(literal), "the secret leaked:\n{text}");
+    // Text mode is the same document as YAML.
+    let yaml = Test::new(fixture("example")).args(["config"]).output();
+    let parsed: serde_json::Value = serde_yaml::from_str(&yaml.stdout).unwrap();
+    assert_eq!(parsed, v);
 }
