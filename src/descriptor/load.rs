@@ -598,3 +598,88 @@ fn instance(cx: &mut Cx, node: &Node, path: &str) -> Option<InstanceDecl> {
     }
     Some(InstanceDecl { type_ref, values })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::Diagnostic;
+    use crate::yaml::decode::LocIndex;
+
+    fn decoded(text: &str) -> (Compartment, Vec<(&'static str, String)>) {
+        let (node, mut diags): (Option<Node>, Vec<Diagnostic>) = crate::yaml::parse(0, text);
+        let mut cx = Cx {
+            diagnostics: &mut diags,
+            locs: LocIndex::default(),
+        };
+        let c = decode(&mut cx, &node.expect("valid YAML"));
+        (c, diags.into_iter().map(|d| (d.code, d.path)).collect())
+    }
+
+    #[test]
+    fn resource_fields_are_reported_in_the_order_they_are_decoded() {
+        let (c, diags) = decoded(concat!(
+            "name: demo\n",
+            "resources:\n",
+            "  db:\n",
+            "    restart: sometimes\n",
+            "    readiness: {type: http, port: 5432}\n",
+            "    volumes: {data: var/lib/data}\n",
+            "    outputs: {url: {value: x}}\n",
+            "    ports: 5432\n",
+            "    generatedVariables: {TOKEN: {generator: uuid, encoding: b64}}\n",
+            "    command: postgres -c x\n",
+            "    image: postgres:16\n",
+        ));
+        assert_eq!(
+            diags,
+            [
+                ("wrong-type", "resources.db.command".to_string()),
+                (
+                    "unknown-generator",
+                    "resources.db.generatedVariables.TOKEN.generator".to_string()
+                ),
+                (
+                    "unknown-encoding",
+                    "resources.db.generatedVariables.TOKEN.encoding".to_string()
+                ),
+                ("wrong-type", "resources.db.ports".to_string()),
+                ("missing-field", "resources.db.outputs.url".to_string()),
+                (
+                    "relative-volume-path",
+                    "resources.db.volumes.data".to_string()
+                ),
+                (
+                    "unknown-readiness",
+                    "resources.db.readiness.type".to_string()
+                ),
+                ("unknown-restart", "resources.db.restart".to_string()),
+            ]
+        );
+        // The resource is still decoded: its image is there, and what was
+        // wrong is left at its default.
+        let db = &c.resources["db"];
+        assert_eq!(db.image, "postgres:16");
+        assert_eq!(db.restart, "unless-stopped");
+        assert_eq!(db.command, None);
+        assert!(db.readiness.is_none() && db.ports.is_empty() && db.outputs.is_empty());
+        assert_eq!(db.volumes["data"], "var/lib/data");
+    }
+
+    #[test]
+    fn a_preset_takes_only_env_and_an_unknown_one_is_reported() {
+        let (c, diags) = decoded(concat!(
+            "name: demo\n",
+            "resources:\n",
+            "  db: {preset: postgres, ports: [5432], env: {POSTGRES_DB: app}}\n",
+            "  kv: {preset: valkey-cluster}\n",
+        ));
+        assert_eq!(
+            diags,
+            [
+                ("preset-field", "resources.db.ports".to_string()),
+                ("unknown-preset", "resources.kv.preset".to_string()),
+            ]
+        );
+        assert!(c.resources.is_empty());
+    }
+}

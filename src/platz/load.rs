@@ -818,3 +818,69 @@ fn lifecycle(cx: &mut Cx, node: &Node, path: &str) -> Lifecycle {
     }
     l
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::Diagnostic;
+    use crate::yaml::decode::LocIndex;
+
+    fn decoded(text: &str) -> (Vec<ResourceType>, Vec<(&'static str, String)>) {
+        let (node, mut diags): (Option<Node>, Vec<Diagnostic>) = crate::yaml::parse(0, text);
+        let mut cx = Cx {
+            diagnostics: &mut diags,
+            locs: LocIndex::default(),
+        };
+        let types = decode(&mut cx, "shop", &node.expect("valid YAML"));
+        (types, diags.into_iter().map(|d| (d.code, d.path)).collect())
+    }
+
+    #[test]
+    fn a_type_is_checked_whole_even_when_its_key_is_missing() {
+        let (types, diags) = decoded(concat!(
+            "- apiVersion: platz.io/v2\n",
+            "  kind: Thing\n",
+            "  spec:\n",
+            "    name_singular: Shop\n",
+            "    fontawesome_icon: shop\n",
+            "    values_ui: {inputs: 3}\n",
+        ));
+        assert!(types.is_empty());
+        assert_eq!(
+            diags,
+            [
+                ("unknown-api-version", "[0].apiVersion".to_string()),
+                ("unknown-kind", "[0].kind".to_string()),
+                ("missing-field", "[0]".to_string()),
+                ("missing-field", "[0].spec".to_string()),
+                ("wrong-type", "[0].spec.values_ui.inputs".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_whole_type_decodes() {
+        let (types, diags) = decoded(concat!(
+            "- apiVersion: platz.io/v1beta1\n",
+            "  kind: ResourceType\n",
+            "  key: shop\n",
+            "  spec:\n",
+            "    name_singular: Shop\n",
+            "    name_plural: Shops\n",
+            "    fontawesome_icon: shop\n",
+            "    global: true\n",
+            "    values_ui:\n",
+            "      inputs:\n",
+            "        - {id: name, type: text, label: Name}\n",
+            "      outputs: {values: [{path: [name], value: {FieldValue: {input: name}}}]}\n",
+        ));
+        assert_eq!(diags, []);
+        let t = &types[0];
+        assert_eq!(
+            (t.owner.as_str(), t.key.as_str(), t.name_plural.as_str()),
+            ("shop", "shop", "Shops")
+        );
+        assert!(t.global);
+        assert_eq!(t.inputs.len(), 1);
+    }
+}
