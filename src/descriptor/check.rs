@@ -145,106 +145,135 @@ impl Checker<'_> {
     pub fn services(&mut self, c: &Compartment, root: &Path) {
         for (name, s) in &c.services {
             let base = format!("services.{name}");
-            let dir = root.join(&s.path);
-            if !s.path.is_empty() && !dir.is_dir() {
-                let path = format!("{base}.path");
-                self.error(
-                    "missing-path",
-                    &path,
-                    self.locs.value(&path),
-                    format!("service `{name}` path `{}` is not a directory", s.path),
-                    "create the directory or fix the path (relative to compartment.yml)".into(),
-                );
-            } else if !s.path.is_empty() && !dir.join("Dockerfile").is_file() {
-                let path = format!("{base}.path");
-                self.error(
-                    "missing-dockerfile",
-                    &path,
-                    self.locs.value(&path),
-                    format!("service `{name}` has no Dockerfile in `{}`", s.path),
-                    format!(
-                        "add {}/Dockerfile: services are built from it",
-                        s.path.trim_end_matches('/')
-                    ),
-                );
-            }
-            for (var, value) in &s.build.env {
-                let Some(value) = value else { continue };
-                let v = value.trim();
-                let v = v
-                    .strip_prefix("${")
-                    .and_then(|v| v.strip_suffix('}'))
-                    .unwrap_or(v);
-                let Some((res, out)) = v.split_once('.') else {
-                    continue;
-                };
-                if let Some(r) = c.resources.get(res) {
-                    if r.outputs.contains_key(out) {
-                        let bpath = format!("{base}.build.env.{var}");
-                        self.error(
-                            "connection-in-build",
-                            &bpath,
-                            self.locs.value(&bpath),
-                            format!("build.env `{var}` of service `{name}` selects the resource output `{res}.{out}`: resource outputs are runtime variables and cannot be selected in build.env"),
-                            format!("remove `{var}` from build.env; to give the running service this value, declare `connections: {{ {res}: {{ env: {{ {var}: {out} }} }} }}` under services.{name}"),
-                        );
-                    }
-                }
-            }
-            let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
-            for (res, conn) in &s.connections {
-                let cpath = format!("{base}.connections.{res}");
-                let Some(r) = c.resources.get(res) else {
-                    let help = match suggest(res, c.resources.keys().map(String::as_str)) {
-                        Some(x) => format!("did you mean `{x}`?"),
-                        None => "connect to a resource declared under `resources`".into(),
-                    };
+            self.service_path(root, name, s, &base);
+            self.build_env_selections(c, name, s, &base);
+            self.connections(c, name, s, &base);
+        }
+    }
+
+    /// The service's `path` is a directory holding a Dockerfile.
+    fn service_path(&mut self, root: &Path, name: &str, s: &ServiceDef, base: &str) {
+        let dir = root.join(&s.path);
+        if !s.path.is_empty() && !dir.is_dir() {
+            let path = format!("{base}.path");
+            self.error(
+                "missing-path",
+                &path,
+                self.locs.value(&path),
+                format!("service `{name}` path `{}` is not a directory", s.path),
+                "create the directory or fix the path (relative to compartment.yml)".into(),
+            );
+        } else if !s.path.is_empty() && !dir.join("Dockerfile").is_file() {
+            let path = format!("{base}.path");
+            self.error(
+                "missing-dockerfile",
+                &path,
+                self.locs.value(&path),
+                format!("service `{name}` has no Dockerfile in `{}`", s.path),
+                format!(
+                    "add {}/Dockerfile: services are built from it",
+                    s.path.trim_end_matches('/')
+                ),
+            );
+        }
+    }
+
+    /// No `build.env` value selects a resource output (`res.out` or
+    /// `${res.out}`): outputs exist only at run time.
+    fn build_env_selections(&mut self, c: &Compartment, name: &str, s: &ServiceDef, base: &str) {
+        for (var, value) in &s.build.env {
+            let Some(value) = value else { continue };
+            let v = value.trim();
+            let v = v
+                .strip_prefix("${")
+                .and_then(|v| v.strip_suffix('}'))
+                .unwrap_or(v);
+            let Some((res, out)) = v.split_once('.') else {
+                continue;
+            };
+            if let Some(r) = c.resources.get(res) {
+                if r.outputs.contains_key(out) {
+                    let bpath = format!("{base}.build.env.{var}");
                     self.error(
-                        "unknown-resource",
-                        &cpath,
-                        self.locs.key(&cpath),
-                        format!("service `{name}` connects to unknown resource `{res}`"),
-                        help,
+                        "connection-in-build",
+                        &bpath,
+                        self.locs.value(&bpath),
+                        format!("build.env `{var}` of service `{name}` selects the resource output `{res}.{out}`: resource outputs are runtime variables and cannot be selected in build.env"),
+                        format!("remove `{var}` from build.env; to give the running service this value, declare `connections: {{ {res}: {{ env: {{ {var}: {out} }} }} }}` under services.{name}"),
                     );
-                    continue;
-                };
-                for (var, out) in &conn.env {
-                    let vpath = format!("{cpath}.env.{var}");
-                    if !r.outputs.contains_key(out) {
-                        let help = match suggest(out, r.outputs.keys().map(String::as_str)) {
-                            Some(x) => format!("did you mean `{x}`?"),
-                            None if r.outputs.is_empty() => format!("resource `{res}` declares no outputs: add them under resources.{res}.outputs"),
-                            None => format!("outputs of `{res}`: {}", r.outputs.keys().cloned().collect::<Vec<_>>().join(", ")),
-                        };
-                        self.error(
-                            "unknown-output",
-                            &vpath,
-                            self.locs.value(&vpath),
-                            format!("resource `{res}` has no output `{out}`"),
-                            help,
-                        );
-                    }
-                    if let Some(other) = seen.insert(var, res) {
-                        self.error(
-                            "connection-conflict",
-                            &vpath,
-                            self.locs.key(&vpath),
-                            format!("`{var}` of service `{name}` is bound to both `{other}` and `{res}`"),
-                            "a runtime variable has one source: remove one of the connections".into(),
-                        );
-                    }
-                    if s.build.env.contains_key(var) {
-                        let bpath = format!("{base}.build.env.{var}");
-                        self.error(
-                            "connection-in-build",
-                            &bpath,
-                            self.locs.key(&bpath),
-                            format!("`{var}` is a connection (runtime variable) of service `{name}` and cannot be selected in build.env"),
-                            format!("remove `{var}` from build.env: connections are resolved when the container starts, not at build time"),
-                        );
-                    }
                 }
             }
         }
+    }
+
+    /// Each connection names a declared resource, each of its variables an
+    /// output of it; no variable has two sources or is also a build variable.
+    fn connections<'c>(&mut self, c: &'c Compartment, name: &str, s: &'c ServiceDef, base: &str) {
+        let mut seen: BTreeMap<&'c str, &'c str> = BTreeMap::new();
+        for (res, conn) in &s.connections {
+            let cpath = format!("{base}.connections.{res}");
+            let Some(r) = c.resources.get(res) else {
+                let help = match suggest(res, c.resources.keys().map(String::as_str)) {
+                    Some(x) => format!("did you mean `{x}`?"),
+                    None => "connect to a resource declared under `resources`".into(),
+                };
+                self.error(
+                    "unknown-resource",
+                    &cpath,
+                    self.locs.key(&cpath),
+                    format!("service `{name}` connects to unknown resource `{res}`"),
+                    help,
+                );
+                continue;
+            };
+            for (var, out) in &conn.env {
+                let vpath = format!("{cpath}.env.{var}");
+                if !r.outputs.contains_key(out) {
+                    self.unknown_output(res, r, out, &vpath);
+                }
+                if let Some(other) = seen.insert(var, res) {
+                    self.error(
+                        "connection-conflict",
+                        &vpath,
+                        self.locs.key(&vpath),
+                        format!(
+                            "`{var}` of service `{name}` is bound to both `{other}` and `{res}`"
+                        ),
+                        "a runtime variable has one source: remove one of the connections".into(),
+                    );
+                }
+                if s.build.env.contains_key(var) {
+                    let bpath = format!("{base}.build.env.{var}");
+                    self.error(
+                        "connection-in-build",
+                        &bpath,
+                        self.locs.key(&bpath),
+                        format!("`{var}` is a connection (runtime variable) of service `{name}` and cannot be selected in build.env"),
+                        format!("remove `{var}` from build.env: connections are resolved when the container starts, not at build time"),
+                    );
+                }
+            }
+        }
+    }
+
+    /// A connection variable bound to an output that resource `res` lacks.
+    fn unknown_output(&mut self, res: &str, r: &ResourceDef, out: &str, vpath: &str) {
+        let help = match suggest(out, r.outputs.keys().map(String::as_str)) {
+            Some(x) => format!("did you mean `{x}`?"),
+            None if r.outputs.is_empty() => format!(
+                "resource `{res}` declares no outputs: add them under resources.{res}.outputs"
+            ),
+            None => format!(
+                "outputs of `{res}`: {}",
+                r.outputs.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        };
+        self.error(
+            "unknown-output",
+            vpath,
+            self.locs.value(vpath),
+            format!("resource `{res}` has no output `{out}`"),
+            help,
+        );
     }
 }

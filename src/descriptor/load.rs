@@ -4,8 +4,9 @@
 
 use super::model::*;
 use super::preset;
-use crate::yaml::decode::{index, join, valid_name, Cx};
+use crate::yaml::decode::{index, join, valid_name, Cx, Fields};
 use crate::yaml::{Node, Value};
+use std::collections::BTreeMap;
 
 const TOP: &[&str] = &["name", "services", "resources", "instances"];
 const SERVICE: &[&str] = &["path", "connections", "build", "ingress"];
@@ -175,38 +176,7 @@ fn service(cx: &mut Cx, node: &Node, path: &str) -> Option<ServiceDef> {
 fn resource(cx: &mut Cx, node: &Node, path: &str) -> Option<ResourceDef> {
     let f = cx.fields(node, path, RESOURCE)?;
     if let Some(p) = f.get("preset") {
-        let env = f
-            .get("env")
-            .map(|e| cx.string_map(e, &f.path("env")))
-            .unwrap_or_default();
-        let name = cx.one_of(
-            p,
-            &f.path("preset"),
-            preset::PRESETS,
-            "unknown-preset",
-            "preset",
-        )?;
-        let mut ok = true;
-        for key in f
-            .keys()
-            .filter(|k| RESOURCE.contains(k) && !preset::PRESET_FIELDS.contains(k))
-            .collect::<Vec<_>>()
-        {
-            ok = false;
-            let loc = f.key_loc(key).unwrap_or(node.loc);
-            cx.error(
-                "preset-field",
-                loc,
-                &f.path(key),
-                format!("`{key}` cannot be combined with `preset: {name}`"),
-                format!("only `env` may accompany a preset; to change `{key}`, remove `preset` and declare the expanded form (docs/descriptors.md, \"The postgres preset\")"),
-            );
-        }
-        return if ok {
-            preset::expand(&name, &env)
-        } else {
-            None
-        };
+        return preset_resource(cx, node, &f, p);
     }
     let image = cx
         .required(&f, "image", "a Docker image reference, or use `preset:`")
@@ -225,167 +195,29 @@ fn resource(cx: &mut Cx, node: &Node, path: &str) -> Option<ResourceDef> {
         operations: Operations::default(),
     };
     if let Some(n) = f.get("command") {
-        let p = f.path("command");
-        if let Value::Str { .. } = n.value {
-            cx.error(
-                "wrong-type",
-                n.loc,
-                &p,
-                "`command` must be a list of arguments",
-                "write it as a list, e.g. `command: [\"valkey-server\", \"--save\", \"\"]`",
-            );
-        } else {
-            r.command = cx.string_list(n, &p);
-        }
+        r.command = command(cx, n, &f.path("command"));
     }
     if let Some(n) = f.get("env") {
         r.env = cx.string_map(n, &f.path("env"));
     }
     if let Some(n) = f.get("generatedVariables") {
-        let gpath = f.path("generatedVariables");
-        for (key, _, v) in cx.entries(n, &gpath).unwrap_or_default() {
-            let vpath = join(&gpath, &key);
-            let Some(gf) = cx.fields(v, &vpath, GENERATED) else {
-                continue;
-            };
-            let mut g = GeneratedVariable::default();
-            if let Some(gen) = cx.required(&gf, "generator", "`token`") {
-                g.generator = cx
-                    .one_of(
-                        gen,
-                        &gf.path("generator"),
-                        GENERATORS,
-                        "unknown-generator",
-                        "generator",
-                    )
-                    .unwrap_or_default();
-            }
-            if let Some(b) = gf.get("bytes") {
-                g.bytes = cx.integer(b, &gf.path("bytes"), 8, 1024).unwrap_or(24) as u32;
-            }
-            if let Some(e) = gf.get("encoding") {
-                g.encoding = cx
-                    .one_of(
-                        e,
-                        &gf.path("encoding"),
-                        ENCODINGS,
-                        "unknown-encoding",
-                        "encoding",
-                    )
-                    .unwrap_or_default();
-            }
-            r.generated_variables.insert(key, g);
-        }
+        r.generated_variables = generated_variables(cx, n, &f.path("generatedVariables"));
     }
     if let Some(n) = f.get("ports") {
-        let ppath = f.path("ports");
-        match &n.value {
-            Value::Seq(items) => {
-                for (i, item) in items.iter().enumerate() {
-                    if let Some(p) = cx.port(item, &index(&ppath, i)) {
-                        r.ports.push(p);
-                    }
-                }
-            }
-            _ => cx.type_error(n, &ppath, "a list of port numbers"),
-        }
+        r.ports = ports(cx, n, &f.path("ports"));
     }
     if let Some(n) = f.get("outputs") {
-        let opath = f.path("outputs");
-        for (name, _, v) in cx.entries(n, &opath).unwrap_or_default() {
-            let vpath = join(&opath, &name);
-            let Some(of) = cx.fields(v, &vpath, OUTPUT) else {
-                continue;
-            };
-            let sensitive = cx
-                .required(
-                    &of,
-                    "sensitive",
-                    "`true` or `false`: every output must say whether it is secret",
-                )
-                .and_then(|s| cx.boolean(s, &of.path("sensitive")));
-            let value = cx
-                .required(&of, "value", "the output's value, e.g. `${resource.host}`")
-                .and_then(|s| cx.scalar(s, &of.path("value")));
-            if let (Some(sensitive), Some(value)) = (sensitive, value) {
-                r.outputs.insert(name, OutputDef { sensitive, value });
-            }
-        }
+        r.outputs = outputs(cx, n, &f.path("outputs"));
     }
     if let Some(n) = f.get("volumes") {
-        let vpath = f.path("volumes");
-        for (handle, _, v) in cx.entries(n, &vpath).unwrap_or_default() {
-            let hpath = join(&vpath, &handle);
-            let Some(target) = cx.string(v, &hpath) else {
-                continue;
-            };
-            if !target.starts_with('/') {
-                cx.error(
-                    "relative-volume-path",
-                    v.loc,
-                    &hpath,
-                    format!("volume `{handle}` is mounted at the relative path `{target}`"),
-                    format!(
-                        "mount paths must be absolute container paths, e.g. `/{}`",
-                        target.trim_start_matches("./")
-                    ),
-                );
-            }
-            r.volumes.insert(handle, target);
-        }
+        r.volumes = volumes(cx, n, &f.path("volumes"));
     }
     if let Some(n) = f.get("readiness") {
-        let rpath = f.path("readiness");
-        if let Some(rf) = cx.fields(n, &rpath, READINESS) {
-            let kind = cx.required(&rf, "type", "`tcp`").and_then(|t| {
-                cx.one_of(
-                    t,
-                    &rf.path("type"),
-                    &["tcp"],
-                    "unknown-readiness",
-                    "readiness type",
-                )
-            });
-            let port = cx
-                .required(&rf, "port", "the TCP port to wait for")
-                .and_then(|p| cx.port(p, &rf.path("port")));
-            let timeout = rf
-                .get("timeoutMs")
-                .and_then(|t| cx.integer(t, &rf.path("timeoutMs"), 1, 3_600_000))
-                .map(|t| t as u64);
-            if let (Some(kind), Some(port)) = (kind, port) {
-                r.readiness = Some(Readiness {
-                    kind,
-                    port,
-                    timeout_ms: timeout.unwrap_or(DEFAULT_READINESS_TIMEOUT_MS),
-                });
-            }
-        }
+        r.readiness = readiness(cx, n, &f.path("readiness"));
     }
     if let Some(n) = f.get("restart") {
-        let rpath = f.path("restart");
-        if let Some(s) = cx.string(n, &rpath) {
-            let base = s.split(':').next().unwrap_or("");
-            let count_ok = match s.split_once(':') {
-                Some(("on-failure", count)) => count.parse::<u32>().is_ok(),
-                Some(_) => false,
-                None => true,
-            };
-            if RESTART_POLICIES.contains(&base) && count_ok {
-                r.restart = s;
-            } else {
-                let help = match crate::diagnostics::suggest(&s, RESTART_POLICIES.iter().copied()) {
-                    Some(x) => format!("did you mean `{x}`? use one of: no, always, unless-stopped, on-failure, on-failure:N"),
-                    None => "use one of: no, always, unless-stopped, on-failure, on-failure:N".into(),
-                };
-                cx.error(
-                    "unknown-restart",
-                    n.loc,
-                    &rpath,
-                    format!("unknown restart policy `{s}`"),
-                    help,
-                );
-            }
+        if let Some(policy) = restart(cx, n, &f.path("restart")) {
+            r.restart = policy;
         }
     }
     if let Some(n) = f.get("operations") {
@@ -394,7 +226,220 @@ fn resource(cx: &mut Cx, node: &Node, path: &str) -> Option<ResourceDef> {
     image.map(|_| r)
 }
 
-fn operation(cx: &mut Cx, f: &crate::yaml::decode::Fields) -> Option<Operation> {
+/// A resource written as `preset: NAME` (with at most `env` beside it),
+/// expanded into its full definition.
+fn preset_resource(cx: &mut Cx, node: &Node, f: &Fields, p: &Node) -> Option<ResourceDef> {
+    let env = f
+        .get("env")
+        .map(|e| cx.string_map(e, &f.path("env")))
+        .unwrap_or_default();
+    let name = cx.one_of(
+        p,
+        &f.path("preset"),
+        preset::PRESETS,
+        "unknown-preset",
+        "preset",
+    )?;
+    let mut ok = true;
+    for key in f
+        .keys()
+        .filter(|k| RESOURCE.contains(k) && !preset::PRESET_FIELDS.contains(k))
+        .collect::<Vec<_>>()
+    {
+        ok = false;
+        let loc = f.key_loc(key).unwrap_or(node.loc);
+        cx.error(
+            "preset-field",
+            loc,
+            &f.path(key),
+            format!("`{key}` cannot be combined with `preset: {name}`"),
+            format!("only `env` may accompany a preset; to change `{key}`, remove `preset` and declare the expanded form (docs/descriptors.md, \"The postgres preset\")"),
+        );
+    }
+    if ok {
+        preset::expand(&name, &env)
+    } else {
+        None
+    }
+}
+
+/// `command:`, a list of arguments (a single string is refused).
+fn command(cx: &mut Cx, n: &Node, p: &str) -> Option<Vec<String>> {
+    if let Value::Str { .. } = n.value {
+        cx.error(
+            "wrong-type",
+            n.loc,
+            p,
+            "`command` must be a list of arguments",
+            "write it as a list, e.g. `command: [\"valkey-server\", \"--save\", \"\"]`",
+        );
+        None
+    } else {
+        cx.string_list(n, p)
+    }
+}
+
+/// `generatedVariables:`, each with its generator, size and encoding.
+fn generated_variables(cx: &mut Cx, n: &Node, gpath: &str) -> BTreeMap<String, GeneratedVariable> {
+    let mut out = BTreeMap::new();
+    for (key, _, v) in cx.entries(n, gpath).unwrap_or_default() {
+        let vpath = join(gpath, &key);
+        let Some(gf) = cx.fields(v, &vpath, GENERATED) else {
+            continue;
+        };
+        let mut g = GeneratedVariable::default();
+        if let Some(gen) = cx.required(&gf, "generator", "`token`") {
+            g.generator = cx
+                .one_of(
+                    gen,
+                    &gf.path("generator"),
+                    GENERATORS,
+                    "unknown-generator",
+                    "generator",
+                )
+                .unwrap_or_default();
+        }
+        if let Some(b) = gf.get("bytes") {
+            g.bytes = cx.integer(b, &gf.path("bytes"), 8, 1024).unwrap_or(24) as u32;
+        }
+        if let Some(e) = gf.get("encoding") {
+            g.encoding = cx
+                .one_of(
+                    e,
+                    &gf.path("encoding"),
+                    ENCODINGS,
+                    "unknown-encoding",
+                    "encoding",
+                )
+                .unwrap_or_default();
+        }
+        out.insert(key, g);
+    }
+    out
+}
+
+/// `ports:`, a list of port numbers.
+fn ports(cx: &mut Cx, n: &Node, ppath: &str) -> Vec<u16> {
+    let mut out = Vec::new();
+    match &n.value {
+        Value::Seq(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if let Some(p) = cx.port(item, &index(ppath, i)) {
+                    out.push(p);
+                }
+            }
+        }
+        _ => cx.type_error(n, ppath, "a list of port numbers"),
+    }
+    out
+}
+
+/// `outputs:`, each saying whether it is sensitive and what its value is.
+fn outputs(cx: &mut Cx, n: &Node, opath: &str) -> BTreeMap<String, OutputDef> {
+    let mut out = BTreeMap::new();
+    for (name, _, v) in cx.entries(n, opath).unwrap_or_default() {
+        let vpath = join(opath, &name);
+        let Some(of) = cx.fields(v, &vpath, OUTPUT) else {
+            continue;
+        };
+        let sensitive = cx
+            .required(
+                &of,
+                "sensitive",
+                "`true` or `false`: every output must say whether it is secret",
+            )
+            .and_then(|s| cx.boolean(s, &of.path("sensitive")));
+        let value = cx
+            .required(&of, "value", "the output's value, e.g. `${resource.host}`")
+            .and_then(|s| cx.scalar(s, &of.path("value")));
+        if let (Some(sensitive), Some(value)) = (sensitive, value) {
+            out.insert(name, OutputDef { sensitive, value });
+        }
+    }
+    out
+}
+
+/// `volumes:`, handles mapped to absolute mount paths.
+fn volumes(cx: &mut Cx, n: &Node, vpath: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (handle, _, v) in cx.entries(n, vpath).unwrap_or_default() {
+        let hpath = join(vpath, &handle);
+        let Some(target) = cx.string(v, &hpath) else {
+            continue;
+        };
+        if !target.starts_with('/') {
+            cx.error(
+                "relative-volume-path",
+                v.loc,
+                &hpath,
+                format!("volume `{handle}` is mounted at the relative path `{target}`"),
+                format!(
+                    "mount paths must be absolute container paths, e.g. `/{}`",
+                    target.trim_start_matches("./")
+                ),
+            );
+        }
+        out.insert(handle, target);
+    }
+    out
+}
+
+/// `readiness:`, the TCP port to wait for and how long.
+fn readiness(cx: &mut Cx, n: &Node, rpath: &str) -> Option<Readiness> {
+    let rf = cx.fields(n, rpath, READINESS)?;
+    let kind = cx.required(&rf, "type", "`tcp`").and_then(|t| {
+        cx.one_of(
+            t,
+            &rf.path("type"),
+            &["tcp"],
+            "unknown-readiness",
+            "readiness type",
+        )
+    });
+    let port = cx
+        .required(&rf, "port", "the TCP port to wait for")
+        .and_then(|p| cx.port(p, &rf.path("port")));
+    let timeout = rf
+        .get("timeoutMs")
+        .and_then(|t| cx.integer(t, &rf.path("timeoutMs"), 1, 3_600_000))
+        .map(|t| t as u64);
+    let (kind, port) = (kind?, port?);
+    Some(Readiness {
+        kind,
+        port,
+        timeout_ms: timeout.unwrap_or(DEFAULT_READINESS_TIMEOUT_MS),
+    })
+}
+
+/// `restart:`, a Docker restart policy; `None` when it is not one.
+fn restart(cx: &mut Cx, n: &Node, rpath: &str) -> Option<String> {
+    let s = cx.string(n, rpath)?;
+    let base = s.split(':').next().unwrap_or("");
+    let count_ok = match s.split_once(':') {
+        Some(("on-failure", count)) => count.parse::<u32>().is_ok(),
+        Some(_) => false,
+        None => true,
+    };
+    if RESTART_POLICIES.contains(&base) && count_ok {
+        return Some(s);
+    }
+    let help = match crate::diagnostics::suggest(&s, RESTART_POLICIES.iter().copied()) {
+        Some(x) => format!(
+            "did you mean `{x}`? use one of: no, always, unless-stopped, on-failure, on-failure:N"
+        ),
+        None => "use one of: no, always, unless-stopped, on-failure, on-failure:N".into(),
+    };
+    cx.error(
+        "unknown-restart",
+        n.loc,
+        rpath,
+        format!("unknown restart policy `{s}`"),
+        help,
+    );
+    None
+}
+
+fn operation(cx: &mut Cx, f: &Fields) -> Option<Operation> {
     let command = cx
         .required(f, "command", "the shell command to run")
         .and_then(|n| cx.string(n, &f.path("command")));
@@ -552,4 +597,89 @@ fn instance(cx: &mut Cx, node: &Node, path: &str) -> Option<InstanceDecl> {
         }
     }
     Some(InstanceDecl { type_ref, values })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::Diagnostic;
+    use crate::yaml::decode::LocIndex;
+
+    fn decoded(text: &str) -> (Compartment, Vec<(&'static str, String)>) {
+        let (node, mut diags): (Option<Node>, Vec<Diagnostic>) = crate::yaml::parse(0, text);
+        let mut cx = Cx {
+            diagnostics: &mut diags,
+            locs: LocIndex::default(),
+        };
+        let c = decode(&mut cx, &node.expect("valid YAML"));
+        (c, diags.into_iter().map(|d| (d.code, d.path)).collect())
+    }
+
+    #[test]
+    fn resource_fields_are_reported_in_the_order_they_are_decoded() {
+        let (c, diags) = decoded(concat!(
+            "name: demo\n",
+            "resources:\n",
+            "  db:\n",
+            "    restart: sometimes\n",
+            "    readiness: {type: http, port: 5432}\n",
+            "    volumes: {data: var/lib/data}\n",
+            "    outputs: {url: {value: x}}\n",
+            "    ports: 5432\n",
+            "    generatedVariables: {TOKEN: {generator: uuid, encoding: b64}}\n",
+            "    command: postgres -c x\n",
+            "    image: postgres:16\n",
+        ));
+        assert_eq!(
+            diags,
+            [
+                ("wrong-type", "resources.db.command".to_string()),
+                (
+                    "unknown-generator",
+                    "resources.db.generatedVariables.TOKEN.generator".to_string()
+                ),
+                (
+                    "unknown-encoding",
+                    "resources.db.generatedVariables.TOKEN.encoding".to_string()
+                ),
+                ("wrong-type", "resources.db.ports".to_string()),
+                ("missing-field", "resources.db.outputs.url".to_string()),
+                (
+                    "relative-volume-path",
+                    "resources.db.volumes.data".to_string()
+                ),
+                (
+                    "unknown-readiness",
+                    "resources.db.readiness.type".to_string()
+                ),
+                ("unknown-restart", "resources.db.restart".to_string()),
+            ]
+        );
+        // The resource is still decoded: its image is there, and what was
+        // wrong is left at its default.
+        let db = &c.resources["db"];
+        assert_eq!(db.image, "postgres:16");
+        assert_eq!(db.restart, "unless-stopped");
+        assert_eq!(db.command, None);
+        assert!(db.readiness.is_none() && db.ports.is_empty() && db.outputs.is_empty());
+        assert_eq!(db.volumes["data"], "var/lib/data");
+    }
+
+    #[test]
+    fn a_preset_takes_only_env_and_an_unknown_one_is_reported() {
+        let (c, diags) = decoded(concat!(
+            "name: demo\n",
+            "resources:\n",
+            "  db: {preset: postgres, ports: [5432], env: {POSTGRES_DB: app}}\n",
+            "  kv: {preset: valkey-cluster}\n",
+        ));
+        assert_eq!(
+            diags,
+            [
+                ("preset-field", "resources.db.ports".to_string()),
+                ("unknown-preset", "resources.kv.preset".to_string()),
+            ]
+        );
+        assert!(c.resources.is_empty());
+    }
 }

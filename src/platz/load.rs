@@ -82,7 +82,22 @@ pub fn decode(cx: &mut Cx, owner: &str, root: &Node) -> Vec<ResourceType> {
 
 fn resource_type(cx: &mut Cx, owner: &str, node: &Node, path: &str) -> Option<ResourceType> {
     let f = cx.fields(node, path, TYPE)?;
-    if let Some(v) = cx.required(&f, "apiVersion", "`platz.io/v1beta1`") {
+    check_header(cx, &f);
+    let key = type_key(cx, &f);
+    let spec_node = cx.required(
+        &f,
+        "spec",
+        "the type's spec (name_singular, name_plural, fontawesome_icon, values_ui)",
+    )?;
+    let spath = f.path("spec");
+    let s = cx.fields(spec_node, &spath, SPEC)?;
+    spec(cx, owner, key, &s)
+}
+
+/// `apiVersion: platz.io/v1beta1` and `kind: ResourceType`, the only ones
+/// understood.
+fn check_header(cx: &mut Cx, f: &Fields) {
+    if let Some(v) = cx.required(f, "apiVersion", "`platz.io/v1beta1`") {
         if let Some(s) = cx.string(v, &f.path("apiVersion")) {
             if s != "platz.io/v1beta1" {
                 cx.error(
@@ -95,7 +110,7 @@ fn resource_type(cx: &mut Cx, owner: &str, node: &Node, path: &str) -> Option<Re
             }
         }
     }
-    if let Some(v) = cx.required(&f, "kind", "`ResourceType`") {
+    if let Some(v) = cx.required(f, "kind", "`ResourceType`") {
         if let Some(s) = cx.string(v, &f.path("kind")) {
             if s != "ResourceType" {
                 cx.error(
@@ -108,8 +123,13 @@ fn resource_type(cx: &mut Cx, owner: &str, node: &Node, path: &str) -> Option<Re
             }
         }
     }
+}
+
+/// The type's `key`, reported when it is not a usable identifier (it is
+/// still returned, so later checks can name it).
+fn type_key(cx: &mut Cx, f: &Fields) -> Option<String> {
     let key = cx
-        .required(&f, "key", "the type's machine identifier, e.g. `shop`")
+        .required(f, "key", "the type's machine identifier, e.g. `shop`")
         .and_then(|n| cx.string(n, &f.path("key")));
     if let (Some(k), Some(n)) = (&key, f.get("key")) {
         if !crate::yaml::decode::valid_name(k)
@@ -126,32 +146,31 @@ fn resource_type(cx: &mut Cx, owner: &str, node: &Node, path: &str) -> Option<Re
             );
         }
     }
-    let spec_node = cx.required(
-        &f,
-        "spec",
-        "the type's spec (name_singular, name_plural, fontawesome_icon, values_ui)",
-    )?;
-    let spath = f.path("spec");
-    let s = cx.fields(spec_node, &spath, SPEC)?;
+    key
+}
+
+/// The type's `spec`: display names, icon, scope, values UI and lifecycle.
+/// `None` when a required part is missing (all of it is still checked).
+fn spec(cx: &mut Cx, owner: &str, key: Option<String>, s: &Fields) -> Option<ResourceType> {
     let text = |cx: &mut Cx, s: &Fields, k: &str, what: &str| {
         cx.required(s, k, what)
             .and_then(|n| cx.string(n, &s.path(k)))
     };
     let name_singular = text(
         cx,
-        &s,
+        s,
         "name_singular",
         "the display name of one instance, e.g. `Shop`",
     );
     let name_plural = text(
         cx,
-        &s,
+        s,
         "name_plural",
         "the display name of many, e.g. `Shops`",
     );
     let icon = text(
         cx,
-        &s,
+        s,
         "fontawesome_icon",
         "a FontAwesome icon name without `fa-`, e.g. `shop`",
     );
@@ -159,19 +178,7 @@ fn resource_type(cx: &mut Cx, owner: &str, node: &Node, path: &str) -> Option<Re
         .get("global")
         .and_then(|n| cx.boolean(n, &s.path("global")))
         .unwrap_or(false);
-    let mut inputs = Vec::new();
-    let mut outputs = Vec::new();
-    if let Some(vui) = cx.required(&s, "values_ui", "`inputs:` and `outputs:`") {
-        let vpath = s.path("values_ui");
-        if let Some(v) = cx.fields(vui, &vpath, VALUES_UI) {
-            if let Some(list) = v.get("inputs") {
-                inputs = decode_inputs(cx, list, &v.path("inputs"));
-            }
-            if let Some(o) = v.get("outputs") {
-                outputs = decode_outputs(cx, o, &v.path("outputs"), &inputs);
-            }
-        }
-    }
+    let (inputs, outputs) = values_ui(cx, s);
     let lifecycle = s
         .get("lifecycle")
         .map(|l| lifecycle(cx, l, &s.path("lifecycle")))
@@ -187,6 +194,25 @@ fn resource_type(cx: &mut Cx, owner: &str, node: &Node, path: &str) -> Option<Re
         outputs,
         lifecycle,
     })
+}
+
+/// The spec's `values_ui`: its inputs, then its outputs (which may refer
+/// to the inputs).
+fn values_ui(cx: &mut Cx, s: &Fields) -> (Vec<Input>, Vec<OutputValue>) {
+    let mut inputs = Vec::new();
+    let mut outputs = Vec::new();
+    if let Some(vui) = cx.required(s, "values_ui", "`inputs:` and `outputs:`") {
+        let vpath = s.path("values_ui");
+        if let Some(v) = cx.fields(vui, &vpath, VALUES_UI) {
+            if let Some(list) = v.get("inputs") {
+                inputs = decode_inputs(cx, list, &v.path("inputs"));
+            }
+            if let Some(o) = v.get("outputs") {
+                outputs = decode_outputs(cx, o, &v.path("outputs"), &inputs);
+            }
+        }
+    }
+    (inputs, outputs)
 }
 
 fn input_type(cx: &mut Cx, node: &Node, path: &str) -> Option<InputType> {
@@ -791,4 +817,70 @@ fn lifecycle(cx: &mut Cx, node: &Node, path: &str) -> Lifecycle {
         }
     }
     l
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::Diagnostic;
+    use crate::yaml::decode::LocIndex;
+
+    fn decoded(text: &str) -> (Vec<ResourceType>, Vec<(&'static str, String)>) {
+        let (node, mut diags): (Option<Node>, Vec<Diagnostic>) = crate::yaml::parse(0, text);
+        let mut cx = Cx {
+            diagnostics: &mut diags,
+            locs: LocIndex::default(),
+        };
+        let types = decode(&mut cx, "shop", &node.expect("valid YAML"));
+        (types, diags.into_iter().map(|d| (d.code, d.path)).collect())
+    }
+
+    #[test]
+    fn a_type_is_checked_whole_even_when_its_key_is_missing() {
+        let (types, diags) = decoded(concat!(
+            "- apiVersion: platz.io/v2\n",
+            "  kind: Thing\n",
+            "  spec:\n",
+            "    name_singular: Shop\n",
+            "    fontawesome_icon: shop\n",
+            "    values_ui: {inputs: 3}\n",
+        ));
+        assert!(types.is_empty());
+        assert_eq!(
+            diags,
+            [
+                ("unknown-api-version", "[0].apiVersion".to_string()),
+                ("unknown-kind", "[0].kind".to_string()),
+                ("missing-field", "[0]".to_string()),
+                ("missing-field", "[0].spec".to_string()),
+                ("wrong-type", "[0].spec.values_ui.inputs".to_string()),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_whole_type_decodes() {
+        let (types, diags) = decoded(concat!(
+            "- apiVersion: platz.io/v1beta1\n",
+            "  kind: ResourceType\n",
+            "  key: shop\n",
+            "  spec:\n",
+            "    name_singular: Shop\n",
+            "    name_plural: Shops\n",
+            "    fontawesome_icon: shop\n",
+            "    global: true\n",
+            "    values_ui:\n",
+            "      inputs:\n",
+            "        - {id: name, type: text, label: Name}\n",
+            "      outputs: {values: [{path: [name], value: {FieldValue: {input: name}}}]}\n",
+        ));
+        assert_eq!(diags, []);
+        let t = &types[0];
+        assert_eq!(
+            (t.owner.as_str(), t.key.as_str(), t.name_plural.as_str()),
+            ("shop", "shop", "Shops")
+        );
+        assert!(t.global);
+        assert_eq!(t.inputs.len(), 1);
+    }
 }

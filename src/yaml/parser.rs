@@ -227,7 +227,25 @@ impl Builder<'_> {
 
     fn syntax_error(&self, m: &Marker, info: &str) -> Diagnostic {
         let mut loc = self.loc(m, 1);
-        let mut help = if info.contains("did not find expected key") {
+        let mut help = self.syntax_help(info, &mut loc);
+        // An unclosed `[` or `{` is the usual cause of errors further down.
+        if let Some(unclosed) = self.unclosed_flow_help() {
+            help = unclosed;
+        }
+        let path = self.next_path();
+        Diagnostic::error(
+            "yaml-syntax",
+            Some(loc),
+            path,
+            format!("YAML syntax error: {info}"),
+        )
+        .with_help(help)
+    }
+
+    /// The advice for the scanner's message `info`, moving `loc` to what
+    /// the message is about (the line's content, a tab).
+    fn syntax_help(&self, info: &str, loc: &mut Loc) -> String {
+        if info.contains("did not find expected key") {
             // Usually a line indented differently from its siblings: point
             // at the start of its content.
             if let Some(line) = self.text.lines().nth(loc.line as usize - 1) {
@@ -251,8 +269,12 @@ impl Builder<'_> {
         } else {
             "fix the YAML syntax at this position (check indentation, colons and quotes)"
                 .to_string()
-        };
-        // An unclosed `[` or `{` is the usual cause of errors further down.
+        }
+    }
+
+    /// The advice when the error lies inside a flow collection (`[` or
+    /// `{`), the innermost one, which is likely left unclosed.
+    fn unclosed_flow_help(&self) -> Option<String> {
         for frame in self.stack.iter().rev() {
             let node = match frame {
                 Frame::Seq(n, ..) | Frame::Map(n, ..) => n,
@@ -264,21 +286,13 @@ impl Builder<'_> {
                 .and_then(|l| l.chars().nth(node.loc.col as usize - 1));
             if let Some(c @ ('[' | '{')) = opener {
                 let close = if c == '[' { ']' } else { '}' };
-                help = format!(
+                return Some(format!(
                     "this is inside the `{c}` opened at line {}, column {}: check that it is closed with `{close}`",
                     node.loc.line, node.loc.col
-                );
-                break;
+                ));
             }
         }
-        let path = self.next_path();
-        Diagnostic::error(
-            "yaml-syntax",
-            Some(loc),
-            path,
-            format!("YAML syntax error: {info}"),
-        )
-        .with_help(help)
+        None
     }
 
     fn finish(&mut self, node: Node, anchor: usize) {
