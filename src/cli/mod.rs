@@ -8,6 +8,7 @@ mod apply;
 pub mod args;
 mod ops;
 mod plan;
+mod render;
 mod schema;
 mod state;
 mod validate;

@@ -6,54 +6,15 @@
 use super::args::{
     OutputCommand, ResourceBackupCommand, ResourceCommand, SchedulerArgs, VariableCommand,
 };
+use super::render::{print_backups, print_deleted, print_json, print_or_json, print_report, table};
 use super::Context;
 use crate::access::current_actor;
 use crate::apply::progress::Progress;
 use crate::error::{Error, Result};
 use crate::ops::command::{self, NewValue, RestoreTarget, Restored};
-use crate::ops::schedule_run;
 use crate::ops::scheduler::{self, Pass};
 use crate::ops::variable::VariableError;
-use serde::Serialize;
 use std::io::Read;
-
-fn print_json<T: Serialize>(v: &T) {
-    println!("{}", serde_json::to_string_pretty(v).expect("serialises"));
-}
-
-/// A simple aligned table.
-fn table(headers: &[&str], rows: Vec<Vec<String>>) {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            }
-        }
-        println!("{}", s.trim_end());
-    };
-    line(headers.iter().map(|h| h.to_string()).collect());
-    for r in rows {
-        line(r);
-    }
-}
-
-/// Text, or the JSON of `value` under `--output json`.
-fn print_or_json<T: Serialize>(cx: &Context, value: &T, text: impl FnOnce()) {
-    if cx.json() {
-        print_json(value);
-    } else {
-        text();
-    }
-}
 
 pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
     let mut ws = cx.open()?;
@@ -128,29 +89,6 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
     Ok(0)
 }
 
-fn print_deleted(report: &crate::ops::resource::Deleted) {
-    let name = &report.resource;
-    if report.record_removed {
-        let container = if report.container_removed {
-            " and its container"
-        } else {
-            " (it had no container)"
-        };
-        println!("Deleted resource `{name}`{container}.");
-    } else {
-        println!("Deleted the data kept from the earlier delete of `{name}`.");
-    }
-    for v in &report.volumes_deleted {
-        println!("  deleted volume {v}");
-    }
-    for v in &report.volumes_kept {
-        println!("  kept volume {v}");
-    }
-    if !report.volumes_kept.is_empty() {
-        println!("  (delete the kept data later with `compartment resource delete --resource {name} --delete-data`)");
-    }
-}
-
 fn backup_command(
     cx: &Context,
     mut ws: crate::workspace::Workspace,
@@ -202,39 +140,6 @@ fn backup_command(
         }
     }
     Ok(0)
-}
-
-fn print_backups(listing: &command::BackupListing) {
-    for s in &listing.schedules {
-        println!(
-            "{}: schedule {}, last scheduled run {}, {} record(s) cleaned by retention",
-            s.resource,
-            s.schedule.as_deref().unwrap_or("none"),
-            s.last_scheduled_run.as_deref().unwrap_or("never"),
-            s.retention_cleaned
-        );
-    }
-    if !listing.schedules.is_empty() {
-        println!();
-    }
-    if listing.backups.is_empty() {
-        println!("No backups.");
-        return;
-    }
-    let rows = listing.backups.iter().cloned().map(|r| {
-        vec![
-            r.id,
-            r.resource,
-            r.purpose,
-            r.status,
-            r.started_at,
-            r.finished_at.unwrap_or_default(),
-        ]
-    });
-    table(
-        &["ID", "RESOURCE", "PURPOSE", "STATUS", "STARTED", "FINISHED"],
-        rows.collect(),
-    );
 }
 
 pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
@@ -309,28 +214,6 @@ pub fn backup_run_due(cx: &Context) -> Result<i32> {
     let report = cx.block_on(command::run_due(&mut ws))??;
     print_report(cx, &report);
     Ok(if report.failed.is_empty() { 0 } else { 1 })
-}
-
-fn print_report(cx: &Context, report: &schedule_run::Report) {
-    if cx.json() {
-        print_json(report);
-        return;
-    }
-    if report.ran.is_empty() && report.cleaned.is_empty() && report.failed.is_empty() {
-        println!("No scheduled backup is due.");
-    }
-    for r in &report.ran {
-        println!("scheduled backup of `{}`: {}", r.resource, r.backup);
-    }
-    for f in &report.failed {
-        eprintln!("scheduled backup of `{}` failed: {}", f.resource, f.error);
-    }
-    for c in &report.cleaned {
-        println!(
-            "retention cleaned {} of `{}`: {}",
-            c.backup, c.resource, c.reason
-        );
-    }
 }
 
 /// `scheduler`: refusals (role, backup directory, a broken descriptor)
