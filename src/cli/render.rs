@@ -11,28 +11,27 @@ pub fn print_json<T: Serialize>(v: &T) {
     println!("{}", serde_json::to_string_pretty(v).expect("serialises"));
 }
 
-/// A simple aligned table.
+/// An aligned table without borders (comfy-table): columns two spaces
+/// apart, widths by display width (so wide characters line up), and on a
+/// terminal wrapped to its width.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) {
-    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-    for r in &rows {
-        for (i, c) in r.iter().enumerate() {
-            widths[i] = widths[i].max(c.chars().count());
-        }
-    }
-    let line = |cells: Vec<String>| {
-        let mut s = String::new();
-        for (i, c) in cells.iter().enumerate() {
-            if i + 1 == cells.len() {
-                s.push_str(c);
-            } else {
-                s.push_str(&format!("{c:<w$}  ", w = widths[i]));
-            }
-        }
-        println!("{}", s.trim_end());
-    };
-    line(headers.iter().map(|h| h.to_string()).collect());
+    use comfy_table::{presets::NOTHING, ContentArrangement, Table};
+    let mut t = Table::new();
+    t.load_style(NOTHING)
+        .set_content_arrangement(if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            ContentArrangement::Dynamic
+        } else {
+            ContentArrangement::Disabled
+        })
+        .set_header(headers.iter().copied());
     for r in rows {
-        line(r);
+        t.add_row(r);
+    }
+    for column in t.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    for line in t.lines() {
+        println!("{}", line.trim_end());
     }
 }
 
