@@ -3,7 +3,7 @@
 //! files, readiness failures, Ctrl-C, lifecycle hooks, drift.
 
 use crate::engine::{docker, docker_ok, Project};
-use crate::test::Test;
+use crate::test::{assert_text, Run, Test};
 
 cases! {
     docker example_project_end_to_end,
@@ -18,6 +18,40 @@ cases! {
     docker target_applies_a_node_and_what_it_depends_on_only,
     docker ctrl_c_at_the_prompt_cancels_and_leaves_no_lock,
     docker instances_of_global_types_live_in_the_project_wide_state,
+}
+
+/// The plan of `apply/readiness` on an empty state.
+const READINESS_PLAN: &str = "\
+Plan for [PROJECT] / production (new state)
+
++ resource.broken create
++ resource.ok create
++ resource.slow create
++ service.web-broken create
+    after: resource.broken
+    connection web-broken.BROKEN_HOST ← broken.host
++ service.web-ok create
+    after: resource.ok
+    connection web-ok.OK_HOST ← ok.host
++ service.web-slow create
+    after: resource.slow
+    connection web-slow.SLOW_HOST ← slow.host
+
+Plan: 6 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
+";
+
+/// What `plan` and `apply` print when the state at `serial`, with
+/// `unchanged` nodes, matches the configuration.
+fn no_changes(serial: u32, unchanged: u32) -> String {
+    format!(
+        "\
+Plan for [PROJECT] / production (state serial {serial}, lineage [LINEAGE])
+
+No changes. The environment matches the configuration.
+
+Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, {unchanged} unchanged.
+"
+    )
 }
 
 /// Runs `psql` in a throwaway container on the project's network.
@@ -61,14 +95,85 @@ fn env_of(p: &Project, container: &str) -> Vec<String> {
         .collect()
 }
 
+/// `apply --yes` of the example project on an empty state. Resources,
+/// services and instances run in parallel where the graph allows: their
+/// progress lines interleave in no fixed order, so it is compared as a set
+/// of lines (and the tests that care about an order check it apart).
+fn apply_example(p: &Project) -> Run {
+    p.cmd(["apply", "--yes"])
+        .stdout_unordered(
+            "\
+Plan for [PROJECT] / production (new state)
+
++ resource.cache create
+    generated CACHE_PASSWORD: will be generated
++ resource.db create
+    generated POSTGRES_PASSWORD: will be generated
++ service.api create
+    after: resource.cache, resource.db
+    connection api.CACHE_HOST ← cache.host
+    connection api.CACHE_PORT ← cache.port
+    connection api.DATABASE_URL ← db.connection-url
++ service.billing create
++ service.storefront create
+    after: resource.db
+    connection storefront.DATABASE_URL ← db.connection-url
++ instance.downtown create
+    after: service.storefront
+    hook create: POST /api/v1/resources/shop on service.storefront
++ instance.order-hook create
+    after: instance.downtown, service.billing
+    hook create: POST /hooks/webhook on service.billing
++ instance.uptown create
+    after: instance.downtown, service.storefront
+    hook create: POST /api/v1/resources/shop on service.storefront
+
+Plan: 8 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
+
+resource.cache: preparing
+resource.cache: checking image compartment-test/busybox:1 ([TIME])
+resource.db: preparing
+resource.db: checking image postgres:16-alpine ([TIME])
+service.billing: preparing
+service.billing: building cmpt-[PROJECT]-billing:[HASH] ([TIME])
+resource.cache: starting the container ([TIME])
+resource.db: starting the container ([TIME])
+resource.db: waiting for TCP port 5432 (up to 60s) ([TIME])
+resource.cache: waiting for TCP port 6379 (up to 10s) ([TIME])
+resource.cache: ✓ created in [TIME]
+resource.db: ✓ created in [TIME]
+service.api: preparing
+service.storefront: preparing
+service.storefront: building cmpt-[PROJECT]-storefront:[HASH] ([TIME])
+service.api: building cmpt-[PROJECT]-api:[HASH] ([TIME])
+service.api: starting the container ([TIME])
+service.api: ✓ created in [TIME]
+service.billing: starting the container ([TIME])
+service.billing: waiting for TCP port 8080 (up to 30s) ([TIME])
+service.billing: ✓ created in [TIME]
+service.storefront: starting the container ([TIME])
+service.storefront: waiting for TCP port 8080 (up to 30s) ([TIME])
+service.storefront: ✓ created in [TIME]
+instance.downtown: calling lifecycle hooks
+instance.downtown: POST /api/v1/resources/shop ([TIME])
+instance.downtown: ✓ created in [TIME]
+instance.order-hook: calling lifecycle hooks
+instance.uptown: calling lifecycle hooks
+instance.uptown: POST /api/v1/resources/shop ([TIME])
+instance.order-hook: POST /hooks/webhook ([TIME])
+instance.uptown: ✓ created in [TIME]
+instance.order-hook: ✓ created in [TIME]
+
+Apply complete: 8 created, 0 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 9).
+",
+        )
+        .run()
+}
+
 fn example_project_end_to_end() {
     let p = Project::new("example");
-    let run = p.cmd(["apply", "--yes"]).output();
-    assert!(
-        run.stdout.contains("Apply complete: 8 created"),
-        "{}",
-        run.stdout
-    );
+    let run = apply_example(&p);
     let state_text = std::fs::read_to_string(p.state_path()).unwrap();
 
     // Network and aliases.
@@ -150,7 +255,8 @@ fn example_project_end_to_end() {
             p.name
         )
     );
-    // Readiness order: each resource was ready before a service that connects to it started.
+    // Readiness order: each resource was ready before a service that
+    // connects to it started (the comparison above was of the set of lines).
     let pos = |s: &str| {
         run.stdout
             .find(s)
@@ -163,14 +269,12 @@ fn example_project_end_to_end() {
     let (ok, out) = psql(&p, &url, "select 'connected as ' || current_user");
     assert!(ok && out.contains("connected as app"), "{out}");
     // A second apply is a no-op.
-    let again = p.cmd(["apply", "--yes"]).output();
-    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
-    assert!(again.stdout.contains("8 unchanged"), "{}", again.stdout);
+    p.cmd(["apply", "--yes"]).stdout(&no_changes(9, 8)).run();
 }
 
 fn env_change_updates_image_change_replaces_and_volumes_survive() {
     let p = Project::new("example");
-    p.cmd(["apply", "--yes"]).output();
+    apply_example(&p);
     let url = env_of(&p, "api")
         .iter()
         .find_map(|l| l.strip_prefix("DATABASE_URL=").map(String::from))
@@ -205,13 +309,39 @@ fn env_change_updates_image_change_replaces_and_volumes_survive() {
     };
     assert_eq!(action("resource.db"), "update");
     assert_eq!(action("resource.cache"), "update");
-    let run = p.cmd(["apply", "--yes"]).output();
-    assert!(
-        run.stdout
-            .contains("resource.db: ✓ updated (container recreated, volumes kept)"),
-        "{}",
-        run.stdout
-    );
+    // The two resources update in parallel: compared as a set of lines.
+    p.cmd(["apply", "--yes"])
+        .stdout_unordered(
+            "\
+Plan for [PROJECT] / production (state serial 9, lineage [LINEAGE])
+
+~ resource.cache update: `env.CACHE_MODE` changed
+    ~ env.CACHE_MODE: \"echo\" → \"loud\"
+    generated CACHE_PASSWORD: kept
+~ resource.db update: `env.PGTZ` changed
+    + env.PGTZ: \"UTC\"
+    generated POSTGRES_PASSWORD: kept
+
+Plan: 0 to create, 2 to update, 0 to replace, 0 to delete, 6 unchanged.
+
+resource.cache: preparing
+resource.cache: checking image compartment-test/busybox:1 ([TIME])
+resource.db: preparing
+resource.db: checking image postgres:16-alpine ([TIME])
+resource.db: removing the old container ([TIME])
+resource.cache: removing the old container ([TIME])
+resource.db: starting the container ([TIME])
+resource.db: waiting for TCP port 5432 (up to 60s) ([TIME])
+resource.db: ✓ updated (container recreated, volumes kept) in [TIME]
+resource.cache: starting the container ([TIME])
+resource.cache: waiting for TCP port 6379 (up to 10s) ([TIME])
+resource.cache: ✓ updated (container recreated, volumes kept) in [TIME]
+
+Apply complete: 0 created, 2 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 11).
+",
+        )
+        .run();
     assert_ne!(p.inspect("db", "{{.Id}}"), id_before);
     assert!(env_of(&p, "db").contains(&"PGTZ=UTC".to_string()));
     let (ok, out) = psql(&p, &url, "select v from kept");
@@ -220,20 +350,37 @@ fn env_change_updates_image_change_replaces_and_volumes_survive() {
     // image change → replace; still the same data.
     docker_ok(&["tag", "postgres:16-alpine", &format!("{}-pg:copy", p.name)]);
     p.edit("compartment.yml", "  db:\n    preset: postgres\n    env:\n      POSTGRES_DB: tools\n      PGTZ: UTC", &format!("  db:\n    image: {}-pg:copy\n    env: {{POSTGRES_DB: tools, POSTGRES_USER: app, PGTZ: UTC}}\n    generatedVariables: {{POSTGRES_PASSWORD: {{generator: token}}}}\n    ports: [5432]\n    readiness: {{type: tcp, port: 5432, timeoutMs: 60000}}\n    volumes: {{data: /var/lib/postgresql/data}}\n    outputs:\n      connection-url: {{sensitive: true, value: 'postgres://${{env.POSTGRES_USER}}:${{env.POSTGRES_PASSWORD}}@${{resource.host}}:5432/${{env.POSTGRES_DB}}'}}", p.name));
-    let plan = p.cmd(["plan"]).output();
-    assert!(
-        plan.stdout
-            .contains("± resource.db replace: `image` changed"),
-        "{}",
-        plan.stdout
-    );
-    let run = p.cmd(["apply", "--yes"]).output();
-    assert!(
-        run.stdout
-            .contains("resource.db: ✓ replaced (volumes kept)"),
-        "{}",
-        run.stdout
-    );
+    // The hand-written definition drops what the preset brought
+    // (operations, the other outputs).
+    let replace = r#"Plan for [PROJECT] / production (state serial 11, lineage [LINEAGE])
+
+± resource.db replace: `image` changed; volume data is kept (data)
+    ~ image: "postgres:16-alpine" → "[PROJECT]-pg:copy"  # forces replacement
+    - operations: {"backup":{"command":"PGPASSWORD=\"$POSTGRES_PASSWORD\" pg_dump --host \"$COMPARTMENT_RESOURCE_HOST\" --username \"$POSTGRES_USER\" \"$POSTGRES_DB\" > \"$COMPARTMENT_BACKUP_DIR/postgres.sql\"","retention":{"includeManual":false,"maxAgeDays":7},"schedule":{"interval":"daily"}},"restore":{"command":"PGPASSWORD=\"$POSTGRES_PASSWORD\" psql --host \"$COMPARTMENT_RESOURCE_HOST\" --username \"$POSTGRES_USER\" \"$POSTGRES_DB\" < \"$COMPARTMENT_BACKUP_DIR/postgres.sql\""}}
+    - outputs.database: {"sensitive":false,"value":"${env.POSTGRES_DB}"}
+    - outputs.host: {"sensitive":false,"value":"${resource.host}"}
+    - outputs.port: {"sensitive":false,"value":"5432"}
+    - preset: "postgres"  # forces replacement
+    generated POSTGRES_PASSWORD: kept
+
+Plan: 0 to create, 0 to update, 1 to replace, 0 to delete, 7 unchanged.
+"#;
+    p.cmd(["plan"]).stdout(replace).run();
+    p.cmd(["apply", "--yes"])
+        .stdout(&format!(
+            "{replace}
+resource.db: preparing
+resource.db: checking image [PROJECT]-pg:copy ([TIME])
+resource.db: removing the old container ([TIME])
+resource.db: starting the container ([TIME])
+resource.db: waiting for TCP port 5432 (up to 60s) ([TIME])
+resource.db: ✓ replaced (volumes kept) in [TIME]
+
+Apply complete: 0 created, 0 updated, 1 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 12).
+"
+        ))
+        .run();
     let (ok, out) = psql(&p, &url, "select v from kept");
     assert!(ok && out.trim() == "survives", "{out}");
     docker(&["rmi", &format!("{}-pg:copy", p.name)]);
@@ -243,21 +390,26 @@ fn stale_plan_file_is_refused_and_a_fresh_one_applies() {
     let p = Project::new("apply/readiness");
     no_delay(&p);
     mend_broken(&p);
-    p.cmd(["plan", "--out", "plans/production.json"]).output();
+    let saved = format!(
+        "{READINESS_PLAN}Saved the plan to plans/production.json. \
+         Apply it with `compartment apply plans/production.json`.\n"
+    );
+    p.cmd(["plan", "--out", "plans/production.json"])
+        .stdout(&saved)
+        .run();
     p.edit(
         "compartment.yml",
         "web-ok:\n    path: services/web",
         "web-ok:\n    path: services/web\n    ingress: {port: 8080}",
     );
-    let run = p.cmd(["apply", "plans/production.json"]).status(1).output();
-    assert!(
-        run.stderr.contains("Saved plan is stale")
-            && run
-                .stderr
-                .contains("compartment.yml changed since the plan was made"),
-        "{}",
-        run.stderr
-    );
+    p.cmd(["apply", "plans/production.json"])
+        .status(1)
+        .stderr(
+            "error: Saved plan is stale: plans/production.json cannot be applied because input \
+             compartment.yml changed since the plan was made. Make a new plan with \
+             `compartment plan --out plans/production.json` and review it.\n",
+        )
+        .run();
     // Nothing was created.
     let (_, ps) = docker(&[
         "ps",
@@ -269,23 +421,58 @@ fn stale_plan_file_is_refused_and_a_fresh_one_applies() {
         ps.trim().is_empty(),
         "containers created by a refused apply: {ps}"
     );
-    p.cmd(["plan", "--out", "plans/production.json"]).output();
-    let run = p.cmd(["apply", "plans/production.json"]).output();
-    assert!(
-        run.stdout.contains("Apply complete: 6 created"),
-        "{}",
-        run.stdout
-    );
+    p.cmd(["plan", "--out", "plans/production.json"])
+        .stdout(&saved)
+        .run();
+    // The resources, then the services, run in parallel: their progress
+    // lines interleave in no fixed order, so stdout is compared as a set.
+    p.cmd(["apply", "plans/production.json"])
+        .stdout_unordered(&format!(
+            "{READINESS_PLAN}
+resource.broken: preparing
+resource.broken: checking image compartment-test/busybox:1 ([TIME])
+resource.ok: preparing
+resource.ok: checking image compartment-test/busybox:1 ([TIME])
+resource.slow: preparing
+resource.slow: checking image compartment-test/busybox:1 ([TIME])
+resource.broken: starting the container ([TIME])
+resource.ok: starting the container ([TIME])
+resource.slow: starting the container ([TIME])
+resource.ok: waiting for TCP port 7000 (up to 10s) ([TIME])
+resource.ok: ✓ created in [TIME]
+service.web-ok: preparing
+service.web-ok: building cmpt-[PROJECT]-web-ok:[HASH] ([TIME])
+resource.slow: waiting for TCP port 7000 (up to 20s) ([TIME])
+resource.slow: ✓ created in [TIME]
+service.web-slow: preparing
+service.web-slow: building cmpt-[PROJECT]-web-slow:[HASH] ([TIME])
+resource.broken: waiting for TCP port 7000 (up to 2s) ([TIME])
+resource.broken: ✓ created in [TIME]
+service.web-broken: preparing
+service.web-broken: building cmpt-[PROJECT]-web-broken:[HASH] ([TIME])
+service.web-ok: starting the container ([TIME])
+service.web-broken: starting the container ([TIME])
+service.web-ok: waiting for TCP port 8080 (up to 30s) ([TIME])
+service.web-ok: ✓ created in [TIME]
+service.web-slow: starting the container ([TIME])
+service.web-broken: ✓ created in [TIME]
+service.web-slow: ✓ created in [TIME]
+
+Apply complete: 6 created, 0 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 7).
+"
+        ))
+        .run();
     // Applying the same file again: the state moved on.
-    let run = p.cmd(["apply", "plans/production.json"]).status(1).output();
-    assert!(
-        run.stderr.contains("Saved plan is stale")
-            && run
-                .stderr
-                .contains("the state changed: the file was planned against serial"),
-        "{}",
-        run.stderr
-    );
+    p.cmd(["apply", "plans/production.json"])
+        .status(1)
+        .stderr(
+            "error: Saved plan is stale: plans/production.json cannot be applied because the \
+             state changed: the file was planned against serial 0 (lineage none), the state is \
+             now at serial 7 (lineage [UUID]). Make a new plan with \
+             `compartment plan --out plans/production.json` and review it.\n",
+        )
+        .run();
 }
 
 fn failed_readiness_skips_exactly_its_dependents() {
@@ -360,31 +547,89 @@ fn ctrl_c_stops_starting_nodes_saves_and_the_next_apply_converges() {
     let p = Project::new("apply/readiness");
     mend_broken(&p);
     let child = p.spawn(&["apply", "--yes", "--parallelism", "1"]);
-    // Interrupt while the slow resource is waiting for readiness.
+    // Interrupt while the slow resource is waiting for readiness (it waits
+    // 4s); with one step at a time, the order is fixed.
     child.wait_for_stdout("resource.slow: waiting for TCP port 7000", 60);
     child.interrupt();
     let out = child.finish();
-    let stdout = &out.stdout;
-    assert_eq!(out.code, Some(130), "{stdout}\n{}", out.stderr);
-    assert!(
-        stdout.contains("Interrupt received: starting nothing new; waiting for 1 running step(s)"),
-        "{stdout}"
+    assert_eq!(out.code, Some(130), "{}\n{}", out.stdout, out.stderr);
+    assert_text(
+        "stdout",
+        &format!(
+            "{READINESS_PLAN}
+resource.broken: preparing
+resource.broken: checking image compartment-test/busybox:1 ([TIME])
+resource.broken: starting the container ([TIME])
+resource.broken: waiting for TCP port 7000 (up to 2s) ([TIME])
+resource.broken: ✓ created in [TIME]
+resource.ok: preparing
+resource.ok: checking image compartment-test/busybox:1 ([TIME])
+resource.ok: starting the container ([TIME])
+resource.ok: waiting for TCP port 7000 (up to 10s) ([TIME])
+resource.ok: ✓ created in [TIME]
+resource.slow: preparing
+resource.slow: checking image compartment-test/busybox:1 ([TIME])
+resource.slow: starting the container ([TIME])
+resource.slow: waiting for TCP port 7000 (up to 20s) ([TIME])
+Interrupt received: starting nothing new; waiting for 1 running step(s): resource.slow
+resource.slow: ✓ created in [TIME]
+
+Apply interrupted: 3 created, 0 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+  not started: service.web-broken
+  not started: service.web-ok
+  not started: service.web-slow
+State saved to .compartment/state/[PROJECT]/production.json (serial 4).
+"
+        ),
+        &p.normalize(&out.stdout),
     );
-    assert!(stdout.contains("Apply interrupted"), "{stdout}");
-    assert!(stdout.contains("not started: "), "{stdout}");
+    assert_text("stderr", "", &out.stderr);
     // The state is valid and names what was finished.
     let state = p.state();
-    assert!(state["serial"].as_u64().unwrap() >= 1);
-    // The next apply converges, and the one after is a no-op.
-    let run = p.cmd(["apply", "--yes"]).output();
-    assert!(run.stdout.contains("Apply complete"), "{}", run.stdout);
-    let run = p.cmd(["apply", "--yes"]).output();
-    assert!(run.stdout.contains("No changes."), "{}", run.stdout);
+    assert_eq!(state["serial"], 4);
+    // The next apply converges (the three services in parallel: compared
+    // as a set of lines), and the one after is a no-op.
+    p.cmd(["apply", "--yes"])
+        .stdout_unordered(
+            "\
+Plan for [PROJECT] / production (state serial 4, lineage [LINEAGE])
+
++ service.web-broken create
+    after: resource.broken
+    connection web-broken.BROKEN_HOST ← broken.host
++ service.web-ok create
+    after: resource.ok
+    connection web-ok.OK_HOST ← ok.host
++ service.web-slow create
+    after: resource.slow
+    connection web-slow.SLOW_HOST ← slow.host
+
+Plan: 3 to create, 0 to update, 0 to replace, 0 to delete, 3 unchanged.
+
+service.web-broken: preparing
+service.web-ok: preparing
+service.web-slow: preparing
+service.web-slow: building cmpt-[PROJECT]-web-slow:[HASH] ([TIME])
+service.web-broken: building cmpt-[PROJECT]-web-broken:[HASH] ([TIME])
+service.web-ok: building cmpt-[PROJECT]-web-ok:[HASH] ([TIME])
+service.web-slow: starting the container ([TIME])
+service.web-ok: starting the container ([TIME])
+service.web-broken: starting the container ([TIME])
+service.web-slow: ✓ created in [TIME]
+service.web-ok: ✓ created in [TIME]
+service.web-broken: ✓ created in [TIME]
+
+Apply complete: 3 created, 0 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 7).
+",
+        )
+        .run();
+    p.cmd(["apply", "--yes"]).stdout(&no_changes(7, 6)).run();
 }
 
 fn lifecycle_hooks_reach_the_service_with_a_verified_jwt() {
     let p = Project::new("example");
-    p.cmd(["apply", "--yes"]).output();
+    apply_example(&p);
     let hooks = |svc: &str| -> serde_json::Value {
         let out = docker_ok(&["exec", &p.container(svc), "python3", "-c", "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:8080/_hooks').read().decode())"]);
         serde_json::from_str(out.trim()).unwrap()
@@ -428,12 +673,40 @@ fn lifecycle_hooks_reach_the_service_with_a_verified_jwt() {
         "      name: Downtown Central\n",
     );
     p.edit("compartment.yml", "  uptown:\n    type: storefront/shop\n    values:\n      name: Uptown\n      parent_shop: downtown\n      delivery: true\n      delivery_radius_km: 5\n", "");
-    let run = p.cmd(["apply", "--yes"]).output();
-    assert!(
-        run.stdout.contains("instance.uptown: ✓ deleted"),
-        "{}",
-        run.stdout
-    );
+    // downtown and uptown run in parallel: compared as a set of lines.
+    p.cmd(["apply", "--yes"])
+        .stdout_unordered(
+            "\
+Plan for [PROJECT] / production (state serial 9, lineage [LINEAGE])
+
+~ instance.downtown update: `values.name` changed
+    after: service.storefront
+    ~ properties.name: \"Downtown\" → \"Downtown Central\"
+    ~ values.name: \"Downtown\" → \"Downtown Central\"
+    hook update: PUT /api/v1/resources/shop on service.storefront
+~ instance.order-hook update: `properties.shop.name` changed
+    after: instance.downtown, service.billing
+    ~ properties.shop.name: \"Downtown\" → \"Downtown Central\"
+- instance.uptown delete: no longer declared in compartment.yml
+    after: service.storefront
+    hook delete: DELETE /api/v1/resources/shop on service.storefront
+
+Plan: 0 to create, 2 to update, 0 to replace, 1 to delete, 5 unchanged.
+
+instance.downtown: calling lifecycle hooks
+instance.uptown: calling lifecycle hooks
+instance.downtown: PUT /api/v1/resources/shop ([TIME])
+instance.uptown: DELETE /api/v1/resources/shop ([TIME])
+instance.downtown: ✓ updated in place in [TIME]
+instance.order-hook: writing
+instance.uptown: ✓ deleted in [TIME]
+instance.order-hook: ✓ updated in place in [TIME]
+
+Apply complete: 0 created, 2 updated, 0 replaced, 1 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 12).
+",
+        )
+        .run();
     let shop = hooks("storefront");
     let ops: Vec<(String, String, String)> = shop.as_array().unwrap()[2..]
         .iter()
@@ -458,20 +731,36 @@ fn lifecycle_hooks_reach_the_service_with_a_verified_jwt() {
 
 fn a_failing_hook_is_recorded_and_not_retried() {
     let p = Project::new("apply/hook-fails");
-    let run = p.cmd(["apply", "--yes"]).output();
-    assert!(
-        run.stdout
-            .contains("warning: instance.one: create hook POST"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stdout.contains(
-            "failed: the service answered 500 Internal Server Error (recorded; not retried)"
-        ),
-        "{}",
-        run.stdout
-    );
+    let warning = "warning: instance.one: create hook POST http://[IP]:8080/things failed: \
+                   the service answered 500 Internal Server Error (recorded; not retried)";
+    p.cmd(["apply", "--yes"])
+        .stdout(&format!(
+            "\
+Plan for [PROJECT] / production (new state)
+
++ service.flaky create
++ instance.one create
+    after: service.flaky
+    hook create: POST /things on service.flaky
+
+Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
+
+service.flaky: preparing
+service.flaky: building cmpt-[PROJECT]-flaky:[HASH] ([TIME])
+service.flaky: starting the container ([TIME])
+service.flaky: waiting for TCP port 8080 (up to 30s) ([TIME])
+service.flaky: ✓ created in [TIME]
+instance.one: calling lifecycle hooks
+instance.one: POST /things ([TIME])
+{warning}
+instance.one: ✓ created in [TIME]
+
+Apply complete: 2 created, 0 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+  {warning}
+State saved to .compartment/state/[PROJECT]/production.json (serial 3).
+"
+        ))
+        .run();
     let state = p.state();
     let hook = &state["instances"]["one"]["lastHook"];
     assert_eq!(hook["status"], 500);
@@ -485,44 +774,82 @@ fn a_failing_hook_is_recorded_and_not_retried() {
         "exactly one attempt: {received}"
     );
     // Not retried by the next apply either.
-    let run = p.cmd(["apply", "--yes"]).output();
-    assert!(run.stdout.contains("No changes."), "{}", run.stdout);
+    p.cmd(["apply", "--yes"]).stdout(&no_changes(3, 2)).run();
 }
 
 fn a_container_removed_by_hand_is_detected_and_recreated() {
     let p = Project::new("apply/readiness");
     no_delay(&p);
     mend_broken(&p);
-    p.cmd(["apply", "--yes"]).output();
+    // The resources, then the services, run in parallel: their progress
+    // lines interleave in no fixed order, so stdout is compared as a set.
+    p.cmd(["apply", "--yes"])
+        .stdout_unordered(&format!(
+            "{READINESS_PLAN}
+resource.broken: preparing
+resource.broken: checking image compartment-test/busybox:1 ([TIME])
+resource.ok: preparing
+resource.ok: checking image compartment-test/busybox:1 ([TIME])
+resource.slow: preparing
+resource.slow: checking image compartment-test/busybox:1 ([TIME])
+resource.broken: starting the container ([TIME])
+resource.ok: starting the container ([TIME])
+resource.slow: starting the container ([TIME])
+resource.broken: waiting for TCP port 7000 (up to 2s) ([TIME])
+resource.broken: ✓ created in [TIME]
+service.web-broken: preparing
+service.web-broken: building cmpt-[PROJECT]-web-broken:[HASH] ([TIME])
+resource.slow: waiting for TCP port 7000 (up to 20s) ([TIME])
+resource.slow: ✓ created in [TIME]
+service.web-slow: preparing
+service.web-slow: building cmpt-[PROJECT]-web-slow:[HASH] ([TIME])
+resource.ok: waiting for TCP port 7000 (up to 10s) ([TIME])
+resource.ok: ✓ created in [TIME]
+service.web-ok: preparing
+service.web-ok: building cmpt-[PROJECT]-web-ok:[HASH] ([TIME])
+service.web-slow: starting the container ([TIME])
+service.web-broken: starting the container ([TIME])
+service.web-slow: ✓ created in [TIME]
+service.web-ok: starting the container ([TIME])
+service.web-ok: ✓ created in [TIME]
+service.web-broken: ✓ created in [TIME]
+
+Apply complete: 6 created, 0 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 7).
+"
+        ))
+        .run();
     docker_ok(&["rm", "-f", &p.container("ok")]);
-    let plan = p.cmd(["plan", "--refresh"]).output();
-    assert!(
-        plan.stdout
-            .contains("~ resource.ok update: container missing (drift): it will be recreated"),
-        "{}",
-        plan.stdout
-    );
-    assert!(
-        plan.stdout
-            .contains("the container of `resource.ok` is gone from the engine; apply recreates it"),
-        "{}",
-        plan.stdout
-    );
+    let drift = "\
+Plan for [PROJECT] / production (state serial 7, lineage [LINEAGE])
+
+~ resource.ok update: container missing (drift): it will be recreated
+
+Warnings:
+  ! resource.ok (container-missing): the container of `resource.ok` is gone from the engine; apply recreates it
+
+Plan: 0 to create, 1 to update, 0 to replace, 0 to delete, 5 unchanged.
+";
+    p.cmd(["plan", "--refresh"]).stdout(drift).run();
     // Without --refresh, the plan reads only the state.
-    assert!(p.cmd(["plan"]).output().stdout.contains("No changes."));
-    let run = p.cmd(["apply", "--yes"]).output();
-    assert!(
-        run.stdout.contains("resource.ok: ✓ recreated")
-            || run.stdout.contains("resource.ok: ✓ updated"),
-        "{}",
-        run.stdout
-    );
+    p.cmd(["plan"]).stdout(&no_changes(7, 6)).run();
+    // apply refreshes.
+    p.cmd(["apply", "--yes"])
+        .stdout(&format!(
+            "{drift}
+resource.ok: preparing
+resource.ok: checking image compartment-test/busybox:1 ([TIME])
+resource.ok: starting the container ([TIME])
+resource.ok: waiting for TCP port 7000 (up to 10s) ([TIME])
+resource.ok: ✓ updated (container recreated, volumes kept) in [TIME]
+
+Apply complete: 0 created, 1 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 8).
+"
+        ))
+        .run();
     assert_eq!(p.inspect("ok", "{{.State.Running}}"), "true");
-    assert!(p
-        .cmd(["apply", "--yes"])
-        .output()
-        .stdout
-        .contains("No changes."));
+    p.cmd(["apply", "--yes"]).stdout(&no_changes(8, 6)).run();
 }
 
 fn an_unreachable_engine_is_one_clear_line() {
@@ -542,14 +869,25 @@ fn an_unreachable_engine_is_one_clear_line() {
 
 fn target_applies_a_node_and_what_it_depends_on_only() {
     let p = Project::new("apply/readiness");
-    let run = p
-        .cmd(["apply", "--yes", "--target", "service.web-ok"])
-        .output();
-    assert!(
-        run.stdout.contains("Apply complete: 2 created, 0 updated"),
-        "{}",
-        run.stdout
-    );
+    // One chain, resource.ok then service.web-ok: the order is fixed.
+    p.cmd(["apply", "--yes", "--target", "service.web-ok"])
+        .stdout(&format!(
+            "{READINESS_PLAN}
+resource.ok: preparing
+resource.ok: checking image compartment-test/busybox:1 ([TIME])
+resource.ok: starting the container ([TIME])
+resource.ok: waiting for TCP port 7000 (up to 10s) ([TIME])
+resource.ok: ✓ created in [TIME]
+service.web-ok: preparing
+service.web-ok: building cmpt-[PROJECT]-web-ok:[HASH] ([TIME])
+service.web-ok: starting the container ([TIME])
+service.web-ok: ✓ created in [TIME]
+
+Apply complete: 2 created, 0 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 3).
+"
+        ))
+        .run();
     let state = p.state();
     let names = |k: &str| {
         state[k]
@@ -561,16 +899,29 @@ fn target_applies_a_node_and_what_it_depends_on_only() {
     };
     assert_eq!(names("resources"), ["ok"]);
     assert_eq!(names("services"), ["web-ok"]);
-    let run = p
-        .cmd(["apply", "--yes", "--target", "resource.nope"])
+    p.cmd(["apply", "--yes", "--target", "resource.nope"])
         .status(1)
-        .output();
-    assert!(
-        run.stderr
-            .contains("--target resource.nope is not in the plan"),
-        "{}",
-        run.stderr
-    );
+        .stdout(
+            "\
+Plan for [PROJECT] / production (state serial 3, lineage [LINEAGE])
+
++ resource.broken create
++ resource.slow create
++ service.web-broken create
+    after: resource.broken
+    connection web-broken.BROKEN_HOST ← broken.host
++ service.web-slow create
+    after: resource.slow
+    connection web-slow.SLOW_HOST ← slow.host
+
+Plan: 4 to create, 0 to update, 0 to replace, 0 to delete, 2 unchanged.
+",
+        )
+        .stderr(
+            "error: --target resource.nope is not in the plan; addresses look like resource.db, \
+             service.api, instance.downtown\n",
+        )
+        .run();
 }
 
 fn ctrl_c_at_the_prompt_cancels_and_leaves_no_lock() {
@@ -583,12 +934,20 @@ fn ctrl_c_at_the_prompt_cancels_and_leaves_no_lock() {
     child.interrupt();
     let out = child.finish();
     assert_eq!(out.code, Some(130), "{}\n{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout.contains("Do you want to apply these changes?"),
-        "{}",
-        out.stdout
+    assert_text(
+        "stdout",
+        &format!(
+            "{READINESS_PLAN}
+Do you want to apply these changes? Only 'yes' will be accepted.
+  Enter a value: "
+        ),
+        &p.normalize(&out.stdout),
     );
-    assert_eq!(out.stderr, "\nApply cancelled; nothing was changed.\n");
+    assert_text(
+        "stderr",
+        "\nApply cancelled; nothing was changed.\n",
+        &out.stderr,
+    );
     assert!(!lock.exists(), "the lock was released");
     let (_, ps) = docker(&[
         "ps",
@@ -601,17 +960,41 @@ fn ctrl_c_at_the_prompt_cancels_and_leaves_no_lock() {
 
 fn instances_of_global_types_live_in_the_project_wide_state() {
     let p = Project::new("apply/global");
-    let run = p.cmd(["apply", "--yes"]).output();
-    assert!(
-        run.stdout.contains("+ instance.acme create [global]"),
-        "{}",
-        run.stdout
-    );
-    assert!(
-        run.stderr.contains("warning[global-type]"),
-        "{}",
-        run.stderr
-    );
+    p.cmd(["apply", "--yes"])
+        .stdout(
+            "\
+Plan for [PROJECT] / production (new state)
+
++ service.tenants create
++ instance.acme create [global]
+    after: service.tenants
+
+Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
+
+service.tenants: preparing
+service.tenants: building cmpt-[PROJECT]-tenants:[HASH] ([TIME])
+service.tenants: starting the container ([TIME])
+service.tenants: ✓ created in [TIME]
+instance.acme: writing
+instance.acme: ✓ created in [TIME]
+
+Apply complete: 2 created, 0 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 3).
+",
+        )
+        .stderr(
+            "\
+warning[global-type]: resource type `tenants/tenant` is global: its instances are shared by every environment
+  ┌─ services/tenants/platz/resources.yaml:8:13
+  │
+8 │     global: true
+  │             ^^^^ at [0].spec.global
+  │
+  = help: global types break environment isolation; keep `global: false` unless the concept really spans environments
+
+",
+        )
+        .run();
     let global_path = p.state_path().with_file_name("_global.json");
     let global: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&global_path).unwrap()).unwrap();

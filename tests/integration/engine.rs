@@ -99,6 +99,18 @@ impl Project {
             .replace(&self.name, "[PROJECT]")
     }
 
+    /// `text` normalised as [`Project::cmd`] normalises its outputs: for
+    /// the outputs of a [`Project::spawn`]ed process.
+    pub fn normalize(&self, text: &str) -> String {
+        crate::test::normalize(
+            text,
+            &[
+                (self._tmp.path().to_str().unwrap().into(), "[TMP]".into()),
+                (self.name.clone(), "[PROJECT]".into()),
+            ],
+        )
+    }
+
     /// A per-test absolute backup directory (created on first use).
     pub fn backup_dir(&self) -> PathBuf {
         let d = self._tmp.path().join("backups");
@@ -262,11 +274,14 @@ impl Running {
         interrupt(self.child.as_ref().expect("running").id());
     }
 
-    /// Waits for the exit (stdin is closed first) and for all its output.
+    /// Waits for the exit and for all its output. Stdin stays open until
+    /// the process has exited: closed earlier, a prompt would read the end
+    /// of its input and race the interrupt the test sent.
     pub fn finish(mut self) -> Finished {
         let mut child = self.child.take().expect("running");
-        drop(child.stdin.take());
+        let stdin = child.stdin.take();
         let status = child.wait().expect("wait for compartment");
+        drop(stdin);
         for r in self.readers.drain(..) {
             r.join().expect("output reader");
         }

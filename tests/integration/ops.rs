@@ -9,7 +9,7 @@
 //! preset, with its own pg_dump/psql operations).
 
 use crate::engine::{docker, docker_ok, Project};
-use crate::test::{Run, Test};
+use crate::test::{assert_text, Run, Test};
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -37,10 +37,30 @@ fn json(run: &Run) -> Value {
 /// Runs a command expected to fail with exactly `message`, printing nothing
 /// on stdout.
 fn refused(t: Test, message: &str) {
-    let run = t.status(1).output();
-    assert_eq!(run.stderr, format!("error: {message}\n"));
-    assert_eq!(run.stdout, "", "a refusal printed on stdout");
+    t.status(1).stderr(&format!("error: {message}\n")).run();
 }
+
+/// `apply --yes --target resource.store` of `ops/store` on an empty state.
+const STORE_APPLIED: &str = "\
+Plan for [PROJECT] / production (new state)
+
++ resource.store create
+    generated STORE_TOKEN: will be generated
++ service.web create
+    after: resource.store
+    connection web.STORE_HOST ← store.host
+
+Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
+
+resource.store: preparing
+resource.store: checking image compartment-test/busybox:1 ([TIME])
+resource.store: starting the container ([TIME])
+resource.store: waiting for TCP port 7000 (up to 10s) ([TIME])
+resource.store: ✓ created in [TIME]
+
+Apply complete: 1 created, 0 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 2).
+";
 
 fn no_engine(t: Test) -> Test {
     t.env("DOCKER_HOST", NO_ENGINE)
@@ -254,10 +274,11 @@ fn refusals_are_whole_messages_and_need_no_engine() {
         with_dir(&["resource", "backup", "restore", "--backup", "rbak_x"]),
         "say where to restore: --resource <name> --yes (in place, destructive) or --as <new name> (into a new resource)",
     );
-    // An injected clock must be a time.
+    // An injected clock must be a time (the message's example time is
+    // normalised like any timestamp).
     refused(
         with_dir(&["backup", "run-due"]).env("COMPARTMENT_NOW", "tomorrow"),
-        "COMPARTMENT_NOW must be an RFC 3339 time such as 2026-11-23T02:00:00Z, not `tomorrow` (premature end of input)",
+        "COMPARTMENT_NOW must be an RFC 3339 time such as [TIMESTAMP], not `tomorrow` (premature end of input)",
     );
     // Nothing deployed yet.
     refused(
@@ -274,11 +295,13 @@ fn roles_refuse_with_the_missing_permission_and_need_no_engine() {
     let p = Project::new("ops/store");
     let file = p.dir.join("access").join("roles.yml");
     write_access_file(&file);
-    let f = file.display().to_string();
+    let path = file.display().to_string();
+    // The file as the outputs name it, the temporary directory normalised.
+    let f = "[TMP]/project/access/roles.yml";
     let as_ = |actor: &str, args: &[&str]| {
         no_engine(p.cmd(args.iter().copied()))
             .env("COMPARTMENT_ACTOR", actor)
-            .env("COMPARTMENT_ACCESS_FILE", &f)
+            .env("COMPARTMENT_ACCESS_FILE", &path)
             .env(
                 "COMPARTMENT_RESOURCE_BACKUP_DIR",
                 p.backup_dir().to_str().unwrap(),
@@ -346,16 +369,18 @@ fn roles_refuse_with_the_missing_permission_and_need_no_engine() {
         &one("dan", "deployer", "state unlock", "state.write"),
     );
     // What they may do (none of it needs the engine).
-    assert_eq!(
-        as_("rita", &["variable", "list"]).output().stdout,
-        "No variables.\n"
-    );
-    assert_eq!(
-        as_("dan", &["resource", "backup", "list"]).output().stdout,
-        "No backups.\n"
-    );
-    as_("dan", &["variable", "set", "X", "y", "--resource", "store"]).output();
-    as_("ada", &["variable", "remove", "X", "--resource", "store"]).output();
+    as_("rita", &["variable", "list"])
+        .stdout("No variables.\n")
+        .run();
+    as_("dan", &["resource", "backup", "list"])
+        .stdout("No backups.\n")
+        .run();
+    as_("dan", &["variable", "set", "X", "y", "--resource", "store"])
+        .stdout("Set variable `X`; the next apply restarts what uses it.\n")
+        .run();
+    as_("ada", &["variable", "remove", "X", "--resource", "store"])
+        .stdout("Removed variable `X`.\n")
+        .run();
 
     // A custom role.
     refused(
@@ -366,7 +391,9 @@ fn roles_refuse_with_the_missing_permission_and_need_no_engine() {
         as_("aud", &["resource", "delete", "--resource", "store"]),
         &one("aud", "auditor", "resource delete", "deployment.delete"),
     );
-    as_("aud", &["resource", "backup", "list"]).output();
+    as_("aud", &["resource", "backup", "list"])
+        .stdout("No backups.\n")
+        .run();
 
     // Roles are per environment.
     refused(
@@ -378,7 +405,9 @@ fn roles_refuse_with_the_missing_permission_and_need_no_engine() {
             "deployment.create",
         ),
     );
-    as_("alice", &["--env", "staging", "resource", "backup", "list"]).output();
+    as_("alice", &["--env", "staging", "resource", "backup", "list"])
+        .stdout("No backups.\n")
+        .run();
 
     // An actor without a role, and an access file that does not exist.
     refused(
@@ -388,7 +417,7 @@ fn roles_refuse_with_the_missing_permission_and_need_no_engine() {
     let missing = p.dir.join("access").join("missing.yml");
     refused(
         as_("ada", &["resource", "list"]).env("COMPARTMENT_ACCESS_FILE", missing.to_str().unwrap()),
-        &format!("the access file {} named by COMPARTMENT_ACCESS_FILE does not exist; create it, or unset COMPARTMENT_ACCESS_FILE to use .compartment/access.yml beside compartment.yml", missing.display()),
+        "the access file [TMP]/project/access/missing.yml named by COMPARTMENT_ACCESS_FILE does not exist; create it, or unset COMPARTMENT_ACCESS_FILE to use .compartment/access.yml beside compartment.yml",
     );
 
     // The default place: .compartment/access.yml beside compartment.yml.
@@ -403,34 +432,25 @@ fn variables_and_bindings_before_the_first_deploy() {
     let p = Project::new("ops/store");
     let v = |args: &[&str]| no_engine(p.cmd(["variable"]).args(args.iter().copied()));
 
-    assert_eq!(
-        v(&["set", "STORE_EXTRA", "hello", "--resource", "store"])
-            .output()
-            .stdout,
-        "Set variable `STORE_EXTRA`; the next apply restarts what uses it.\n"
-    );
-    assert_eq!(
-        v(&[
-            "set",
-            "API_KEY",
-            "--service",
-            "web",
-            "--sensitive",
-            "--stdin"
-        ])
-        .stdin("s3cret-value\n")
-        .output()
-        .stdout,
-        "Set sensitive variable `API_KEY`; the next apply restarts what uses it.\n"
-    );
+    v(&["set", "STORE_EXTRA", "hello", "--resource", "store"])
+        .stdout("Set variable `STORE_EXTRA`; the next apply restarts what uses it.\n")
+        .run();
+    v(&[
+        "set",
+        "API_KEY",
+        "--service",
+        "web",
+        "--sensitive",
+        "--stdin",
+    ])
+    .stdin("s3cret-value\n")
+    .stdout("Set sensitive variable `API_KEY`; the next apply restarts what uses it.\n")
+    .run();
     // A binding before the first deploy: compartment.yml declares the
     // service, the resource and the output.
-    assert_eq!(
-        v(&["set", "STORE_URL", "--service", "web", "--from-resource", "store.url"])
-            .output()
-            .stdout,
-        "Bound `web.STORE_URL` to `store.url`; it is resolved when the service starts (next apply).\n"
-    );
+    v(&["set", "STORE_URL", "--service", "web", "--from-resource", "store.url"])
+        .stdout("Bound `web.STORE_URL` to `store.url`; it is resolved when the service starts (next apply).\n")
+        .run();
 
     // Conflicts and mistakes.
     refused(
@@ -540,13 +560,14 @@ fn variables_and_bindings_before_the_first_deploy() {
     );
 
     // The list masks sensitive values; the state holds them sealed.
-    assert_eq!(
-        v(&["list"]).output().stdout,
-        "SCOPE     TARGET  KEY          KIND     VALUE\n\
+    v(&["list"])
+        .stdout(
+            "SCOPE     TARGET  KEY          KIND     VALUE\n\
          resource  store   STORE_EXTRA  value    hello\n\
          service   web     API_KEY      value    (sensitive)\n\
-         service   web     STORE_URL    binding  ← store.url\n"
-    );
+         service   web     STORE_URL    binding  ← store.url\n",
+        )
+        .run();
     let rows = json(&v(&["list", "--service", "web", "--output", "json"]).output());
     assert_eq!(
         rows,
@@ -559,62 +580,90 @@ fn variables_and_bindings_before_the_first_deploy() {
     assert!(!state.contains("s3cret-value"), "plaintext secret in state");
 
     // The plan shows the binding as a reference (no engine needed)...
-    let plan = no_engine(p.cmd(["plan"])).output();
-    assert!(
-        plan.stdout
-            .contains("connection web.STORE_URL ← store.url (variable binding)"),
-        "{}",
-        plan.stdout
-    );
+    let plan = "\
+Plan for [PROJECT] / production (state serial 5, lineage [LINEAGE])
+
++ resource.store create
+    generated STORE_TOKEN: will be generated
++ service.web create
+    after: resource.store
+    connection web.STORE_HOST ← store.host
+    connection web.STORE_URL ← store.url (variable binding)
+";
+    let totals = "Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged";
+    no_engine(p.cmd(["plan"]))
+        .stdout(&format!("{plan}\n{totals}.\n"))
+        .run();
     // ... and blocks when compartment.yml connects the same key to another
     // output, or selects the binding in build.env.
+    let blocked = "error: the plan is blocked by 1 change(s); nothing was written\n";
     p.edit(
         "compartment.yml",
         "          STORE_HOST: host\n",
         "          STORE_HOST: host\n          STORE_URL: host\n",
     );
-    let plan = no_engine(p.cmd(["plan"])).status(1).output();
-    assert!(
-        plan.stdout.contains("✗ service.web (connection-conflict): `web.STORE_URL` is connected to `store.host` in compartment.yml but bound to `store.url` by `variable set --from-resource`"),
-        "{}",
-        plan.stdout
-    );
+    no_engine(p.cmd(["plan"]))
+        .status(1)
+        .stdout(&format!(
+            "\
+Plan for [PROJECT] / production (state serial 5, lineage [LINEAGE])
+
++ resource.store create
+    generated STORE_TOKEN: will be generated
++ service.web create
+    after: resource.store
+    connection web.STORE_HOST ← store.host
+    connection web.STORE_URL ← store.host
+    connection web.STORE_URL ← store.url (variable binding)
+
+Blocked:
+  ✗ service.web (connection-conflict): `web.STORE_URL` is connected to `store.host` in compartment.yml but bound to `store.url` by `variable set --from-resource`
+    help: keep one source: `compartment variable remove STORE_URL --service web`, or drop the connection from compartment.yml
+
+{totals}; 1 blocked.
+"
+        ))
+        .stderr(blocked)
+        .run();
     p.edit("compartment.yml", "          STORE_URL: host\n", "");
     p.edit(
         "compartment.yml",
         "        BUILD_TAG: \"1\"\n",
         "        BUILD_TAG: \"1\"\n        STORE_URL: \"x\"\n",
     );
-    let plan = no_engine(p.cmd(["plan"])).status(1).output();
-    assert!(
-        plan.stdout.contains("✗ service.web (binding-in-build): `STORE_URL` is a resource-output binding of service `web` and cannot be selected in build.env"),
-        "{}",
-        plan.stdout
-    );
+    no_engine(p.cmd(["plan"]))
+        .status(1)
+        .stdout(&format!(
+            "\
+{plan}
+Blocked:
+  ✗ service.web (binding-in-build): `STORE_URL` is a resource-output binding of service `web` and cannot be selected in build.env
+    help: remove `STORE_URL` from services.web.build.env: bindings are resolved when the container starts
+
+{totals}; 1 blocked.
+"
+        ))
+        .stderr(blocked)
+        .run();
     p.edit("compartment.yml", "        STORE_URL: \"x\"\n", "");
-    no_engine(p.cmd(["plan"])).output();
+    no_engine(p.cmd(["plan"]))
+        .stdout(&format!("{plan}\n{totals}.\n"))
+        .run();
 
     // Removing: a binding, a direct value, then nothing.
-    assert_eq!(
-        v(&["remove", "STORE_URL", "--service", "web"])
-            .output()
-            .stdout,
-        "Removed binding `STORE_URL`.\n"
-    );
-    assert_eq!(
-        v(&["remove", "API_KEY", "--service", "web"])
-            .output()
-            .stdout,
-        "Removed variable `API_KEY`.\n"
-    );
+    v(&["remove", "STORE_URL", "--service", "web"])
+        .stdout("Removed binding `STORE_URL`.\n")
+        .run();
+    v(&["remove", "API_KEY", "--service", "web"])
+        .stdout("Removed variable `API_KEY`.\n")
+        .run();
     refused(
         v(&["remove", "API_KEY", "--service", "web"]),
         "service `web` has no variable `API_KEY`",
     );
-    assert_eq!(
-        v(&["list"]).output().stdout,
-        "SCOPE     TARGET  KEY          KIND   VALUE\nresource  store   STORE_EXTRA  value  hello\n"
-    );
+    v(&["list"])
+        .stdout("SCOPE     TARGET  KEY          KIND   VALUE\nresource  store   STORE_EXTRA  value  hello\n")
+        .run();
 }
 
 // ------------------------------------------------------------ engine
@@ -637,7 +686,8 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
         "--resource",
         "store",
     ])
-    .output();
+    .stdout("Set variable `STORE_EXTRA`; the next apply restarts what uses it.\n")
+    .run();
     p.cmd([
         "variable",
         "set",
@@ -646,7 +696,8 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
         "--service",
         "web",
     ])
-    .output();
+    .stdout("Set variable `WEB_ONLY`; the next apply restarts what uses it.\n")
+    .run();
     p.cmd([
         "variable",
         "set",
@@ -656,9 +707,42 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
         "--from-resource",
         "store.url",
     ])
-    .output();
-    p.cmd(["apply", "--yes"]).output();
+    .stdout("Bound `web.STORE_URL` to `store.url`; it is resolved when the service starts (next apply).\n")
+    .run();
+    // One chain, resource.store then service.web: the order is fixed.
+    p.cmd(["apply", "--yes"])
+        .stdout(
+            "\
+Plan for [PROJECT] / production (state serial 3, lineage [LINEAGE])
+
++ resource.store create
+    generated STORE_TOKEN: will be generated
++ service.web create
+    after: resource.store
+    connection web.STORE_HOST ← store.host
+    connection web.STORE_URL ← store.url (variable binding)
+
+Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
+
+resource.store: preparing
+resource.store: checking image compartment-test/busybox:1 ([TIME])
+resource.store: starting the container ([TIME])
+resource.store: waiting for TCP port 7000 (up to 10s) ([TIME])
+resource.store: ✓ created in [TIME]
+service.web: preparing
+service.web: building cmpt-[PROJECT]-web:[HASH] ([TIME])
+service.web: starting the container ([TIME])
+service.web: ✓ created in [TIME]
+
+Apply complete: 2 created, 0 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 6).
+",
+        )
+        .run();
     let host = format!("store.production.{}.resource.internal", p.name);
+    // The host as the outputs show it, the project name normalised (a
+    // table's column keeps the width of the real name).
+    let shown = "store.production.[PROJECT].resource.internal";
 
     // The resource gets its own variables, never service-scoped ones; the
     // service gets its variable, the connection and the resolved binding.
@@ -684,11 +768,9 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
     assert!(!web_env.iter().any(|l| l.starts_with("STORE_TOKEN=")));
 
     // list, inspect, logs.
-    let list = as_("dan", &["resource", "list"]).output();
-    assert_eq!(
-        list.stdout,
-        format!("NAME   STATUS   IMAGE                       HOST{}  VOLUMES\nstore  running  compartment-test/busybox:1  {host}  data\n", " ".repeat(host.len() - 4))
-    );
+    as_("dan", &["resource", "list"])
+        .stdout(&format!("NAME   STATUS   IMAGE                       HOST{}  VOLUMES\nstore  running  compartment-test/busybox:1  {shown}  data\n", " ".repeat(host.len() - 4)))
+        .run();
     let rows = json(&p.cmd(["resource", "list", "--output", "json"]).output());
     assert_eq!(rows[0]["name"], "store");
     assert_eq!(rows[0]["status"], "running");
@@ -717,15 +799,12 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
             {"name": "url", "sensitive": true, "value": "(sensitive: use --reveal)"}
         ])
     );
-    assert_eq!(
-        as_(
-            "dan",
-            &["resource", "logs", "--resource", "store", "--tail", "1"]
-        )
-        .output()
-        .stdout,
-        "store starting\n"
-    );
+    as_(
+        "dan",
+        &["resource", "logs", "--resource", "store", "--tail", "1"],
+    )
+    .stdout("store starting\n")
+    .run();
     let mut follow = Lines::spawn(
         &p,
         &["resource", "logs", "--resource", "store", "--follow"],
@@ -737,12 +816,9 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
     drop(follow);
 
     // Outputs: sensitive ones masked everywhere unless revealed.
-    assert_eq!(
-        p.cmd(["resource", "output", "list", "--resource", "store"])
-            .output()
-            .stdout,
-        format!("OUTPUT  SENSITIVE  VALUE\nhost    false      {host}\nurl     true       (sensitive: use --reveal)\n")
-    );
+    p.cmd(["resource", "output", "list", "--resource", "store"])
+        .stdout(&format!("OUTPUT  SENSITIVE  VALUE\nhost    false      {shown}\nurl     true       (sensitive: use --reveal)\n"))
+        .run();
     // Non-sensitive outputs need no key.
     let keyless = p
         .cmd([
@@ -757,12 +833,9 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
         .env("COMPARTMENT_SECRET_KEY", "")
         .output();
     assert_eq!(json(&keyless)[0]["value"], host.as_str());
-    assert_eq!(
-        p.cmd(["resource", "output", "show", "url", "--resource", "store"])
-            .output()
-            .stdout,
-        "(sensitive: use --reveal)\n"
-    );
+    p.cmd(["resource", "output", "show", "url", "--resource", "store"])
+        .stdout("(sensitive: use --reveal)\n")
+        .run();
     assert_eq!(
         json(
             &p.cmd([
@@ -782,12 +855,12 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
     assert!(audit_lines(&p).is_empty(), "no reveal yet, no audit event");
     refused(
         as_("dan", &["resource", "output", "show", "url", "--resource", "store", "--reveal"]),
-        &format!("dan (role deployer in production) may not run `resource output show --reveal`: it needs the permission `variable.value.read`; ask an admin to grant a role with it in {}", access.display()),
+        "dan (role deployer in production) may not run `resource output show --reveal`: it needs the permission `variable.value.read`; ask an admin to grant a role with it in [TMP]/project/access.yml",
     );
     refused(
         p.cmd(["resource", "output", "show", "url", "--resource", "store", "--reveal"])
             .env("COMPARTMENT_SECRET_KEY", ""),
-        &format!("no secret key: set COMPARTMENT_SECRET_KEY or create the key file {} (the first `compartment apply` creates it); the state's sensitive values cannot be read without the key that sealed them", p.dir.parent().unwrap().join("config/compartment/secret.key").display()),
+        "no secret key: set COMPARTMENT_SECRET_KEY or create the key file [TMP]/config/compartment/secret.key (the first `compartment apply` creates it); the state's sensitive values cannot be read without the key that sealed them",
     );
     assert!(
         audit_lines(&p).is_empty(),
@@ -807,24 +880,23 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
             ],
         )
         .output();
+        // Compared raw: the normalisers would hide the token.
         assert_eq!(reveal.stdout, format!("{url}\n"));
+        assert_eq!(reveal.stderr, "");
         assert_eq!(audit_lines(&p).len(), n, "one audit event per reveal");
     }
     // Revealing a non-sensitive output discloses nothing and is not audited.
-    assert_eq!(
-        p.cmd([
-            "resource",
-            "output",
-            "show",
-            "host",
-            "--resource",
-            "store",
-            "--reveal"
-        ])
-        .output()
-        .stdout,
-        format!("{host}\n")
-    );
+    p.cmd([
+        "resource",
+        "output",
+        "show",
+        "host",
+        "--resource",
+        "store",
+        "--reveal",
+    ])
+    .stdout(&format!("{shown}\n"))
+    .run();
     let events = audit_lines(&p);
     assert_eq!(events.len(), 2);
     let e = &events[1];
@@ -857,55 +929,63 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
     }
 
     // stop and start.
-    assert_eq!(
-        as_("dan", &["resource", "stop", "--resource", "store"])
-            .output()
-            .stdout,
-        "Stopped resource `store`.\n"
-    );
+    as_("dan", &["resource", "stop", "--resource", "store"])
+        .stdout("Stopped resource `store`.\n")
+        .run();
     assert_eq!(p.inspect("store", "{{.State.Running}}"), "false");
     assert_eq!(
         json(&p.cmd(["resource", "list", "--output", "json"]).output())[0]["status"],
         "exited"
     );
-    assert_eq!(
-        p.cmd(["resource", "start", "--resource", "store"])
-            .output()
-            .stdout,
-        "Started resource `store`.\n"
-    );
+    p.cmd(["resource", "start", "--resource", "store"])
+        .stdout("Started resource `store`.\n")
+        .run();
     assert_eq!(p.inspect("store", "{{.State.Running}}"), "true");
 
     // delete: a stopped resource, keeping its volume; then the kept data.
     exec(&p, "store", "echo keep-me > /data/file");
-    p.cmd(["resource", "stop", "--resource", "store"]).output();
+    p.cmd(["resource", "stop", "--resource", "store"])
+        .stdout("Stopped resource `store`.\n")
+        .run();
     let volume = format!("cmpt-{}-production-store-data", p.name);
-    let del = as_("dan", &["resource", "delete", "--resource", "store"]).output();
-    assert_eq!(
-        del.stdout,
-        format!("Deleted resource `store` and its container.\n  kept volume {volume}\n  (delete the kept data later with `compartment resource delete --resource store --delete-data`)\n")
-    );
+    as_("dan", &["resource", "delete", "--resource", "store"])
+        .stdout("Deleted resource `store` and its container.\n  kept volume cmpt-[PROJECT]-production-store-data\n  (delete the kept data later with `compartment resource delete --resource store --delete-data`)\n")
+        .run();
     assert!(
         !docker(&["inspect", &p.container("store")]).0,
         "container left"
     );
     assert!(docker(&["volume", "inspect", &volume]).0, "volume deleted");
     assert!(p.state()["resources"].get("store").is_none(), "record kept");
-    assert_eq!(
-        p.cmd(["resource", "list"]).output().stdout,
-        format!("No resources are deployed in {}/production.\n", p.name)
-    );
+    p.cmd(["resource", "list"])
+        .stdout("No resources are deployed in [PROJECT]/production.\n")
+        .run();
     refused(
         p.cmd(["resource", "delete", "--resource", "store"]),
-        &format!("resource `store` is not deployed in environment `production`, but an earlier delete kept its volumes ({volume}); pass --delete-data to delete them"),
+        "resource `store` is not deployed in environment `production`, but an earlier delete kept its volumes (cmpt-[PROJECT]-production-store-data); pass --delete-data to delete them",
     );
     // Declared again, it comes back with its data (and its kept variables).
-    let run = p.cmd(["apply", "--yes"]).output();
-    assert!(
-        run.stdout.contains("resource.store: ✓ created"),
-        "{}",
-        run.stdout
-    );
+    p.cmd(["apply", "--yes"])
+        .stdout(
+            "\
+Plan for [PROJECT] / production (state serial 7, lineage [LINEAGE])
+
++ resource.store create
+    generated STORE_TOKEN: kept
+
+Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 1 unchanged.
+
+resource.store: preparing
+resource.store: checking image compartment-test/busybox:1 ([TIME])
+resource.store: starting the container ([TIME])
+resource.store: waiting for TCP port 7000 (up to 10s) ([TIME])
+resource.store: ✓ created in [TIME]
+
+Apply complete: 1 created, 0 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 8).
+",
+        )
+        .run();
     assert_eq!(exec(&p, "store", "cat /data/file"), "keep-me\n");
     assert!(env_of(&p, "store").contains(&format!("STORE_TOKEN={token}")));
     // --delete-data on a running resource removes the volume.
@@ -935,7 +1015,8 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
 fn backups_restore_in_place_and_into_a_new_resource() {
     let p = Project::new("ops/store");
     p.cmd(["apply", "--yes", "--target", "resource.store"])
-        .output();
+        .stdout(STORE_APPLIED)
+        .run();
     let host = format!("store.production.{}.resource.internal", p.name);
     let token = env_of(&p, "store")
         .iter()
@@ -965,6 +1046,7 @@ fn backups_restore_in_place_and_into_a_new_resource() {
             artifacts.display()
         )
     );
+    assert_eq!(run.stderr, "");
     let mut files: Vec<String> = std::fs::read_dir(&artifacts)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -1020,20 +1102,17 @@ fn backups_restore_in_place_and_into_a_new_resource() {
             .output(),
     );
     assert_eq!(show, r);
-    let list = p
-        .cmd(["resource", "backup", "list", "--resource", "store"])
-        .output();
-    assert!(
-        list.stdout.starts_with("store: schedule cron `*/15 * * * *` (UTC), last scheduled run never, 0 record(s) cleaned by retention\n\nID "),
-        "{}",
-        list.stdout
-    );
-    assert!(
-        list.stdout
-            .contains(&format!("{id}  store     manual   succeeded")),
-        "{}",
-        list.stdout
-    );
+    // Backup ids are random: the expectations name them once known.
+    let schedule = "store: schedule cron `*/15 * * * *` (UTC), last scheduled run never, 0 record(s) cleaned by retention\n";
+    p.cmd(["resource", "backup", "list", "--resource", "store"])
+        .stdout(&format!(
+            "\
+{schedule}
+ID                         RESOURCE  PURPOSE  STATUS     STARTED               FINISHED
+{id}  store     manual   succeeded  [TIMESTAMP]  [TIMESTAMP]
+"
+        ))
+        .run();
 
     // In place: the data is reset, then restored; a pre-restore backup holds
     // what was there.
@@ -1061,13 +1140,21 @@ fn backups_restore_in_place_and_into_a_new_resource() {
         .expect("a pre-restore backup");
     let pre_id = pre["id"].as_str().unwrap();
     assert_eq!(pre["status"], "succeeded");
-    assert!(
-        run.stdout.ends_with(&format!(
-            "Restored backup {id} into `store` (pre-restore backup: {pre_id}).\n"
-        )),
-        "{}",
-        run.stdout
+    assert_text(
+        "stdout",
+        &format!(
+            "\
+resetting `store`: recreating its container and volumes empty (pre-restore backup {pre_id})
+resource.store: preparing
+resource.store: checking image compartment-test/busybox:1 ([TIME])
+resource.store: starting the container ([TIME])
+resource.store: waiting for TCP port 7000 (up to 10s) ([TIME])
+Restored backup {id} into `store` (pre-restore backup: {pre_id}).
+"
+        ),
+        &p.normalize(&run.stdout),
     );
+    assert_text("stderr", "", &run.stderr);
     assert_eq!(
         exec(&p, "store", "ls /data"),
         "file\n",
@@ -1091,29 +1178,36 @@ fn backups_restore_in_place_and_into_a_new_resource() {
         pre_tar, "v2\n",
         "the pre-restore backup holds the data before the restore"
     );
-    let list = p.cmd(["resource", "backup", "list"]).output();
-    assert!(
-        list.stdout
-            .contains(&format!("{pre_id}  store     pre-restore  succeeded")),
-        "{}",
-        list.stdout
-    );
+    p.cmd(["resource", "backup", "list"])
+        .stdout(&format!(
+            "\
+{schedule}
+ID                         RESOURCE  PURPOSE      STATUS     STARTED               FINISHED
+{id}  store     manual       succeeded  [TIMESTAMP]  [TIMESTAMP]
+{pre_id}  store     pre-restore  succeeded  [TIMESTAMP]  [TIMESTAMP]
+"
+        ))
+        .run();
     // The same token: the restore recreated the applied definition.
     assert!(env_of(&p, "store").contains(&format!("STORE_TOKEN={token}")));
 
     // --as: a new resource from the captured definition, with the data and
     // its own hostname; the next plan blocks on it.
-    let run = p
-        .ops([
-            "resource", "backup", "restore", "--backup", &id, "--as", "copy",
-        ])
-        .output();
+    p.ops([
+        "resource", "backup", "restore", "--backup", &id, "--as", "copy",
+    ])
+    .stdout(&format!(
+        "\
+resource.copy: preparing
+resource.copy: checking image compartment-test/busybox:1 ([TIME])
+resource.copy: starting the container ([TIME])
+resource.copy: waiting for TCP port 7000 (up to 10s) ([TIME])
+Restored backup {id} into the new resource `copy` (copy.production.[PROJECT].resource.internal).
+`copy` is not declared in compartment.yml: declare it or delete it (`compartment resource delete --resource copy`) before the next apply.
+"
+    ))
+    .run();
     let copy_host = format!("copy.production.{}.resource.internal", p.name);
-    assert!(
-        run.stdout.ends_with(&format!("Restored backup {id} into the new resource `copy` ({copy_host}).\n`copy` is not declared in compartment.yml: declare it or delete it (`compartment resource delete --resource copy`) before the next apply.\n")),
-        "{}",
-        run.stdout
-    );
     assert_eq!(exec(&p, "copy", "cat /data/file"), "v1\n");
     let aliases = p.inspect(
         "copy",
@@ -1143,16 +1237,25 @@ fn backups_restore_in_place_and_into_a_new_resource() {
         )["host"],
         copy_host.as_str()
     );
-    let plan = p.cmd(["plan"]).status(1).output();
-    assert!(
-        plan.stdout.contains("  ✗ resource.copy (undeclared): resource `copy` was created by `resource backup restore --as` and is not declared in compartment.yml\n    help: declare `copy` under `resources` in compartment.yml, or delete it: `compartment resource delete --resource copy [--delete-data]`\n"),
-        "{}",
-        plan.stdout
-    );
-    assert_eq!(
-        plan.stderr,
-        "error: the plan is blocked by 1 change(s); nothing was written\n"
-    );
+    p.cmd(["plan"])
+        .status(1)
+        .stdout(
+            "\
+Plan for [PROJECT] / production (state serial 8, lineage [LINEAGE])
+
++ service.web create
+    after: resource.store
+    connection web.STORE_HOST ← store.host
+
+Blocked:
+  ✗ resource.copy (undeclared): resource `copy` was created by `resource backup restore --as` and is not declared in compartment.yml
+    help: declare `copy` under `resources` in compartment.yml, or delete it: `compartment resource delete --resource copy [--delete-data]`
+
+Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 1 unchanged; 1 blocked.
+",
+        )
+        .stderr("error: the plan is blocked by 1 change(s); nothing was written\n")
+        .run();
 
     // Refusals that need the state or the engine.
     for (name, message) in [
@@ -1179,23 +1282,26 @@ fn backups_restore_in_place_and_into_a_new_resource() {
         "echo restore-broke; exit 3; if touch /backup/probe",
     );
     let broken_backup = backup_create(&p, "store", None);
-    let run = p
-        .ops([
-            "resource",
-            "backup",
-            "restore",
-            "--backup",
-            &broken_backup,
-            "--as",
-            "broken",
-        ])
-        .status(1)
-        .output();
-    assert!(
-        run.stderr.ends_with("error: resource `broken` was created but its restore failed (it is kept: inspect it, or delete it with `compartment resource delete --resource broken` before retrying): the restore command exited with 3:\nrestore-broke\n"),
-        "{}",
-        run.stderr
-    );
+    p.ops([
+        "resource",
+        "backup",
+        "restore",
+        "--backup",
+        &broken_backup,
+        "--as",
+        "broken",
+    ])
+    .status(1)
+    .stdout(
+        "\
+resource.broken: preparing
+resource.broken: checking image compartment-test/busybox:1 ([TIME])
+resource.broken: starting the container ([TIME])
+resource.broken: waiting for TCP port 7000 (up to 10s) ([TIME])
+",
+    )
+    .stderr("error: resource `broken` was created but its restore failed (it is kept: inspect it, or delete it with `compartment resource delete --resource broken` before retrying): the restore command exited with 3:\nrestore-broke\n")
+    .run();
     assert_eq!(p.inspect("broken", "{{.State.Running}}"), "true");
     assert_eq!(p.state()["resources"]["broken"]["origin"], "restore");
     // An in-place restore checks the current operation configuration: the
@@ -1219,10 +1325,24 @@ fn backups_restore_in_place_and_into_a_new_resource() {
         .filter(|b| b["purpose"] == "pre-restore")
         .nth(1)
         .unwrap();
-    assert!(
-        run.stderr.ends_with(&format!("error: the restore command failed (the data before the restore is in backup {}): the restore command exited with 3:\nrestore-broke\n", pre2["id"].as_str().unwrap())),
-        "{}",
-        run.stderr
+    let pre2 = pre2["id"].as_str().unwrap();
+    assert_text(
+        "stdout",
+        &format!(
+            "\
+resetting `store`: recreating its container and volumes empty (pre-restore backup {pre2})
+resource.store: preparing
+resource.store: checking image compartment-test/busybox:1 ([TIME])
+resource.store: starting the container ([TIME])
+resource.store: waiting for TCP port 7000 (up to 10s) ([TIME])
+"
+        ),
+        &p.normalize(&run.stdout),
+    );
+    assert_text(
+        "stderr",
+        &format!("error: the restore command failed (the data before the restore is in backup {pre2}): the restore command exited with 3:\nrestore-broke\n"),
+        &run.stderr,
     );
 
     // A failing backup is recorded as failed, with the command's output.
@@ -1231,14 +1351,10 @@ fn backups_restore_in_place_and_into_a_new_resource() {
         "tar -C /data -cf",
         "echo backup-broke; exit 4; tar -C /data -cf",
     );
-    let run = p
-        .ops(["resource", "backup", "create", "--resource", "store"])
+    p.ops(["resource", "backup", "create", "--resource", "store"])
         .status(1)
-        .output();
-    assert_eq!(
-        run.stderr,
-        "error: the backup command exited with 4:\nbackup-broke\n"
-    );
+        .stderr("error: the backup command exited with 4:\nbackup-broke\n")
+        .run();
     let failed = records(&p).pop().unwrap();
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["purpose"], "manual");
@@ -1265,7 +1381,8 @@ fn backups_restore_in_place_and_into_a_new_resource() {
     // Deleting the restored resources (and their data) unblocks the plan.
     for name in ["copy", "broken"] {
         p.cmd(["resource", "delete", "--resource", name, "--delete-data"])
-            .output();
+            .stdout(&format!("Deleted resource `{name}` and its container.\n  deleted volume cmpt-[PROJECT]-production-{name}-data\n"))
+            .run();
         assert!(
             !docker(&[
                 "volume",
@@ -1275,8 +1392,23 @@ fn backups_restore_in_place_and_into_a_new_resource() {
             .0
         );
     }
-    let plan = p.cmd(["plan"]).output();
-    assert!(!plan.stdout.contains("Blocked"), "{}", plan.stdout);
+    // Not blocked any more; the edited operation commands are an update.
+    p.cmd(["plan"])
+        .stdout(
+            r#"Plan for [PROJECT] / production (state serial 18, lineage [LINEAGE])
+
+~ resource.store update: `operations.backup.command` changed
+    ~ operations.backup.command: "tar -C /data -cf \"$COMPARTMENT_BACKUP_DIR/data.tar\" . && env | sort > \"$COMPARTMENT_BACKUP_DIR/env.txt\" && getent hosts \"$COMPARTMENT_RESOURCE_HOST\" > \"$COMPARTMENT_BACKUP_DIR/host.txt\" && . /etc/os-release && echo \"$ID\" > \"$COMPARTMENT_BACKUP_DIR/image.txt\"" → "echo backup-broke; exit 4; tar -C /data -cf \"$COMPARTMENT_BACKUP_DIR/data.tar\" . && env | sort > \"$COMPARTMENT_BACKUP_DIR/env.txt\" && getent hosts \"$COMPARTMENT_RESOURCE_HOST\" > \"$COMPARTMENT_BACKUP_DIR/host.txt\" && . /etc/os-release && echo \"$ID\" > \"$COMPARTMENT_BACKUP_DIR/image.txt\""
+    ~ operations.restore.command: "if touch /backup/probe 2>/dev/null; then echo \"/backup is writable\"; exit 1; fi; tar -C /data -xf \"$COMPARTMENT_BACKUP_DIR/data.tar\"" → "echo restore-broke; exit 3; if touch /backup/probe 2>/dev/null; then echo \"/backup is writable\"; exit 1; fi; tar -C /data -xf \"$COMPARTMENT_BACKUP_DIR/data.tar\""
+    generated STORE_TOKEN: kept
++ service.web create
+    after: resource.store
+    connection web.STORE_HOST ← store.host
+
+Plan: 1 to create, 1 to update, 0 to replace, 0 to delete, 0 unchanged.
+"#,
+        )
+        .run();
     // The records stay, with the definition captured: the copy can be made again.
     assert_eq!(records(&p).len(), 5);
 }
@@ -1284,7 +1416,8 @@ fn backups_restore_in_place_and_into_a_new_resource() {
 fn scheduled_backups_cron_minute_and_retention() {
     let p = Project::new("ops/store");
     p.cmd(["apply", "--yes", "--target", "resource.store"])
-        .output();
+        .stdout(STORE_APPLIED)
+        .run();
     let run_due = |now: &str| {
         p.ops(["backup", "run-due"])
             .env("COMPARTMENT_NOW", now)
@@ -1376,18 +1509,24 @@ fn scheduled_backups_cron_minute_and_retention() {
         assert!(p.backup_dir().join(id).join("data.tar").is_file());
     }
     assert_eq!(records(&p).len(), 7);
-    let list = p.cmd(["resource", "backup", "list"]).output();
-    assert!(
-        list.stdout.starts_with("store: schedule cron `*/15 * * * *` (UTC), last scheduled run 2090-01-02T00:45:00Z, 4 record(s) cleaned by retention\n"),
-        "{}",
-        list.stdout
-    );
-    assert!(
-        list.stdout
-            .contains(&format!("{s1}  store     scheduled  deleted")),
-        "{}",
-        list.stdout
-    );
+    // Oldest first; the times are normalised here (the JSON below names
+    // the last run exactly).
+    p.cmd(["resource", "backup", "list"])
+        .stdout(&format!(
+            "\
+store: schedule cron `*/15 * * * *` (UTC), last scheduled run [TIMESTAMP], 4 record(s) cleaned by retention
+
+ID                         RESOURCE  PURPOSE    STATUS     STARTED               FINISHED
+{s1}  store     scheduled  deleted    [TIMESTAMP]  [TIMESTAMP]
+{s2}  store     scheduled  deleted    [TIMESTAMP]  [TIMESTAMP]
+{m1}  store     manual     deleted    [TIMESTAMP]  [TIMESTAMP]
+{s3}  store     scheduled  deleted    [TIMESTAMP]  [TIMESTAMP]
+{s4}  store     scheduled  succeeded  [TIMESTAMP]  [TIMESTAMP]
+{s5}  store     scheduled  succeeded  [TIMESTAMP]  [TIMESTAMP]
+{s6}  store     scheduled  succeeded  [TIMESTAMP]  [TIMESTAMP]
+"
+        ))
+        .run();
     let v = json(
         &p.cmd(["resource", "backup", "list", "--output", "json"])
             .output(),
@@ -1493,7 +1632,27 @@ fn psql(p: &Project, url: &str, sql: &str) -> String {
 
 fn postgres_preset_backup_restore_round_trip() {
     let p = Project::new("ops/postgres");
-    p.ops(["apply", "--yes"]).output();
+    p.ops(["apply", "--yes"])
+        .stdout(
+            "\
+Plan for [PROJECT] / production (new state)
+
++ resource.db create
+    generated POSTGRES_PASSWORD: will be generated
+
+Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
+
+resource.db: preparing
+resource.db: checking image postgres:16-alpine ([TIME])
+resource.db: starting the container ([TIME])
+resource.db: waiting for TCP port 5432 (up to 60s) ([TIME])
+resource.db: ✓ created in [TIME]
+
+Apply complete: 1 created, 0 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 2).
+",
+        )
+        .run();
     let reveal = |r: &str| {
         p.cmd([
             "resource",
@@ -1540,13 +1699,29 @@ fn postgres_preset_backup_restore_round_trip() {
             "--yes",
         ])
         .output();
-    assert!(
-        run.stdout.contains(&format!(
-            "Restored backup {id} into `db` (pre-restore backup: rbak_"
-        )),
-        "{}",
-        run.stdout
+    // The pre-restore backup's id is random, known from the state after.
+    let pre_id = records(&p)
+        .into_iter()
+        .find(|b| b["purpose"] == "pre-restore")
+        .expect("a pre-restore backup")["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_text(
+        "stdout",
+        &format!(
+            "\
+resetting `db`: recreating its container and volumes empty (pre-restore backup {pre_id})
+resource.db: preparing
+resource.db: checking image postgres:16-alpine ([TIME])
+resource.db: starting the container ([TIME])
+resource.db: waiting for TCP port 5432 (up to 60s) ([TIME])
+Restored backup {id} into `db` (pre-restore backup: {pre_id}).
+"
+        ),
+        &p.normalize(&run.stdout),
     );
+    assert_text("stderr", "", &run.stderr);
     // The same password (kept variable), the original rows.
     assert_eq!(reveal("db"), url);
     assert_eq!(
@@ -1582,7 +1757,17 @@ fn postgres_preset_backup_restore_round_trip() {
     p.ops([
         "resource", "backup", "restore", "--backup", &id, "--as", "db-copy",
     ])
-    .output();
+    .stdout(&format!(
+        "\
+resource.db-copy: preparing
+resource.db-copy: checking image postgres:16-alpine ([TIME])
+resource.db-copy: starting the container ([TIME])
+resource.db-copy: waiting for TCP port 5432 (up to 60s) ([TIME])
+Restored backup {id} into the new resource `db-copy` (db-copy.production.[PROJECT].resource.internal).
+`db-copy` is not declared in compartment.yml: declare it or delete it (`compartment resource delete --resource db-copy`) before the next apply.
+"
+    ))
+    .run();
     let copy_url = reveal("db-copy");
     assert!(
         copy_url.contains(&format!(
@@ -1599,20 +1784,40 @@ fn postgres_preset_backup_restore_round_trip() {
         ),
         "1:first\n2:second\n"
     );
-    let plan = p.cmd(["plan"]).status(1).output();
-    assert!(
-        plan.stdout.contains("✗ resource.db-copy (undeclared): resource `db-copy` was created by `resource backup restore --as` and is not declared in compartment.yml"),
-        "{}",
-        plan.stdout
-    );
+    p.cmd(["plan"])
+        .status(1)
+        .stdout(
+            "\
+Plan for [PROJECT] / production (state serial 8, lineage [LINEAGE])
+
+No changes besides the blocked ones below.
+
+Blocked:
+  ✗ resource.db-copy (undeclared): resource `db-copy` was created by `resource backup restore --as` and is not declared in compartment.yml
+    help: declare `db-copy` under `resources` in compartment.yml, or delete it: `compartment resource delete --resource db-copy [--delete-data]`
+
+Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 1 unchanged; 1 blocked.
+",
+        )
+        .stderr("error: the plan is blocked by 1 change(s); nothing was written\n")
+        .run();
     // Declaring it resolves the block (the preset expands to the captured definition).
     p.edit(
         "compartment.yml",
         "    preset: postgres\n",
         "    preset: postgres\n  db-copy:\n    preset: postgres\n",
     );
-    let plan = p.cmd(["plan"]).output();
-    assert!(!plan.stdout.contains("Blocked"), "{}", plan.stdout);
+    p.cmd(["plan"])
+        .stdout(
+            "\
+Plan for [PROJECT] / production (state serial 8, lineage [LINEAGE])
+
+No changes. The environment matches the configuration.
+
+Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 2 unchanged.
+",
+        )
+        .run();
 }
 
 fn scheduler_stops_after_a_ctrl_c_pressed_during_a_backup() {

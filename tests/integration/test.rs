@@ -222,6 +222,18 @@ fn diff(stream: &str, expected: &str, actual: &str) -> String {
     format!("{diff}--- whole actual {stream}\n{actual}\n")
 }
 
+/// Panics with a diff unless `actual` is `expected`: for outputs that do not
+/// come from [`Test::run`] (e.g. a process a test interrupted).
+pub fn assert_text(what: &str, expected: &str, actual: &str) {
+    assert!(
+        expected == actual,
+        "{what} differs\n{}",
+        diff(what, expected, actual)
+    );
+}
+
+/// The lines of `s`, sorted: to compare output whose lines parallel steps
+/// print in no fixed order.
 fn sorted_lines(s: &str) -> String {
     let mut lines: Vec<&str> = s.lines().collect();
     lines.sort_unstable();
