@@ -16,6 +16,7 @@ cases! {
     plain creating_the_secret_key_is_announced_once,
     plain init_scaffolds_a_project_that_validates_and_never_overwrites,
     plain config_prints_the_expanded_configuration_with_secrets_masked,
+    docker a_second_apply_with_a_lock_timeout_waits_for_the_first,
 }
 
 fn usage_errors_exit_1_and_help_exits_0() {
@@ -230,4 +231,32 @@ fn config_prints_the_expanded_configuration_with_secrets_masked() {
     let yaml = Test::new(fixture("example")).args(["config"]).output();
     let parsed: serde_json::Value = serde_yaml::from_str(&yaml.stdout).unwrap();
     assert_eq!(parsed, v);
+}
+
+fn a_second_apply_with_a_lock_timeout_waits_for_the_first() {
+    let p = crate::engine::Project::new("example");
+    // The first apply holds the lock (as its lock file says) for a second.
+    let mut lock = p.state_path().into_os_string();
+    lock.push(".lock");
+    let lock = std::path::PathBuf::from(lock);
+    std::fs::create_dir_all(lock.parent().unwrap()).unwrap();
+    let held = r#"{"holder": "ada@elsewhere", "pid": 4242, "operation": "apply", "since": "2026-12-02T00:00:00Z"}"#;
+    std::fs::write(&lock, held).unwrap();
+    let refused = p.cmd(["apply", "--yes"]).status(1).output();
+    assert!(
+        refused.stderr.contains("ada@elsewhere"),
+        "{}",
+        refused.stderr
+    );
+    let release = {
+        let lock = lock.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            std::fs::remove_file(lock).unwrap();
+        })
+    };
+    let run = p.cmd(["apply", "--yes", "--lock-timeout", "30s"]).output();
+    release.join().unwrap();
+    assert!(run.stdout.contains("Apply complete:"), "{}", run.stdout);
+    assert!(!lock.exists(), "the second apply released its lock");
 }
