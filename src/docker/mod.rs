@@ -14,8 +14,6 @@ mod error;
 pub mod labels;
 mod resources;
 mod spec;
-#[cfg(test)]
-mod tests;
 
 use std::time::Duration;
 

@@ -27,6 +27,7 @@ mod json;
 mod ops;
 mod plan;
 mod preset;
+mod runtime;
 mod schema;
 mod state;
 mod test;
@@ -44,6 +45,7 @@ fn main() {
         ("ops", ops::TESTS),
         ("plan", plan::TESTS),
         ("preset", preset::TESTS),
+        ("runtime", runtime::TESTS),
         ("schema", schema::TESTS),
         ("state", state::TESTS),
         ("validate", validate::TESTS),
