@@ -210,7 +210,6 @@ pub fn variable_command(cx: &Context, cmd: VariableCommand) -> Result<i32> {
 /// `backup run-due`: once.
 pub fn backup_run_due(cx: &Context) -> Result<i32> {
     let mut ws = cx.open()?;
-    crate::ops::backup::backup_root().map_err(Error::from)?;
     let report = cx.block_on(command::run_due(&mut ws))??;
     print_report(cx, &report);
     Ok(if report.failed.is_empty() { 0 } else { 1 })
@@ -220,16 +219,17 @@ pub fn backup_run_due(cx: &Context) -> Result<i32> {
 /// stop it at once; later failures are reported and it keeps going.
 pub fn scheduler(cx: &Context, args: SchedulerArgs) -> Result<i32> {
     let first = cx.open()?;
-    crate::ops::backup::backup_root().map_err(Error::from)?;
-    if !cx.json() {
-        println!(
-            "compartment scheduler: checking every {}s for due backups of {} (Ctrl-C to stop)",
-            args.interval_seconds, cx.global.env
-        );
-    }
     let options = cx.options();
     let interval = std::time::Duration::from_secs(args.interval_seconds);
-    cx.block_on(scheduler::run(first, || options.open(), interval, |pass| match pass {
+    let banner = || {
+        if !cx.json() {
+            println!(
+                "compartment scheduler: checking every {}s for due backups of {} (Ctrl-C to stop)",
+                args.interval_seconds, cx.global.env
+            );
+        }
+    };
+    cx.block_on(scheduler::run(first, || options.open(), interval, banner, |pass| match pass {
         Pass::Ran(report) => print_report(cx, &report),
         Pass::Failed(e) => eprintln!("error: {e} (the scheduler keeps running)"),
         Pass::NotLoaded(e @ crate::workspace::WorkspaceError::Invalid { .. }) => {
@@ -237,7 +237,7 @@ pub fn scheduler(cx: &Context, args: SchedulerArgs) -> Result<i32> {
             eprintln!("error: compartment.yml does not load; nothing ran (the scheduler keeps running)")
         }
         Pass::NotLoaded(e) => eprintln!("error: {e} (the scheduler keeps running)"),
-    }))?;
+    }))??;
     println!("scheduler stopped");
     Ok(0)
 }

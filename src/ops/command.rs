@@ -15,6 +15,7 @@ use crate::apply::progress::Progress;
 use crate::apply::steps::Shared;
 use crate::docker::Docker;
 use crate::state::secrets::SecretKey;
+use crate::state::store::LockGuard;
 use crate::state::BackupRecord;
 use crate::workspace::Workspace;
 use serde::Serialize;
@@ -151,12 +152,19 @@ pub fn reveal(
     Ok(row)
 }
 
+/// What a backup operation runs under and with: the state lock (named
+/// after the command), the secret key, the engine.
+async fn operation(ws: &Workspace, command: &str) -> Result<(LockGuard, SecretKey, Docker)> {
+    let lock = ws.target.store.lock(command)?;
+    let key = SecretKey::require()?;
+    let docker = Docker::connect().await?;
+    Ok((lock, key, docker))
+}
+
 /// `resource backup create`: runs the backup now, under the state lock.
 pub async fn backup(ws: &mut Workspace, resource: &str) -> Result<BackupRecord> {
     backup::backup_root()?;
-    let _lock = ws.target.store.lock("resource backup create")?;
-    let key = SecretKey::require()?;
-    let docker = Docker::connect().await?;
+    let (_lock, key, docker) = operation(ws, "resource backup create").await?;
     let p = ws.name().to_string();
     let ocx = OpContext {
         docker: &docker,
@@ -408,9 +416,7 @@ pub fn variables(
 pub async fn run_due(ws: &mut Workspace) -> Result<schedule_run::Report> {
     backup::backup_root()?;
     let now = clock::now()?;
-    let _lock = ws.target.store.lock("backup run-due")?;
-    let key = SecretKey::require()?;
-    let docker = Docker::connect().await?;
+    let (_lock, key, docker) = operation(ws, "backup run-due").await?;
     let p = ws.name().to_string();
     let ocx = OpContext {
         docker: &docker,

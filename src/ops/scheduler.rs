@@ -20,14 +20,17 @@ pub enum Pass {
 }
 
 /// Runs passes every `interval` until interrupted. `first` is the workspace
-/// the caller already opened (and checked the refusals against); later
-/// passes call `open`.
+/// the caller already opened; later passes call `open`. A refusal (no usable
+/// backup directory) stops it before the first pass, and before `on_start`.
 pub async fn run(
     first: Workspace,
     open: impl Fn() -> Result<Workspace, WorkspaceError>,
     interval: Duration,
+    on_start: impl FnOnce(),
     mut on_pass: impl FnMut(Pass),
-) {
+) -> Result<(), OpsError> {
+    super::backup::backup_root()?;
+    on_start();
     let interrupt = Interrupt::listen();
     let mut next = Some(first);
     loop {
@@ -44,7 +47,7 @@ pub async fn run(
         });
         tokio::select! {
             biased;
-            _ = interrupt.wait() => return,
+            _ = interrupt.wait() => return Ok(()),
             _ = tokio::time::sleep(interval) => {}
         }
     }
