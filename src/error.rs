@@ -87,6 +87,28 @@ impl Error {
         }
     }
 
+    /// The located diagnostics an error carries (invalid descriptors or an
+    /// invalid access file), which are rendered instead of a message.
+    pub fn diagnostics(
+        &self,
+    ) -> Option<(
+        &crate::diagnostics::Sources,
+        &crate::diagnostics::Diagnostics,
+    )> {
+        match self {
+            Error::Workspace(WorkspaceError::Invalid {
+                sources,
+                diagnostics,
+            }) => Some((sources, diagnostics)),
+            Error::Access(AccessError::Invalid {
+                sources,
+                diagnostics,
+                ..
+            }) => Some((sources, diagnostics)),
+            _ => None,
+        }
+    }
+
     /// The process exit code: 130 for an interrupt, 1 for everything else
     /// (2 is reserved for `plan --detailed-exitcode`'s "changes present").
     pub fn exit_code(&self) -> i32 {

@@ -16,7 +16,7 @@ mod validate;
 use crate::access::Command;
 use crate::diagnostics::{render_json, render_text, Diagnostics, Sources};
 use crate::error::{Error, Result};
-use crate::workspace::{Options, Workspace, WorkspaceError};
+use crate::workspace::{Options, Workspace};
 use args::{
     Global, OutputCommand, OutputFormat, ResourceBackupCommand, ResourceCommand, StateCommand,
     Subcommand, VariableCommand,
@@ -113,26 +113,12 @@ pub fn render_error(cx: &Context, e: &Error) {
     if cx.json() {
         return render_error_json(cx, e);
     }
+    if let Some((sources, diagnostics)) = e.diagnostics() {
+        cx.print_diagnostics(sources, diagnostics);
+        eprintln!("error: {e}");
+        return;
+    }
     match e {
-        Error::Workspace(WorkspaceError::Invalid {
-            sources,
-            diagnostics,
-        }) => {
-            cx.print_diagnostics(sources, diagnostics);
-            if !cx.json() {
-                eprintln!("error: {e}");
-            }
-        }
-        Error::Access(crate::access::AccessError::Invalid {
-            sources,
-            diagnostics,
-            ..
-        }) => {
-            cx.print_diagnostics(sources, diagnostics);
-            if !cx.json() {
-                eprintln!("error: {e}");
-            }
-        }
         Error::Apply(crate::apply::ApplyError::Interrupted) => eprintln!("\n{e}"),
         _ => eprintln!("error: {e}"),
     }
@@ -150,17 +136,11 @@ pub fn notices() {
 }
 
 fn render_error_json(cx: &Context, e: &Error) {
+    // The diagnostics are the error document.
+    if let Some((sources, diagnostics)) = e.diagnostics() {
+        return cx.print_diagnostics(sources, diagnostics);
+    }
     match e {
-        // The diagnostics are the error document.
-        Error::Workspace(WorkspaceError::Invalid {
-            sources,
-            diagnostics,
-        }) => cx.print_diagnostics(sources, diagnostics),
-        Error::Access(crate::access::AccessError::Invalid {
-            sources,
-            diagnostics,
-            ..
-        }) => cx.print_diagnostics(sources, diagnostics),
         // The plan printed (with its `blocked` list) is the document.
         Error::Blocked { .. } => {}
         _ => println!(
