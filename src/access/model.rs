@@ -81,13 +81,15 @@ pub enum Command {
     VariableRemove,
     VariableList,
     Apply,
+    /// `destroy` (and `apply FILE` of a destroy plan).
+    Destroy,
     /// `backup run-due` and the `scheduler` loop.
     BackupRunDue,
     StateUnlock,
 }
 
 impl Command {
-    pub const ALL: [Command; 19] = [
+    pub const ALL: [Command; 20] = [
         Command::ResourceList,
         Command::ResourceInspect,
         Command::ResourceLogs,
@@ -105,6 +107,7 @@ impl Command {
         Command::VariableRemove,
         Command::VariableList,
         Command::Apply,
+        Command::Destroy,
         Command::BackupRunDue,
         Command::StateUnlock,
     ];
@@ -129,6 +132,7 @@ impl Command {
             Command::VariableRemove => "variable remove",
             Command::VariableList => "variable list",
             Command::Apply => "apply",
+            Command::Destroy => "destroy",
             Command::BackupRunDue => "backup run-due",
             Command::StateUnlock => "state unlock",
         }
@@ -151,7 +155,7 @@ impl Command {
             | Command::Apply
             | Command::BackupRunDue => &[DeploymentCreate],
             Command::ResourceLogs => &[DeploymentCreate, DeploymentLogsRead],
-            Command::ResourceDelete => &[DeploymentCreate, DeploymentDelete],
+            Command::ResourceDelete | Command::Destroy => &[DeploymentCreate, DeploymentDelete],
             Command::OutputShow { reveal: true } => &[DeploymentCreate, VariableValueRead],
             Command::VariableSet | Command::VariableRemove => &[VariableValueWrite],
             Command::VariableList => &[VariableRead],

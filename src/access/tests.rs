@@ -47,6 +47,7 @@ fn builtin_roles_on_every_command() {
         (VariableRemove,                     [true, true,  false, false]),
         (VariableList,                       [true, true,  true,  false]),
         (Apply,                              [true, true,  false, false]),
+        (Destroy,                            [true, true,  false, false]),
         (BackupRunDue,                       [true, true,  false, false]),
         (StateUnlock,                        [true, false, false, false]),
     ];

@@ -29,6 +29,8 @@ pub struct Outcome {
     /// Never started because of an interrupt (or a failed save).
     pub not_started: Vec<String>,
     pub warnings: Vec<(String, String)>,
+    /// What a destroy removed after its nodes (`network.…`, `image.…`).
+    pub removed: Vec<String>,
     pub interrupted: bool,
     pub save_error: Option<StoreError>,
 }

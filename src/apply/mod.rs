@@ -14,6 +14,7 @@ pub mod progress;
 pub mod refresh;
 pub mod run;
 pub mod steps;
+pub mod teardown;
 
 pub use error::{ApplyError, StepError};
 pub use run::{run, Answer, Applied, ApplyReport, ApplyRequest, Ui};

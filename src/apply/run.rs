@@ -12,7 +12,7 @@ use super::steps::Shared;
 use super::{prepare, refresh};
 use crate::docker::Docker;
 use crate::interrupt::Interrupt;
-use crate::plan::{file, planner, Plan};
+use crate::plan::{file, planner, Mode, Plan};
 use crate::state::secrets::SecretKey;
 use crate::state::store::LockGuard;
 use crate::workspace::Workspace;
@@ -50,6 +50,9 @@ pub struct ApplyRequest {
     /// `--target` addresses: each with what it depends on.
     pub targets: Vec<String>,
     pub progress: Progress,
+    /// The kind of plan made when there is no plan file (a plan file
+    /// carries its own).
+    pub mode: Mode,
 }
 
 /// How an apply ended.
@@ -91,12 +94,15 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
         parallelism,
         targets,
         progress,
+        mode,
     } = req;
+    let saved = plan_file.as_deref().map(file::read).transpose()?;
+    let mode = saved.as_ref().map_or(mode, |s| s.mode.clone());
     let _locks = lock(&ws)?;
     let docker = until_interrupted(&interrupt, async { Ok(Docker::connect().await?) }).await?;
-    let plan = plan_live(&docker, &ws).await?;
-    if let Some(path) = &plan_file {
-        check_saved(path, &plan)?;
+    let plan = plan_live(&docker, &ws, &mode).await?;
+    if let (Some(path), Some(saved)) = (&plan_file, &saved) {
+        check_saved(path, saved, &plan)?;
     }
     ui.planned(&plan);
     if plan.is_blocked() {
@@ -109,7 +115,7 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
         state_path: ws.target.store.display(),
         serial: ws.state.serial,
     };
-    if !plan.has_changes() {
+    if !plan.has_changes() && plan.teardown.is_none() {
         return Ok(report(Applied::NoChanges, &ws));
     }
     if plan_file.is_none() && !yes {
@@ -131,7 +137,8 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
     let mut ws = ws;
     let key = SecretKey::load_or_create()?;
     let p = ws.name().to_string();
-    if prepare(&docker, &key, &p, &ws.env, &mut ws.state).await? {
+    // A destroy creates nothing, not even the network it is removing.
+    if mode.is_apply() && prepare(&docker, &key, &p, &ws.env, &mut ws.state).await? {
         ws.target.store.save(&mut ws.state)?;
     }
     if interrupt.is_set() {
@@ -151,9 +158,9 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
     } = ws;
     let shared = Arc::new(Shared::new(docker, project, env, key, progress));
     ui.executing();
-    let outcome = executor::execute(
+    let mut outcome = executor::execute(
         &plan.changes,
-        shared,
+        shared.clone(),
         &stores,
         &mut state,
         &mut global,
@@ -162,6 +169,9 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
         &interrupt,
     )
     .await;
+    if let (Some(teardown), true) = (&plan.teardown, outcome.success() && scope.is_none()) {
+        super::teardown::run(&shared, teardown, &stores.state, &mut state, &mut outcome).await;
+    }
     Ok(ApplyReport {
         applied: Applied::Executed(Box::new(outcome)),
         state_path: target.store.display(),
@@ -180,16 +190,18 @@ fn lock(ws: &Workspace) -> Result<Vec<LockGuard>, ApplyError> {
     Ok(locks)
 }
 
-/// A fresh plan against the state and the live engine (drift included).
-async fn plan_live(docker: &Docker, ws: &Workspace) -> Result<Plan, ApplyError> {
+/// A fresh plan of `mode` against the state and the live engine (drift
+/// included).
+async fn plan_live(docker: &Docker, ws: &Workspace, mode: &Mode) -> Result<Plan, ApplyError> {
     let drift = refresh::detect(docker, ws.name(), &ws.env, &ws.state).await?;
-    Ok(planner::plan(&planner::Input {
+    let input = planner::Input {
         project: &ws.project,
         environment: &ws.env,
         state: &ws.state,
         global: Some(&ws.global),
         drift: &drift,
-    })?)
+    };
+    Ok(crate::plan::plan_for(&input, mode)?)
 }
 
 /// Runs `work` unless an interrupt comes first.
@@ -205,17 +217,16 @@ async fn until_interrupted<T>(
 }
 
 /// A reviewed plan file applies only while it is what a fresh plan says.
-fn check_saved(path: &std::path::Path, fresh: &Plan) -> Result<(), ApplyError> {
-    let saved = file::read(path)?;
+fn check_saved(path: &std::path::Path, saved: &Plan, fresh: &Plan) -> Result<(), ApplyError> {
     let shown = crate::support::paths::display_path(path);
-    let reasons = file::stale_reasons(&saved, fresh);
+    let reasons = file::stale_reasons(saved, fresh);
     if !reasons.is_empty() {
         return Err(ApplyError::Stale {
             path: shown,
             reasons,
         });
     }
-    let differences = file::differences(&saved, fresh);
+    let differences = file::differences(saved, fresh);
     if !differences.is_empty() {
         return Err(ApplyError::Drifted {
             path: shown,

@@ -32,6 +32,14 @@ pub enum Update {
         variable: Variable,
     },
     PutResource(String, Box<ResourceState>),
+    /// A deleted resource: its record and schedule go; its runtime
+    /// variables stay with kept volumes (the data stays readable if it is
+    /// declared again) and go with deleted ones.
+    RemoveResource {
+        name: String,
+        /// Volume handle → Docker volume kept (none: the data is gone).
+        kept: BTreeMap<String, String>,
+    },
     PutService(String, Box<ServiceState>),
     RemoveService(String),
     PutInstance {
@@ -61,7 +69,18 @@ impl Update {
                     .insert(key, variable);
             }
             Update::PutResource(n, r) => {
+                state.kept_volumes.remove(&n);
                 state.resources.insert(n, *r);
+            }
+            Update::RemoveResource { name, kept } => {
+                state.resources.remove(&name);
+                state.schedules.remove(&name);
+                if kept.is_empty() {
+                    state.variables.resource.remove(&name);
+                    state.kept_volumes.remove(&name);
+                } else {
+                    state.kept_volumes.insert(name, kept);
+                }
             }
             Update::PutService(n, s) => {
                 state.services.insert(n, *s);
@@ -290,6 +309,9 @@ async fn wait_ready(
 }
 
 pub async fn resource(sh: Arc<Shared>, state: Arc<State>, change: Change) -> StepResult {
+    if change.action == Action::Delete {
+        return delete_resource(&sh, &state, &change).await;
+    }
     let def = sh.project.compartment.resources[&change.name].clone();
     let origin = state
         .resources
@@ -297,6 +319,43 @@ pub async fn resource(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Ste
         .map(|r| r.origin)
         .unwrap_or(Origin::Descriptor);
     converge_resource(&sh, &state, &change.name, def, change.action, origin).await
+}
+
+/// A destroy's resource node: the container goes, and each named volume
+/// as the plan says (`delete` only with `--delete-data`).
+async fn delete_resource(sh: &Shared, state: &State, change: &Change) -> StepResult {
+    let cname = naming::container(sh.project_name(), &sh.env, &change.name);
+    sh.progress.start(&change.address, "removing the container");
+    if let Err(e) = sh.docker.remove_container(&cname, true).await {
+        return StepResult::failed(vec![], e, vec![]);
+    }
+    for (volume, fate) in &change.volumes {
+        if fate == "delete" {
+            sh.progress
+                .step(&change.address, &format!("deleting volume {volume}"));
+            if let Err(e) = sh.docker.remove_volume(volume).await {
+                return StepResult::failed(vec![], e, vec![]);
+            }
+        }
+    }
+    let handles = state
+        .resources
+        .get(&change.name)
+        .map(|r| r.volumes.clone())
+        .or_else(|| state.kept_volumes.get(&change.name).cloned())
+        .unwrap_or_default();
+    let kept = handles
+        .into_iter()
+        .filter(|(_, v)| change.volumes.get(v).is_some_and(|f| f == "keep"))
+        .collect();
+    StepResult {
+        updates: vec![Update::RemoveResource {
+            name: change.name.clone(),
+            kept,
+        }],
+        outcome: Ok(StepOutcome::Deleted),
+        warnings: vec![],
+    }
 }
 
 /// Generates (and seals) the resource's generated variables that do not

@@ -1,14 +1,14 @@
 //! `compartment apply [FILE]`: parse, call `apply::run`, render the plan,
 //! the prompt and the summary.
 
-use super::args::ApplyArgs;
+use super::args::{ApplyArgs, DestroyArgs};
 use super::Context;
 use crate::apply::executor::Outcome;
 use crate::apply::progress::Progress;
 use crate::apply::steps::StepOutcome;
 use crate::apply::{self, Answer, Applied, ApplyRequest};
 use crate::error::Result;
-use crate::plan::{render, Plan};
+use crate::plan::{render, Mode, Plan};
 use std::io::{BufRead, IsTerminal, Write};
 
 struct Terminal {
@@ -77,12 +77,37 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<i32> {
         yes: args.yes,
         parallelism: args.parallelism as usize,
         targets: args.target,
-        progress: if cx.json() {
-            Progress::json()
-        } else {
-            Progress::new(std::io::stdout().is_terminal())
+        progress: progress(cx),
+        mode: Mode::Apply,
+    };
+    execute(cx, request)
+}
+
+/// `compartment destroy`: a destroy plan, confirmed and applied.
+pub fn destroy(cx: &Context, args: DestroyArgs) -> Result<i32> {
+    let request = ApplyRequest {
+        workspace: cx.open()?,
+        plan_file: None,
+        yes: args.yes,
+        parallelism: args.parallelism as usize,
+        targets: Vec::new(),
+        progress: progress(cx),
+        mode: Mode::Destroy {
+            delete_data: args.delete_data,
         },
     };
+    execute(cx, request)
+}
+
+fn progress(cx: &Context) -> Progress {
+    if cx.json() {
+        Progress::json()
+    } else {
+        Progress::new(std::io::stdout().is_terminal())
+    }
+}
+
+fn execute(cx: &Context, request: ApplyRequest) -> Result<i32> {
     let mut ui = Terminal {
         color: cx.color,
         json: cx.json(),
@@ -135,6 +160,7 @@ fn summary_json(report: &apply::ApplyReport) -> serde_json::Value {
         "updated": o.count(|x| matches!(x, StepOutcome::Updated { .. } | StepOutcome::Recreated)),
         "replaced": o.count(|x| x == StepOutcome::Replaced),
         "deleted": o.count(|x| x == StepOutcome::Deleted),
+        "removed": o.removed,
         "failed": o.failed.iter().map(|(a, e)| serde_json::json!({"node": a, "error": e.to_string()})).collect::<Vec<_>>(),
         "skipped": pairs(&o.skipped, "because"),
         "notStarted": o.not_started,
@@ -167,6 +193,9 @@ fn summary(outcome: &Outcome) {
     }
     for (a, because) in &outcome.skipped {
         println!("  skipped: {a} (depends on {because}, which did not complete)");
+    }
+    for a in &outcome.removed {
+        println!("  removed: {a}");
     }
     for a in &outcome.not_started {
         println!("  not started: {a}");

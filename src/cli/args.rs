@@ -79,6 +79,8 @@ pub enum Subcommand {
     Show(ShowArgs),
     /// Execute a plan against the Docker engine
     Apply(ApplyArgs),
+    /// Plan the removal of everything deployed in the environment and apply it
+    Destroy(DestroyArgs),
     /// Print the dependency graph
     Graph(GraphArgs),
     /// Print the JSON Schema of a descriptor, for editors
@@ -143,6 +145,25 @@ pub struct PlanArgs {
     /// Also compare the state with the live Docker engine (drift)
     #[arg(long)]
     pub refresh: bool,
+    /// Plan the removal of everything deployed in the environment
+    #[arg(long)]
+    pub destroy: bool,
+    /// With --destroy: delete the resources' named volumes too
+    #[arg(long, requires = "destroy")]
+    pub delete_data: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Do not ask for confirmation
+    #[arg(long)]
+    pub yes: bool,
+    /// Also delete the resources' named volumes (their data)
+    #[arg(long)]
+    pub delete_data: bool,
+    /// How many independent steps run at once
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
 }
 
 #[derive(Debug, Args)]

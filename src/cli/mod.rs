@@ -159,6 +159,7 @@ impl Subcommand {
     pub fn permission(&self) -> Option<Command> {
         Some(match self {
             Subcommand::Apply(_) => Command::Apply,
+            Subcommand::Destroy(_) => Command::Destroy,
             Subcommand::Backup(_) | Subcommand::Scheduler(_) => Command::BackupRunDue,
             Subcommand::State(StateCommand::Unlock) => Command::StateUnlock,
             Subcommand::Variable(c) => match c {
@@ -207,6 +208,7 @@ impl Subcommand {
             Subcommand::Schema(a) => schema::run(a.kind),
             Subcommand::Plan(a) => plan::plan(cx, a),
             Subcommand::Apply(a) => apply::run(cx, a),
+            Subcommand::Destroy(a) => apply::destroy(cx, a),
             Subcommand::Resource(c) => ops::resource_command(cx, c),
             Subcommand::Variable(c) => ops::variable_command(cx, c),
             Subcommand::Backup(_) => ops::backup_run_due(cx),

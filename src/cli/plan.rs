@@ -4,7 +4,7 @@
 use super::args::{GraphArgs, GraphFormat, PlanArgs, PlanFormat, ShowArgs};
 use super::Context;
 use crate::error::{Error, Result};
-use crate::plan::{file, planner, render, Plan};
+use crate::plan::{file, planner, render, Mode, Plan};
 
 fn print_plan(cx: &Context, plan: &Plan, format: PlanFormat) {
     match format {
@@ -23,14 +23,19 @@ fn format_of(json: bool, format: Option<PlanFormat>, cx: &Context) -> PlanFormat
     }
 }
 
-fn make_plan(ws: &crate::workspace::Workspace, drift: &planner::Drift) -> Result<Plan> {
-    Ok(planner::plan(&planner::Input {
+fn make_plan(
+    ws: &crate::workspace::Workspace,
+    drift: &planner::Drift,
+    mode: &Mode,
+) -> Result<Plan> {
+    let input = planner::Input {
         project: &ws.project,
         environment: &ws.env,
         state: &ws.state,
         global: Some(&ws.global),
         drift,
-    })?)
+    };
+    Ok(crate::plan::plan_for(&input, mode)?)
 }
 
 pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
@@ -44,7 +49,14 @@ pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
     } else {
         Default::default()
     };
-    let plan = make_plan(&ws, &drift)?;
+    let mode = if args.destroy {
+        Mode::Destroy {
+            delete_data: args.delete_data,
+        }
+    } else {
+        Mode::Apply
+    };
+    let plan = make_plan(&ws, &drift, &mode)?;
     let format = format_of(args.json, args.format, cx);
     if let Some(path) = &args.check {
         let committed = file::read(path)?;
@@ -95,7 +107,7 @@ pub fn show(cx: &Context, args: ShowArgs) -> Result<i32> {
 
 pub fn graph(cx: &Context, args: GraphArgs) -> Result<i32> {
     let ws = cx.open()?;
-    let g = make_plan(&ws, &Default::default())?.graph();
+    let g = make_plan(&ws, &Default::default(), &Mode::Apply)?.graph();
     if cx.json() {
         let edges: Vec<_> = g
             .nodes()

@@ -183,6 +183,21 @@ impl Docker {
     }
 }
 
+impl Docker {
+    /// Removes the image reference `image` unless a container (running or
+    /// not) uses it: `Ok(false)` then, and the image stays. A missing image
+    /// counts as removed.
+    pub async fn remove_image_unless_used(&self, image: &str) -> Result<bool, DockerError> {
+        let options = RemoveImageOptionsBuilder::default().build();
+        match self.client.remove_image(image, Some(options), None).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(true),
+            Err(e) if super::status_of(&e) == Some(409) => Ok(false),
+            Err(e) => Err(engine_error(format!("remove image `{image}`"), &e)),
+        }
+    }
+}
+
 #[cfg(test)]
 mod unit {
     use super::pull_reference;

@@ -138,6 +138,12 @@ fn plan_differences(committed: &Plan, fresh: &Plan) -> Vec<String> {
             _ => {}
         }
     }
+    if committed.mode != fresh.mode {
+        out.push("the plan's mode differs (apply, destroy, rollback)".into());
+    }
+    if committed.teardown != fresh.teardown {
+        out.push("what the destroy removes after its nodes differs".into());
+    }
     if committed.blocked != fresh.blocked {
         out.push("the blocked changes differ".into());
     }
@@ -167,6 +173,8 @@ mod tests {
             blocked: vec![],
             warnings: vec![],
             summary: Summary::default(),
+            mode: Default::default(),
+            teardown: None,
         }
     }
 

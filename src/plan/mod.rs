@@ -4,6 +4,7 @@
 //! descriptor definitions and the state's applied records (`applied`).
 
 pub mod applied;
+pub mod destroy;
 pub mod file;
 pub mod planner;
 pub mod render;
@@ -13,6 +14,14 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 
 pub const FORMAT_VERSION: u32 = 1;
+
+/// The plan of `mode`: the one entry point for every kind of plan.
+pub fn plan_for(input: &planner::Input, mode: &Mode) -> Result<Plan, planner::CycleError> {
+    match mode {
+        Mode::Apply => planner::plan(input),
+        Mode::Destroy { delete_data } => destroy::plan(input, *delete_data),
+    }
+}
 
 impl Plan {
     /// The dependency graph of the plan's changes (the one conversion from a
@@ -43,6 +52,50 @@ pub struct Plan {
     #[serde(default)]
     pub warnings: Vec<Warning>,
     pub summary: Summary,
+    /// What kind of plan this is (an ordinary one is not written): apply
+    /// re-plans a saved file in the same mode.
+    #[serde(default, skip_serializing_if = "Mode::is_apply")]
+    pub mode: Mode,
+    /// A destroy plan: what goes after every node (network, built images).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teardown: Option<Teardown>,
+}
+
+/// The kind of plan asked for.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "kebab-case",
+    rename_all_fields = "camelCase"
+)]
+pub enum Mode {
+    /// The configuration against the state.
+    #[default]
+    Apply,
+    /// Everything deployed in the environment removed (`plan --destroy`).
+    Destroy {
+        /// Named volumes are deleted too (`--delete-data`).
+        #[serde(default)]
+        delete_data: bool,
+    },
+}
+
+impl Mode {
+    pub fn is_apply(&self) -> bool {
+        *self == Mode::Apply
+    }
+}
+
+/// What a destroy removes once every node is gone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Teardown {
+    /// The environment's network.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub network: Option<String>,
+    /// The service images built for the environment (kept when another
+    /// container still uses one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub images: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -119,6 +172,10 @@ pub struct Change {
     /// Instances only: the global (project-wide) state holds it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub global: bool,
+    /// A deleted resource's named volumes: Docker volume → `keep` or
+    /// `delete` (only with `--delete-data`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -101,11 +101,14 @@ pub fn text(plan: &Plan, color: bool) -> String {
         shown += 1;
         text_change(&st, ch, &mut out);
     }
-    if shown == 0 && plan.blocked.is_empty() {
+    if shown == 0 && !plan.mode.is_apply() && plan.teardown.is_none() {
+        out.push_str("Nothing to destroy: nothing is deployed in this environment.\n");
+    } else if shown == 0 && plan.blocked.is_empty() && plan.teardown.is_none() {
         out.push_str("No changes. The environment matches the configuration.\n");
     } else if shown == 0 {
         out.push_str("No changes besides the blocked ones below.\n");
     }
+    text_teardown(&st, plan, &mut out);
     text_notes(&st, plan, &mut out);
     out.push_str(&format!("\nPlan: {}.\n", summary_line(plan)));
     out
@@ -171,6 +174,33 @@ fn text_change(st: &Styles, ch: &super::Change, out: &mut String) {
         out.push_str(&format!(
             "    hook {}: {} {} on service.{}\n",
             h.operation, h.method, h.path, h.service
+        ));
+    }
+    for (v, fate) in &ch.volumes {
+        if fate == "delete" {
+            let line = format!("volume {v}: DATA WILL BE DELETED (--delete-data)");
+            out.push_str(&format!(
+                "    {}\n",
+                st.paint(Style::new().red().bold(), &line)
+            ));
+        } else {
+            out.push_str(&format!("    volume {v}: kept\n"));
+        }
+    }
+}
+
+/// What a destroy removes after its nodes.
+fn text_teardown(st: &Styles, plan: &Plan, out: &mut String) {
+    let Some(t) = &plan.teardown else {
+        return;
+    };
+    let minus = st.action(Action::Delete, "-");
+    if let Some(n) = &t.network {
+        out.push_str(&format!("{minus} network {n}\n"));
+    }
+    for i in &t.images {
+        out.push_str(&format!(
+            "{minus} image {i} (kept if another container uses it)\n"
         ));
     }
 }
@@ -246,6 +276,12 @@ fn change_details(ch: &Change) -> String {
             "  hook {}: {} {} on service.{}\n",
             h.operation, h.method, h.path, h.service
         ));
+    }
+    for (v, fate) in &ch.volumes {
+        match fate.as_str() {
+            "delete" => body.push_str(&format!("- volume {v}: DATA WILL BE DELETED\n")),
+            _ => body.push_str(&format!("  volume {v}: kept\n")),
+        }
     }
     let summary = match &ch.reason {
         Some(r) => format!(

@@ -45,6 +45,10 @@ pub struct State {
     /// Resource → schedule bookkeeping.
     #[serde(default)]
     pub schedules: BTreeMap<String, ScheduleState>,
+    /// Resource → volume handle → Docker volume: the named volumes a
+    /// destroy kept (`destroy --delete-data` deletes them later).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub kept_volumes: BTreeMap<String, BTreeMap<String, String>>,
 }
 
 pub const CURRENT_VERSION: u32 = 2;

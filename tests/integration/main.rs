@@ -24,6 +24,7 @@ mod engine;
 mod fuzz;
 mod harness;
 mod json;
+mod life;
 mod ops;
 mod plan;
 mod preset;
@@ -42,6 +43,7 @@ fn main() {
         ("fuzz", fuzz::TESTS),
         ("harness", harness::TESTS),
         ("json", json::TESTS),
+        ("life", life::TESTS),
         ("ops", ops::TESTS),
         ("plan", plan::TESTS),
         ("preset", preset::TESTS),

@@ -27,7 +27,7 @@
 //! execution order.
 
 mod instances;
-mod order;
+pub(crate) mod order;
 mod resources;
 mod services;
 
@@ -123,7 +123,7 @@ impl Draft {
 }
 
 /// A change of `action` with nothing else known yet.
-fn new_change(address: &str, kind: Kind, name: &str, action: Action) -> Change {
+pub(crate) fn new_change(address: &str, kind: Kind, name: &str, action: Action) -> Change {
     Change {
         address: address.into(),
         action,
@@ -136,6 +136,7 @@ fn new_change(address: &str, kind: Kind, name: &str, action: Action) -> Change {
         connections: Vec::new(),
         hooks: Vec::new(),
         global: false,
+        volumes: BTreeMap::new(),
     }
 }
 
@@ -169,11 +170,13 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
         blocked,
         warnings,
         summary,
+        mode: Mode::Apply,
+        teardown: None,
     })
 }
 
 /// The counts of each action, and of blockers.
-fn summarise(ordered: &[Change], blocked: usize) -> Summary {
+pub(crate) fn summarise(ordered: &[Change], blocked: usize) -> Summary {
     let mut summary = Summary {
         blocked,
         ..Summary::default()

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Takes every change out of `changes` in a valid execution order, each
 /// with its direct dependencies in the graph.
-pub(super) fn order(
+pub(crate) fn order(
     input: &Input,
     changes: &mut BTreeMap<String, Change>,
     desired_deps: &BTreeMap<String, Vec<String>>,

@@ -1,0 +1,120 @@
+//! The whole life of an environment (issue #10) against the real engine:
+//! destroy from a reviewed plan (volumes kept, then deleted with
+//! `--delete-data`), services as day-2 objects, zero-downtime replace,
+//! rollback, `allowed_role`, and adopting or forgetting nodes.
+
+use crate::engine::{docker, Project};
+
+cases! {
+    docker destroy_from_a_reviewed_plan_keeps_volumes_then_delete_data_removes_them,
+}
+
+/// `apply --yes` of fixtures/life on an empty state (quietly: the apply
+/// tests compare apply's output).
+fn deploy(p: &Project) {
+    p.cmd(["apply", "--yes"]).status(0).output();
+}
+
+fn exists(kind: &str, name: &str) -> bool {
+    docker(&[kind, "inspect", name]).0
+}
+
+fn destroy_from_a_reviewed_plan_keeps_volumes_then_delete_data_removes_them() {
+    let p = Project::new("life");
+    deploy(&p);
+    let image = p.state()["services"]["web"]["image"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let lineage = p.state()["lineage"].clone();
+    let volume = format!("cmpt-{}-production-store-data", p.name);
+    assert!(exists("volume", &volume) && exists("image", &image));
+    let plan = "\
+Plan for [PROJECT] / production (state serial 3, lineage [LINEAGE])
+
+- service.web delete: destroy
+- resource.store delete: destroy (named volumes are kept; --delete-data deletes them)
+    after: service.web
+    volume cmpt-[PROJECT]-production-store-data: kept
+- network cmpt-[PROJECT]-production
+- image cmpt-[PROJECT]-web:[HASH] (kept if another container uses it)
+
+Plan: 0 to create, 0 to update, 0 to replace, 2 to delete, 0 unchanged.
+";
+    p.cmd(["plan", "--destroy", "--out", "plans/destroy.json"])
+        .stdout(&format!("{plan}Saved the plan to plans/destroy.json. Apply it with `compartment apply plans/destroy.json`.\n"))
+        .run();
+    // Nothing happened yet: a plan is only a plan.
+    assert!(exists("container", &p.container("web")));
+    p.cmd(["apply", "plans/destroy.json"])
+        .stdout(&format!(
+            "{plan}
+service.web: removing the container
+service.web: ✓ deleted in [TIME]
+resource.store: removing the container
+resource.store: ✓ deleted in [TIME]
+image.cmpt-[PROJECT]-web:[HASH]: removing the image
+image.cmpt-[PROJECT]-web:[HASH]: ✓ removed in [TIME]
+network.cmpt-[PROJECT]-production: removing the network
+network.cmpt-[PROJECT]-production: ✓ removed in [TIME]
+
+Apply complete: 0 created, 0 updated, 0 replaced, 2 deleted, 0 failed, 0 skipped.
+  removed: image.cmpt-[PROJECT]-web:[HASH]
+  removed: network.cmpt-[PROJECT]-production
+State saved to .compartment/state/[PROJECT]/production.json (serial 6).
+"
+        ))
+        .run();
+    assert!(!exists("container", &p.container("web")));
+    assert!(!exists("container", &p.container("store")));
+    assert!(!exists("network", &p.network()));
+    assert!(!exists("image", &image));
+    assert!(exists("volume", &volume), "the data volume is kept");
+    let st = p.state();
+    assert_eq!(st["lineage"], lineage);
+    assert_eq!(st["resources"], serde_json::json!({}));
+    assert_eq!(st["services"], serde_json::json!({}));
+    assert!(st.get("network").is_none(), "{st}");
+    assert_eq!(
+        st["keptVolumes"],
+        serde_json::json!({"store": {"data": volume}})
+    );
+    assert!(st["variables"]["resource"].is_object());
+
+    // Nothing deployed: a plain destroy has nothing left to do.
+    p.cmd(["plan", "--destroy"])
+        .stdout(
+            "\
+Plan for [PROJECT] / production (state serial 6, lineage [LINEAGE])
+
+Nothing to destroy: nothing is deployed in this environment.
+
+Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
+",
+        )
+        .run();
+    // --delete-data removes the kept volumes, stated in the plan.
+    p.cmd(["destroy", "--yes", "--delete-data", "--no-color"])
+        .stdout(
+            "\
+Plan for [PROJECT] / production (state serial 6, lineage [LINEAGE])
+
+- resource.store delete: the named volumes an earlier destroy kept
+    volume cmpt-[PROJECT]-production-store-data: DATA WILL BE DELETED (--delete-data)
+
+Plan: 0 to create, 0 to update, 0 to replace, 1 to delete, 0 unchanged.
+
+resource.store: removing the container
+resource.store: deleting volume cmpt-[PROJECT]-production-store-data ([TIME])
+resource.store: ✓ deleted in [TIME]
+
+Apply complete: 0 created, 0 updated, 0 replaced, 1 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 7).
+",
+        )
+        .run();
+    assert!(!exists("volume", &volume));
+    let st = p.state();
+    assert!(st.get("keptVolumes").is_none(), "{st}");
+    assert_eq!(st["lineage"], lineage);
+}
