@@ -83,13 +83,21 @@ pub enum Command {
     Apply,
     /// `destroy` (and `apply FILE` of a destroy plan).
     Destroy,
+    ServiceList,
+    ServiceInspect,
+    ServiceLogs,
+    ServiceRestart,
+    /// `service exec` and `resource exec`: a command inside a container,
+    /// which can read its environment (secrets included).
+    Exec,
+    Ps,
     /// `backup run-due` and the `scheduler` loop.
     BackupRunDue,
     StateUnlock,
 }
 
 impl Command {
-    pub const ALL: [Command; 20] = [
+    pub const ALL: [Command; 26] = [
         Command::ResourceList,
         Command::ResourceInspect,
         Command::ResourceLogs,
@@ -108,6 +116,12 @@ impl Command {
         Command::VariableList,
         Command::Apply,
         Command::Destroy,
+        Command::ServiceList,
+        Command::ServiceInspect,
+        Command::ServiceLogs,
+        Command::ServiceRestart,
+        Command::Exec,
+        Command::Ps,
         Command::BackupRunDue,
         Command::StateUnlock,
     ];
@@ -133,6 +147,12 @@ impl Command {
             Command::VariableList => "variable list",
             Command::Apply => "apply",
             Command::Destroy => "destroy",
+            Command::ServiceList => "service list",
+            Command::ServiceInspect => "service inspect",
+            Command::ServiceLogs => "service logs",
+            Command::ServiceRestart => "service restart",
+            Command::Exec => "service exec / resource exec",
+            Command::Ps => "ps",
             Command::BackupRunDue => "backup run-due",
             Command::StateUnlock => "state unlock",
         }
@@ -153,8 +173,13 @@ impl Command {
             | Command::BackupShow
             | Command::BackupRestore
             | Command::Apply
+            | Command::ServiceList
+            | Command::ServiceInspect
+            | Command::ServiceRestart
+            | Command::Ps
             | Command::BackupRunDue => &[DeploymentCreate],
-            Command::ResourceLogs => &[DeploymentCreate, DeploymentLogsRead],
+            Command::ResourceLogs | Command::ServiceLogs => &[DeploymentCreate, DeploymentLogsRead],
+            Command::Exec => &[DeploymentCreate, VariableValueRead],
             Command::ResourceDelete | Command::Destroy => &[DeploymentCreate, DeploymentDelete],
             Command::OutputShow { reveal: true } => &[DeploymentCreate, VariableValueRead],
             Command::VariableSet | Command::VariableRemove => &[VariableValueWrite],

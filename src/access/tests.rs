@@ -48,6 +48,12 @@ fn builtin_roles_on_every_command() {
         (VariableList,                       [true, true,  true,  false]),
         (Apply,                              [true, true,  false, false]),
         (Destroy,                            [true, true,  false, false]),
+        (ServiceList,                        [true, true,  false, false]),
+        (ServiceInspect,                     [true, true,  false, false]),
+        (ServiceLogs,                        [true, true,  false, false]),
+        (ServiceRestart,                     [true, true,  false, false]),
+        (Exec,                               [true, false, false, false]),
+        (Ps,                                 [true, true,  false, false]),
         (BackupRunDue,                       [true, true,  false, false]),
         (StateUnlock,                        [true, false, false, false]),
     ];

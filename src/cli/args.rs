@@ -88,6 +88,11 @@ pub enum Subcommand {
     /// Operate deployed resources
     #[command(subcommand)]
     Resource(ResourceCommand),
+    /// Operate deployed services
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// The status of every resource and service of the environment
+    Ps,
     /// Runtime variables and output bindings
     #[command(subcommand)]
     Variable(VariableCommand),
@@ -222,12 +227,55 @@ pub enum ResourceCommand {
     Start(ResourceArg),
     /// Delete a resource (volumes kept unless --delete-data)
     Delete(DeleteArgs),
+    /// Run a command in a resource's running container: resource exec NAME -- CMD…
+    Exec(ExecArgs),
     /// Resource outputs
     #[command(subcommand)]
     Output(OutputCommand),
     /// Backups and restores
     #[command(subcommand)]
     Backup(ResourceBackupCommand),
+}
+
+#[derive(Debug, ClapSubcommand)]
+pub enum ServiceCommand {
+    /// List services of the environment
+    List,
+    /// Show a service's applied definition and its container
+    Inspect(ServiceArg),
+    /// Print a service's logs
+    Logs(ServiceLogsArgs),
+    /// Restart a service's container (stopped with its grace period)
+    Restart(ServiceArg),
+    /// Run a command in a service's running container: service exec NAME -- CMD…
+    Exec(ExecArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceArg {
+    /// The service
+    pub name: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ServiceLogsArgs {
+    /// The service
+    pub name: String,
+    /// Only the last N lines
+    #[arg(long)]
+    pub tail: Option<usize>,
+    /// Keep following new output
+    #[arg(long)]
+    pub follow: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The service or resource
+    pub name: String,
+    /// The command and its arguments (after `--`)
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
 }
 
 #[derive(Debug, Args)]

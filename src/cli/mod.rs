@@ -10,6 +10,7 @@ mod ops;
 mod plan;
 mod render;
 mod schema;
+mod service;
 mod state;
 mod validate;
 
@@ -18,8 +19,8 @@ use crate::diagnostics::{render_json, render_text, Diagnostics, Sources};
 use crate::error::{Error, Result};
 use crate::workspace::{Options, Workspace};
 use args::{
-    Global, OutputCommand, OutputFormat, ResourceBackupCommand, ResourceCommand, StateCommand,
-    Subcommand, VariableCommand,
+    Global, OutputCommand, OutputFormat, ResourceBackupCommand, ResourceCommand, ServiceCommand,
+    StateCommand, Subcommand, VariableCommand,
 };
 use std::io::IsTerminal;
 use std::sync::OnceLock;
@@ -160,6 +161,14 @@ impl Subcommand {
         Some(match self {
             Subcommand::Apply(_) => Command::Apply,
             Subcommand::Destroy(_) => Command::Destroy,
+            Subcommand::Ps => Command::Ps,
+            Subcommand::Service(c) => match c {
+                ServiceCommand::List => Command::ServiceList,
+                ServiceCommand::Inspect(_) => Command::ServiceInspect,
+                ServiceCommand::Logs(_) => Command::ServiceLogs,
+                ServiceCommand::Restart(_) => Command::ServiceRestart,
+                ServiceCommand::Exec(_) => Command::Exec,
+            },
             Subcommand::Backup(_) | Subcommand::Scheduler(_) => Command::BackupRunDue,
             Subcommand::State(StateCommand::Unlock) => Command::StateUnlock,
             Subcommand::Variable(c) => match c {
@@ -174,6 +183,7 @@ impl Subcommand {
                 ResourceCommand::Stop(_) => Command::ResourceStop,
                 ResourceCommand::Start(_) => Command::ResourceStart,
                 ResourceCommand::Delete(_) => Command::ResourceDelete,
+                ResourceCommand::Exec(_) => Command::Exec,
                 ResourceCommand::Output(OutputCommand::List(_)) => Command::OutputList,
                 ResourceCommand::Output(OutputCommand::Show(a)) => {
                     Command::OutputShow { reveal: a.reveal }
@@ -210,6 +220,8 @@ impl Subcommand {
             Subcommand::Apply(a) => apply::run(cx, a),
             Subcommand::Destroy(a) => apply::destroy(cx, a),
             Subcommand::Resource(c) => ops::resource_command(cx, c),
+            Subcommand::Service(c) => service::run(cx, c),
+            Subcommand::Ps => service::ps(cx),
             Subcommand::Variable(c) => ops::variable_command(cx, c),
             Subcommand::Backup(_) => ops::backup_run_due(cx),
             Subcommand::Scheduler(a) => ops::scheduler(cx, a),

@@ -85,6 +85,9 @@ pub fn resource_command(cx: &Context, cmd: ResourceCommand) -> Result<i32> {
             print_or_json(cx, &row, || println!("{}", row.value));
         }
         ResourceCommand::Backup(b) => return backup_command(cx, ws, b),
+        ResourceCommand::Exec(a) => {
+            return super::service::exec(cx, &ws, crate::ops::service::Kind::Resource, a)
+        }
     }
     Ok(0)
 }

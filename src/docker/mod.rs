@@ -11,6 +11,7 @@
 mod build;
 mod containers;
 mod error;
+mod exec;
 pub mod labels;
 mod resources;
 mod spec;
@@ -18,6 +19,7 @@ mod spec;
 use std::time::Duration;
 
 pub use error::DockerError;
+pub use exec::ExecOutput;
 pub use spec::{ContainerInfo, ContainerSpec, Mount, MountSource, RunOutcome};
 
 use error::one_line;

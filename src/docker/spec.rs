@@ -116,6 +116,11 @@ pub struct ContainerInfo {
     /// Restart policy as in [`ContainerSpec::restart`]; `None` when the engine
     /// reports none (always `None` from `list_containers`).
     pub restart: Option<String>,
+    /// The exit code of a container that ran (inspect only).
+    pub exit_code: Option<i64>,
+    /// `starting`, `healthy` or `unhealthy` for an image with a
+    /// `HEALTHCHECK` (inspect only).
+    pub health: Option<String>,
 }
 
 /// Result of a one-shot container.
@@ -356,6 +361,12 @@ impl ContainerInfo {
                 .and_then(|h| h.restart_policy)
                 .as_ref()
                 .and_then(format_restart),
+            exit_code: state.exit_code,
+            health: state
+                .health
+                .and_then(|h| h.status)
+                .map(|s| s.to_string())
+                .filter(|s| !s.is_empty() && s != "none"),
             id,
         }
     }
@@ -388,6 +399,8 @@ impl ContainerInfo {
                 .map(mount_pair)
                 .collect(),
             restart: None,
+            exit_code: None,
+            health: None,
             id,
         }
     }

@@ -29,6 +29,18 @@ pub enum OpsError {
         environment: String,
         hint: String,
     },
+    #[error("service `{name}` is not deployed in environment `{environment}`{hint}")]
+    ServiceNotDeployed {
+        name: String,
+        environment: String,
+        hint: String,
+    },
+    #[error("`{name}` is not running ({status}); start it first (`{start}`)")]
+    NotRunning {
+        name: String,
+        status: String,
+        start: String,
+    },
     #[error("resource `{name}` is not deployed in environment `{environment}`, but an earlier delete kept its volumes ({}); pass --delete-data to delete them", volumes.join(", "))]
     KeptVolumes {
         name: String,

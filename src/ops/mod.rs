@@ -9,7 +9,8 @@
 //! Against the engine: resource commands (`resource`), outputs (`output`),
 //! runtime variables and bindings (`variable`), backups and restores
 //! (`backup`), scheduled runs with retention (`schedule_run`) and their
-//! loop (`scheduler`). `command` is each day-2 command as one library call;
+//! loop (`scheduler`), services as day-2 objects, `exec` and `ps`
+//! (`service`). `command` is each day-2 command as one library call;
 //! `guard` the one permission check; `clock` "now"; `error` the typed
 //! failures.
 
@@ -26,6 +27,7 @@ pub mod retention;
 pub mod schedule;
 pub mod schedule_run;
 pub mod scheduler;
+pub mod service;
 pub mod variable;
 
 pub use error::OpsError;

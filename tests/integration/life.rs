@@ -7,6 +7,7 @@ use crate::engine::{docker, Project};
 
 cases! {
     docker destroy_from_a_reviewed_plan_keeps_volumes_then_delete_data_removes_them,
+    docker services_are_day_2_objects_with_logs_exec_restart_and_ps,
 }
 
 /// `apply --yes` of fixtures/life on an empty state (quietly: the apply
@@ -117,4 +118,151 @@ State saved to .compartment/state/[PROJECT]/production.json (serial 7).
     let st = p.state();
     assert!(st.get("keptVolumes").is_none(), "{st}");
     assert_eq!(st["lineage"], lineage);
+}
+
+/// One HTTP GET of the web service from inside its own container (busybox
+/// wget against loopback): what it served.
+fn get(p: &Project) -> String {
+    let (_, out) = docker(&[
+        "exec",
+        &p.container("web"),
+        "wget",
+        "-qO-",
+        "http://127.0.0.1:8080/",
+    ]);
+    out
+}
+
+fn services_are_day_2_objects_with_logs_exec_restart_and_ps() {
+    let p = Project::new("life");
+    deploy(&p);
+    let image = p.state()["services"]["web"]["image"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Tables are as wide as the project's name: JSON is compared whole.
+    p.cmd(["--output", "json", "service", "list"])
+        .stdout(
+            r#"[
+  {
+    "name": "web",
+    "status": "running",
+    "image": "cmpt-[PROJECT]-web:[HASH]",
+    "host": "web.production.[PROJECT].service.internal",
+    "ingress": 8080,
+    "appliedAt": "[TIMESTAMP]"
+  }
+]
+"#,
+        )
+        .run();
+    // `logs --follow` streams: a request made after it started shows up.
+    let follow = p.spawn(&["service", "logs", "web", "--follow"]);
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    assert_eq!(get(&p), "release 1\n");
+    follow.wait_for_stdout("response:200", 20);
+    drop(follow);
+    // exec: the output as it comes and the command's exit code.
+    p.cmd([
+        "service",
+        "exec",
+        "web",
+        "--",
+        "sh",
+        "-c",
+        "cat /www/index.html; echo oops >&2; exit 3",
+    ])
+    .status(3)
+    .stdout("release 1\n")
+    .stderr("oops\n")
+    .run();
+    p.cmd([
+        "--output", "json", "resource", "exec", "store", "--", "ls", "-d", "/data",
+    ])
+    .stdout("{\n  \"exitCode\": 0,\n  \"stderr\": \"\",\n  \"stdout\": \"/data\\n\"\n}\n")
+    .run();
+    // restart: a new process in the same container.
+    let started = p.inspect("web", "{{.State.StartedAt}}");
+    p.cmd(["service", "restart", "web"])
+        .stdout("Restarted service `web`.\n")
+        .run();
+    assert_ne!(p.inspect("web", "{{.State.StartedAt}}"), started);
+    // ps: both kinds in one table; an exited container with its code.
+    docker(&["stop", "-t", "0", &p.container("store")]);
+    let ps = p.cmd(["ps"]).status(0).output().stdout;
+    let rows: Vec<Vec<&str>> = ps
+        .lines()
+        .map(|l| {
+            l.split("  ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .collect()
+        })
+        .collect();
+    let (web, store) = (p.container("web"), p.container("store"));
+    assert_eq!(
+        rows,
+        [
+            vec!["KIND", "NAME", "STATUS", "IMAGE", "CONTAINER"],
+            vec![
+                "resource",
+                "store",
+                "exited (code 137)",
+                "compartment-test/busybox:1",
+                &store
+            ],
+            vec!["service", "web", "running", &image, &web],
+        ],
+        "{ps}"
+    );
+    p.cmd(["--output", "json", "ps"])
+        .stdout(
+            r#"[
+  {
+    "kind": "resource",
+    "name": "store",
+    "state": "exited",
+    "exitCode": 137,
+    "health": null,
+    "status": "exited (code 137)",
+    "image": "compartment-test/busybox:1",
+    "container": "cmpt-[PROJECT]-production-store"
+  },
+  {
+    "kind": "service",
+    "name": "web",
+    "state": "running",
+    "exitCode": null,
+    "health": null,
+    "status": "running",
+    "image": "cmpt-[PROJECT]-web:[HASH]",
+    "container": "cmpt-[PROJECT]-production-web"
+  }
+]
+"#,
+        )
+        .run();
+    p.cmd(["resource", "exec", "store", "--", "true"])
+        .status(1)
+        .stderr("error: `store` is not running (exited (code 137)); start it first (`compartment resource start --resource store`)\n")
+        .run();
+    p.cmd(["service", "logs", "api"])
+        .status(1)
+        .stderr("error: service `api` is not deployed in environment `production`; deployed services: web\n")
+        .run();
+    // Role checks as for resources: a deployer reads logs, only an admin
+    // runs commands inside containers (they can read secrets).
+    let access = p.dir.join(".compartment/access.yml");
+    std::fs::write(&access, "actors: {dee: deployer, ada: admin}\n").unwrap();
+    p.cmd(["service", "logs", "web", "--tail", "0"])
+        .env("COMPARTMENT_ACTOR", "dee")
+        .run();
+    p.cmd(["service", "exec", "web", "--", "true"])
+        .env("COMPARTMENT_ACTOR", "dee")
+        .status(1)
+        .stderr("error: dee (role deployer in production) may not run `service exec / resource exec`: it needs the permission `variable.value.read`; ask an admin to grant a role with it in ./.compartment/access.yml\n")
+        .run();
+    p.cmd(["service", "exec", "web", "--", "true"])
+        .env("COMPARTMENT_ACTOR", "ada")
+        .run();
 }

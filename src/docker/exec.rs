@@ -1,0 +1,81 @@
+//! Commands run inside a running container (`service exec`, `resource
+//! exec`) and container restarts.
+
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::query_parameters::RestartContainerOptionsBuilder;
+use futures_util::StreamExt;
+
+use super::{engine_error, is_not_found, Docker, DockerError};
+
+/// One chunk of a command's output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExecOutput {
+    Stdout(Vec<u8>),
+    Stderr(Vec<u8>),
+}
+
+impl Docker {
+    /// Runs `command` in the running container `name` (no terminal, no
+    /// input), feeding its output to `sink` as it comes; returns its exit
+    /// code.
+    pub async fn exec(
+        &self,
+        name: &str,
+        command: &[String],
+        mut sink: impl FnMut(ExecOutput),
+    ) -> Result<i64, DockerError> {
+        let options = CreateExecOptions {
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            cmd: Some(command.to_vec()),
+            ..Default::default()
+        };
+        let created = match self.client.create_exec(name, options).await {
+            Ok(c) => c,
+            Err(e) if is_not_found(&e) => {
+                return Err(DockerError::NoSuchContainer { name: name.into() })
+            }
+            Err(e) => return Err(engine_error(format!("run a command in `{name}`"), &e)),
+        };
+        let started = self
+            .client
+            .start_exec(&created.id, Some(StartExecOptions::default()))
+            .await
+            .map_err(|e| engine_error(format!("run a command in `{name}`"), &e))?;
+        if let StartExecResults::Attached { mut output, .. } = started {
+            while let Some(chunk) = output.next().await {
+                use bollard::container::LogOutput;
+                match chunk {
+                    Ok(LogOutput::StdErr { message }) => sink(ExecOutput::Stderr(message.to_vec())),
+                    Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
+                        sink(ExecOutput::Stdout(message.to_vec()))
+                    }
+                    Ok(LogOutput::StdIn { .. }) => {}
+                    Err(e) => return Err(engine_error(format!("read the output of `{name}`"), &e)),
+                }
+            }
+        }
+        let inspected = self
+            .client
+            .inspect_exec(&created.id)
+            .await
+            .map_err(|e| engine_error(format!("inspect a command in `{name}`"), &e))?;
+        Ok(inspected.exit_code.unwrap_or(-1))
+    }
+
+    /// Restarts the container `name`, killing it after `timeout_secs` if it
+    /// does not stop.
+    pub async fn restart_container(
+        &self,
+        name: &str,
+        timeout_secs: u32,
+    ) -> Result<(), DockerError> {
+        let t = i32::try_from(timeout_secs).unwrap_or(i32::MAX);
+        let options = RestartContainerOptionsBuilder::default().t(t).build();
+        match self.client.restart_container(name, Some(options)).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Err(DockerError::NoSuchContainer { name: name.into() }),
+            Err(e) => Err(engine_error(format!("restart container `{name}`"), &e)),
+        }
+    }
+}
