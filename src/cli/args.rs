@@ -428,5 +428,9 @@ pub enum StateCommand {
     /// Print the state with secrets masked
     Show,
     /// Remove a stale lock left by a crashed process
-    Unlock,
+    Unlock {
+        /// Remove the lock even though its holder still runs on this host
+        #[arg(long)]
+        force: bool,
+    },
 }

@@ -170,7 +170,7 @@ impl Subcommand {
                 ServiceCommand::Exec(_) => Command::Exec,
             },
             Subcommand::Backup(_) | Subcommand::Scheduler(_) => Command::BackupRunDue,
-            Subcommand::State(StateCommand::Unlock) => Command::StateUnlock,
+            Subcommand::State(StateCommand::Unlock { .. }) => Command::StateUnlock,
             Subcommand::Variable(c) => match c {
                 VariableCommand::Set(_) => Command::VariableSet,
                 VariableCommand::Remove(_) => Command::VariableRemove,

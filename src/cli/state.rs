@@ -46,14 +46,14 @@ pub fn run(cx: &Context, cmd: StateCommand) -> Result<i32> {
                 eprintln!("secret key: {}", crate::state::secrets::key_source());
             }
         }
-        StateCommand::Unlock if cx.json() => {
-            let info = store.unlock()?;
+        StateCommand::Unlock { force } if cx.json() => {
+            let info = store.unlock(force)?;
             println!(
                 "{}",
                 serde_json::json!({"state": store.display(), "removed": info.is_some(), "lock": info})
             );
         }
-        StateCommand::Unlock => match store.unlock()? {
+        StateCommand::Unlock { force } => match store.unlock(force)? {
             Some(info) => println!(
                 "Removed the lock on {} held by {} (pid {}) running `{}` since {}.",
                 store.display(),

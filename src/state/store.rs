@@ -24,7 +24,12 @@ pub enum StoreError {
         "the state {path} is locked by {} (pid {}) running `{}` since {}; wait for it to finish, or if that process is gone run `compartment state unlock`",
         .info.holder, .info.pid, .info.operation, .info.since
     )]
-    Locked { path: String, info: LockInfo },
+    Locked { path: String, info: Box<LockInfo> },
+    #[error(
+        "the lock on {path} is held by {} (pid {}) running `{}` since {}, and that process is still running on this host; wait for it to finish, or pass `--force` to remove the lock anyway",
+        .info.holder, .info.pid, .info.operation, .info.since
+    )]
+    HolderAlive { path: String, info: Box<LockInfo> },
     #[error("the state {path} belongs to project `{found_project}` environment `{found_env}`, not `{project}`/`{env}`")]
     WrongTarget {
         path: String,
@@ -45,10 +50,51 @@ fn io<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LockInfo {
+    /// `user@host`.
     pub holder: String,
     pub pid: u32,
     pub operation: String,
     pub since: String,
+    /// The host name alone (absent in locks written before it was recorded).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// The holder process's start time as the kernel reports it (clock
+    /// ticks since boot on Linux), so that a reused pid is not taken for
+    /// the holder.
+    #[serde(
+        rename = "processStart",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub process_start: Option<u64>,
+}
+
+impl LockInfo {
+    fn unknown() -> LockInfo {
+        LockInfo {
+            holder: "unknown".into(),
+            pid: 0,
+            operation: "unknown".into(),
+            since: "unknown".into(),
+            host: None,
+            process_start: None,
+        }
+    }
+
+    /// True when the holder is a process of this host that still runs (the
+    /// same pid with the same start time).
+    pub fn is_alive_here(&self) -> bool {
+        if self.pid == 0 || self.host.as_deref() != Some(hostname().as_str()) {
+            return false;
+        }
+        if !process_exists(self.pid) {
+            return false;
+        }
+        match (self.process_start, process_start(self.pid)) {
+            (Some(recorded), Some(now)) => recorded == now,
+            _ => true,
+        }
+    }
 }
 
 /// One state file.
@@ -104,8 +150,17 @@ impl StateStore {
         }
     }
 
+    /// The file the state really is: `path` with symlinks followed (also
+    /// a dangling one, whose target is created on the first write) and its
+    /// directory made canonical when it exists. Writes, the backup and the
+    /// lock all live beside it, so two names for one state share one lock
+    /// and a symlinked `--state` is written through to its target.
+    pub fn real_path(&self) -> PathBuf {
+        resolve(&self.path)
+    }
+
     fn sibling(&self, suffix: &str) -> PathBuf {
-        let mut s = self.path.as_os_str().to_owned();
+        let mut s = self.real_path().into_os_string();
         s.push(suffix);
         PathBuf::from(s)
     }
@@ -146,16 +201,16 @@ impl StateStore {
     pub fn save(&self, state: &mut State) -> Result<(), StoreError> {
         state.serial += 1;
         let text = format::write(state);
-        let dir = self
-            .path
+        let real = self.real_path();
+        let dir = real
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
-        if self.path.exists() {
+        if real.exists() {
             let backup = self.backup_path();
             let tmp = self.sibling(&format!(".backup.tmp-{}", std::process::id()));
-            std::fs::copy(&self.path, &tmp).map_err(io("cannot copy", &self.path))?;
+            std::fs::copy(&real, &tmp).map_err(io("cannot copy", &real))?;
             std::fs::File::open(&tmp)
                 .and_then(|f| f.sync_all())
                 .map_err(io("cannot sync", &tmp))?;
@@ -168,7 +223,7 @@ impl StateStore {
                 .map_err(io("cannot write", &tmp))?;
             f.sync_all().map_err(io("cannot sync", &tmp))?;
         }
-        std::fs::rename(&tmp, &self.path).map_err(io("cannot replace", &self.path))?;
+        std::fs::rename(&tmp, &real).map_err(io("cannot replace", &real))?;
         if let Ok(d) = std::fs::File::open(dir) {
             let _ = d.sync_all();
         }
@@ -211,11 +266,14 @@ impl StateStore {
         if let Some(dir) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
         }
+        let pid = std::process::id();
         let info = LockInfo {
             holder: holder(),
-            pid: std::process::id(),
+            pid,
             operation: operation.into(),
             since: crate::support::time::now_rfc3339(),
+            host: Some(hostname()),
+            process_start: process_start(pid),
         };
         let tmp = self.sibling(&format!(".lock.{}.tmp", std::process::id()));
         let text = serde_json::to_string_pretty(&info).expect("lock info serialises");
@@ -227,12 +285,7 @@ impl StateStore {
         match linked {
             Ok(()) => Ok(LockGuard { path }),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                let info = self.lock_info().unwrap_or(LockInfo {
-                    holder: "unknown".into(),
-                    pid: 0,
-                    operation: "unknown".into(),
-                    since: "unknown".into(),
-                });
+                let info = Box::new(self.lock_info().unwrap_or_else(LockInfo::unknown));
                 Err(StoreError::Locked {
                     path: self.display(),
                     info,
@@ -247,16 +300,18 @@ impl StateStore {
         serde_json::from_str(&text).ok()
     }
 
-    /// Removes the lock file; returns what it said.
-    pub fn unlock(&self) -> Result<Option<LockInfo>, StoreError> {
+    /// Removes the lock file; returns what it said. A lock whose holder
+    /// still runs on this host is refused unless `force`.
+    pub fn unlock(&self, force: bool) -> Result<Option<LockInfo>, StoreError> {
         let info = self.lock_info();
+        if let Some(info) = info.as_ref().filter(|i| !force && i.is_alive_here()) {
+            return Err(StoreError::HolderAlive {
+                path: self.display(),
+                info: Box::new(info.clone()),
+            });
+        }
         match std::fs::remove_file(self.lock_path()) {
-            Ok(()) => Ok(Some(info.unwrap_or(LockInfo {
-                holder: "unknown".into(),
-                pid: 0,
-                operation: "unknown".into(),
-                since: "unknown".into(),
-            }))),
+            Ok(()) => Ok(Some(info.unwrap_or_else(LockInfo::unknown))),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io("cannot remove", &self.lock_path())(e)),
         }
@@ -271,11 +326,65 @@ fn holder() -> String {
         .or_else(|| std::env::var("USER").ok())
         .filter(|u| !u.is_empty())
         .unwrap_or_else(|| "unknown".into());
-    let host = whoami::hostname()
+    format!("{user}@{}", hostname())
+}
+
+/// The host name from the kernel.
+fn hostname() -> String {
+    whoami::hostname()
         .ok()
         .filter(|h| !h.is_empty())
-        .unwrap_or_else(|| "localhost".into());
-    format!("{user}@{host}")
+        .unwrap_or_else(|| "localhost".into())
+}
+
+/// Whether a process with this pid exists (signal 0 checks without
+/// sending; EPERM means it exists but belongs to someone else).
+fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: kill with signal 0 only checks for the process.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// A process's start time (field 22 of `/proc/<pid>/stat`); `None` where
+/// there is no procfs.
+fn process_start(pid: u32) -> Option<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces and parentheses: count
+    // from the last `)`.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(19)?.parse().ok()
+}
+
+/// `path` with its symlinks followed (up to 40, as the kernel does) and
+/// its existing directory canonical.
+fn resolve(path: &Path) -> PathBuf {
+    let mut p = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&p) {
+            Ok(target) => {
+                p = match p.parent() {
+                    Some(dir) if target.is_relative() => dir.join(target),
+                    _ => target,
+                }
+            }
+            Err(_) => break,
+        }
+    }
+    let (Some(dir), Some(name)) = (p.parent(), p.file_name()) else {
+        return p;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    match std::fs::canonicalize(dir) {
+        Ok(d) => d.join(name),
+        Err(_) => p,
+    }
 }
 
 #[cfg(test)]

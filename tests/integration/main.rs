@@ -22,6 +22,7 @@ mod broken;
 mod cli;
 mod engine;
 mod fuzz;
+mod harden;
 mod harness;
 mod json;
 mod life;
@@ -41,6 +42,7 @@ fn main() {
         ("broken", broken::TESTS),
         ("cli", cli::TESTS),
         ("fuzz", fuzz::TESTS),
+        ("harden", harden::TESTS),
         ("harness", harness::TESTS),
         ("json", json::TESTS),
         ("life", life::TESTS),

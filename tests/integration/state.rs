@@ -31,7 +31,7 @@ cases! {
     plain state_show_and_unlock_work_on_a_state_file_without_its_project,
 }
 
-const STATE: &str = ".compartment/state/internal-tools/production.json";
+pub(crate) const STATE: &str = ".compartment/state/internal-tools/production.json";
 
 fn sample(name: &str) -> String {
     std::fs::read_to_string(repo().join("state/samples").join(name)).unwrap()
@@ -255,7 +255,7 @@ fn lock_holder_process() {
 
 /// Starts a second process holding the lock of `store`; returns it once the
 /// lock is held.
-fn hold_lock(store: &StateStore) -> Child {
+pub(crate) fn hold_lock(store: &StateStore) -> Child {
     let mut child = Command::new(std::env::current_exe().unwrap())
         .args([
             "state::lock_holder_process",
@@ -290,7 +290,7 @@ fn hold_lock(store: &StateStore) -> Child {
 
 /// `user@host` as the lock records it: the OS user (not `$USER`) and the
 /// kernel's host name.
-fn holder() -> String {
+pub(crate) fn holder() -> String {
     let run = |cmd: &str, arg: &str| {
         let out = std::process::Command::new(cmd).arg(arg).output().unwrap();
         String::from_utf8(out.stdout).unwrap().trim().to_string()
