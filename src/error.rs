@@ -109,11 +109,12 @@ impl Error {
         }
     }
 
-    /// The process exit code: 130 for an interrupt, 1 for everything else
+    /// The process exit code: 128 + the signal's number for an interrupt
+    /// (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP), 1 for everything else
     /// (2 is reserved for `plan --detailed-exitcode`'s "changes present").
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Apply(ApplyError::Interrupted) => 130,
+            Error::Apply(ApplyError::Interrupted) => crate::interrupt::exit_code(),
             _ => 1,
         }
     }

@@ -72,19 +72,21 @@ pub struct ApplyReport {
 }
 
 impl ApplyReport {
-    /// 0 when everything asked for was done, 130 after an interrupt.
+    /// 0 when everything asked for was done, 128 + the signal's number
+    /// after an interrupt (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).
     pub fn exit_code(&self) -> i32 {
         match &self.applied {
             Applied::NoChanges => 0,
             Applied::Cancelled => 1,
-            Applied::Executed(o) if o.interrupted => 130,
+            Applied::Executed(o) if o.interrupted => crate::interrupt::exit_code(),
             Applied::Executed(o) if o.success() => 0,
             Applied::Executed(_) => 1,
         }
     }
 }
 
-/// Runs `apply`. Interrupts (Ctrl-C) are listened for from the start.
+/// Runs `apply`. Interrupts (Ctrl-C, SIGTERM, SIGHUP) are listened for from
+/// the start.
 pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, ApplyError> {
     let interrupt = Interrupt::listen();
     let ApplyRequest {
@@ -136,6 +138,7 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
     let scope = scope(&plan, &targets)?;
     let mut ws = ws;
     let key = SecretKey::load_or_create()?;
+    ws.state.bind_key(&key)?;
     let p = ws.name().to_string();
     // A destroy creates nothing, not even the network it is removing.
     if mode.is_apply() && prepare(&docker, &key, &p, &ws.env, &mut ws.state).await? {

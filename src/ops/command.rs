@@ -348,7 +348,9 @@ pub fn set_variable(
         NewValue::Value { value, sensitive } => {
             let scope = Scope::from_args(resource, service)?;
             let secret = if sensitive {
-                Some(SecretKey::load_or_create()?)
+                let key = SecretKey::load_or_create()?;
+                ws.state.bind_key(&key)?;
+                Some(key)
             } else {
                 None
             };

@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 /// was applied, the digest of the container configuration it produced, the
 /// container, direct dependencies, when, and with which runtime variables.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Applied<D> {
     /// The applied configuration (after preset expansion).
     #[serde(rename = "definition")]
@@ -45,6 +46,7 @@ pub struct Applied<D> {
 
 /// An applied resource configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceConfig {
     #[serde(rename = "preset", default, skip_serializing_if = "Option::is_none")]
     pub preset: Option<String>,
@@ -80,6 +82,7 @@ fn default_restart() -> String {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct GeneratedVariable {
     #[serde(rename = "generator")]
     pub generator: String,
@@ -91,6 +94,7 @@ pub struct GeneratedVariable {
 
 /// An output template (never a resolved value).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Output {
     #[serde(rename = "sensitive")]
     pub sensitive: bool,
@@ -99,6 +103,7 @@ pub struct Output {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Readiness {
     #[serde(rename = "type")]
     pub kind: String,
@@ -109,6 +114,7 @@ pub struct Readiness {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Operations {
     #[serde(rename = "backup", default, skip_serializing_if = "Option::is_none")]
     pub backup: Option<BackupOperation>,
@@ -151,6 +157,7 @@ pub enum Schedule {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Retention {
     #[serde(rename = "keepLast", default, skip_serializing_if = "Option::is_none")]
     pub keep_last: Option<u32>,
@@ -166,6 +173,7 @@ pub struct Retention {
 
 /// An applied service configuration.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceConfig {
     #[serde(rename = "path")]
     pub path: String,
@@ -178,6 +186,7 @@ pub struct ServiceConfig {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Connection {
     /// Runtime variable name → output name of the connected resource.
     #[serde(rename = "env")]
@@ -187,6 +196,7 @@ pub struct Connection {
 /// Build-time environment: a literal value, or `None` for a runtime
 /// variable selected by name.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Build {
     #[serde(rename = "env", default)]
     pub env: BTreeMap<String, Option<String>>,
@@ -199,6 +209,7 @@ impl Build {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Ingress {
     #[serde(rename = "port")]
     pub port: u16,

@@ -22,6 +22,10 @@ pub enum FormatError {
     Json { path: String, reason: String },
     #[error("{path} has no `version` field; it is not a compartment state file")]
     NoVersion { path: String },
+    #[error("{path} has `version` {found}; a state format version is a whole number from 0 to {CURRENT_VERSION}")]
+    BadVersion { path: String, found: String },
+    #[error("{path} holds a plaintext value for the sensitive variable {what}; a sensitive value is only ever stored sealed, so this file was edited by hand or written by another tool; seal it with `compartment variable set --sensitive` or remove it")]
+    Plaintext { path: String, what: String },
     #[error("{path} has state format version {found}, newer than this compartment understands (up to {CURRENT_VERSION}); upgrade compartment to read it")]
     TooNew { path: String, found: u64 },
     #[error("cannot read {path}: {source}")]
@@ -53,10 +57,16 @@ pub fn read(path: &str, text: &str) -> Result<State, FormatError> {
         path: path.into(),
         reason: e.to_string(),
     })?;
-    let version = v
-        .get("version")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| FormatError::NoVersion { path: path.into() })?;
+    let version = match v.get("version") {
+        None => return Err(FormatError::NoVersion { path: path.into() }),
+        Some(found) => found.as_u64().ok_or_else(|| FormatError::BadVersion {
+            path: path.into(),
+            found: match found {
+                Value::String(_) => format!("{found} (a string, not a number)"),
+                _ => found.to_string(),
+            },
+        })?,
+    };
     if version > CURRENT_VERSION as u64 {
         return Err(FormatError::TooNew {
             path: path.into(),
@@ -70,11 +80,45 @@ pub fn read(path: &str, text: &str) -> Result<State, FormatError> {
             reason,
         })?;
     }
-    serde_json::from_value(v).map_err(|e| FormatError::Malformed {
-        path: path.into(),
-        version,
-        reason: e.to_string(),
-    })
+    // Unknown fields are refused (the model denies them) with the path of
+    // the field, instead of being dropped silently on the next write.
+    let state: State = serde_path_to_error::deserialize(v).map_err(|e| {
+        let at = e.path().to_string();
+        let reason = e.into_inner().to_string();
+        FormatError::Malformed {
+            path: path.into(),
+            version,
+            reason: if at == "." {
+                reason
+            } else {
+                format!("at `{at}`: {reason}")
+            },
+        }
+    })?;
+    refuse_plaintext(path, &state)?;
+    Ok(state)
+}
+
+/// A sensitive variable must be sealed: a plaintext value where a sealed
+/// one is expected is refused rather than used (and later written back).
+fn refuse_plaintext(path: &str, state: &State) -> Result<(), FormatError> {
+    let scopes = [
+        ("resource", &state.variables.resource),
+        ("service", &state.variables.service),
+    ];
+    for (scope, targets) in scopes {
+        for (target, vars) in targets {
+            for (key, var) in vars {
+                if var.sensitive && var.value.is_some() {
+                    return Err(FormatError::Plaintext {
+                        path: path.into(),
+                        what: format!("{scope} {target} {key}"),
+                    });
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The current format: pretty JSON, keys sorted, trailing newline.
@@ -93,7 +137,7 @@ type Upgrade = fn(Value) -> Result<Value, String>;
 const UPGRADES: [(u64, Upgrade); CURRENT_VERSION as usize] = [(0, upgrade_v0), (1, upgrade_v1)];
 
 fn take_list(v: &mut Value, key: &str) -> Vec<Value> {
-    match v.get_mut(key).map(Value::take) {
+    match v.as_object_mut().and_then(|o| o.remove(key)) {
         Some(Value::Array(items)) => items,
         _ => Vec::new(),
     }
@@ -253,6 +297,55 @@ mod tests {
         // Any string was accepted as a lineage, and still is.
         let odd = V1.replacen(lineage, "not-a-uuid", 1);
         assert_eq!(read("odd", &odd).unwrap().lineage, "not-a-uuid");
+    }
+
+    #[test]
+    fn a_version_that_is_not_a_whole_number_is_named() {
+        let cases = [
+            (
+                r#"{"version": "1"}"#,
+                "has `version` \"1\" (a string, not a number)",
+            ),
+            (r#"{"version": -1}"#, "has `version` -1;"),
+            (r#"{"version": null}"#, "has `version` null;"),
+            (r#"{"version": 1.5}"#, "has `version` 1.5;"),
+        ];
+        for (text, expected) in cases {
+            let err = read("s.json", text).unwrap_err().to_string();
+            assert!(err.contains(expected), "{text}: {err}");
+            assert!(!err.contains("no `version` field"), "{err}");
+        }
+        let err = read("s.json", "{}").unwrap_err().to_string();
+        assert!(err.contains("no `version` field"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_field_is_refused_with_its_path() {
+        let mut v: Value = serde_json::from_str(V2).unwrap();
+        v["resources"]["db"]["applied"]["surprise"] = json!(1);
+        let err = read("s.json", &v.to_string()).unwrap_err().to_string();
+        assert!(
+            err.starts_with("s.json (state format version 2) is malformed: at `resources.db.applied.surprise`: unknown field `surprise`"),
+            "{err}"
+        );
+        let mut v: Value = serde_json::from_str(V2).unwrap();
+        v["topLevelTypo"] = json!(true);
+        let err = read("s.json", &v.to_string()).unwrap_err().to_string();
+        assert!(err.contains("unknown field `topLevelTypo`"), "{err}");
+    }
+
+    #[test]
+    fn a_plaintext_sensitive_value_is_refused() {
+        let mut v: Value = serde_json::from_str(V2).unwrap();
+        v["variables"]["service"]["api"] = json!({"TOKEN": {"sensitive": true, "value": "plain"}});
+        let err = read("s.json", &v.to_string()).unwrap_err().to_string();
+        assert!(
+            err.starts_with(
+                "s.json holds a plaintext value for the sensitive variable service api TOKEN;"
+            ),
+            "{err}"
+        );
+        assert!(!err.contains("plain\""), "{err}");
     }
 
     #[test]

@@ -17,6 +17,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// The state of one project and environment (format version 2).
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct State {
     pub version: u32,
@@ -26,6 +27,10 @@ pub struct State {
     pub environment: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkState>,
+    /// The fingerprint of the key that sealed this state's values
+    /// ([`secrets::SecretKey::fingerprint`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key_fingerprint: Option<String>,
     /// HS256 secret signing lifecycle-hook JWTs, sealed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hook_secret: Option<Sealed>,
@@ -54,6 +59,7 @@ pub struct State {
 pub const CURRENT_VERSION: u32 = 2;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct NetworkState {
     pub name: String,
@@ -73,6 +79,7 @@ pub enum Origin {
 
 /// An applied resource.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ResourceState {
     #[serde(rename = "applied")]
     pub applied: Applied<ResourceConfig>,
@@ -85,6 +92,7 @@ pub struct ResourceState {
 
 /// An applied service.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ServiceState {
     #[serde(rename = "applied")]
     pub applied: Applied<ServiceConfig>,
@@ -96,6 +104,7 @@ pub struct ServiceState {
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceState {
     /// `<owner>/<key>`.
@@ -114,6 +123,7 @@ pub struct InstanceState {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct HookResult {
     pub operation: String,
@@ -131,6 +141,7 @@ pub struct HookResult {
 /// Runtime variables by scope. Resources never inherit service or
 /// environment variables.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct Variables {
     #[serde(default)]
@@ -141,6 +152,7 @@ pub struct Variables {
 
 /// One runtime variable: plaintext only when not sensitive.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct Variable {
     pub sensitive: bool,
@@ -154,12 +166,14 @@ pub struct Variable {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Binding {
     pub resource: String,
     pub output: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct BackupRecord {
     pub id: String,
@@ -188,6 +202,7 @@ pub struct BackupRecord {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 #[serde(rename_all = "camelCase")]
 pub struct ScheduleState {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -206,6 +221,24 @@ impl State {
             project: project.into(),
             environment: environment.into(),
             ..State::default()
+        }
+    }
+
+    /// Binds this state to `key` before anything is sealed with it: a state
+    /// sealed under another key is refused; a state with no fingerprint yet
+    /// records this key's.
+    pub fn bind_key(&mut self, key: &secrets::SecretKey) -> Result<(), secrets::SecretError> {
+        let found = key.fingerprint();
+        match &self.key_fingerprint {
+            Some(recorded) if *recorded != found => Err(secrets::SecretError::OtherKey {
+                recorded: recorded.clone(),
+                found,
+            }),
+            Some(_) => Ok(()),
+            None => {
+                self.key_fingerprint = Some(found);
+                Ok(())
+            }
         }
     }
 

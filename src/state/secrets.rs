@@ -27,6 +27,12 @@ pub enum SecretError {
     NoKey { path: String },
     #[error("cannot read the secret key file {path}: {reason}")]
     KeyFile { path: String, reason: String },
+    #[error("the key file {path} is empty or malformed: it must hold 32 bytes in base64 (the first `compartment apply` writes one); an empty file is not a key")]
+    Malformed { path: String },
+    #[error("the key file {path} is readable by group or others (mode {mode:o}); run `chmod 600 {path}`")]
+    Exposed { path: String, mode: u32 },
+    #[error("this state was sealed with the key {recorded}, but the configured key is {found}; set COMPARTMENT_SECRET_KEY (or the key file) to the key that wrote this state; nothing was sealed")]
+    OtherKey { recorded: String, found: String },
     #[error("a sealed value in the state does not open with this key ({what}): is COMPARTMENT_SECRET_KEY (or the key file) the one that wrote this state?")]
     WrongKey { what: String },
 }
@@ -110,7 +116,10 @@ impl SecretKey {
         SecretKey(Sha256::digest(s.as_bytes()).into())
     }
 
-    /// The configured key, if any.
+    /// The configured key, if any. An empty or
+    /// malformed key file and a key file readable by group or others are
+    /// refused: none of them silently means a well-known key. A blank
+    /// `COMPARTMENT_SECRET_KEY` counts as unset.
     pub fn load() -> Result<Option<SecretKey>, SecretError> {
         if let Ok(k) = std::env::var("COMPARTMENT_SECRET_KEY") {
             if !k.trim().is_empty() {
@@ -119,13 +128,39 @@ impl SecretKey {
         }
         let path = key_file();
         match std::fs::read_to_string(&path) {
-            Ok(s) => Ok(Some(SecretKey::from_text(&s))),
+            Ok(s) => {
+                check_mode(&path)?;
+                SecretKey::from_file_text(&s)
+                    .map(Some)
+                    .ok_or_else(|| SecretError::Malformed {
+                        path: path.display().to_string(),
+                    })
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(SecretError::KeyFile {
                 path: path.display().to_string(),
                 reason: e.to_string(),
             }),
         }
+    }
+
+    /// A key file's content: exactly 32 bytes in base64.
+    fn from_file_text(s: &str) -> Option<SecretKey> {
+        let s = s.trim();
+        let b = STANDARD
+            .decode(s)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(s))
+            .ok()?;
+        <[u8; 32]>::try_from(b.as_slice()).ok().map(SecretKey)
+    }
+
+    /// `sha256:` and 16 hex digits of a domain-separated sha256 of the key:
+    /// names the key without revealing it.
+    pub fn fingerprint(&self) -> String {
+        let mut h = Sha256::new();
+        h.update(b"compartment secret key fingerprint\0");
+        h.update(self.0);
+        format!("sha256:{}", &hex::encode(h.finalize())[..16])
     }
 
     /// The configured key, or an error saying how to provide one.
@@ -135,8 +170,11 @@ impl SecretKey {
         })
     }
 
-    /// The configured key, creating the key file (mode 0600) when there is
-    /// none. Used by commands that write secrets (apply, variable set).
+    /// The configured key, creating the key file (mode 0600, in a
+    /// directory of mode 0700) when there is none. Used by commands that
+    /// write secrets (apply, variable set). Creation is atomic: the key is
+    /// written to a temporary file that is hard-linked into place, so a
+    /// concurrent first run either wins or reads the winner's complete key.
     pub fn load_or_create() -> Result<SecretKey, SecretError> {
         if let Some(k) = SecretKey::load()? {
             return Ok(k);
@@ -147,23 +185,42 @@ impl SecretKey {
             reason: e.to_string(),
         };
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(err)?;
+            let mut b = std::fs::DirBuilder::new();
+            b.recursive(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::DirBuilderExt;
+                b.mode(0o700);
+            }
+            b.create(dir).map_err(err)?;
         }
         let key: [u8; 32] = rand::random();
         let text = STANDARD.encode(key);
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(format!(".tmp-{}", std::process::id()));
+        let tmp = PathBuf::from(tmp);
         let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
+        opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
         use std::io::Write;
-        let mut f = opts.open(&path).map_err(err)?;
-        f.write_all(format!("{text}\n").as_bytes()).map_err(err)?;
-        f.sync_all().map_err(err)?;
-        let _ = CREATED.set(path);
-        Ok(SecretKey(key))
+        let written = opts.open(&tmp).and_then(|mut f| {
+            f.write_all(format!("{text}\n").as_bytes())?;
+            f.sync_all()
+        });
+        let linked = written.and_then(|()| std::fs::hard_link(&tmp, &path));
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                let _ = CREATED.set(path);
+                Ok(SecretKey(key))
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => SecretKey::require(),
+            Err(e) => Err(err(e)),
+        }
     }
 
     /// Seals `plaintext`, bound to `identity` (e.g. `resource/db/POSTGRES_PASSWORD`).
@@ -207,6 +264,25 @@ impl SecretKey {
             .map_err(|_| wrong())?;
         String::from_utf8(pt).map_err(|_| wrong())
     }
+}
+
+/// Refuses a key file readable by group or others, as ssh does.
+fn check_mode(path: &std::path::Path) -> Result<(), SecretError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(SecretError::Exposed {
+                    path: path.display().to_string(),
+                    mode,
+                });
+            }
+        }
+    }
+    let _ = path;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -80,7 +80,7 @@ fn no_delay(p: &Project) {
 }
 
 /// apply/readiness: `broken` listens too, so every resource becomes ready.
-fn mend_broken(p: &Project) {
+pub(crate) fn mend_broken(p: &Project) {
     p.edit(
         "compartment.yml",
         "    command: [\"sleep\", \"3600\"]",

@@ -212,12 +212,17 @@ impl Drop for Project {
 
 /// Sends SIGINT (Ctrl-C) to a process.
 pub fn interrupt(pid: u32) {
+    send_signal(pid, "INT");
+}
+
+/// Sends a signal (`INT`, `TERM`, `HUP`, `KILL`) to a process.
+pub fn send_signal(pid: u32, name: &str) {
     let ok = Command::new("kill")
-        .args(["-INT", &pid.to_string()])
+        .args([&format!("-{name}"), &pid.to_string()])
         .status()
         .expect("run kill")
         .success();
-    assert!(ok, "kill -INT {pid}");
+    assert!(ok, "kill -{name} {pid}");
 }
 
 /// A running `compartment` whose stdout and stderr are read as they come
@@ -272,6 +277,11 @@ impl Running {
     /// Sends Ctrl-C.
     pub fn interrupt(&self) {
         interrupt(self.child.as_ref().expect("running").id());
+    }
+
+    /// Sends the signal `name` (`TERM`, `HUP`, `KILL`).
+    pub fn signal(&self, name: &str) {
+        send_signal(self.child.as_ref().expect("running").id(), name);
     }
 
     /// Waits for the exit and for all its output. Stdin stays open until
