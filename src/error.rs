@@ -56,6 +56,8 @@ pub enum Error {
     #[error(transparent)]
     Cycle(#[from] CycleError),
     #[error(transparent)]
+    Target(#[from] crate::plan::UnknownTarget),
+    #[error(transparent)]
     Scaffold(#[from] crate::project::scaffold::ScaffoldError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
@@ -82,6 +84,7 @@ impl Error {
             Error::Secret(_) => "secret",
             Error::PlanFile(_) => "plan-file",
             Error::Cycle(_) => "cycle",
+            Error::Target(_) => "usage",
             Error::Scaffold(_) => "init",
             Error::Io(_) => "io",
         }

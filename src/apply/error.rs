@@ -27,8 +27,8 @@ pub enum ApplyError {
         path: String,
         differences: Vec<String>,
     },
-    #[error("--target {target} is not in the plan; addresses look like resource.db, service.api, instance.downtown")]
-    UnknownTarget { target: String },
+    #[error(transparent)]
+    UnknownTarget(#[from] crate::plan::UnknownTarget),
     #[error("apply cancelled: no answer on standard input (pass --yes to apply without asking)")]
     NoAnswer,
     /// Ctrl-C before anything was executed; the locks are released.

@@ -54,9 +54,8 @@ pub struct Stores {
     pub global: StateStore,
 }
 
-/// Runs the changes of a plan (only those in `scope`, all when `None`).
-/// `changes` is in execution order.
-#[allow(clippy::too_many_arguments)]
+/// Runs the changes of a plan (already scoped by `--target`), in
+/// execution order.
 pub async fn execute(
     changes: &[Change],
     shared: Arc<Shared>,
@@ -64,13 +63,9 @@ pub async fn execute(
     state: &mut State,
     global: &mut State,
     parallelism: usize,
-    scope: Option<&BTreeSet<String>>,
     interrupt: &Interrupt,
 ) -> Outcome {
-    let nodes: Vec<&Change> = changes
-        .iter()
-        .filter(|c| scope.is_none_or(|s| s.contains(&c.address)))
-        .collect();
+    let nodes: Vec<&Change> = changes.iter().collect();
     let index: BTreeMap<&str, usize> = nodes
         .iter()
         .enumerate()

@@ -16,7 +16,6 @@ use crate::plan::{file, planner, Mode, Plan};
 use crate::state::secrets::SecretKey;
 use crate::state::store::LockGuard;
 use crate::workspace::Workspace;
-use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -102,7 +101,9 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
     let mode = saved.as_ref().map_or(mode, |s| s.mode.clone());
     let _locks = lock(&ws)?;
     let docker = until_interrupted(&interrupt, async { Ok(Docker::connect().await?) }).await?;
-    let plan = plan_live(&docker, &ws, &mode).await?;
+    // A targeted plan file applies its own scope.
+    let targets = saved.as_ref().map_or(targets, |s| s.targets.clone());
+    let plan = plan_live(&docker, &ws, &mode).await?.targeted(&targets)?;
     if let (Some(path), Some(saved)) = (&plan_file, &saved) {
         check_saved(path, saved, &plan)?;
     }
@@ -135,7 +136,6 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
             Answer::NoInput => return Err(ApplyError::NoAnswer),
         }
     }
-    let scope = scope(&plan, &targets)?;
     let mut ws = ws;
     let key = SecretKey::load_or_create()?;
     ws.state.bind_key(&key)?;
@@ -168,11 +168,10 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
         &mut state,
         &mut global,
         parallelism,
-        scope.as_ref(),
         &interrupt,
     )
     .await;
-    if let (Some(teardown), true) = (&plan.teardown, outcome.success() && scope.is_none()) {
+    if let (Some(teardown), true) = (&plan.teardown, outcome.success() && plan.targets.is_empty()) {
         super::teardown::run(&shared, teardown, &stores.state, &mut state, &mut outcome).await;
     }
     Ok(ApplyReport {
@@ -237,20 +236,4 @@ fn check_saved(path: &std::path::Path, saved: &Plan, fresh: &Plan) -> Result<(),
         });
     }
     Ok(())
-}
-
-/// `--target`: each target with everything it depends on.
-fn scope(plan: &Plan, targets: &[String]) -> Result<Option<BTreeSet<String>>, ApplyError> {
-    if targets.is_empty() {
-        return Ok(None);
-    }
-    let g = plan.graph();
-    let mut scope = BTreeSet::new();
-    for t in targets {
-        if !g.contains(t) {
-            return Err(ApplyError::UnknownTarget { target: t.clone() });
-        }
-        scope.extend(g.with_dependencies(t));
-    }
-    Ok(Some(scope))
 }

@@ -708,6 +708,12 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
         },
         context_hash: context,
         image,
+        inputs: Some(crate::plan::planner::inputs::service_inputs(
+            &sh.project,
+            &sh.env,
+            &state,
+            &name,
+        )),
     };
     StepResult {
         updates: vec![Update::PutService(name, Box::new(st))],

@@ -78,6 +78,7 @@ pub enum Subcommand {
     /// Render a saved plan file
     Show(ShowArgs),
     /// Execute a plan against the Docker engine
+    #[command(visible_alias = "deploy")]
     Apply(ApplyArgs),
     /// Plan the removal of everything deployed in the environment and apply it
     Destroy(DestroyArgs),
@@ -156,6 +157,9 @@ pub struct PlanArgs {
     /// With --destroy: delete the resources' named volumes too
     #[arg(long, requires = "destroy")]
     pub delete_data: bool,
+    /// Plan only this address (e.g. service.api) and what it depends on
+    #[arg(long, value_name = "ADDRESS")]
+    pub target: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -60,6 +60,12 @@ pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
     let format = format_of(args.json, args.format, cx);
     if let Some(path) = &args.check {
         let committed = file::read(path)?;
+        // A targeted file is checked against the same scope.
+        let plan = plan.targeted(if args.target.is_empty() {
+            &committed.targets
+        } else {
+            &args.target
+        })?;
         let differences = file::differences(&committed, &plan);
         if differences.is_empty() {
             println!(
@@ -73,6 +79,7 @@ pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
             differences,
         });
     }
+    let plan = plan.targeted(&args.target)?;
     print_plan(cx, &plan, format);
     if plan.is_blocked() {
         return Err(Error::Blocked {

@@ -8,7 +8,7 @@
 //! environment: a destroy leaves them alone.
 
 use super::planner::{new_change, order, summarise, CycleError, Input};
-use super::{Action, Change, Hook, Kind, Mode, Plan, PriorState, Teardown, FORMAT_VERSION};
+use super::{Action, Change, Hook, Kind, Mode, Plan, Teardown, FORMAT_VERSION};
 use std::collections::BTreeMap;
 
 /// The destroy plan of `input`'s environment.
@@ -84,11 +84,7 @@ pub fn plan(input: &Input, delete_data: bool) -> Result<Plan, CycleError> {
         format_version: FORMAT_VERSION,
         project: input.project.compartment.name.clone(),
         environment: input.environment.into(),
-        prior_state: PriorState {
-            lineage: (!st.is_new()).then(|| st.lineage.clone()),
-            serial: st.serial,
-            global_serial: input.global.filter(|g| !g.is_new()).map(|g| g.serial),
-        },
+        prior_state: super::planner::prior_state(input),
         inputs: input.project.inputs.clone(),
         summary: summarise(&ordered, 0),
         changes: ordered,
@@ -96,5 +92,6 @@ pub fn plan(input: &Input, delete_data: bool) -> Result<Plan, CycleError> {
         warnings: Vec::new(),
         mode: Mode::Destroy { delete_data },
         teardown: (teardown != Teardown::default()).then_some(teardown),
+        targets: Vec::new(),
     })
 }

@@ -62,7 +62,16 @@ pub fn read(path: &std::path::Path) -> Result<Plan, PlanFileError> {
 pub fn differences(committed: &Plan, fresh: &Plan) -> Vec<String> {
     let mut out = stale_reasons(committed, fresh);
     out.extend(plan_differences(committed, fresh));
-    if out.is_empty() && to_json(committed) != to_json(fresh) {
+    // The serials are shown, not compared: a day-2 write that leaves the
+    // deployed part of the state alone keeps the file current.
+    let mut same_serials = fresh.clone();
+    if !committed.prior_state.deployed.is_empty() {
+        same_serials.prior_state.serial = committed.prior_state.serial;
+    }
+    if !committed.prior_state.global_deployed.is_empty() {
+        same_serials.prior_state.global_serial = committed.prior_state.global_serial;
+    }
+    if out.is_empty() && to_json(committed) != to_json(&same_serials) {
         out.push(
             "the file is not in canonical form (regenerate it with `compartment plan --out`)"
                 .into(),
@@ -76,21 +85,39 @@ pub fn differences(committed: &Plan, fresh: &Plan) -> Vec<String> {
 pub fn stale_reasons(committed: &Plan, fresh: &Plan) -> Vec<String> {
     let mut out = Vec::new();
     let (a, b) = (&committed.prior_state, &fresh.prior_state);
-    if a.global_serial != b.global_serial {
-        let serial = |s: Option<u64>| s.map_or("none".to_string(), |s| s.to_string());
+    let serial = |s: Option<u64>| s.map_or("none".to_string(), |s| s.to_string());
+    if a.global_deployed.is_empty() && a.global_serial != b.global_serial
+        || !a.global_deployed.is_empty() && a.global_deployed != b.global_deployed
+    {
         out.push(format!(
             "the project-wide state (global instances) changed: the file was planned against serial {}, it is now at serial {}",
             serial(a.global_serial),
             serial(b.global_serial)
         ));
     }
-    if (&a.lineage, a.serial) != (&b.lineage, b.serial) {
+    if a.lineage != b.lineage || a.deployed.is_empty() && a.serial != b.serial {
         out.push(format!(
             "the state changed: the file was planned against serial {} (lineage {}), the state is now at serial {} (lineage {})",
-            committed.prior_state.serial,
-            committed.prior_state.lineage.as_deref().unwrap_or("none"),
-            fresh.prior_state.serial,
-            fresh.prior_state.lineage.as_deref().unwrap_or("none")
+            a.serial,
+            a.lineage.as_deref().unwrap_or("none"),
+            b.serial,
+            b.lineage.as_deref().unwrap_or("none")
+        ));
+    } else if !a.deployed.is_empty() && a.deployed != b.deployed {
+        let parts: Vec<&str> = a
+            .deployed
+            .keys()
+            .chain(b.deployed.keys())
+            .filter(|k| a.deployed.get(*k) != b.deployed.get(*k))
+            .map(String::as_str)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        out.push(format!(
+            "the state changed: its {} differ from what the file was planned against (serial {}, now {})",
+            parts.join(", "),
+            a.serial,
+            b.serial
         ));
     }
     let names: std::collections::BTreeSet<&String> =
@@ -167,6 +194,8 @@ mod tests {
                 lineage: Some("l".into()),
                 serial,
                 global_serial: global,
+                deployed: Default::default(),
+                global_deployed: Default::default(),
             },
             inputs: Default::default(),
             changes: vec![],
@@ -175,6 +204,7 @@ mod tests {
             summary: Summary::default(),
             mode: Default::default(),
             teardown: None,
+            targets: vec![],
         }
     }
 

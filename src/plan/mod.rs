@@ -23,7 +23,40 @@ pub fn plan_for(input: &planner::Input, mode: &Mode) -> Result<Plan, planner::Cy
     }
 }
 
+/// A `--target` address that is not in the plan.
+#[derive(Debug, thiserror::Error)]
+#[error("--target {target} is not in the plan; addresses look like resource.db, service.api, instance.downtown")]
+pub struct UnknownTarget {
+    pub target: String,
+}
+
 impl Plan {
+    /// The plan scoped to `targets` (`--target`): each target with
+    /// everything it depends on, its summary counted again, the targets
+    /// recorded (a targeted plan file applies only its scope). Blockers stay:
+    /// a blocked environment is not applied even in part.
+    pub fn targeted(mut self, targets: &[String]) -> Result<Plan, UnknownTarget> {
+        if targets.is_empty() {
+            return Ok(self);
+        }
+        let g = self.graph();
+        let mut scope = std::collections::BTreeSet::new();
+        for t in targets {
+            if !g.contains(t) {
+                return Err(UnknownTarget { target: t.clone() });
+            }
+            scope.extend(g.with_dependencies(t));
+        }
+        self.changes.retain(|c| scope.contains(&c.address));
+        self.warnings.retain(|w| scope.contains(&w.address));
+        let mut targets = targets.to_vec();
+        targets.sort();
+        targets.dedup();
+        self.targets = targets;
+        self.summary = Summary::count(&self.changes, self.blocked.len());
+        Ok(self)
+    }
+
     /// The dependency graph of the plan's changes (the one conversion from a
     /// plan to a graph, for `--target` scoping and `compartment graph`).
     pub fn graph(&self) -> crate::graph::Graph {
@@ -59,6 +92,10 @@ pub struct Plan {
     /// A destroy plan: what goes after every node (network, built images).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub teardown: Option<Teardown>,
+    /// `--target` addresses the plan is scoped to (empty: the whole
+    /// environment).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub targets: Vec<String>,
 }
 
 /// The kind of plan asked for.
@@ -98,12 +135,24 @@ pub struct Teardown {
     pub images: Vec<String>,
 }
 
+/// What a plan was made against. The serials are shown; staleness is
+/// decided by `deployed` (and `global_deployed`): a digest per part of the
+/// state that the plan depends on, so day-2 bookkeeping (backups,
+/// schedules) that bumps the serial leaves a reviewed plan current.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PriorState {
     pub lineage: Option<String>,
     pub serial: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub global_serial: Option<u64>,
+    /// Part of the state (`resources`, `services`, `instances`,
+    /// `variables`, `bindings`, `network`) → digest. Absent in plan files
+    /// written before it was recorded (the serial decides for those).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub deployed: BTreeMap<String, String>,
+    /// The same for the project-wide state of global instances.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub global_deployed: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -226,6 +275,26 @@ pub struct Summary {
     pub delete: usize,
     pub no_op: usize,
     pub blocked: usize,
+}
+
+impl Summary {
+    /// The counts of each action, and of blockers.
+    pub fn count(changes: &[Change], blocked: usize) -> Summary {
+        let mut summary = Summary {
+            blocked,
+            ..Summary::default()
+        };
+        for ch in changes {
+            match ch.action {
+                Action::Create => summary.create += 1,
+                Action::Update => summary.update += 1,
+                Action::Replace => summary.replace += 1,
+                Action::Delete => summary.delete += 1,
+                Action::NoOp => summary.no_op += 1,
+            }
+        }
+        summary
+    }
 }
 
 impl Plan {

@@ -95,7 +95,14 @@ pub fn text(plan: &Plan, color: bool) -> String {
     let st = Styles { on: color };
     let mut out = String::new();
     out.push_str(&st.paint(Style::new().bold(), &header(plan)));
-    out.push_str("\n\n");
+    out.push('\n');
+    if !plan.targets.is_empty() {
+        out.push_str(&format!(
+            "Targeted: {} and what it depends on; other changes are not planned.\n",
+            plan.targets.join(", ")
+        ));
+    }
+    out.push('\n');
     let mut shown = 0;
     for ch in plan.changes.iter().filter(|c| c.action != Action::NoOp) {
         shown += 1;
@@ -330,6 +337,16 @@ pub fn markdown(plan: &Plan, limit: usize) -> String {
         plan.environment,
         summary_line(plan)
     );
+    if !plan.targets.is_empty() {
+        head.push_str(&format!(
+            "Targeted: {} and what it depends on; other changes are not planned.\n\n",
+            plan.targets
+                .iter()
+                .map(|t| format!("`{t}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
     // Blockers and warnings share a third of the budget; the rest is for
     // the table and the details.
     let list_budget = limit / 3;

@@ -101,6 +101,48 @@ pub struct ServiceState {
     pub context_hash: String,
     #[serde(rename = "image", default)]
     pub image: String,
+    /// What every connection and binding of the service read when its
+    /// container started (variable → [`ResolvedInput`]); `None` in states
+    /// written before compartment recorded it.
+    #[serde(rename = "inputs", default, skip_serializing_if = "Option::is_none")]
+    pub inputs: Option<BTreeMap<String, ResolvedInput>>,
+}
+
+/// What one service variable, connected or bound to a resource output,
+/// resolves from: the output, its template, the resource's host, the
+/// literal `env` values it reads and, for each runtime (generated or set)
+/// variable it reads, a version that changes when the value changes. Never
+/// a value of a runtime variable: the version is a digest of its stored
+/// (sealed) form, so plans need no key and reveal nothing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ResolvedInput {
+    /// `<resource>.<output>`.
+    #[serde(rename = "from")]
+    pub from: String,
+    #[serde(rename = "template")]
+    pub template: String,
+    #[serde(rename = "host")]
+    pub host: String,
+    #[serde(rename = "env", default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub env: BTreeMap<String, String>,
+    /// Runtime variable → version ([`variable_version`]), or
+    /// [`PENDING_VERSION`] for one that apply will generate.
+    #[serde(
+        rename = "variables",
+        default,
+        skip_serializing_if = "BTreeMap::is_empty"
+    )]
+    pub variables: BTreeMap<String, String>,
+}
+
+/// The version of a generated variable not generated yet.
+pub const PENDING_VERSION: &str = "pending";
+
+/// A version of a stored runtime variable: a digest of its stored form
+/// (the sealed value for a secret), never of a plaintext secret.
+pub fn variable_version(v: &Variable) -> String {
+    let stored = serde_json::to_value(v).unwrap_or(Value::Null);
+    crate::support::digest::sha256_hex(stored.to_string().as_bytes())[..16].to_string()
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -246,6 +288,35 @@ impl State {
     pub fn is_new(&self) -> bool {
         self.serial == 0
     }
+}
+
+impl State {
+    /// A digest of each part of the state that apply acts on (what a plan
+    /// depends on): the applied resources, services and instances, the
+    /// runtime variables, the bindings, and the network with the hook
+    /// secret. Backup records and schedule bookkeeping are left out: day-2
+    /// work that only adds to them changes no plan. Empty for a new state.
+    pub fn deployed_digests(&self) -> BTreeMap<String, String> {
+        if self.is_new() {
+            return BTreeMap::new();
+        }
+        BTreeMap::from([
+            ("resources".to_string(), short_digest(&self.resources)),
+            ("services".to_string(), short_digest(&self.services)),
+            ("instances".to_string(), short_digest(&self.instances)),
+            ("variables".to_string(), short_digest(&self.variables)),
+            ("bindings".to_string(), short_digest(&self.bindings)),
+            (
+                "network".to_string(),
+                short_digest(&(&self.network, &self.hook_secret)),
+            ),
+        ])
+    }
+}
+
+/// 16 hex digits of the sha256 of a value's canonical JSON.
+fn short_digest<T: Serialize>(value: &T) -> String {
+    json_digest(value)[..16].to_string()
 }
 
 /// A new lineage: a random UUID (version 4, RFC 9562 variant). Lineages

@@ -190,8 +190,14 @@ impl Sandbox {
                     },
                     context_hash: p.contexts.get(name).cloned().unwrap_or_default(),
                     image: format!("{project}-{name}:applied"),
+                    inputs: None,
                 },
             );
+        }
+        // What each service's connections read, as apply records it.
+        for name in p.compartment.services.keys() {
+            let inputs = compartment::plan::planner::inputs::service_inputs(&p, ENV, &st, name);
+            st.services.get_mut(name).expect("just inserted").inputs = Some(inputs);
         }
         for (name, inst) in &p.instances {
             assert!(!inst.global, "the sandbox does not write global instances");

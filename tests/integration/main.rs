@@ -33,6 +33,7 @@ mod runtime;
 mod schema;
 mod state;
 mod test;
+mod truth;
 mod validate;
 
 fn main() {
@@ -52,6 +53,7 @@ fn main() {
         ("runtime", runtime::TESTS),
         ("schema", schema::TESTS),
         ("state", state::TESTS),
+        ("truth", truth::TESTS),
         ("validate", validate::TESTS),
     ]);
 }

@@ -12,6 +12,8 @@ cases! {
     plain a_new_state_creates_everything_in_dependency_order,
     plain an_applied_unchanged_project_is_all_no_op,
     plain resource_env_change_updates_in_place,
+    plain a_changed_secret_read_by_an_output_updates_its_services,
+    plain plan_target_scopes_the_plan_and_its_file,
     plain resource_runtime_changes_update_and_never_replace,
     plain resource_image_change_replaces_and_keeps_the_volumes,
     plain service_build_context_change_replaces,
@@ -221,10 +223,9 @@ fn an_applied_unchanged_project_is_all_no_op() {
         .status(0)
         .output();
     let plan = plan_json(&sb);
-    assert_eq!(
-        plan["prior_state"],
-        json!({"lineage": LINEAGE, "serial": 1})
-    );
+    assert_eq!(plan["prior_state"]["lineage"], LINEAGE);
+    assert_eq!(plan["prior_state"]["serial"], 1);
+    assert_deployed_digests(&plan["prior_state"]);
     for c in plan["changes"].as_array().unwrap() {
         assert_eq!(c["action"], "no-op", "{c}");
         assert!(c.get("diff").is_none(), "{c}");
@@ -254,9 +255,79 @@ fn resource_env_change_updates_in_place() {
         change(&plan, "resource.db")["diff"],
         json!([{"path": "env.POSTGRES_DB", "before": "tools", "after": "tools_v2"}])
     );
-    // Services connected to db are not touched by the planner.
-    assert_eq!(action(&plan, "service.api"), "no-op");
-    assert_eq!(plan["summary"]["update"], 1);
+    // The services whose connection reads `${env.POSTGRES_DB}` through
+    // db.connection-url are updated, and say why.
+    for service in ["service.api", "service.storefront"] {
+        let c = change(&plan, service);
+        assert_eq!(c["action"], "update", "{c:#}");
+        assert_eq!(
+            c["reason"],
+            "DATABASE_URL (from db.connection-url) changes because resource.db env.POSTGRES_DB changed"
+        );
+        assert_eq!(
+            c["diff"],
+            json!([{"path": "inputs.DATABASE_URL.env.POSTGRES_DB", "before": "tools", "after": "tools_v2"}])
+        );
+    }
+    assert_eq!(action(&plan, "service.billing"), "no-op");
+    assert_eq!(plan["summary"]["update"], 3);
+}
+
+/// A regenerated or re-set runtime variable that an output reads cascades
+/// to the connected services as a masked change, with no value and no
+/// digest in the plan.
+fn a_changed_secret_read_by_an_output_updates_its_services() {
+    let sb = Sandbox::copy("example");
+    sb.apply();
+    // `variable set` on the resource: a new sealed value.
+    sb.change_state(|st| {
+        let key = compartment::state::secrets::SecretKey::from_text(crate::applied::KEY);
+        let v = st
+            .variables
+            .resource
+            .get_mut("db")
+            .unwrap()
+            .get_mut("POSTGRES_PASSWORD")
+            .unwrap();
+        v.sealed = Some(key.seal(
+            "resource/db/POSTGRES_PASSWORD",
+            "another-PLAINTEXT-d0n0tl3ak",
+        ));
+    });
+    let plan = plan_json(&sb);
+    let c = change(&plan, "service.api");
+    assert_eq!(c["action"], "update", "{c:#}");
+    assert_eq!(
+        c["reason"],
+        "DATABASE_URL (from db.connection-url) changes because resource.db POSTGRES_PASSWORD has a new value"
+    );
+    assert_eq!(
+        c["diff"],
+        json!([{
+            "path": "inputs.DATABASE_URL.variables.POSTGRES_PASSWORD",
+            "before": "(sensitive, applied)",
+            "after": "(sensitive, has a new value)",
+            "sensitive": true
+        }])
+    );
+    // The value is regenerated (removed from the state): pending.
+    sb.change_state(|st| {
+        st.variables
+            .resource
+            .get_mut("db")
+            .unwrap()
+            .remove("POSTGRES_PASSWORD");
+    });
+    let plan = plan_json(&sb);
+    assert_eq!(
+        change(&plan, "service.storefront")["reason"],
+        "DATABASE_URL (from db.connection-url) changes because resource.db POSTGRES_PASSWORD will be generated"
+    );
+    let text = sb.cmd().args(["plan", "--json"]).output().stdout;
+    assert!(!text.contains("d0n0tl3ak"), "{text}");
+    // The cache's non-sensitive outputs read no variable: api's CACHE_*
+    // inputs are unchanged.
+    assert!(!text.contains("inputs.CACHE"), "{text}");
 }
 
 fn resource_runtime_changes_update_and_never_replace() {
@@ -1057,8 +1128,12 @@ fn graph_is_printed_as_dot_and_mermaid() {
 fn plan_files_are_deterministic_sorted_and_timeless() {
     let a = Sandbox::copy("example");
     let b = Sandbox::copy("example");
+    a.apply();
+    // Another checkout of the same commit: the same (committed) state file.
+    let state = std::fs::read(a.state_path()).unwrap();
+    std::fs::create_dir_all(b.state_path().parent().unwrap()).unwrap();
+    std::fs::write(b.state_path(), state).unwrap();
     for sb in [&a, &b] {
-        sb.apply();
         sb.edit("compartment.yml", "opening_hour: 9", "opening_hour: 10");
         sb.cmd().args(["plan", "--out", "plans/one.json"]).output();
         sb.cmd().args(["plan", "--out", "plans/two.json"]).output();
@@ -1106,7 +1181,35 @@ fn plan_files_are_deterministic_sorted_and_timeless() {
         .as_str()
         .unwrap()
         .starts_with("sha256:"));
-    assert_eq!(v["prior_state"], json!({"lineage": LINEAGE, "serial": 1}));
+    assert_eq!(v["prior_state"]["lineage"], LINEAGE);
+    assert_eq!(v["prior_state"]["serial"], 1);
+    assert_deployed_digests(&v["prior_state"]);
+}
+
+/// A plan records a digest of each deployed part of the state beside the
+/// lineage and serial, and nothing else.
+fn assert_deployed_digests(prior: &Value) {
+    let keys: Vec<&String> = prior.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["deployed", "lineage", "serial"], "{prior:#}");
+    let parts: Vec<&String> = prior["deployed"].as_object().unwrap().keys().collect();
+    assert_eq!(
+        parts,
+        [
+            "bindings",
+            "instances",
+            "network",
+            "resources",
+            "services",
+            "variables"
+        ]
+    );
+    for d in prior["deployed"].as_object().unwrap().values() {
+        let d = d.as_str().unwrap();
+        assert!(
+            d.len() == 16 && d.chars().all(|c| c.is_ascii_hexdigit()),
+            "{d}"
+        );
+    }
 }
 
 fn check_passes_for_a_current_plan_and_names_what_differs() {
@@ -1143,8 +1246,28 @@ fn check_passes_for_a_current_plan_and_names_what_differs() {
     sb.cmd()
         .args(["plan", "--check", "plans/production.json"])
         .output();
-    // The state moved on (another apply).
-    sb.change_state(|_| {});
+    // Day-2 bookkeeping bumps the serial and changes nothing apply would
+    // do: the file stays current.
+    sb.change_state(|st| {
+        st.schedules.insert(
+            "cache".into(),
+            compartment::state::ScheduleState {
+                last_scheduled_run: Some("2026-01-05T02:00:00Z".into()),
+                retention_cleaned: 3,
+            },
+        );
+    });
+    session(
+        &sb,
+        "check",
+        "expected-day-2.txt",
+        &["plan", "--check", "plans/production.json"],
+        0,
+    );
+    // The state moved on (another apply recreated the cache's container).
+    sb.change_state(|st| {
+        st.resources.get_mut("cache").unwrap().applied.container_id = "container-cache-2".into();
+    });
     session(
         &sb,
         "check",
@@ -1480,4 +1603,55 @@ fn sensitive_instance_values_are_masked_in_diffs() {
         change(&plan, "instance.order-hook")["diff"],
         json!([{"path": "values.signing_secret", "before": "(sensitive)", "after": "(sensitive)", "sensitive": true}])
     );
+}
+
+/// `plan --target` plans the target and what it depends on, says so, and
+/// records the scope in the plan file (which `show` renders the same).
+fn plan_target_scopes_the_plan_and_its_file() {
+    let sb = Sandbox::copy("example");
+    sb.apply();
+    sb.edit(
+        "compartment.yml",
+        "POSTGRES_DB: tools",
+        "POSTGRES_DB: tools_v2",
+    )
+    .edit("compartment.yml", "CACHE_MODE: echo", "CACHE_MODE: loud");
+    let run = session(
+        &sb,
+        "target",
+        "expected.txt",
+        &["plan", "--no-color", "--target", "service.storefront"],
+        0,
+    );
+    sb.cmd()
+        .args([
+            "plan",
+            "--target",
+            "service.storefront",
+            "--out",
+            "plans/p.json",
+        ])
+        .output();
+    let file: Value = serde_json::from_str(&sb.read("plans/p.json")).unwrap();
+    assert_eq!(file["targets"], json!(["service.storefront"]));
+    assert_eq!(
+        addresses(&file),
+        ["resource.db", "service.storefront"],
+        "the cache and api changes are not in the targeted plan"
+    );
+    assert_eq!(file["summary"]["update"], 2);
+    let show = sb
+        .cmd()
+        .args(["show", "--no-color", "plans/p.json"])
+        .output();
+    assert_eq!(show.stdout, run.stdout);
+    sb.cmd()
+        .args(["plan", "--check", "plans/p.json"])
+        .stdout("plans/p.json is up to date\n")
+        .run();
+    sb.cmd()
+        .args(["plan", "--target", "service.nope"])
+        .status(1)
+        .stderr("error: --target service.nope is not in the plan; addresses look like resource.db, service.api, instance.downtown\n")
+        .run();
 }

@@ -535,9 +535,17 @@ fn upgraded_on_read(old: &str) {
         .args(["plan", "--json", "--state", "old-state.json"])
         .output();
     let plan = json_of(&plan.stdout);
+    assert_eq!(plan["prior_state"]["lineage"], LINEAGE);
+    assert_eq!(plan["prior_state"]["serial"], 6);
+    // The upgraded state is deployed exactly as the current sample says.
+    sb.write("v2-state.json", &sample("state-v2.json"));
+    let current = sb
+        .cmd()
+        .args(["plan", "--json", "--state", "v2-state.json"])
+        .output();
     assert_eq!(
-        plan["prior_state"],
-        json!({"lineage": LINEAGE, "serial": 6})
+        plan["prior_state"]["deployed"],
+        json_of(&current.stdout)["prior_state"]["deployed"]
     );
     // The next write is the current version, with the old file as the backup.
     let store = StateStore::at(sb.file("old-state.json"));

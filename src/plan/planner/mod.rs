@@ -26,6 +26,7 @@
 //! warnings of their kind; `order` puts the drafted changes in a valid
 //! execution order.
 
+pub mod inputs;
 mod instances;
 pub(crate) mod order;
 mod resources;
@@ -151,20 +152,14 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
         desired_deps,
     } = draft;
     let ordered = order::order(input, &mut changes, &desired_deps)?;
-    let summary = summarise(&ordered, blocked.len());
+    let summary = Summary::count(&ordered, blocked.len());
     blocked.sort_by(|a, b| (&a.address, &a.reason).cmp(&(&b.address, &b.reason)));
     warnings.sort_by(|a, b| (&a.address, &a.reason).cmp(&(&b.address, &b.reason)));
-    let st = input.state;
-    let has_prior = !st.is_new();
     Ok(Plan {
         format_version: FORMAT_VERSION,
         project: input.project.compartment.name.clone(),
         environment: input.environment.into(),
-        prior_state: PriorState {
-            lineage: has_prior.then(|| st.lineage.clone()),
-            serial: st.serial,
-            global_serial: input.global.filter(|g| !g.is_new()).map(|g| g.serial),
-        },
+        prior_state: prior_state(input),
         inputs: input.project.inputs.clone(),
         changes: ordered,
         blocked,
@@ -172,25 +167,33 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
         summary,
         mode: Mode::Apply,
         teardown: None,
+        targets: Vec::new(),
     })
+}
+
+/// What a plan is made against: the state's lineage and serials, and the
+/// digests of its deployed parts (what decides staleness).
+pub(crate) fn prior_state(input: &Input) -> PriorState {
+    let st = input.state;
+    PriorState {
+        lineage: (!st.is_new()).then(|| st.lineage.clone()),
+        serial: st.serial,
+        global_serial: input.global.filter(|g| !g.is_new()).map(|g| g.serial),
+        deployed: st.deployed_digests(),
+        global_deployed: input
+            .global
+            .map(|g| {
+                let mut d = g.deployed_digests();
+                d.retain(|k, _| k == "instances");
+                d
+            })
+            .unwrap_or_default(),
+    }
 }
 
 /// The counts of each action, and of blockers.
 pub(crate) fn summarise(ordered: &[Change], blocked: usize) -> Summary {
-    let mut summary = Summary {
-        blocked,
-        ..Summary::default()
-    };
-    for ch in ordered {
-        match ch.action {
-            Action::Create => summary.create += 1,
-            Action::Update => summary.update += 1,
-            Action::Replace => summary.replace += 1,
-            Action::Delete => summary.delete += 1,
-            Action::NoOp => summary.no_op += 1,
-        }
-    }
-    summary
+    Summary::count(ordered, blocked)
 }
 
 /// The reason of a diffed change: the first field forcing replacement, else

@@ -70,6 +70,15 @@ fn service(
             p => format!("`{p}` changed"),
         });
     }
+    if let Some(recorded) = st.services.get(name).and_then(|s| s.inputs.as_ref()) {
+        let now = super::inputs::service_inputs(input.project, input.environment, st, name);
+        let own = ch.diff.len();
+        let why = super::inputs::cascade(recorded, &now, &mut ch.diff);
+        if own == 0 && why.is_some() {
+            ch.action = Action::Update;
+            ch.reason = why;
+        }
+    }
     let deps = connections(input, name, def, &mut ch, draft);
     direct_variable_conflicts(input, name, def, draft);
     ch.connections.sort();

@@ -1,0 +1,160 @@
+//! Plans that tell the whole truth (issue #9), against the real engine:
+//! changes cascade through outputs to the services that read them, a
+//! day-2 write leaves a reviewed plan current, `deploy` is apply, drift of
+//! recorded objects is shown and repaired.
+
+use crate::engine::{docker_ok, Project};
+
+cases! {
+    docker the_database_url_cascade_is_planned_applied_and_converges,
+    docker a_manual_backup_leaves_a_reviewed_plan_current,
+    plain deploy_is_apply,
+}
+
+/// What `plan` prints when nothing changes.
+fn no_changes(serial: u32, unchanged: u32) -> String {
+    format!(
+        "\
+Plan for [PROJECT] / production (state serial {serial}, lineage [LINEAGE])
+
+No changes. The environment matches the configuration.
+
+Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, {unchanged} unchanged.
+"
+    )
+}
+
+fn env_var(p: &Project, container: &str, key: &str) -> String {
+    let env = p.inspect(container, "{{range .Config.Env}}{{println .}}{{end}}");
+    env.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .unwrap_or_else(|| panic!("{key} not in the env of {container}: {env}"))
+        .to_string()
+}
+
+/// The issue's reproduction: `POSTGRES_DB` changes from `tools` to
+/// `tools2`; both services whose `DATABASE_URL` reads it through
+/// `db.connection-url` are planned as updates with the reason, applied with
+/// the new URL, and the next plan is a no-op.
+fn the_database_url_cascade_is_planned_applied_and_converges() {
+    let p = Project::new("example");
+    p.cmd(["deploy", "--yes"]).output();
+    assert!(env_var(&p, "api", "DATABASE_URL").ends_with("/tools"));
+    p.edit(
+        "compartment.yml",
+        "POSTGRES_DB: tools",
+        "POSTGRES_DB: tools2",
+    );
+    let plan = "\
+Plan for [PROJECT] / production (state serial 9, lineage [LINEAGE])
+
+~ resource.db update: `env.POSTGRES_DB` changed
+    ~ env.POSTGRES_DB: \"tools\" → \"tools2\"
+    generated POSTGRES_PASSWORD: kept
+~ service.api update: DATABASE_URL (from db.connection-url) changes because resource.db env.POSTGRES_DB changed
+    after: resource.cache, resource.db
+    ~ inputs.DATABASE_URL.env.POSTGRES_DB: \"tools\" → \"tools2\"
+    connection api.CACHE_HOST ← cache.host
+    connection api.CACHE_PORT ← cache.port
+    connection api.DATABASE_URL ← db.connection-url
+~ service.storefront update: DATABASE_URL (from db.connection-url) changes because resource.db env.POSTGRES_DB changed
+    after: resource.db
+    ~ inputs.DATABASE_URL.env.POSTGRES_DB: \"tools\" → \"tools2\"
+    connection storefront.DATABASE_URL ← db.connection-url
+
+Plan: 0 to create, 3 to update, 0 to replace, 0 to delete, 5 unchanged.
+";
+    p.cmd(["plan", "--no-color"]).stdout(plan).run();
+    let run = p.cmd(["deploy", "--yes"]).output();
+    let shown = p.normalize(&run.stdout);
+    assert!(shown.starts_with(plan), "{shown}");
+    assert!(
+        run.stdout.contains(
+            "Apply complete: 0 created, 3 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped."
+        ),
+        "{}",
+        run.stdout
+    );
+    for service in ["api", "storefront"] {
+        let url = env_var(&p, service, "DATABASE_URL");
+        assert!(url.ends_with("/tools2"), "{service}: {url}");
+    }
+    // No secret in what was printed.
+    let password = env_var(&p, "db", "POSTGRES_PASSWORD");
+    assert!(!run.stdout.contains(&password) && !run.stderr.contains(&password));
+    assert!(!std::fs::read_to_string(p.state_path())
+        .unwrap()
+        .contains(&password));
+    p.cmd(["plan", "--no-color"])
+        .stdout(&no_changes(12, 8))
+        .run();
+}
+
+/// A committed plan made before a manual backup is still current after
+/// it: `plan --check` passes and `deploy FILE` executes it.
+fn a_manual_backup_leaves_a_reviewed_plan_current() {
+    let p = Project::new("example");
+    p.cmd(["apply", "--yes"]).output();
+    p.edit("compartment.yml", "CACHE_MODE: echo", "CACHE_MODE: loud");
+    p.cmd(["plan", "--out", "plans/production.json"]).output();
+    let before = p.state()["serial"].as_u64().unwrap();
+    p.ops(["resource", "backup", "create", "--resource", "cache"])
+        .output();
+    assert!(
+        p.state()["serial"].as_u64().unwrap() > before,
+        "the backup was recorded in the state"
+    );
+    assert_eq!(p.state()["backups"].as_array().unwrap().len(), 1);
+    p.cmd(["plan", "--check", "plans/production.json"])
+        .stdout("plans/production.json is up to date\n")
+        .run();
+    let run = p.cmd(["deploy", "plans/production.json"]).output();
+    assert!(
+        run.stdout.contains(
+            "Apply complete: 0 created, 1 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped."
+        ),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(env_var(&p, "cache", "CACHE_MODE"), "loud");
+    // Once applied, the file is stale, and the refusal names what changed.
+    p.cmd(["plan", "--check", "plans/production.json"])
+        .status(1)
+        .output();
+    let refused = p
+        .cmd(["deploy", "plans/production.json"])
+        .status(1)
+        .output();
+    assert!(
+        refused.stderr.contains(
+            "the state changed: its resources differ from what the file was planned against"
+        ),
+        "{}",
+        refused.stderr
+    );
+    docker_ok(&["inspect", &p.container("cache")]);
+}
+
+/// `deploy` is `apply`: the same command, flags and help.
+fn deploy_is_apply() {
+    let dir = tempfile::tempdir().unwrap();
+    let help = |cmd: &str| {
+        crate::test::Test::new(dir.path())
+            .args([cmd, "--help"])
+            .output()
+            .stdout
+    };
+    let apply = help("apply");
+    assert!(apply.contains("--parallelism"), "{apply}");
+    assert!(apply.contains("--target"), "{apply}");
+    assert_eq!(help("deploy"), apply);
+    let top = crate::test::Test::new(dir.path())
+        .args(["--help"])
+        .output()
+        .stdout;
+    assert!(
+        top.lines()
+            .any(|l| l.trim_start().starts_with("apply") && l.ends_with("[alias: deploy]")),
+        "{top}"
+    );
+}
