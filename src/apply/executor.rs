@@ -1,5 +1,6 @@
 //! The executor: runs a plan's nodes through the graph walker
-//! (`graph::walk`), up to `parallelism` at once, saving the state after
+//! (`graph::walk`), up to `parallelism` at once, service containers only
+//! after every resource is ready, saving the state after
 //! every finished node, never starting a node whose dependency failed (and
 //! naming it), and on an interrupt starting nothing new, waiting for running
 //! nodes and saving. It always returns the state it reached.
@@ -71,13 +72,27 @@ pub async fn execute(
         .enumerate()
         .map(|(i, c)| (c.address.as_str(), i))
         .collect();
+    // As the Compartment seed orders a deploy, service containers start
+    // only once every resource of the environment is ready (not only those
+    // they connect to); a resource being deleted is not waited for.
+    let resources: Vec<usize> = nodes
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.kind == Kind::Resource && c.action != Action::Delete)
+        .map(|(i, _)| i)
+        .collect();
     let dependencies: Vec<Vec<usize>> = nodes
         .iter()
         .map(|c| {
-            c.depends_on
+            let mut deps: BTreeSet<usize> = c
+                .depends_on
                 .iter()
                 .filter_map(|d| index.get(d.as_str()).copied())
-                .collect()
+                .collect();
+            if c.kind == Kind::Service && c.action != Action::Delete {
+                deps.extend(&resources);
+            }
+            deps.into_iter().collect()
         })
         .collect();
     let mut run = Run {
@@ -88,6 +103,8 @@ pub async fn execute(
         global: Arc::new(std::mem::take(global)),
         outcome: Outcome::default(),
         running: BTreeSet::new(),
+        failed: BTreeSet::new(),
+        held_back: BTreeMap::new(),
     };
     let stop = async {
         interrupt.wait().await;
@@ -113,6 +130,11 @@ struct Run<'a> {
     global: Arc<State>,
     outcome: Outcome,
     running: BTreeSet<String>,
+    /// Addresses that failed or were skipped.
+    failed: BTreeSet<String>,
+    /// Service nodes released (every resource finished) whose own
+    /// dependency failed: node → that dependency.
+    held_back: BTreeMap<usize, String>,
 }
 
 impl Run<'_> {
@@ -141,6 +163,16 @@ impl Run<'_> {
     }
 }
 
+impl Run<'_> {
+    fn skip(&mut self, address: String, bad: String) {
+        self.shared.progress.note(&format!(
+            "{address}: skipped because {bad} did not complete"
+        ));
+        self.failed.insert(address.clone());
+        self.outcome.skipped.push((address, bad));
+    }
+}
+
 impl Visitor for Run<'_> {
     type Output = StepResult;
 
@@ -154,6 +186,18 @@ impl Visitor for Run<'_> {
 
     fn start(&mut self, node: usize) -> Work<StepResult> {
         let change = self.nodes[node].clone();
+        // A service waits for every resource but is stopped only by those
+        // it depends on.
+        if let Some(bad) = change.depends_on.iter().find(|d| self.failed.contains(*d)) {
+            self.held_back.insert(node, bad.clone());
+            return Box::pin(async {
+                StepResult {
+                    updates: vec![],
+                    outcome: Ok(StepOutcome::Unchanged),
+                    warnings: vec![],
+                }
+            });
+        }
         self.running.insert(change.address.clone());
         let sh = self.shared.clone();
         let st = self.state.clone();
@@ -170,6 +214,10 @@ impl Visitor for Run<'_> {
     fn finish(&mut self, node: usize, mut result: StepResult) -> bool {
         let address = self.nodes[node].address.clone();
         self.running.remove(&address);
+        if let Some(bad) = self.held_back.remove(&node) {
+            self.skip(address, bad);
+            return false;
+        }
         self.record(&mut result);
         let progress = &self.shared.progress;
         for w in result.warnings {
@@ -184,8 +232,11 @@ impl Visitor for Run<'_> {
             }
             Err(e) => {
                 progress.finish(&address, false, &format!("failed: {e}"));
+                self.failed.insert(address.clone());
                 self.outcome.failed.push((address, e));
-                false
+                // Services wait for every resource; a failed one stops
+                // only the services that depend on it (see `start`).
+                self.nodes[node].kind == Kind::Resource
             }
         }
     }
@@ -196,6 +247,7 @@ impl Visitor for Run<'_> {
         self.shared
             .progress
             .finish(&address, false, &format!("failed: {message}"));
+        self.failed.insert(address.clone());
         self.outcome
             .failed
             .push((address, StepError::Panicked(message)));
@@ -204,10 +256,7 @@ impl Visitor for Run<'_> {
     fn skipped(&mut self, node: usize, because: usize) {
         let address = self.nodes[node].address.clone();
         let bad = self.nodes[because].address.clone();
-        self.shared.progress.note(&format!(
-            "{address}: skipped because {bad} did not complete"
-        ));
-        self.outcome.skipped.push((address, bad));
+        self.skip(address, bad);
     }
 
     fn stopping(&mut self) {

@@ -43,14 +43,12 @@ fn refused(t: Test, message: &str) {
 /// `apply --yes --target resource.store` of `ops/store` on an empty state.
 const STORE_APPLIED: &str = "\
 Plan for [PROJECT] / production (new state)
+Targeted: resource.store and what it depends on; other changes are not planned.
 
 + resource.store create
     generated STORE_TOKEN: will be generated
-+ service.web create
-    after: resource.store
-    connection web.STORE_HOST ← store.host
 
-Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
+Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
 
 resource.store: preparing
 resource.store: checking image compartment-test/busybox:1 ([TIME])

@@ -38,8 +38,27 @@ fn env_var(p: &Project, container: &str, key: &str) -> String {
 /// the new URL, and the next plan is a no-op.
 fn the_database_url_cascade_is_planned_applied_and_converges() {
     let p = Project::new("example");
-    p.cmd(["deploy", "--yes"]).output();
+    let first = p.cmd(["deploy", "--yes"]).output();
     assert!(env_var(&p, "api", "DATABASE_URL").ends_with("/tools"));
+    // Service containers start only once every resource is ready, also
+    // those they do not connect to (billing connects to none, storefront
+    // only to db).
+    let pos = |s: &str| {
+        first
+            .stdout
+            .find(s)
+            .unwrap_or_else(|| panic!("{s:?} not in:\n{}", first.stdout))
+    };
+    for service in ["api", "billing", "storefront"] {
+        for resource in ["cache", "db"] {
+            assert!(
+                pos(&format!("resource.{resource}: ✓ created"))
+                    < pos(&format!("service.{service}: preparing")),
+                "service.{service} started before resource.{resource} was ready:\n{}",
+                first.stdout
+            );
+        }
+    }
     p.edit(
         "compartment.yml",
         "POSTGRES_DB: tools",
