@@ -101,9 +101,12 @@ fn backup_command(
         ResourceBackupCommand::Create(a) => {
             let record = cx.block_on(command::backup(&mut ws, &a.resource))??;
             print_or_json(cx, &record, || {
+                let root = crate::ops::backup::backup_root().unwrap_or_default();
                 println!(
                     "Created backup {} of `{}` in {}.",
-                    record.id, record.resource, record.artifact_dir
+                    record.id,
+                    record.resource,
+                    root.join(&record.artifact_dir).display()
                 )
             });
         }

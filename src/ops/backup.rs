@@ -73,6 +73,15 @@ async fn run_operation(
     env.insert("COMPARTMENT_RESOURCE_NAME".into(), resource.into());
     env.insert("COMPARTMENT_PROJECT_NAME".into(), cx.project.into());
     env.insert("COMPARTMENT_ENVIRONMENT_NAME".into(), cx.env.into());
+    let sensitive: Vec<String> = state
+        .variables
+        .resource
+        .get(resource)
+        .into_iter()
+        .flatten()
+        .filter(|(_, v)| v.sensitive)
+        .filter_map(|(k, _)| env.get(k).cloned())
+        .collect();
     let mut spec = ContainerSpec::new(
         format!(
             "{}-{kind}-{}",
@@ -112,7 +121,7 @@ async fn run_operation(
         return Err(OpsError::CommandFailed {
             kind: kind.into(),
             exit_code: outcome.exit_code,
-            tail: tail.join("\n"),
+            tail: redact(&tail.join("\n"), &sensitive),
         });
     }
     Ok(())
@@ -152,6 +161,49 @@ pub fn operations_in_force(
     }
 }
 
+/// Where a record's artifacts are: its `artifactDir` resolved under the
+/// backup directory `root`. New records store the path relative to `root`;
+/// older ones an absolute path, accepted only inside `root`. `..`, another
+/// absolute path, or a symlink leading out of `root` is refused, so that
+/// neither restore nor retention ever reads or deletes anything else.
+pub fn artifact_path(root: &std::path::Path, record: &BackupRecord) -> Result<PathBuf> {
+    use std::path::Component;
+    let outside = || OpsError::ArtifactOutside {
+        id: record.id.clone(),
+        recorded: record.artifact_dir.clone(),
+        root: root.to_path_buf(),
+    };
+    let recorded = std::path::Path::new(&record.artifact_dir);
+    let relative = if recorded.is_absolute() {
+        recorded.strip_prefix(root).map_err(|_| outside())?
+    } else {
+        recorded
+    };
+    let mut parts = relative.components().peekable();
+    if parts.peek().is_none() || !parts.all(|c| matches!(c, Component::Normal(_))) {
+        return Err(outside());
+    }
+    let path = root.join(relative);
+    if let (Ok(real), Ok(real_root)) = (std::fs::canonicalize(&path), std::fs::canonicalize(root)) {
+        if real == real_root || !real.starts_with(&real_root) {
+            return Err(outside());
+        }
+    }
+    Ok(path)
+}
+
+/// Replaces every sensitive value the operation received by `(sensitive)`.
+fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    // Longest first, so that a value containing another is replaced whole.
+    let mut secrets: Vec<&String> = secrets.iter().filter(|s| !s.is_empty()).collect();
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    for s in secrets {
+        out = out.replace(s.as_str(), "(sensitive)");
+    }
+    out
+}
+
 /// Runs the backup operation of `resource` now and records it.
 pub async fn create(
     cx: &OpContext<'_>,
@@ -187,7 +239,8 @@ pub async fn create(
         status: "running".into(),
         started_at: format_time(now),
         finished_at: None,
-        artifact_dir: dir.display().to_string(),
+        // Relative to the backup directory (see `artifact_path`).
+        artifact_dir: id.clone(),
         definition: Some(ResourceConfig::from(&def)),
         operation: Some(
             serde_json::to_value(applied::Operations::from(&def.operations)).expect("serialises"),
@@ -215,7 +268,16 @@ pub async fn create(
         Ok(()) => record.status = "succeeded".into(),
         Err(e) => {
             record.status = "failed".into();
-            record.error = Some(e.to_string());
+            // The command's output stays out of the state file (which is
+            // committed): only what failed is recorded.
+            record.error = Some(match e {
+                OpsError::CommandFailed {
+                    kind, exit_code, ..
+                } => format!("the {kind} command exited with {exit_code}"),
+                e => e.to_string(),
+            });
+            // A failed backup leaves no partial artifact behind.
+            let _ = std::fs::remove_dir_all(&dir);
         }
     }
     if let Some(r) = state.backups.iter_mut().find(|b| b.id == id) {
@@ -243,7 +305,7 @@ fn usable(record: &BackupRecord) -> Result<PathBuf> {
             status: record.status.clone(),
         });
     }
-    let dir = PathBuf::from(&record.artifact_dir);
+    let dir = artifact_path(&backup_root()?, record)?;
     if !dir.is_dir() {
         return Err(OpsError::ArtifactsMissing {
             id: record.id.clone(),
@@ -444,4 +506,59 @@ pub async fn restore_as(
         name: name(),
         source: Box::new(e),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(dir: &str) -> BackupRecord {
+        BackupRecord {
+            id: "db-1".into(),
+            resource: "db".into(),
+            purpose: "manual".into(),
+            status: "succeeded".into(),
+            started_at: "2026-01-01T00:00:00Z".into(),
+            finished_at: None,
+            artifact_dir: dir.into(),
+            definition: None,
+            operation: None,
+            error: None,
+            retention_deleted_at: None,
+            retention_reason: None,
+        }
+    }
+
+    #[test]
+    fn artifacts_resolve_only_inside_the_backup_directory() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        assert_eq!(artifact_path(r, &record("db-1")).unwrap(), r.join("db-1"));
+        let legacy = r.join("db-1").display().to_string();
+        assert_eq!(artifact_path(r, &record(&legacy)).unwrap(), r.join("db-1"));
+        for bad in ["/tmp/victim", "..", "../x", "db-1/../..", "", ".", "/"] {
+            let err = artifact_path(r, &record(bad)).unwrap_err().to_string();
+            assert!(
+                err.starts_with(&format!("backup `db-1` records its artifacts at `{bad}`, which is not inside the backup directory")),
+                "{bad}: {err}"
+            );
+        }
+        // A symlink inside the directory that leads out of it.
+        let victim = tempfile::tempdir().unwrap();
+        std::os::unix::fs::symlink(victim.path(), r.join("escape")).unwrap();
+        assert!(artifact_path(r, &record("escape")).is_err());
+    }
+
+    #[test]
+    fn failed_output_is_redacted_of_every_sensitive_value() {
+        let secrets = vec![
+            "hunter2".to_string(),
+            "hunter2-long".to_string(),
+            String::new(),
+        ];
+        assert_eq!(
+            redact("pw=hunter2-long url=postgres://u:hunter2@db", &secrets),
+            "pw=(sensitive) url=postgres://u:(sensitive)@db"
+        );
+    }
 }

@@ -86,6 +86,12 @@ pub enum OpsError {
     NoBackup { id: String, environment: String },
     #[error("backup `{id}` has status `{status}`; only succeeded backups can be restored")]
     NotRestorable { id: String, status: String },
+    #[error("backup `{id}` records its artifacts at `{recorded}`, which is not inside the backup directory {}; refusing to read or delete it (a hand-edited or foreign state?)", .root.display())]
+    ArtifactOutside {
+        id: String,
+        recorded: String,
+        root: PathBuf,
+    },
     #[error("the artifacts of backup `{id}` are missing from {}", .dir.display())]
     ArtifactsMissing { id: String, dir: PathBuf },
     #[error("backup `{id}` was taken from resource `{resource}`; in-place restore applies only to the resource that created it (use `--as <new name>` to restore it into a new resource)")]

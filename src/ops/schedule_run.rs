@@ -150,10 +150,10 @@ pub async fn run_due(
         let selected = retention::select(&state.backups, name, &ret, now);
         for (id, reason) in selected {
             if let Some(rec) = state.backups.iter_mut().find(|b| b.id == id) {
-                let dir = std::path::Path::new(&rec.artifact_dir);
+                let dir = backup::artifact_path(&backup::backup_root()?, rec)?;
                 if dir.is_dir() {
-                    std::fs::remove_dir_all(dir).map_err(|source| OpsError::RetentionDelete {
-                        path: dir.to_path_buf(),
+                    std::fs::remove_dir_all(&dir).map_err(|source| OpsError::RetentionDelete {
+                        path: dir.clone(),
                         source,
                     })?;
                 }

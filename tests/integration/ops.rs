@@ -1086,7 +1086,11 @@ fn backups_restore_in_place_and_into_a_new_resource() {
     assert_eq!(r["purpose"], "manual");
     assert_eq!(r["status"], "succeeded");
     assert!(r["startedAt"].is_string() && r["finishedAt"].is_string());
-    assert_eq!(r["artifactDir"], artifacts.to_str().unwrap());
+    assert_eq!(
+        r["artifactDir"],
+        id.as_str(),
+        "relative to the backup directory"
+    );
     assert_eq!(r["definition"]["image"], "compartment-test/busybox:1");
     assert_eq!(r["definition"]["volumes"]["data"], "/data");
     assert_eq!(
@@ -1356,10 +1360,10 @@ resource.store: waiting for TCP port 7000 (up to 10s) ([TIME])
     let failed = records(&p).pop().unwrap();
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["purpose"], "manual");
-    assert_eq!(
-        failed["error"],
-        "the backup command exited with 4:\nbackup-broke"
-    );
+    // The command's output is shown, but kept out of the (committed)
+    // state file; the partial artifact directory is removed.
+    assert_eq!(failed["error"], "the backup command exited with 4");
+    assert!(!p.backup_dir().join(failed["id"].as_str().unwrap()).exists());
     refused(
         p.ops([
             "resource",
