@@ -75,6 +75,7 @@ impl Error {
             Error::Apply(ApplyError::Drifted { .. }) => "drifted-plan",
             Error::Apply(ApplyError::Interrupted) => "interrupted",
             Error::Apply(ApplyError::Docker(_)) | Error::Docker(_) => "engine",
+            Error::Apply(ApplyError::Denied(_) | ApplyError::RoleDenied(_)) => "denied",
             Error::Apply(_) => "apply",
             Error::Denied(_) => "denied",
             Error::Access(_) => "access",

@@ -118,6 +118,143 @@ impl Access {
     }
 }
 
+/// What an actor holds in one environment: its role and that role's
+/// permissions (everything when there is no access file).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Grant {
+    pub actor: String,
+    pub environment: String,
+    pub role: Option<String>,
+    pub permissions: BTreeSet<Permission>,
+    pub file: std::path::PathBuf,
+}
+
+/// An instance change whose Platz `allowed_role` the actor lacks.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InstanceRefusal {
+    pub instance: String,
+    /// create, update, replace or delete.
+    pub operation: String,
+    /// `Owner` or `Maintainer`.
+    pub role: String,
+}
+
+/// The refusal of an apply: every instance change the actor may not make.
+#[derive(Clone, Debug, PartialEq, Eq, Error)]
+pub struct RoleDenied {
+    pub grant: Box<Grant>,
+    pub refused: Vec<InstanceRefusal>,
+}
+
+impl fmt::Display for RoleDenied {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let g = &self.grant;
+        let who = match &g.role {
+            Some(r) => format!("{} (role {r} in {})", g.actor, g.environment),
+            None => format!("{} (no role in {})", g.actor, g.environment),
+        };
+        let each: Vec<String> = self
+            .refused
+            .iter()
+            .map(|r| {
+                let perms: Vec<String> = super::model::platz_role_permissions(&r.role)
+                    .unwrap_or(&[])
+                    .iter()
+                    .map(|p| format!("`{p}`"))
+                    .collect();
+                format!(
+                    "{} of instance `{}` needs the Platz role {} ({})",
+                    r.operation,
+                    r.instance,
+                    r.role,
+                    perms.join(" or ")
+                )
+            })
+            .collect();
+        write!(
+            f,
+            "{who} may not apply this plan, nothing was executed: {}; ask an admin to grant a role with it in {}",
+            each.join("; "),
+            g.file.display()
+        )
+    }
+}
+
+impl Grant {
+    /// Whether the grant allows `command`.
+    pub fn check(&self, command: Command) -> Result<(), Denied> {
+        let missing: Vec<Permission> = command
+            .required()
+            .iter()
+            .copied()
+            .filter(|p| !self.permissions.contains(p))
+            .collect();
+        if missing.is_empty() {
+            return Ok(());
+        }
+        Err(Denied {
+            actor: self.actor.as_str().into(),
+            environment: self.environment.as_str().into(),
+            command,
+            role: self.role.as_deref().map(Into::into),
+            missing: missing.into(),
+            file: self.file.as_path().into(),
+        })
+    }
+
+    /// Whether the grant satisfies a Platz `allowed_role`.
+    pub fn holds_platz_role(&self, role: &str) -> bool {
+        super::model::platz_role_permissions(role)
+            .is_some_and(|ps| ps.iter().any(|p| self.permissions.contains(p)))
+    }
+
+    /// Refuses the instance changes (instance, operation, Platz role)
+    /// whose role the grant lacks, all of them in one error.
+    pub fn check_instances<'a>(
+        &self,
+        changes: impl IntoIterator<Item = (&'a str, &'a str, &'a str)>,
+    ) -> Result<(), RoleDenied> {
+        let refused: Vec<InstanceRefusal> = changes
+            .into_iter()
+            .filter(|(_, _, role)| !self.holds_platz_role(role))
+            .map(|(i, op, role)| InstanceRefusal {
+                instance: i.into(),
+                operation: op.into(),
+                role: role.into(),
+            })
+            .collect();
+        if refused.is_empty() {
+            return Ok(());
+        }
+        Err(RoleDenied {
+            grant: Box::new(self.clone()),
+            refused,
+        })
+    }
+}
+
+impl Access {
+    /// What `actor` holds in `environment`.
+    pub fn grant(&self, actor: &str, environment: &str) -> Grant {
+        let role = self.role_of(actor, environment).map(String::from);
+        let permissions = role
+            .as_deref()
+            .and_then(|r| self.roles.get(r))
+            .cloned()
+            .unwrap_or_default();
+        Grant {
+            actor: actor.into(),
+            environment: environment.into(),
+            role,
+            permissions,
+            file: self
+                .file
+                .clone()
+                .unwrap_or_else(|| DEFAULT_ACCESS_FILE.into()),
+        }
+    }
+}
+
 /// The acting identity: `COMPARTMENT_ACTOR`, else the login name (`USER`,
 /// `USERNAME`), else `local`. Empty values count as unset.
 pub fn actor_from(

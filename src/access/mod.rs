@@ -22,7 +22,7 @@
 //! | role       | permissions                                                        |
 //! |------------|--------------------------------------------------------------------|
 //! | `admin`    | all of them                                                        |
-//! | `deployer` | `deployment.create`, `deployment.delete`, `deployment.logs.read`, `variable.read`, `variable.value.write` |
+//! | `deployer` | `deployment.create`, `deployment.delete`, `deployment.logs.read`, `variable.read`, `variable.value.write`, `instance.maintainer` |
 //! | `readonly` | `variable.read`                                                    |
 //! | `viewer`   | none                                                               |
 //!
@@ -39,6 +39,10 @@
 //!   delete them.
 //! - `state.write` (forced state changes such as `state unlock`) is admin
 //!   only.
+//! - Platz's `allowed_role` of a resource type's lifecycle operation maps
+//!   onto `instance.owner` (Owner: admin) and `instance.maintainer`
+//!   (Maintainer: deployer; `instance.owner` satisfies it too); apply
+//!   checks them on the plan's instance changes (`Grant::check_instances`).
 //! - `variable.read` (list variables; sensitive values stay masked) is the
 //!   one thing readonly adds over viewer. viewer may run none of the guarded
 //!   commands (unguarded ones such as `validate` and `plan` stay open).
@@ -79,9 +83,9 @@ mod check;
 mod file;
 mod model;
 
-pub use check::{actor_from, current_actor, Denied};
+pub use check::{actor_from, current_actor, Denied, Grant, InstanceRefusal, RoleDenied};
 pub use file::{Access, AccessError};
-pub use model::{builtin_permissions, Command, Permission, BUILTIN_ROLES};
+pub use model::{builtin_permissions, platz_role_permissions, Command, Permission, BUILTIN_ROLES};
 
 /// The environment variable naming the access file.
 pub const ACCESS_FILE_ENV: &str = "COMPARTMENT_ACCESS_FILE";

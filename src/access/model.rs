@@ -22,10 +22,16 @@ pub enum Permission {
     VariableValueWrite,
     /// Force state changes (`state unlock`).
     StateWrite,
+    /// Create, update and delete instances whose type's lifecycle
+    /// operation says `allowed_role: Owner` (and `Maintainer`).
+    InstanceOwner,
+    /// Create, update and delete instances whose type's lifecycle
+    /// operation says `allowed_role: Maintainer`.
+    InstanceMaintainer,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 9] = [
         Permission::DeploymentCreate,
         Permission::DeploymentDelete,
         Permission::DeploymentLogsRead,
@@ -33,6 +39,8 @@ impl Permission {
         Permission::VariableValueRead,
         Permission::VariableValueWrite,
         Permission::StateWrite,
+        Permission::InstanceOwner,
+        Permission::InstanceMaintainer,
     ];
 
     /// The name used in access files and messages.
@@ -45,6 +53,8 @@ impl Permission {
             Permission::VariableValueRead => "variable.value.read",
             Permission::VariableValueWrite => "variable.value.write",
             Permission::StateWrite => "state.write",
+            Permission::InstanceOwner => "instance.owner",
+            Permission::InstanceMaintainer => "instance.maintainer",
         }
     }
 
@@ -91,13 +101,15 @@ pub enum Command {
     /// which can read its environment (secrets included).
     Exec,
     Ps,
+    /// `state rm`, `state mv` and `import`: the state changed by hand.
+    StateEdit,
     /// `backup run-due` and the `scheduler` loop.
     BackupRunDue,
     StateUnlock,
 }
 
 impl Command {
-    pub const ALL: [Command; 26] = [
+    pub const ALL: [Command; 27] = [
         Command::ResourceList,
         Command::ResourceInspect,
         Command::ResourceLogs,
@@ -122,6 +134,7 @@ impl Command {
         Command::ServiceRestart,
         Command::Exec,
         Command::Ps,
+        Command::StateEdit,
         Command::BackupRunDue,
         Command::StateUnlock,
     ];
@@ -153,6 +166,7 @@ impl Command {
             Command::ServiceRestart => "service restart",
             Command::Exec => "service exec / resource exec",
             Command::Ps => "ps",
+            Command::StateEdit => "state rm / state mv / import",
             Command::BackupRunDue => "backup run-due",
             Command::StateUnlock => "state unlock",
         }
@@ -184,7 +198,7 @@ impl Command {
             Command::OutputShow { reveal: true } => &[DeploymentCreate, VariableValueRead],
             Command::VariableSet | Command::VariableRemove => &[VariableValueWrite],
             Command::VariableList => &[VariableRead],
-            Command::StateUnlock => &[StateWrite],
+            Command::StateUnlock | Command::StateEdit => &[StateWrite],
         }
     }
 }
@@ -210,6 +224,7 @@ pub fn builtin_permissions(role: &str) -> Option<BTreeSet<Permission>> {
             DeploymentLogsRead,
             VariableRead,
             VariableValueWrite,
+            InstanceMaintainer,
         ],
         "readonly" => &[VariableRead],
         "viewer" => &[],
@@ -224,4 +239,15 @@ pub(super) fn builtin_roles() -> BTreeMap<String, BTreeSet<Permission>> {
         .iter()
         .map(|r| (r.to_string(), builtin_permissions(r).unwrap_or_default()))
         .collect()
+}
+
+/// The access permissions that satisfy a Platz `allowed_role`: Owner is
+/// `instance.owner` (admin); Maintainer is `instance.maintainer` (deployer)
+/// or `instance.owner`. `None` for a name Platz does not know.
+pub fn platz_role_permissions(role: &str) -> Option<&'static [Permission]> {
+    match role {
+        "Owner" => Some(&[Permission::InstanceOwner]),
+        "Maintainer" => Some(&[Permission::InstanceMaintainer, Permission::InstanceOwner]),
+        _ => None,
+    }
 }

@@ -54,6 +54,7 @@ fn builtin_roles_on_every_command() {
         (ServiceRestart,                     [true, true,  false, false]),
         (Exec,                               [true, false, false, false]),
         (Ps,                                 [true, true,  false, false]),
+        (StateEdit,                          [true, false, false, false]),
         (BackupRunDue,                       [true, true,  false, false]),
         (StateUnlock,                        [true, false, false, false]),
     ];
@@ -409,4 +410,27 @@ fn permission_and_command_names() {
         Permission::ALL.len()
     );
     assert_eq!(builtin_permissions("root"), None);
+}
+
+/// Platz's `allowed_role` onto access roles: Owner is admin (or a custom
+/// role with `instance.owner`), Maintainer is deployer or admin.
+#[test]
+fn platz_roles_map_onto_access_roles() {
+    let a = access(
+        "actors: {ada: admin, dee: deployer, rob: readonly, cus: pages}\nroles:\n  pages:\n    permissions: [instance.owner]\n",
+    );
+    let holds = |actor: &str, role: &str| a.grant(actor, "production").holds_platz_role(role);
+    assert!(holds("ada", "Owner") && holds("ada", "Maintainer"));
+    assert!(!holds("dee", "Owner") && holds("dee", "Maintainer"));
+    assert!(!holds("rob", "Owner") && !holds("rob", "Maintainer"));
+    assert!(holds("cus", "Owner") && holds("cus", "Maintainer"));
+    assert!(!holds("nobody", "Maintainer"));
+    let refused = a
+        .grant("dee", "production")
+        .check_instances([("a", "delete", "Owner"), ("b", "create", "Maintainer")])
+        .unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "dee (role deployer in production) may not apply this plan, nothing was executed: delete of instance `a` needs the Platz role Owner (`instance.owner`); ask an admin to grant a role with it in .compartment/access.yml"
+    );
 }

@@ -34,6 +34,12 @@ pub enum ApplyError {
     /// Ctrl-C before anything was executed; the locks are released.
     #[error("Apply cancelled; nothing was changed.")]
     Interrupted,
+    /// The actor may not destroy (`deployment.delete`).
+    #[error(transparent)]
+    Denied(#[from] crate::access::Denied),
+    /// Instance changes whose `allowed_role` the actor lacks.
+    #[error(transparent)]
+    RoleDenied(#[from] crate::access::RoleDenied),
     #[error(transparent)]
     Docker(#[from] DockerError),
     #[error(transparent)]

@@ -45,6 +45,14 @@ pub async fn detect(
         } else {
             cname.clone()
         };
+        let expected = naming::container(project, env, name);
+        if cname != expected && by_name.contains_key(cname.as_str()) {
+            drift.changed_containers.insert(
+                address,
+                format!("it runs as `{cname}` (imported or renamed); apply recreates it as `{expected}`, volumes kept"),
+            );
+            continue;
+        }
         match by_name.get(cname.as_str()) {
             None => {
                 drift.missing_containers.insert(address);

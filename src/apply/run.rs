@@ -52,6 +52,9 @@ pub struct ApplyRequest {
     /// The kind of plan made when there is no plan file (a plan file
     /// carries its own).
     pub mode: Mode,
+    /// What the actor holds: a destroy needs `deployment.delete`, an
+    /// instance change the Platz role its type's `allowed_role` names.
+    pub grant: crate::access::Grant,
 }
 
 /// How an apply ended.
@@ -96,9 +99,13 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
         targets,
         progress,
         mode,
+        grant,
     } = req;
     let saved = plan_file.as_deref().map(file::read).transpose()?;
     let mode = saved.as_ref().map_or(mode, |s| s.mode.clone());
+    if !mode.is_apply() {
+        grant.check(crate::access::Command::Destroy)?;
+    }
     let _locks = lock(&ws)?;
     let docker = until_interrupted(&interrupt, async { Ok(Docker::connect().await?) }).await?;
     // A targeted plan file applies its own scope.
@@ -121,6 +128,7 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
     if !plan.has_changes() && plan.teardown.is_none() {
         return Ok(report(Applied::NoChanges, &ws));
     }
+    check_roles(&plan, &grant)?;
     if plan_file.is_none() && !yes {
         let ask = ui.ask();
         let answer = until_interrupted(&interrupt, async move {
@@ -236,4 +244,14 @@ fn check_saved(path: &std::path::Path, saved: &Plan, fresh: &Plan) -> Result<(),
         });
     }
     Ok(())
+}
+
+/// Refuses, before anything runs, every instance change of the (targeted)
+/// plan whose type's `allowed_role` the actor lacks.
+fn check_roles(plan: &Plan, grant: &crate::access::Grant) -> Result<(), ApplyError> {
+    let guarded = plan
+        .changes
+        .iter()
+        .filter_map(|c| Some((c.name.as_str(), c.action.word(), c.role.as_deref()?)));
+    Ok(grant.check_instances(guarded)?)
 }

@@ -279,6 +279,25 @@ async fn converge_container(
     Ok((id, hash, true))
 }
 
+/// A node recorded with another container (imported, or renamed by `state
+/// mv`): that container is stopped and removed before compartment's own
+/// starts, so two never write the same volume.
+async fn retire_renamed(
+    sh: &Shared,
+    address: &str,
+    recorded: Option<&str>,
+    cname: &str,
+) -> Result<(), StepError> {
+    let Some(old) = recorded.filter(|o| !o.is_empty() && *o != cname) else {
+        return Ok(());
+    };
+    sh.progress
+        .step(address, &format!("removing the previous container {old}"));
+    sh.docker.stop_container(old, 10).await.ok();
+    sh.docker.remove_container(old, true).await?;
+    Ok(())
+}
+
 async fn wait_ready(
     sh: &Shared,
     address: &str,
@@ -428,8 +447,19 @@ pub async fn converge_resource(
     spec.exposed_ports = def.ports.clone();
     spec.restart = Some(def.restart.clone());
     let mut volumes = BTreeMap::new();
+    // Volumes recorded for the resource (an import, a `state mv`, a kept
+    // destroy) are reused under their recorded names: that is its data.
+    let recorded = state
+        .resources
+        .get(&name)
+        .map(|r| r.volumes.clone())
+        .or_else(|| state.kept_volumes.get(&name).cloned())
+        .unwrap_or_default();
     for (handle, target) in &def.volumes {
-        let vname = naming::volume(&p, &sh.env, &name, handle);
+        let vname = recorded
+            .get(handle)
+            .cloned()
+            .unwrap_or_else(|| naming::volume(&p, &sh.env, &name, handle));
         let mut vlabels = labels::standard(&p, &sh.env, labels::KIND_VOLUME, &name);
         vlabels.insert("io.compartment.volume-handle".into(), handle.clone());
         if let Err(e) = sh.docker.ensure_volume(&vname, &vlabels).await {
@@ -438,6 +468,13 @@ pub async fn converge_resource(
         spec.mounts
             .push(Mount::volume(vname.clone(), target.clone()));
         volumes.insert(handle.clone(), vname);
+    }
+    let prior = state
+        .resources
+        .get(&name)
+        .map(|r| r.applied.container_name.as_str());
+    if let Err(e) = retire_renamed(sh, &address, prior, &cname).await {
+        return fail(updates, e);
     }
     let (id, hash, recreated) = match converge_container(sh, &address, spec, action).await {
         Ok(x) => x,
@@ -681,6 +718,13 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
     spec.aliases = vec![naming::service_host(&p, &sh.env, &name)];
     spec.exposed_ports = def.ingress.iter().map(|i| i.port).collect();
     spec.restart = Some("unless-stopped".into());
+    let prior = state
+        .services
+        .get(&name)
+        .map(|s| s.applied.container_name.as_str());
+    if let Err(e) = retire_renamed(&sh, &address, prior, &cname).await {
+        return fail(e);
+    }
     let (id, hash, recreated) = match converge_container(&sh, &address, spec, change.action).await {
         Ok(x) => x,
         Err(e) => return fail(e),

@@ -79,6 +79,7 @@ pub fn run(cx: &Context, args: ApplyArgs) -> Result<i32> {
         targets: args.target,
         progress: progress(cx),
         mode: Mode::Apply,
+        grant: crate::ops::guard::grant(&cx.options().root(), &cx.global.env)?,
     };
     execute(cx, request)
 }
@@ -95,6 +96,7 @@ pub fn destroy(cx: &Context, args: DestroyArgs) -> Result<i32> {
         mode: Mode::Destroy {
             delete_data: args.delete_data,
         },
+        grant: crate::ops::guard::grant(&cx.options().root(), &cx.global.env)?,
     };
     execute(cx, request)
 }

@@ -102,9 +102,11 @@ pub enum Subcommand {
     Backup(BackupCommand),
     /// Run scheduled backups and retention in the foreground, forever
     Scheduler(SchedulerArgs),
-    /// Inspect the state file; clear a stale lock
+    /// Inspect the state file; clear a stale lock; forget or rename a node
     #[command(subcommand)]
     State(StateCommand),
+    /// Record an existing container as a declared resource or service
+    Import(ImportArgs),
     /// Print a shell completion script (e.g. `compartment completions bash > /etc/bash_completion.d/compartment`)
     Completions(CompletionsArgs),
     /// Print the manual page (roff; e.g. `compartment man > compartment.1`)
@@ -437,4 +439,30 @@ pub enum StateCommand {
         #[arg(long)]
         force: bool,
     },
+    /// Forget a node (resource.NAME, service.NAME, instance.NAME) without touching Docker
+    Rm(StateRmArgs),
+    /// Rename a node in the state (its data is kept; the next apply renames its container)
+    Mv(StateMvArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct StateRmArgs {
+    /// The address, e.g. resource.db
+    pub address: String,
+}
+
+#[derive(Debug, Args)]
+pub struct StateMvArgs {
+    /// The recorded address, e.g. resource.db
+    pub old: String,
+    /// Its new address, e.g. resource.database
+    pub new: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The declared address to record it as, e.g. resource.db
+    pub address: String,
+    /// The existing container's name or id
+    pub container: String,
 }

@@ -171,6 +171,8 @@ impl Subcommand {
             },
             Subcommand::Backup(_) | Subcommand::Scheduler(_) => Command::BackupRunDue,
             Subcommand::State(StateCommand::Unlock { .. }) => Command::StateUnlock,
+            Subcommand::State(StateCommand::Rm(_) | StateCommand::Mv(_))
+            | Subcommand::Import(_) => Command::StateEdit,
             Subcommand::Variable(c) => match c {
                 VariableCommand::Set(_) => Command::VariableSet,
                 VariableCommand::Remove(_) => Command::VariableRemove,
@@ -228,6 +230,7 @@ impl Subcommand {
             Subcommand::Show(a) => plan::show(cx, a),
             Subcommand::Graph(a) => plan::graph(cx, a),
             Subcommand::State(c) => state::run(cx, c),
+            Subcommand::Import(a) => state::import(cx, a),
             Subcommand::Completions(a) => schema::completions(a.shell),
             Subcommand::Man => schema::man(),
             Subcommand::Init(a) => schema::init(cx, a),

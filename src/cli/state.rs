@@ -1,9 +1,11 @@
 //! `compartment state show|unlock`. `show` masks sealed values (sensitive
 //! instance values are stored hashed already); it never needs the secret key.
 
-use super::args::StateCommand;
+use super::args::{ImportArgs, StateCommand};
+use super::render::print_or_json;
 use super::Context;
 use crate::error::Result;
+use crate::ops::adopt;
 use crate::state::format;
 use crate::state::store::StateStore;
 use serde_json::Value;
@@ -34,6 +36,24 @@ pub fn run(cx: &Context, cmd: StateCommand) -> Result<i32> {
         (Err(e), None) => return Err(e.into()),
     };
     match cmd {
+        StateCommand::Rm(a) => {
+            let done = adopt::remove(&mut cx.open()?, &a.address)?;
+            print_or_json(cx, &done, || {
+                println!(
+                    "Removed {} from the state (serial {}); its container and volumes are untouched.",
+                    done.address, done.serial
+                )
+            });
+        }
+        StateCommand::Mv(a) => {
+            let done = adopt::rename(&mut cx.open()?, &a.old, &a.new)?;
+            print_or_json(cx, &done, || {
+                println!(
+                    "Moved {} to {} in the state (serial {}); the next apply runs its container under the new name, with the same volumes.",
+                    a.old, a.new, done.serial
+                )
+            });
+        }
         StateCommand::Show => {
             let state = match &project {
                 Some(p) => store.load(p, &cx.global.env)?,
@@ -65,5 +85,24 @@ pub fn run(cx: &Context, cmd: StateCommand) -> Result<i32> {
             None => println!("{} is not locked.", store.display()),
         },
     }
+    Ok(0)
+}
+
+/// `compartment import ADDRESS CONTAINER`.
+pub fn import(cx: &Context, a: ImportArgs) -> Result<i32> {
+    let mut ws = cx.open()?;
+    let done = cx.block_on(adopt::import(&mut ws, &a.address, &a.container))??;
+    print_or_json(cx, &done, || {
+        println!(
+            "Imported container {} as {} (serial {}).",
+            done.container.as_deref().unwrap_or(&a.container),
+            done.address,
+            done.serial
+        );
+        for (handle, volume) in &done.volumes {
+            println!("  volume {handle}: {volume}");
+        }
+        println!("Run `compartment plan` to see how it differs from its declaration.");
+    });
     Ok(0)
 }

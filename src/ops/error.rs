@@ -35,6 +35,20 @@ pub enum OpsError {
         environment: String,
         hint: String,
     },
+    #[error("`{address}` is not an address: use resource.NAME, service.NAME or instance.NAME")]
+    BadAddress { address: String },
+    #[error("`{address}` is not in the state (see `compartment state show`)")]
+    NotInState { address: String },
+    #[error("`{address}` is already in the state; `compartment state rm {address}` first if it should be replaced")]
+    AlreadyInState { address: String },
+    #[error("`{from}` and `{to}` are of different kinds; state mv renames a node, it does not change its kind")]
+    MoveKind { from: String, to: String },
+    #[error("`{address}` is not declared in compartment.yml: declare it first, so that the next plan compares the container with its declaration")]
+    NotDeclared { address: String },
+    #[error("no container named `{name}` in the engine")]
+    NoContainer { name: String },
+    #[error("instances have no container to import; declare the instance and apply (its create hook runs)")]
+    ImportInstance,
     #[error("`{name}` is not running ({status}); start it first (`{start}`)")]
     NotRunning {
         name: String,

@@ -3,7 +3,7 @@
 //! or `.compartment/access.yml` beside compartment.yml, optional), and the
 //! permissions of the actor's role in the environment.
 
-use crate::access::{current_actor, Access, AccessError, Command, Denied, ACCESS_FILE_ENV};
+use crate::access::{current_actor, Access, AccessError, Command, Denied, Grant, ACCESS_FILE_ENV};
 use std::path::Path;
 use thiserror::Error;
 
@@ -20,4 +20,11 @@ pub fn authorize(root: &Path, env: &str, command: Command) -> Result<(), GuardEr
     let access = Access::resolve(root, std::env::var_os(ACCESS_FILE_ENV).as_deref())?;
     access.check(&current_actor(), env, command)?;
     Ok(())
+}
+
+/// What the current actor holds in `env` (everything without an access
+/// file), for the checks apply makes on the plan itself (`allowed_role`).
+pub fn grant(root: &Path, env: &str) -> Result<Grant, GuardError> {
+    let access = Access::resolve(root, std::env::var_os(ACCESS_FILE_ENV).as_deref())?;
+    Ok(access.grant(&current_actor(), env))
 }

@@ -10,10 +10,11 @@
 //! runtime variables and bindings (`variable`), backups and restores
 //! (`backup`), scheduled runs with retention (`schedule_run`) and their
 //! loop (`scheduler`), services as day-2 objects, `exec` and `ps`
-//! (`service`). `command` is each day-2 command as one library call;
+//! (`service`), `import`, `state rm` and `state mv` (`adopt`). `command` is each day-2 command as one library call;
 //! `guard` the one permission check; `clock` "now"; `error` the typed
 //! failures.
 
+pub mod adopt;
 pub mod audit;
 pub mod backup;
 pub mod clock;

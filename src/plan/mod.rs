@@ -8,6 +8,7 @@ pub mod destroy;
 pub mod file;
 pub mod planner;
 pub mod render;
+pub mod roles;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,10 +18,12 @@ pub const FORMAT_VERSION: u32 = 1;
 
 /// The plan of `mode`: the one entry point for every kind of plan.
 pub fn plan_for(input: &planner::Input, mode: &Mode) -> Result<Plan, planner::CycleError> {
-    match mode {
-        Mode::Apply => planner::plan(input),
-        Mode::Destroy { delete_data } => destroy::plan(input, *delete_data),
-    }
+    let mut plan = match mode {
+        Mode::Apply => planner::plan(input)?,
+        Mode::Destroy { delete_data } => destroy::plan(input, *delete_data)?,
+    };
+    roles::annotate(&mut plan, input);
+    Ok(plan)
 }
 
 /// A `--target` address that is not in the plan.
@@ -225,6 +228,10 @@ pub struct Change {
     /// `delete` (only with `--delete-data`).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub volumes: BTreeMap<String, String>,
+    /// Instances only: the Platz role (`Owner`, `Maintainer`) the change
+    /// needs, from its type's `allowed_role` (`roles`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

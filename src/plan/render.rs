@@ -183,6 +183,12 @@ fn text_change(st: &Styles, ch: &super::Change, out: &mut String) {
             h.operation, h.method, h.path, h.service
         ));
     }
+    if let Some(role) = &ch.role {
+        out.push_str(&format!(
+            "    requires role: {role} ({})\n",
+            ch.action.word()
+        ));
+    }
     for (v, fate) in &ch.volumes {
         if fate == "delete" {
             let line = format!("volume {v}: DATA WILL BE DELETED (--delete-data)");
@@ -283,6 +289,9 @@ fn change_details(ch: &Change) -> String {
             "  hook {}: {} {} on service.{}\n",
             h.operation, h.method, h.path, h.service
         ));
+    }
+    if let Some(role) = &ch.role {
+        body.push_str(&format!("  requires role: {role} ({})\n", ch.action.word()));
     }
     for (v, fate) in &ch.volumes {
         match fate.as_str() {

@@ -121,12 +121,15 @@ Plan for [PROJECT] / production (new state)
 + instance.downtown create
     after: service.storefront
     hook create: POST /api/v1/resources/shop on service.storefront
+    requires role: Maintainer (create)
 + instance.order-hook create
     after: instance.downtown, service.billing
     hook create: POST /hooks/webhook on service.billing
+    requires role: Maintainer (create)
 + instance.uptown create
     after: instance.downtown, service.storefront
     hook create: POST /api/v1/resources/shop on service.storefront
+    requires role: Maintainer (create)
 
 Plan: 8 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
 
@@ -684,12 +687,14 @@ Plan for [PROJECT] / production (state serial 9, lineage [LINEAGE])
     ~ properties.name: \"Downtown\" → \"Downtown Central\"
     ~ values.name: \"Downtown\" → \"Downtown Central\"
     hook update: PUT /api/v1/resources/shop on service.storefront
+    requires role: Maintainer (update)
 ~ instance.order-hook update: `properties.shop.name` changed
     after: instance.downtown, service.billing
     ~ properties.shop.name: \"Downtown\" → \"Downtown Central\"
 - instance.uptown delete: no longer declared in compartment.yml
     after: service.storefront
     hook delete: DELETE /api/v1/resources/shop on service.storefront
+    requires role: Owner (delete)
 
 Plan: 0 to create, 2 to update, 0 to replace, 1 to delete, 5 unchanged.
 
@@ -742,6 +747,7 @@ Plan for [PROJECT] / production (new state)
 + instance.one create
     after: service.flaky
     hook create: POST /things on service.flaky
+    requires role: Maintainer (create)
 
 Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
 

@@ -8,6 +8,8 @@ use crate::engine::{docker, Project};
 cases! {
     docker destroy_from_a_reviewed_plan_keeps_volumes_then_delete_data_removes_them,
     docker services_are_day_2_objects_with_logs_exec_restart_and_ps,
+    docker allowed_role_owner_guards_the_delete_of_an_instance,
+    docker state_mv_renames_with_its_data_rm_forgets_and_import_adopts,
 }
 
 /// `apply --yes` of fixtures/life on an empty state (quietly: the apply
@@ -264,5 +266,194 @@ fn services_are_day_2_objects_with_logs_exec_restart_and_ps() {
         .run();
     p.cmd(["service", "exec", "web", "--", "true"])
         .env("COMPARTMENT_ACTOR", "ada")
+        .run();
+}
+
+/// A resource type of `web` whose instances a Maintainer creates and
+/// updates but only an Owner deletes.
+const PAGE_TYPE: &str = "\
+- apiVersion: platz.io/v1beta1
+  kind: ResourceType
+  key: page
+  spec:
+    name_singular: Page
+    name_plural: Pages
+    fontawesome_icon: file
+    values_ui:
+      inputs:
+        - id: title
+          type: text
+          label: Title
+          required: true
+      outputs:
+        values:
+          - path: [title]
+            value:
+              FieldValue:
+                input: title
+    lifecycle:
+      create:
+        allowed_role: Maintainer
+      update:
+        allowed_role: Maintainer
+      delete:
+        allowed_role: Owner
+";
+
+const HOME: &str = "instances:\n  home:\n    type: web/page\n    values: {title: Home}\n";
+
+fn allowed_role_owner_guards_the_delete_of_an_instance() {
+    let p = Project::new("life");
+    std::fs::create_dir_all(p.dir.join("services/web/platz")).unwrap();
+    std::fs::write(p.dir.join("services/web/platz/resources.yaml"), PAGE_TYPE).unwrap();
+    let yml = p.dir.join("compartment.yml");
+    let text = std::fs::read_to_string(&yml).unwrap();
+    std::fs::write(&yml, format!("{text}{HOME}")).unwrap();
+    std::fs::create_dir_all(p.dir.join(".compartment")).unwrap();
+    std::fs::write(
+        p.dir.join(".compartment/access.yml"),
+        "actors: {dee: deployer, ada: admin, vic: viewer}\nroles:\n  pages:\n    permissions: [deployment.create, instance.owner]\n",
+    )
+    .unwrap();
+    // A deployer is a Platz Maintainer: it creates the instance.
+    let run = p
+        .cmd(["apply", "--yes"])
+        .env("COMPARTMENT_ACTOR", "dee")
+        .status(0)
+        .output();
+    assert!(
+        run.stdout.contains("+ instance.home create\n    after: service.web\n    requires role: Maintainer (create)\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(p.state()["instances"]["home"].is_object());
+    // The instance is no longer declared: deleting it needs an Owner.
+    std::fs::write(&yml, &text).unwrap();
+    let plan = "\
+Plan for [PROJECT] / production (state serial 4, lineage [LINEAGE])
+
+- instance.home delete: no longer declared in compartment.yml
+    after: service.web
+    requires role: Owner (delete)
+
+Plan: 0 to create, 0 to update, 0 to replace, 1 to delete, 2 unchanged.
+";
+    p.cmd(["plan", "--out", "plans/p.json"])
+        .stdout(&format!("{plan}Saved the plan to plans/p.json. Apply it with `compartment apply plans/p.json`.\n"))
+        .run();
+    p.cmd(["apply", "plans/p.json"])
+        .env("COMPARTMENT_ACTOR", "dee")
+        .status(1)
+        .stdout(plan)
+        .stderr("error: dee (role deployer in production) may not apply this plan, nothing was executed: delete of instance `home` needs the Platz role Owner (`instance.owner`); ask an admin to grant a role with it in ./.compartment/access.yml\n")
+        .run();
+    assert!(
+        p.state()["instances"]["home"].is_object(),
+        "nothing was executed"
+    );
+    assert_eq!(p.state()["serial"], 4);
+    // An admin is an Owner.
+    p.cmd(["apply", "plans/p.json"])
+        .env("COMPARTMENT_ACTOR", "ada")
+        .status(0)
+        .output();
+    assert!(p.state()["instances"].get("home").is_none());
+    // A viewer may not apply at all; a custom role with instance.owner may.
+    std::fs::write(&yml, format!("{text}{HOME}")).unwrap();
+    p.cmd(["apply", "--yes"])
+        .env("COMPARTMENT_ACTOR", "vic")
+        .status(1)
+        .stderr("error: vic (role viewer in production) may not run `apply`: it needs the permission `deployment.create`; ask an admin to grant a role with it in ./.compartment/access.yml\n")
+        .run();
+}
+
+fn state_mv_renames_with_its_data_rm_forgets_and_import_adopts() {
+    let p = Project::new("life");
+    deploy(&p);
+    docker(&[
+        "exec",
+        &p.container("store"),
+        "sh",
+        "-c",
+        "echo precious > /data/x",
+    ]);
+    let volume = format!("cmpt-{}-production-store-data", p.name);
+    // The seed's rename: store becomes vault, without losing its data.
+    p.edit(
+        "compartment.yml",
+        "  store:\n    image",
+        "  vault:\n    image",
+    );
+    p.edit(
+        "compartment.yml",
+        "      store:\n        env:",
+        "      vault:\n        env:",
+    );
+    p.cmd(["plan"]).status(1).output(); // blocked: store is undeclared
+    p.cmd(["state", "mv", "resource.store", "resource.vault"])
+        .stdout("Moved resource.store to resource.vault in the state (serial 4); the next apply runs its container under the new name, with the same volumes.\n")
+        .run();
+    p.cmd(["state", "mv", "resource.vault", "service.vault"])
+        .status(1)
+        .stderr("error: `resource.vault` and `service.vault` are of different kinds; state mv renames a node, it does not change its kind\n")
+        .run();
+    let run = p.cmd(["apply", "--yes"]).status(0).output();
+    assert!(
+        run.stdout.contains("~ resource.vault update: container changed outside compartment (drift): it runs as `cmpt-"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("resource.vault: removing the previous container"),
+        "{}",
+        run.stdout
+    );
+    assert!(!exists("container", &p.container("store")));
+    let (_, data) = docker(&["exec", &p.container("vault"), "cat", "/data/x"]);
+    assert_eq!(data, "precious\n");
+    assert_eq!(
+        p.state()["resources"]["vault"]["volumes"]["data"],
+        volume.as_str()
+    );
+    let (_, env) = docker(&[
+        "inspect",
+        "-f",
+        "{{range .Config.Env}}{{println .}}{{end}}",
+        &p.container("web"),
+    ]);
+    assert!(
+        env.contains(&format!(
+            "STORE_HOST=vault.production.{}.resource.internal",
+            p.name
+        )),
+        "{env}"
+    );
+
+    // state rm forgets without touching Docker; import adopts it back, and
+    // the next plan is a no-op.
+    p.cmd(["state", "rm", "resource.vault"])
+        .stdout("Removed resource.vault from the state (serial 7); its container and volumes are untouched.\n")
+        .run();
+    assert!(exists("container", &p.container("vault")));
+    p.cmd(["state", "rm", "resource.vault"])
+        .status(1)
+        .stderr("error: `resource.vault` is not in the state (see `compartment state show`)\n")
+        .run();
+    p.cmd(["import", "resource.vault", &p.container("vault")])
+        .stdout(&format!(
+            "Imported container cmpt-[PROJECT]-production-vault as resource.vault (serial 8).\n  volume data: {}\nRun `compartment plan` to see how it differs from its declaration.\n",
+            volume.replace(&p.name, "[PROJECT]")
+        ))
+        .run();
+    let plan = p.cmd(["plan", "--refresh"]).status(0).output().stdout;
+    assert!(plan.contains("No changes."), "{plan}");
+    p.cmd(["import", "resource.vault", "nope"])
+        .status(1)
+        .stderr("error: `resource.vault` is already in the state; `compartment state rm resource.vault` first if it should be replaced\n")
+        .run();
+    p.cmd(["import", "resource.other", &p.container("vault")])
+        .status(1)
+        .stderr("error: `resource.other` is not declared in compartment.yml: declare it first, so that the next plan compares the container with its declaration\n")
         .run();
 }

@@ -138,6 +138,7 @@ pub(crate) fn new_change(address: &str, kind: Kind, name: &str, action: Action) 
         hooks: Vec::new(),
         global: false,
         volumes: BTreeMap::new(),
+        role: None,
     }
 }
 
