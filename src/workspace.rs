@@ -34,6 +34,10 @@ pub enum WorkspaceError {
     },
     #[error("cannot tell the project name: {file} does not load (run `compartment validate`) and --project is not set")]
     NoProjectName { file: String },
+    /// `--env` or `--project` (or their `COMPARTMENT_*` variables) is not
+    /// a name: it would reach file paths and Docker object names.
+    #[error("{flag} `{value}` is not a valid name: use lowercase letters, digits and `-` (at most 63, not starting or ending with `-`), as for resources")]
+    BadName { flag: &'static str, value: String },
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -75,8 +79,28 @@ impl Options {
         }
     }
 
+    /// `--env` and `--project` are held to the rule of resource names: they
+    /// become part of the state file's path and of Docker object names, so
+    /// `../../x` or `a/b` is refused before either is built.
+    fn check_names(&self) -> Result<(), WorkspaceError> {
+        let named = [
+            ("--env (COMPARTMENT_ENV)", Some(&self.env)),
+            ("--project (COMPARTMENT_PROJECT)", self.project.as_ref()),
+        ];
+        for (flag, value) in named {
+            if let Some(v) = value.filter(|v| !crate::yaml::decode::valid_name(v)) {
+                return Err(WorkspaceError::BadName {
+                    flag,
+                    value: v.clone(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The state location without a full, checked load of the project.
     pub fn target(&self) -> Result<Target, WorkspaceError> {
+        self.check_names()?;
         if let Some(p) = &self.project {
             return Ok(self.target_for(p));
         }
@@ -95,6 +119,7 @@ impl Options {
 
     /// The checked project (with `--project` applied).
     pub fn project(&self) -> Result<(Project, (Sources, Diagnostics)), WorkspaceError> {
+        self.check_names()?;
         let loaded = project::load(&self.file, &BTreeMap::new());
         match loaded.project {
             Some(mut p) if !loaded.diagnostics.has_errors() => {

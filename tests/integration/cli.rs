@@ -16,6 +16,7 @@ cases! {
     plain creating_the_secret_key_is_announced_once,
     plain init_scaffolds_a_project_that_validates_and_never_overwrites,
     plain config_prints_the_expanded_configuration_with_secrets_masked,
+    plain env_and_project_names_are_checked_before_any_path_is_built,
     docker a_second_apply_with_a_lock_timeout_waits_for_the_first,
 }
 
@@ -259,4 +260,50 @@ fn a_second_apply_with_a_lock_timeout_waits_for_the_first() {
     release.join().unwrap();
     assert!(run.stdout.contains("Apply complete:"), "{}", run.stdout);
     assert!(!lock.exists(), "the second apply released its lock");
+}
+
+/// `--env` and `--project` become part of the state file's path and of
+/// Docker object names: `../../x` or `a/b` is refused before either is built,
+/// whether given as a flag or through `COMPARTMENT_*`.
+fn env_and_project_names_are_checked_before_any_path_is_built() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("p");
+    crate::applied::copy_dir(&fixture("example"), &dir);
+    let refused = |args: &[&str], env: Option<(&str, &str)>, message: &str| {
+        let mut t = Test::new(&dir).args(args.iter().copied());
+        if let Some((k, v)) = env {
+            t = t.env(k, v);
+        }
+        t.status(1).stderr(message).run();
+    };
+    let rule = "is not a valid name: use lowercase letters, digits and `-` (at most 63, not starting or ending with `-`), as for resources";
+    refused(
+        &["plan", "--env", "../../x"],
+        None,
+        &format!("error: --env (COMPARTMENT_ENV) `../../x` {rule}\n"),
+    );
+    refused(
+        &["state", "show"],
+        Some(("COMPARTMENT_ENV", "a/b")),
+        &format!("error: --env (COMPARTMENT_ENV) `a/b` {rule}\n"),
+    );
+    refused(
+        &["plan", "--project", "a/b"],
+        None,
+        &format!("error: --project (COMPARTMENT_PROJECT) `a/b` {rule}\n"),
+    );
+    refused(
+        &["plan"],
+        Some(("COMPARTMENT_PROJECT", "Bad")),
+        &format!("error: --project (COMPARTMENT_PROJECT) `Bad` {rule}\n"),
+    );
+    // Nothing was written anywhere: no state directory beside the project,
+    // none above it.
+    assert!(!dir.join(".compartment").exists());
+    assert!(!tmp.path().join("x").exists() && !tmp.path().join("x.json").exists());
+    // A preview environment's name is fine.
+    Test::new(&dir)
+        .args(["plan", "--env", "pr-123", "--detailed-exitcode"])
+        .status(2)
+        .output();
 }
