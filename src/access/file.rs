@@ -6,6 +6,7 @@
 use super::model::{builtin_roles, Permission, BUILTIN_ROLES};
 use super::{ACCESS_FILE_ENV, DEFAULT_ACCESS_FILE};
 use crate::diagnostics::{suggest, Diagnostic, Diagnostics, Sources};
+use crate::support::files::{self, TextError};
 use crate::support::paths::display_path;
 use crate::yaml::decode::{index, join, Cx, LocIndex};
 use crate::yaml::{self, Node, Value};
@@ -22,6 +23,13 @@ pub enum AccessError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
+    },
+    /// Outside the project, too large, not text (see `support::files`).
+    #[error("cannot read the access file {path}: {source}")]
+    Refused {
+        path: PathBuf,
+        #[source]
+        source: TextError,
     },
     #[error("the access file {path} named by {ACCESS_FILE_ENV} does not exist; create it, or unset {ACCESS_FILE_ENV} to use {DEFAULT_ACCESS_FILE} beside compartment.yml")]
     NotFound { path: PathBuf },
@@ -63,14 +71,26 @@ impl Access {
     /// Loads an access file. No path, or a path where no file exists, is
     /// the local default admin.
     pub fn load(path: Option<&Path>) -> Result<Access, AccessError> {
+        Access::load_within(path, None)
+    }
+
+    /// `load`, the file required to resolve inside `root` (the project
+    /// directory) when given; read through `support::files::read_text`.
+    fn load_within(path: Option<&Path>, root: Option<&Path>) -> Result<Access, AccessError> {
         let Some(path) = path else {
             return Ok(Access::local_default());
         };
-        match std::fs::read_to_string(path) {
+        match files::read_text(path, root) {
             Ok(text) => Access::parse(path, &text),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Access::local_default()),
-            Err(source) => Err(AccessError::Read {
+            Err(TextError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
+                Ok(Access::local_default())
+            }
+            Err(TextError::Io(source)) => Err(AccessError::Read {
                 path: path.to_path_buf(),
+                source,
+            }),
+            Err(source) => Err(AccessError::Refused {
+                path: path.strip_prefix(".").unwrap_or(path).to_path_buf(),
                 source,
             }),
         }
@@ -92,7 +112,14 @@ impl Access {
                 }
                 Access::load(Some(&path))
             }
-            None => Access::load(Some(&descriptor_dir.join(DEFAULT_ACCESS_FILE))),
+            None => {
+                let root = if descriptor_dir.as_os_str().is_empty() {
+                    Path::new(".")
+                } else {
+                    descriptor_dir
+                };
+                Access::load_within(Some(&descriptor_dir.join(DEFAULT_ACCESS_FILE)), Some(root))
+            }
         }
     }
 

@@ -142,10 +142,14 @@ impl Checker<'_> {
         }
     }
 
-    pub fn services(&mut self, c: &Compartment, root: &Path) {
+    /// `refused`: services whose path leaves the project (already reported
+    /// by the loader, which never looks inside them).
+    pub fn services(&mut self, c: &Compartment, root: &Path, refused: &BTreeSet<String>) {
         for (name, s) in &c.services {
             let base = format!("services.{name}");
-            self.service_path(root, name, s, &base);
+            if !refused.contains(name) {
+                self.service_path(root, name, s, &base);
+            }
             self.build_env_selections(c, name, s, &base);
             self.connections(c, name, s, &base);
         }

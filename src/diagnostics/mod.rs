@@ -48,6 +48,9 @@ pub const CODES: &[&str] = &[
     // The files themselves and YAML.
     "unreadable-file",
     "not-utf8",
+    "nul-byte",
+    "file-too-large",
+    "outside-project",
     "yaml-syntax",
     "multiple-documents",
     "duplicate-key",

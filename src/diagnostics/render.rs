@@ -57,7 +57,7 @@ pub fn render_text(sources: &Sources, diagnostics: &[Diagnostic], color: bool) -
             let label = match (d.path.is_empty(), d.code) {
                 (false, _) => format!("at {}", d.path),
                 // Problems with the file itself have no YAML path.
-                (true, "not-utf8" | "multiple-documents") => String::new(),
+                (true, "not-utf8" | "nul-byte" | "multiple-documents") => String::new(),
                 (true, _) => "at the top level".to_string(),
             };
             cs = cs.with_labels(vec![

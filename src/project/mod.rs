@@ -11,10 +11,12 @@ use crate::descriptor::model::Compartment;
 use crate::diagnostics::{Diagnostic, Diagnostics, Loc, Sources};
 use crate::platz::instances::{self, Instance};
 use crate::platz::model::ResourceType;
+use crate::support::context;
 use crate::support::digest::sha256_hex;
+use crate::support::files::{self, TextError, MAX_DESCRIPTOR_SIZE};
 use crate::yaml;
 use crate::yaml::decode::{Cx, LocIndex};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The desired configuration.
@@ -39,63 +41,52 @@ pub struct Loaded {
     pub diagnostics: Diagnostics,
 }
 
-/// Reads a file for a diagnostic-producing load.
+/// Reads a file for a diagnostic-producing load, through
+/// `support::files::read_text`: a file resolving outside `root`, too large,
+/// not UTF-8 or holding a NUL byte is an error (located when it can be
+/// shown: only a file inside the project is ever added to `sources`). `at`
+/// is where a refused file is named (its `services.<name>.path`).
 fn read(
     path: &Path,
+    root: &Path,
+    at: Option<(Loc, &str)>,
     sources: &mut Sources,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(usize, String)> {
-    match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Some((sources.add(path, text.clone()), text)),
-            Err(e) => {
-                // Show the file as far as it can be shown and point at the
-                // first byte that is not UTF-8.
-                let valid = e.utf8_error().valid_up_to();
-                let bytes = e.into_bytes();
-                let before = String::from_utf8_lossy(&bytes[..valid]).into_owned();
-                let line = before.matches('\n').count() + 1;
-                let col = before[before.rfind('\n').map(|i| i + 1).unwrap_or(0)..]
-                    .chars()
-                    .count()
-                    + 1;
-                let id = sources.add(path, String::from_utf8_lossy(&bytes).into_owned());
-                diags.push(
-                    Diagnostic::error(
-                        "not-utf8",
-                        Some(Loc {
-                            file: id,
-                            line: line as u32,
-                            col: col as u32,
-                            len: 1,
-                        }),
-                        "",
-                        format!(
-                            "{} is not UTF-8 text (invalid byte at line {line}, column {col})",
-                            crate::support::paths::display_path(path)
-                        ),
-                    )
-                    .with_help("save the file as UTF-8"),
-                );
-                None
-            }
-        },
-        Err(e) => {
-            diags.push(
-                Diagnostic::error(
-                    "unreadable-file",
-                    None,
-                    "",
-                    format!(
-                        "cannot read {}: {e}",
-                        crate::support::paths::display_path(path)
-                    ),
-                )
-                .with_help("check the path (use -f/--file to point at compartment.yml)"),
-            );
-            None
+    let shown = crate::support::paths::display_path(path);
+    let (loc, ypath) = at.map_or((None, ""), |(l, p)| (Some(l), p));
+    let (code, message, help) = match files::read_text(path, Some(root)) {
+        Ok(text) => return Some((sources.add(path, text.clone()), text)),
+        Err(TextError::NotUtf8 { shown: text, line, col }) => {
+            let id = sources.add(path, text);
+            let message = format!("{shown} is not UTF-8 text (invalid byte at line {line}, column {col})");
+            diags.push(Diagnostic::error("not-utf8", Some(Loc { file: id, line, col, len: 1 }), "", message).with_help("save the file as UTF-8"));
+            return None;
         }
-    }
+        Err(TextError::Nul { shown: text, line, col }) => {
+            let id = sources.add(path, text);
+            let message = format!("{shown} holds a NUL byte (shown as ␀) at line {line}, column {col}");
+            diags.push(Diagnostic::error("nul-byte", Some(Loc { file: id, line, col, len: 1 }), "", message).with_help("remove it: descriptors are text, and a NUL byte ends the text for many tools"));
+            return None;
+        }
+        Err(TextError::Outside { resolved }) => (
+            "outside-project",
+            format!("{shown} leads to {}, outside the project directory: it is not read", resolved.display()),
+            "keep descriptors inside the directory of compartment.yml; replace the link with the file itself".to_string(),
+        ),
+        Err(TextError::TooLarge { len }) => (
+            "file-too-large",
+            format!("{shown} is {}, over the {MAX_DESCRIPTOR_SIZE} limit for descriptor files: it is not read", files::human_size(len)),
+            format!("descriptors are at most {MAX_DESCRIPTOR_SIZE}; check that the path names the descriptor, not a data file"),
+        ),
+        Err(TextError::Io(e)) => (
+            "unreadable-file",
+            format!("cannot read {shown}: {e}"),
+            "check the path (use -f/--file to point at compartment.yml)".to_string(),
+        ),
+    };
+    diags.push(Diagnostic::error(code, loc, ypath, message).with_help(help));
+    None
 }
 
 /// Loads and checks the project at `file`. `external` instances (global
@@ -111,7 +102,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         root
     };
     let mut inputs = BTreeMap::new();
-    let Some((fid, text)) = read(file, &mut sources, &mut diags) else {
+    let Some((fid, text)) = read(file, &root, None, &mut sources, &mut diags) else {
         return Loaded {
             project: None,
             sources,
@@ -143,7 +134,15 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         types,
         type_locs,
         contexts,
-    } = service_files(&compartment, &root, &mut sources, &mut diags, &mut inputs);
+        refused,
+    } = service_files(
+        &compartment,
+        &root,
+        &locs,
+        &mut sources,
+        &mut diags,
+        &mut inputs,
+    );
 
     let mut checker = Checker {
         locs: &locs,
@@ -151,7 +150,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         sources: &sources,
     };
     checker.resources(&compartment);
-    checker.services(&compartment, &root);
+    checker.services(&compartment, &root, &refused);
     crate::platz::check::types(&compartment, &types, &type_locs, &mut diags);
     let instances = instances::resolve(&compartment.instances, &types, external, &locs, &mut diags);
 
@@ -178,13 +177,19 @@ struct ServiceFiles {
     types: BTreeMap<String, ResourceType>,
     type_locs: BTreeMap<String, (LocIndex, String)>,
     contexts: BTreeMap<String, String>,
+    /// Services whose path leaves the project (reported here, not checked).
+    refused: BTreeSet<String>,
 }
 
 /// Reads every service's directory; each `resources.yaml` read is added to
 /// `sources` and hashed into `inputs`.
+/// A service whose path leaves the project is skipped (the checker reports
+/// it); a `resources.yaml` or a link in a build context resolving outside
+/// the project is reported at the service's `path`, and not read.
 fn service_files(
     compartment: &Compartment,
     root: &Path,
+    locs: &LocIndex,
     sources: &mut Sources,
     diags: &mut Vec<Diagnostic>,
     inputs: &mut BTreeMap<String, String>,
@@ -192,19 +197,41 @@ fn service_files(
     let mut types = BTreeMap::new();
     let mut type_locs = BTreeMap::new();
     let mut contexts = BTreeMap::new();
+    let mut refused = BTreeSet::new();
     for (svc, def) in &compartment.services {
         if def.path.is_empty() {
             continue;
         }
         let dir = under(root, &def.path);
-        if let Ok(h) = crate::support::context::hash(&dir) {
+        let ypath = format!("services.{svc}.path");
+        let at = locs.value(&ypath).map(|l| (l, ypath.as_str()));
+        let resolved = files::outside(root, &dir);
+        let spelled = files::escapes(&def.path);
+        if spelled || resolved.is_some() {
+            let to = resolved
+                .filter(|_| !spelled)
+                .map(|r| format!(" (it leads to {})", r.display()))
+                .unwrap_or_default();
+            diags.push(
+                Diagnostic::error(
+                    "outside-project",
+                    at.map(|a| a.0),
+                    ypath.as_str(),
+                    format!("service `{svc}` path `{}` leaves the project directory{to}", def.path),
+                )
+                .with_help("a service path is relative to compartment.yml and stays below it: no `..` above it, no absolute path, no link leading elsewhere"),
+            );
+            refused.insert(svc.clone());
+            continue;
+        }
+        if let Ok(h) = context_hash(svc, &def.path, &dir, root, at, diags) {
             contexts.insert(svc.clone(), h);
         }
         let rpath = dir.join("platz").join("resources.yaml");
         if !rpath.is_file() {
             continue;
         }
-        let Some((rid, rtext)) = read(&rpath, sources, diags) else {
+        let Some((rid, rtext)) = read(&rpath, root, at, sources, diags) else {
             continue;
         };
         let rel = Path::new(&def.path).join("platz").join("resources.yaml");
@@ -234,7 +261,38 @@ fn service_files(
         types,
         type_locs,
         contexts,
+        refused,
     }
+}
+
+/// The hash of a service's build context; a link in it resolving outside
+/// the project is an error at the service's `path` (the link is not sent).
+fn context_hash(
+    svc: &str,
+    rel: &str,
+    dir: &Path,
+    root: &Path,
+    at: Option<(Loc, &str)>,
+    diags: &mut Vec<Diagnostic>,
+) -> std::io::Result<String> {
+    let (entries, outside) = context::entries_within(dir, Some(root))?;
+    for (link, to) in &outside {
+        let (loc, ypath) = at.map_or((None, ""), |(l, p)| (Some(l), p));
+        let rel = rel.trim_end_matches('/');
+        diags.push(
+            Diagnostic::error(
+                "outside-project",
+                loc,
+                ypath,
+                format!(
+                    "the build context of service `{svc}` links `{rel}/{link}` to {}, outside the project directory",
+                    to.display()
+                ),
+            )
+            .with_help(format!("copy what the image needs into {rel}, or exclude `{link}` in {rel}/.dockerignore")),
+        );
+    }
+    context::hash_entries(&entries)
 }
 
 /// `rel` below `root`, without a leading `./` when root is the current

@@ -15,7 +15,9 @@
 //! - Symbolic links are followed: a link to a file is hashed and sent as a
 //!   regular file with its target's content and mode, a link to a directory
 //!   as that directory. A dangling link is hashed and sent as a link.
-//!   A link cycle is an error.
+//!   A link cycle is an error. Walked for a project (`entries_within` with
+//!   the project directory), a link leading outside it is neither followed
+//!   nor sent, and is reported.
 //!
 //! The hash covers the sorted relative paths, the executable bit, size and
 //! content of every file, every empty directory and every dangling link;
@@ -205,6 +207,21 @@ fn dangling(root: &Path, err: walkdir::Error) -> io::Result<Option<(String, Entr
 /// The entries of the context at `context_dir`, `.dockerignore` applied,
 /// links followed, sorted by path. The root itself is not an entry.
 pub fn entries(context_dir: &Path) -> io::Result<Vec<Entry>> {
+    Ok(entries_within(context_dir, None)?.0)
+}
+
+/// A link of a context leading outside the project: its relative path and
+/// its target.
+pub type OutsideLink = (String, PathBuf);
+
+/// `entries`, and with `root` (the project directory) the links that lead
+/// outside it, by relative path with their target: they are neither
+/// followed nor entries, so nothing from elsewhere on the machine is read
+/// (a link to `/` is not walked). Excluded links are not reported.
+pub fn entries_within(
+    context_dir: &Path,
+    root: Option<&Path>,
+) -> io::Result<(Vec<Entry>, Vec<OutsideLink>)> {
     if !fs::metadata(context_dir)?.is_dir() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
@@ -213,6 +230,7 @@ pub fn entries(context_dir: &Path) -> io::Result<Vec<Entry>> {
     }
     let ignore = DockerIgnore::load(context_dir)?;
     let descend_excluded = ignore.has_exceptions();
+    let mut outside = Vec::new();
     let walk = walkdir::WalkDir::new(context_dir)
         .follow_links(true)
         .min_depth(1)
@@ -222,6 +240,15 @@ pub fn entries(context_dir: &Path) -> io::Result<Vec<Entry>> {
                 return true; // reported below
             };
             if e.depth() == 1 && NEVER_SENT.contains(&rel.as_str()) {
+                return false;
+            }
+            if let Some(to) = root
+                .filter(|_| e.path_is_symlink())
+                .and_then(|r| super::files::outside(r, e.path()))
+            {
+                if !ignore.is_excluded(&rel) {
+                    outside.push((rel, to));
+                }
                 return false;
             }
             descend_excluded || !e.file_type().is_dir() || !ignore.is_excluded(&rel)
@@ -261,7 +288,8 @@ pub fn entries(context_dir: &Path) -> io::Result<Vec<Entry>> {
         }
     }
     out.sort_by(|a, b| a.rel.cmp(&b.rel));
-    Ok(out)
+    outside.sort();
+    Ok((out, outside))
 }
 
 fn copy_into(hasher: &mut Sha256, path: &Path) -> io::Result<()> {
@@ -287,7 +315,11 @@ fn is_empty_dir(entries: &[Entry], i: usize) -> bool {
 /// The deterministic hex sha256 of the build context at `context_dir` (see
 /// the module docs for what counts). Image tags carry it.
 pub fn hash(context_dir: &Path) -> io::Result<String> {
-    let entries = entries(context_dir)?;
+    hash_entries(&entries(context_dir)?)
+}
+
+/// The hash of entries already walked (see [`hash`]).
+pub fn hash_entries(entries: &[Entry]) -> io::Result<String> {
     let mut h = Sha256::new();
     for (i, entry) in entries.iter().enumerate() {
         match &entry.kind {
@@ -297,7 +329,7 @@ pub fn hash(context_dir: &Path) -> io::Result<String> {
                 h.update(len.to_le_bytes());
                 copy_into(&mut h, &entry.abs)?;
             }
-            EntryKind::Dir { .. } if is_empty_dir(&entries, i) => {
+            EntryKind::Dir { .. } if is_empty_dir(entries, i) => {
                 h.update(entry.rel.as_bytes());
                 h.update([0, 2]);
             }

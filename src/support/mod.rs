@@ -1,8 +1,10 @@
 //! Leaf helpers with one home each, imported by every layer and importing
 //! no other module of the crate: content digests, path display, RFC 3339
-//! timestamps and the walk of a build context.
+//! timestamps, the walk of a build context and the bounded reading of a
+//! project's text files.
 
 pub mod context;
 pub mod digest;
+pub mod files;
 pub mod paths;
 pub mod time;

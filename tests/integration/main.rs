@@ -24,6 +24,7 @@ mod engine;
 mod fuzz;
 mod harden;
 mod harness;
+mod inputs;
 mod json;
 mod life;
 mod ops;
@@ -45,6 +46,7 @@ fn main() {
         ("fuzz", fuzz::TESTS),
         ("harden", harden::TESTS),
         ("harness", harness::TESTS),
+        ("inputs", inputs::TESTS),
         ("json", json::TESTS),
         ("life", life::TESTS),
         ("ops", ops::TESTS),
