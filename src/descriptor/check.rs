@@ -71,6 +71,8 @@ impl Checker<'_> {
     pub fn resources(&mut self, c: &Compartment) {
         for (name, r) in &c.resources {
             let base = format!("resources.{name}");
+            self.resource_env_keys(r, &base);
+            self.volumes(name, r, &base);
             for key in r.env.keys() {
                 if r.generated_variables.contains_key(key) {
                     let path = format!("{base}.env.{key}");
@@ -150,8 +152,97 @@ impl Checker<'_> {
             if !refused.contains(name) {
                 self.service_path(root, name, s, &base);
             }
+            for (res, conn) in &s.connections {
+                self.env_keys(conn.env.keys(), &format!("{base}.connections.{res}.env"));
+            }
+            self.env_keys(s.build.env.keys(), &format!("{base}.build.env"));
             self.build_env_selections(c, name, s, &base);
             self.connections(c, name, s, &base);
+        }
+    }
+
+    /// Every variable name a resource gives its containers.
+    fn resource_env_keys(&mut self, r: &ResourceDef, base: &str) {
+        self.env_keys(r.env.keys(), &format!("{base}.env"));
+        self.env_keys(
+            r.generated_variables.keys(),
+            &format!("{base}.generatedVariables"),
+        );
+        if let Some(b) = &r.operations.backup {
+            self.env_keys(
+                b.operation.env.keys(),
+                &format!("{base}.operations.backup.env"),
+            );
+        }
+        if let Some(op) = &r.operations.restore {
+            self.env_keys(op.env.keys(), &format!("{base}.operations.restore.env"));
+        }
+    }
+
+    /// An environment variable name is not empty and holds no `=` or NUL:
+    /// `PW=attacker: x` would reach the container as `PW`, past the check
+    /// that no env key shadows a generated variable.
+    fn env_keys<'k>(&mut self, keys: impl Iterator<Item = &'k String>, base: &str) {
+        for key in keys {
+            let shown = key.replace('\0', "\u{2400}");
+            let message = if key.is_empty() {
+                "an environment variable name is empty".to_string()
+            } else if key.contains('=') {
+                format!("the environment variable name `{shown}` contains `=`")
+            } else if key.contains('\0') {
+                format!("the environment variable name `{shown}` contains a NUL character")
+            } else {
+                continue;
+            };
+            let path = format!("{base}.{key}");
+            let shown_path = format!("{base}.{shown}");
+            let loc = self.locs.key(&path);
+            self.error(
+                "invalid-env-key",
+                &shown_path,
+                loc.or_else(|| self.locs.nearest(&path)),
+                message,
+                "name variables with letters, digits and `_` (e.g. `DATABASE_URL`); a value goes after the `:`".into(),
+            );
+        }
+    }
+
+    /// Volume handles are plain names (they become Docker volume names);
+    /// no volume is mounted at `/`, and no two at the same path.
+    fn volumes(&mut self, name: &str, r: &ResourceDef, base: &str) {
+        let mut at: BTreeMap<String, &str> = BTreeMap::new();
+        for (handle, target) in &r.volumes {
+            let path = format!("{base}.volumes.{handle}");
+            if !plain_name(handle) {
+                self.error(
+                    "invalid-volume",
+                    &path,
+                    self.locs.key(&path),
+                    format!("volume handle `{handle}` of resource `{name}` is not a plain name"),
+                    "use letters, digits, `-` and `_` (at most 63, starting with a letter or digit): the handle names the Docker volume".into(),
+                );
+            }
+            if !target.starts_with('/') {
+                continue; // relative-volume-path
+            }
+            let mount = normalize_mount(target);
+            if mount == "/" {
+                self.error(
+                    "invalid-mount",
+                    &path,
+                    self.locs.value(&path),
+                    format!("volume `{handle}` of resource `{name}` is mounted at `/`, over the container's whole file system"),
+                    "mount it at a directory, e.g. `/data`".into(),
+                );
+            } else if let Some(first) = at.insert(mount.clone(), handle) {
+                self.error(
+                    "invalid-mount",
+                    &path,
+                    self.locs.value(&path),
+                    format!("volumes `{first}` and `{handle}` of resource `{name}` are both mounted at `{mount}`"),
+                    format!("give `{handle}` a path of its own, or remove one of them"),
+                );
+            }
         }
     }
 
@@ -280,4 +371,30 @@ impl Checker<'_> {
             help,
         );
     }
+}
+
+/// A volume handle: letters, digits, `-` and `_`, at most 63, starting
+/// with a letter or digit.
+fn plain_name(handle: &str) -> bool {
+    handle.len() <= 63
+        && handle.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && handle
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// An absolute mount path without `.` and `..` segments, doubled or
+/// trailing `/` (`/data/..` is `/`).
+fn normalize_mount(target: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for p in target.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    format!("/{}", parts.join("/"))
 }

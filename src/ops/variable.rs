@@ -66,6 +66,10 @@ pub enum VariableError {
         target: String,
         key: String,
     },
+    #[error("`{service}.{key}` is selected in services.{service}.build.env: a sensitive value there would be kept in the image, where `docker history` shows it; remove it from build.env first, or set it without --sensitive if it is not a secret")]
+    SensitiveInBuild { service: String, key: String },
+    #[error("`{resource}.{key}` is a generated sensitive variable; set it with --sensitive (and --stdin) so it stays sealed")]
+    GeneratedNeedsSensitive { resource: String, key: String },
     #[error("give the value as an argument, or --stdin to read it (use --stdin for secrets, so they stay out of shell history)")]
     NoValue,
 }
@@ -114,6 +118,53 @@ fn check_target(project: &Project, state: &State, scope: &Scope) -> Result<()> {
     }
 }
 
+/// A sensitive service variable is never selected in build.env; a
+/// generated variable (declared, or recorded in the state) stays sensitive.
+fn check_sensitivity(
+    project: &Project,
+    state: &State,
+    scope: &Scope,
+    key_name: &str,
+    sensitive: bool,
+) -> Result<()> {
+    match scope {
+        Scope::Service(s) if sensitive => {
+            let selected = project
+                .compartment
+                .services
+                .get(s)
+                .is_some_and(|d| d.build.env.get(key_name) == Some(&None));
+            if selected {
+                return Err(VariableError::SensitiveInBuild {
+                    service: s.clone(),
+                    key: key_name.into(),
+                });
+            }
+        }
+        Scope::Resource(r) if !sensitive => {
+            let declared = project
+                .compartment
+                .resources
+                .get(r)
+                .is_some_and(|d| d.generated_variables.contains_key(key_name));
+            let recorded = state
+                .variables
+                .resource
+                .get(r)
+                .and_then(|m| m.get(key_name))
+                .is_some_and(|v| v.generated);
+            if declared || recorded {
+                return Err(VariableError::GeneratedNeedsSensitive {
+                    resource: r.clone(),
+                    key: key_name.into(),
+                });
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 /// `variable set KEY --resource R|--service S [--sensitive] VALUE`.
 pub fn set(
     project: &Project,
@@ -136,6 +187,7 @@ pub fn set(
         });
     }
     let (kind, target) = scope.words();
+    check_sensitivity(project, state, scope, key_name, sensitive)?;
     if let Scope::Service(s) = scope {
         if let Some(b) = state.bindings.get(s).and_then(|b| b.get(key_name)) {
             return Err(VariableError::AlreadyBound {

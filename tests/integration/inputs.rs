@@ -14,6 +14,8 @@ cases! {
     plain descriptor_files_over_8_mib_are_refused_before_parsing,
     plain a_byte_order_mark_is_accepted,
     plain an_access_file_outside_the_project_is_refused,
+    plain a_generated_variable_stays_sealed_when_set,
+    plain a_sensitive_variable_is_never_a_build_argument,
 }
 
 /// A value that exists only in the child's environment and in a file
@@ -180,4 +182,129 @@ fn an_access_file_outside_the_project_is_refused() {
         .status(1)
         .stderr("error: cannot read the access file .compartment/access.yml: it leads to /proc/self/environ, outside the project directory\n")
         .run();
+}
+
+// ------------------------------------------------- point 7: variables
+
+/// `variable set` over a generated variable without `--sensitive` used to
+/// store it as plaintext in the state (the generated value lost with it).
+/// Now it is refused, before and after the first apply; with `--sensitive`
+/// the new value is sealed.
+fn a_generated_variable_stays_sealed_when_set() {
+    let sb = Sandbox::copy("example");
+    let refused = "error: `cache.CACHE_PASSWORD` is a generated sensitive variable; set it with --sensitive (and --stdin) so it stays sealed\n";
+    let plain = [
+        "variable",
+        "set",
+        "CACHE_PASSWORD",
+        "--resource",
+        "cache",
+        "hunter2",
+    ];
+    sb.cmd().args(plain).status(1).stderr(refused).run();
+    assert!(!sb.state_path().exists(), "nothing written");
+    // Recorded as generated in the state (as after an apply), not declared.
+    let mut st = sb.applied_state();
+    sb.store().save(&mut st).unwrap();
+    std::fs::write(
+        sb.file("compartment.yml"),
+        sb.read("compartment.yml").replace(
+            "    generatedVariables:\n      CACHE_PASSWORD:\n        generator: token\n        bytes: 32\n        encoding: base64url\n",
+            "",
+        ).replace("      url:\n        sensitive: true\n        value: redis://:${env.CACHE_PASSWORD}@${resource.host}:6379/0\n", ""),
+    )
+    .unwrap();
+    sb.cmd().args(plain).status(1).stderr(refused).run();
+    let before = std::fs::read_to_string(sb.state_path()).unwrap();
+    sb.cmd()
+        .args([
+            "variable",
+            "set",
+            "CACHE_PASSWORD",
+            "--resource",
+            "cache",
+            "--sensitive",
+            "--stdin",
+        ])
+        .stdin("hunter2\n")
+        .stdout("Set sensitive variable `CACHE_PASSWORD`; the next apply restarts what uses it.\n")
+        .run();
+    let after = std::fs::read_to_string(sb.state_path()).unwrap();
+    assert_ne!(before, after);
+    assert!(!after.contains("hunter2"), "the value is sealed");
+    let st = sb
+        .store()
+        .load("internal-tools", crate::applied::ENV)
+        .unwrap();
+    let v = &st.variables.resource["cache"]["CACHE_PASSWORD"];
+    assert!(
+        v.sensitive && v.value.is_none() && v.sealed.is_some(),
+        "{v:?}"
+    );
+}
+
+/// A sensitive service variable selected in `build.env` would become a
+/// build argument, kept in the image (`docker history`). `variable set
+/// --sensitive` refuses it, and a selection added afterwards blocks the plan.
+fn a_sensitive_variable_is_never_a_build_argument() {
+    let sb = Sandbox::copy("example");
+    let select = |extra: &str| {
+        let text = sb.read("compartment.yml").replace(
+            "        APP_VERSION: \"1.4.2\"\n",
+            &format!("        - APP_VERSION\n        - {extra}\n"),
+        );
+        std::fs::write(sb.file("compartment.yml"), text).unwrap();
+    };
+    select("API_TOKEN");
+    let set = [
+        "variable",
+        "set",
+        "API_TOKEN",
+        "--service",
+        "api",
+        "--sensitive",
+        "--stdin",
+    ];
+    sb.cmd()
+        .args(set)
+        .stdin("tok-3f9a\n")
+        .status(1)
+        .stderr("error: `api.API_TOKEN` is selected in services.api.build.env: a sensitive value there would be kept in the image, where `docker history` shows it; remove it from build.env first, or set it without --sensitive if it is not a secret\n")
+        .run();
+    // Not selected: accepted; selected afterwards: the plan is blocked.
+    std::fs::write(
+        sb.file("compartment.yml"),
+        sb.read("compartment.yml")
+            .replace("        - API_TOKEN\n", ""),
+    )
+    .unwrap();
+    sb.cmd()
+        .args(set)
+        .stdin("tok-3f9a\n")
+        .stdout("Set sensitive variable `API_TOKEN`; the next apply restarts what uses it.\n")
+        .run();
+    std::fs::write(
+        sb.file("compartment.yml"),
+        sb.read("compartment.yml").replace(
+            "        - APP_VERSION\n",
+            "        - APP_VERSION\n        - API_TOKEN\n",
+        ),
+    )
+    .unwrap();
+    let run = sb.cmd().args(["plan", "--no-color"]).status(1).output();
+    let blocked = run.stdout[run.stdout.find("Blocked:").expect("blocked")..].to_string();
+    assert_eq!(
+        blocked,
+        "Blocked:
+  ✗ service.api (sensitive-in-build): `api.API_TOKEN` is a sensitive variable and is selected in services.api.build.env: build arguments are kept in the image, where `docker history` shows them
+    help: remove `API_TOKEN` from services.api.build.env (the running container receives it), or set it without --sensitive if it is not a secret
+
+Plan: 8 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged; 1 blocked.
+"
+    );
+    assert_eq!(
+        run.stderr,
+        "error: the plan is blocked by 1 change(s); nothing was written\n"
+    );
+    assert!(!run.stdout.contains("tok-3f9a"));
 }

@@ -83,6 +83,8 @@ fn compartment_schema_rejects_broken_descriptors() {
         "unknown-generator",
         "unknown-encoding",
         "relative-volume-path",
+        "invalid-volume",
+        "invalid-env-key",
         "unknown-readiness",
         "unknown-restart",
         "schedule-conflict",

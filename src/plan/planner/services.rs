@@ -157,12 +157,21 @@ fn connections(
 }
 
 /// Blockers for a runtime variable set directly on a service that is also
-/// bound to a resource output or connected in compartment.yml.
+/// bound to a resource output or connected in compartment.yml, or that is
+/// sensitive and selected in build.env.
 fn direct_variable_conflicts(input: &Input, name: &str, def: &ServiceDef, draft: &mut Draft) {
     let st = input.state;
     let address = format!("service.{name}");
     let bindings = st.bindings.get(name);
-    for (var, _) in st.variables.service.get(name).into_iter().flatten() {
+    for (var, variable) in st.variables.service.get(name).into_iter().flatten() {
+        if variable.sensitive && def.build.env.get(var) == Some(&None) {
+            draft.blocked.push(Blocker {
+                address: address.clone(),
+                reason: "sensitive-in-build".into(),
+                message: format!("`{name}.{var}` is a sensitive variable and is selected in services.{name}.build.env: build arguments are kept in the image, where `docker history` shows them"),
+                help: Some(format!("remove `{var}` from services.{name}.build.env (the running container receives it), or set it without --sensitive if it is not a secret")),
+            });
+        }
         let bound = bindings
             .and_then(|b| b.get(var))
             .map(|b| format!("`{}.{}` (variable binding)", b.resource, b.output));
