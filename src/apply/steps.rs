@@ -557,11 +557,11 @@ async fn fire_hook(
         );
         return Ok((Some(r), Some(warning)));
     };
-    let secret = hook_secret(sh, state)?;
+    let secret = hook_secret(sh, state, &hook.service)?;
+    let body = hooks::body_bytes(target.body);
     let req = hooks::HookRequest {
         url: format!("http://{ip}:{port}{}", hook.path),
         method: &hook.method,
-        body: target.body,
         claims: hooks::claims(
             p,
             &sh.env,
@@ -569,7 +569,9 @@ async fn fire_hook(
             target.type_id,
             target.instance,
             &hook.operation,
+            &body,
         ),
+        body,
         secret: secret.as_bytes(),
     };
     sh.progress
@@ -617,23 +619,15 @@ fn instance_update(
     }
 }
 
-/// Whether a service owns resource types with hook targets (it then gets
-/// the hook secret to verify the JWTs).
-fn receives_hooks(project: &Project, service: &str) -> bool {
-    project.types.values().any(|t| {
-        t.owner == service
-            && ["create", "update", "delete"]
-                .iter()
-                .any(|op| t.lifecycle.get(op).is_some_and(|l| l.target.is_some()))
-    })
-}
-
-pub fn hook_secret(sh: &Shared, state: &State) -> Result<String, StepError> {
+/// The hook secret of `service`: derived from the environment's secret
+/// (sealed in the state), so no service knows another's.
+pub fn hook_secret(sh: &Shared, state: &State, service: &str) -> Result<String, StepError> {
     let sealed = state.hook_secret.as_ref().ok_or(StepError::NoHookSecret)?;
-    Ok(sh.key.open(
+    let environment = sh.key.open(
         &env::hook_secret_identity(sh.project_name(), &sh.env),
         sealed,
-    )?)
+    )?;
+    Ok(hooks::service_secret(&environment, service))
 }
 
 /// Builds the service's image unless an image of that context hash exists;
@@ -703,8 +697,8 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
     if let Err(e) = ensure_service_image(&sh, &address, &name, &image, &runtime).await {
         return fail(e);
     }
-    if receives_hooks(&sh.project, &name) {
-        match hook_secret(&sh, &state) {
+    if sh.project.receives_hooks(&name) {
+        match hook_secret(&sh, &state, &name) {
             Ok(s) => {
                 runtime.insert("COMPARTMENT_HOOK_SECRET".into(), s);
             }
@@ -735,10 +729,11 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
         }
     }
     let deps: BTreeSet<String> = change.depends_on.iter().cloned().collect();
-    let applied_variables = Some(variables_digest(
+    let applied_variables = Some(crate::state::service_variables_digest(
         &state.variables.service,
         &name,
         state.bindings.get(&name),
+        sh.project.receives_hooks(&name),
     ));
     let st = ServiceState {
         applied: Applied {

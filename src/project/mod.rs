@@ -35,6 +35,19 @@ pub struct Project {
     pub locs: LocIndex,
 }
 
+impl Project {
+    /// Whether a service owns resource types with hook targets (it then
+    /// gets its hook secret, `COMPARTMENT_HOOK_SECRET`, to verify the JWTs).
+    pub fn receives_hooks(&self, service: &str) -> bool {
+        self.types.values().any(|t| {
+            t.owner == service
+                && ["create", "update", "delete"]
+                    .iter()
+                    .any(|op| t.lifecycle.get(op).is_some_and(|l| l.target.is_some()))
+        })
+    }
+}
+
 pub struct Loaded {
     pub project: Option<Project>,
     pub sources: Sources,

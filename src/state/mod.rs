@@ -337,6 +337,23 @@ pub fn variables_digest(
     crate::support::digest::sha256_hex(v.to_string().as_bytes())[..16].to_string()
 }
 
+/// `variables_digest` of a service, marked for a service that receives
+/// hooks with the scheme of its hook secret (its own, derived per service):
+/// a service started with the environment's shared secret by an older
+/// version is restarted with its own by the next apply.
+pub fn service_variables_digest(
+    scope: &BTreeMap<String, BTreeMap<String, Variable>>,
+    target: &str,
+    bindings: Option<&BTreeMap<String, Binding>>,
+    receives_hooks: bool,
+) -> String {
+    if !receives_hooks {
+        return variables_digest(scope, target, bindings);
+    }
+    let v = serde_json::json!({"variables": scope.get(target), "bindings": bindings, "hookSecret": "per-service"});
+    crate::support::digest::sha256_hex(v.to_string().as_bytes())[..16].to_string()
+}
+
 /// The sha256 of a serialisable value's canonical JSON (sorted keys).
 pub fn json_digest<T: Serialize>(value: &T) -> String {
     let v = serde_json::to_value(value).unwrap_or(Value::Null);

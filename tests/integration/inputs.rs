@@ -16,6 +16,8 @@ cases! {
     plain an_access_file_outside_the_project_is_refused,
     plain a_generated_variable_stays_sealed_when_set,
     plain a_sensitive_variable_is_never_a_build_argument,
+    docker hooks_are_signed_per_service_and_cannot_be_replayed,
+    plain services_started_with_the_shared_hook_secret_are_restarted,
 }
 
 /// A value that exists only in the child's environment and in a file
@@ -307,4 +309,149 @@ Plan: 8 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged; 1 blocke
         "error: the plan is blocked by 1 change(s); nothing was written\n"
     );
     assert!(!run.stdout.contains("tok-3f9a"));
+}
+
+// ------------------------------------------------------ point 9: hooks
+
+/// Runs a Python program inside a container of `p` and returns its stdout.
+fn py(p: &crate::engine::Project, container: &str, code: &str) -> String {
+    crate::engine::docker_ok(&["exec", &p.container(container), "python3", "-c", code])
+        .trim()
+        .to_string()
+}
+
+/// Python that signs a storefront hook for the body `{"name":"Forged"}`
+/// with the secret of the container it runs in, sends it to the
+/// storefront and prints the status (with the refusal's reason).
+fn forge(project: &str) -> String {
+    format!(
+        r#"
+import base64, hashlib, hmac, json, os, time, urllib.error, urllib.request, uuid
+b = lambda x: base64.urlsafe_b64encode(x).rstrip(b"=").decode()
+body = b'{{"name":"Forged"}}'
+now = int(time.time())
+claims = {{"iss": "compartment", "aud": "storefront", "sub": "instance.forged", "jti": str(uuid.uuid4()),
+          "project": "{project}", "environment": "production", "service": "storefront",
+          "resource_type": "storefront/shop", "instance": "forged", "operation": "create",
+          "body_sha256": hashlib.sha256(body).hexdigest(), "iat": now, "exp": now + 60}}
+head = b(json.dumps({{"alg": "HS256", "typ": "JWT"}}).encode())
+payload = b(json.dumps(claims).encode())
+sig = b(hmac.new(os.environ["COMPARTMENT_HOOK_SECRET"].encode(), f"{{head}}.{{payload}}".encode(), hashlib.sha256).digest())
+req = urllib.request.Request("http://storefront.production.{project}.service.internal:8080/api/v1/resources/shop",
+    data=body, method="POST", headers={{"Authorization": f"Bearer {{head}}.{{payload}}.{{sig}}", "Content-Type": "application/json"}})
+try:
+    print(urllib.request.urlopen(req).status)
+except urllib.error.HTTPError as e:
+    print(e.code, json.loads(e.read())["error"])
+"#
+    )
+}
+
+/// Replays the token of the storefront's `downtown` create hook with its
+/// own body, then with another; prints both answers.
+const REPLAY: &str = r#"
+import json, urllib.error, urllib.request
+hooks = json.load(urllib.request.urlopen("http://127.0.0.1:8080/_hooks"))
+h = [h for h in hooks if h["claims"]["instance"] == "downtown"][0]
+def send(body):
+    req = urllib.request.Request("http://127.0.0.1:8080/api/v1/resources/shop", data=body, method="POST",
+        headers={"Authorization": "Bearer " + h["token"], "Content-Type": "application/json"})
+    try:
+        return str(urllib.request.urlopen(req).status)
+    except urllib.error.HTTPError as e:
+        return f'{e.code} {json.loads(e.read())["error"]}'
+print(send(json.dumps(h["body"], separators=(",", ":")).encode()))
+print(send(b'{"name":"Evil"}'))
+"#;
+
+/// Each hook-receiving service gets a secret of its own: billing cannot
+/// sign a hook the storefront accepts (it used to share one secret). A
+/// token names its service (`aud`), is unique (`jti`) and carries the
+/// SHA-256 of its body, so the example services refuse a replay with the
+/// same body and with another.
+fn hooks_are_signed_per_service_and_cannot_be_replayed() {
+    let p = crate::engine::Project::new("example");
+    p.cmd(["apply", "--yes"]).output();
+    let secret = |svc: &str| {
+        py(
+            &p,
+            svc,
+            "import os; print(os.environ['COMPARTMENT_HOOK_SECRET'])",
+        )
+    };
+    let (shop, billing) = (secret("storefront"), secret("billing"));
+    assert!(!shop.is_empty() && !billing.is_empty());
+    assert!(shop != billing, "one hook secret per service");
+    let hooks: serde_json::Value = serde_json::from_str(&py(
+        &p,
+        "storefront",
+        "import urllib.request; print(urllib.request.urlopen('http://127.0.0.1:8080/_hooks').read().decode())",
+    ))
+    .unwrap();
+    let downtown = hooks
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["claims"]["instance"] == "downtown")
+        .expect("the storefront verified and kept the downtown hook");
+    let claims = &downtown["claims"];
+    assert_eq!(claims["aud"], "storefront");
+    let body = serde_json::to_vec(&downtown["body"]).unwrap();
+    assert_eq!(
+        claims["body_sha256"],
+        compartment::support::digest::sha256_hex(&body).as_str()
+    );
+    let jtis: std::collections::BTreeSet<&str> = hooks
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["claims"]["jti"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        jtis.len(),
+        hooks.as_array().unwrap().len(),
+        "every jti is new"
+    );
+    assert_eq!(
+        py(&p, "storefront", REPLAY),
+        "401 invalid token: replayed\n401 invalid token: the body is not the one signed"
+    );
+    // The forging program works with the storefront's own secret ...
+    assert_eq!(py(&p, "storefront", &forge(&p.name)), "200");
+    // ... and not with billing's.
+    assert_eq!(
+        py(&p, "billing", &forge(&p.name)),
+        "401 invalid token: bad signature"
+    );
+}
+
+/// A hook-receiving service started by an older version has the
+/// environment's shared secret: the next plan restarts it (and only the
+/// services that receive hooks) so that it gets its own.
+fn services_started_with_the_shared_hook_secret_are_restarted() {
+    let sb = Sandbox::copy("example");
+    let mut st = sb.applied_state();
+    for (name, svc) in st.services.iter_mut() {
+        svc.applied.applied_variables = Some(compartment::state::variables_digest(
+            &Default::default(),
+            name,
+            None,
+        ));
+    }
+    sb.store().save(&mut st).unwrap();
+    let run = sb.cmd().args(["plan", "--no-color"]).output();
+    let changes: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with(['+', '~', '-', '!']))
+        .collect();
+    assert_eq!(
+        changes,
+        [
+            "~ service.billing update: it receives hooks and gets a hook secret of its own (it had the environment's shared one)",
+            "~ service.storefront update: it receives hooks and gets a hook secret of its own (it had the environment's shared one)",
+        ],
+        "{}",
+        run.stdout
+    );
 }

@@ -87,11 +87,27 @@ fn service(
         .get(name)
         .and_then(|s| s.applied.applied_variables.as_ref())
     {
-        let now =
-            crate::state::variables_digest(&st.variables.service, name, st.bindings.get(name));
+        let hooks = input.project.receives_hooks(name);
+        let now = crate::state::service_variables_digest(
+            &st.variables.service,
+            name,
+            st.bindings.get(name),
+            hooks,
+        );
         if ch.action == Action::NoOp && *applied != now {
             ch.action = Action::Update;
-            ch.reason = Some("its runtime variables or bindings changed".into());
+            let shared = hooks
+                && *applied
+                    == crate::state::variables_digest(
+                        &st.variables.service,
+                        name,
+                        st.bindings.get(name),
+                    );
+            ch.reason = Some(if shared {
+                "it receives hooks and gets a hook secret of its own (it had the environment's shared one)".into()
+            } else {
+                "its runtime variables or bindings changed".into()
+            });
         }
     }
     drift_action(&mut ch, input.drift, &mut draft.warnings);
