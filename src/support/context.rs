@@ -26,7 +26,7 @@
 use globset::{GlobBuilder, GlobMatcher};
 use sha2::{Digest, Sha256};
 use std::fs;
-use std::io::{self, Read};
+use std::io;
 use std::path::{Path, PathBuf};
 
 /// The Dockerfile's name, at the context root.
@@ -292,16 +292,13 @@ pub fn entries_within(
     Ok((out, outside))
 }
 
+/// Feeds the file at `path` to `hasher` (`io::copy`'s stack buffer: a zeroed
+/// 64 KiB heap buffer per file was 5 % of planning a project with a
+/// thousand services).
 fn copy_into(hasher: &mut Sha256, path: &Path) -> io::Result<()> {
     let mut file = fs::File::open(path)?;
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(());
-        }
-        hasher.update(&buf[..n]);
-    }
+    io::copy(&mut file, hasher)?;
+    Ok(())
 }
 
 /// Whether the directory at `i` has no entry below it.
@@ -384,6 +381,7 @@ pub fn pack(context_dir: &Path) -> io::Result<Vec<u8>> {
 mod tests {
     use super::*;
     use std::collections::BTreeSet;
+    use std::io::Read;
 
     fn write(dir: &Path, rel: &str, text: &str) {
         let path = dir.join(rel);

@@ -4,7 +4,8 @@
 
 use super::{Node, Value};
 use crate::diagnostics::{suggest, Diagnostic, Loc};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 
 /// A name usable in container names and hostnames.
 pub fn valid_name(s: &str) -> bool {
@@ -18,29 +19,43 @@ pub fn valid_name(s: &str) -> bool {
 
 /// Where each YAML path was written: the key of a mapping entry and its
 /// value, so later stages (checks, plan blockers) can point at source.
+///
+/// One map with both positions per path (one hash and one key string per
+/// path, not two), hashed with FxHash: the paths are our own, not an
+/// attacker's choice of collisions worth SipHash's cost (docs/benchmarks.md).
 #[derive(Clone, Debug, Default)]
 pub struct LocIndex {
-    keys: HashMap<String, Loc>,
-    values: HashMap<String, Loc>,
+    locs: FxHashMap<String, Locs>,
     /// Names for paths that later stages cannot compute, e.g. the path of
     /// an input by its id (`[0].spec.values_ui.inputs#name` →
     /// `[0].spec.values_ui.inputs[3]`).
-    aliases: HashMap<String, String>,
+    aliases: FxHashMap<String, String>,
+}
+
+/// The positions recorded for one path.
+#[derive(Clone, Copy, Debug, Default)]
+struct Locs {
+    key: Option<Loc>,
+    value: Option<Loc>,
 }
 
 impl LocIndex {
     pub fn key(&self, path: &str) -> Option<Loc> {
-        self.keys
-            .get(path)
-            .copied()
-            .or_else(|| self.values.get(path).copied())
+        self.locs.get(path).and_then(|l| l.key.or(l.value))
     }
 
     pub fn value(&self, path: &str) -> Option<Loc> {
-        self.values
-            .get(path)
-            .copied()
-            .or_else(|| self.keys.get(path).copied())
+        self.locs.get(path).and_then(|l| l.value.or(l.key))
+    }
+
+    fn set_value(&mut self, path: String, loc: Loc) {
+        self.locs.entry(path).or_default().value = Some(loc);
+    }
+
+    fn set_entry(&mut self, path: String, key: Loc, value: Loc) {
+        let l = self.locs.entry(path).or_default();
+        l.key = Some(key);
+        l.value = Some(value);
     }
 
     pub fn set_alias(&mut self, name: String, path: String) {
@@ -72,12 +87,18 @@ pub struct Cx<'d> {
     pub locs: LocIndex,
 }
 
+/// `path.key` (`key` at the top). Built by hand, not with `format!`: paths
+/// are made for every node, and the formatting machinery was a tenth of
+/// decoding a large project.
 pub fn join(path: &str, key: &str) -> String {
     if path.is_empty() {
-        key.to_string()
-    } else {
-        format!("{path}.{key}")
+        return key.to_string();
     }
+    let mut s = String::with_capacity(path.len() + 1 + key.len());
+    s.push_str(path);
+    s.push('.');
+    s.push_str(key);
+    s
 }
 
 pub fn index(path: &str, i: usize) -> String {
@@ -154,7 +175,7 @@ impl Cx<'_> {
 
     /// Records the position of a value addressed by `path`.
     pub fn locs_value(&mut self, path: &str, node: &Node) {
-        self.locs.values.insert(path.to_string(), node.loc);
+        self.locs.set_value(path.to_string(), node.loc);
     }
 
     pub fn type_error(&mut self, node: &Node, path: &str, expected: &str) {
@@ -180,8 +201,7 @@ impl Cx<'_> {
                 for (k, v) in entries {
                     let name = k.scalar_text().unwrap_or_default();
                     let p = join(path, &name);
-                    self.locs.keys.insert(p.clone(), k.loc);
-                    self.locs.values.insert(p, v.loc);
+                    self.locs.set_entry(p, k.loc, v.loc);
                     out.push((name, k, v));
                 }
                 Some(out)
@@ -332,7 +352,7 @@ impl Cx<'_> {
                 let mut out = Vec::new();
                 for (i, item) in items.iter().enumerate() {
                     let p = index(path, i);
-                    self.locs.values.insert(p.clone(), item.loc);
+                    self.locs.set_value(p.clone(), item.loc);
                     if let Some(s) = self.scalar(item, &p) {
                         out.push(s);
                     }

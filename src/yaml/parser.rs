@@ -6,7 +6,8 @@
 //! (`decode.rs`). Syntax errors and duplicate keys become diagnostics here.
 
 use crate::diagnostics::{Diagnostic, Loc};
-use std::collections::{BTreeMap, HashMap};
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 use yaml_rust2::parser::{Event, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
@@ -152,7 +153,7 @@ enum Frame {
     Seq(Node, usize, String),
     /// ... the key waiting for its value, and the keys seen so far with
     /// their lines (duplicate detection in constant time per key).
-    Map(Node, usize, String, Option<Node>, HashMap<String, u32>),
+    Map(Node, usize, String, Option<Node>, FxHashMap<String, u32>),
 }
 
 struct Builder<'a> {
@@ -214,12 +215,15 @@ impl Builder<'_> {
                 // The next node is a key: the path is the mapping's.
                 None => path.clone(),
                 Some(key) => {
-                    let name = key.scalar_text().unwrap_or_else(|| "?".into());
-                    if path.is_empty() {
-                        name
-                    } else {
-                        format!("{path}.{name}")
-                    }
+                    let owned;
+                    let name = match &key.value {
+                        Value::Str { text, .. } => text.as_str(),
+                        _ => {
+                            owned = key.scalar_text().unwrap_or_else(|| "?".into());
+                            owned.as_str()
+                        }
+                    };
+                    super::decode::join(path, name)
                 }
             },
         }
@@ -427,7 +431,10 @@ impl Builder<'_> {
                     loc: self.loc(&mark, 1),
                 };
                 let path = self.next_path();
-                self.push(Frame::Map(node, anchor, path, None, HashMap::new()), &mark)?;
+                self.push(
+                    Frame::Map(node, anchor, path, None, FxHashMap::default()),
+                    &mark,
+                )?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(frame) = self.stack.pop() {
