@@ -148,12 +148,45 @@ pub fn parse(file: usize, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
     (Some(root), builder.diagnostics)
 }
 
+/// A collection being built. Its YAML path is not stored: it follows from
+/// the frames below it and is computed only when a diagnostic needs it
+/// (`path_of`), as building one per collection was a tenth of loading a
+/// large project (docs/benchmarks.md).
 enum Frame {
-    /// The collection being built, its anchor id, and its YAML path.
-    Seq(Node, usize, String),
-    /// ... the key waiting for its value, and the keys seen so far with
-    /// their lines (duplicate detection in constant time per key).
-    Map(Node, usize, String, Option<Node>, FxHashMap<String, u32>),
+    /// The collection being built and its anchor id.
+    Seq(Node, usize),
+    /// ... the key waiting for its value, and, once the mapping has more
+    /// than [`SCAN_KEYS`] entries, its keys with their lines (duplicate
+    /// detection in constant time per key; smaller mappings compare keys
+    /// in place, allocating nothing).
+    Map(Node, usize, Option<Node>, Option<FxHashMap<String, u32>>),
+}
+
+/// Up to this many entries, a mapping finds a duplicate key by comparing
+/// the keys it holds.
+const SCAN_KEYS: usize = 8;
+
+/// A scalar key's text, borrowed when it is a string.
+fn key_text(key: &Node) -> Option<std::borrow::Cow<'_, str>> {
+    match &key.value {
+        Value::Str { text, .. } => Some(std::borrow::Cow::Borrowed(text)),
+        _ => key.scalar_text().map(std::borrow::Cow::Owned),
+    }
+}
+
+/// The line of the entry of `entries` whose key is `name`.
+fn line_of_key(
+    entries: &[(Node, Node)],
+    seen: Option<&FxHashMap<String, u32>>,
+    name: &str,
+) -> Option<u32> {
+    match seen {
+        Some(seen) => seen.get(name).copied(),
+        None => entries
+            .iter()
+            .find(|(k, _)| key_text(k).is_some_and(|t| t == name))
+            .map(|(k, _)| k.loc.line),
+    }
 }
 
 struct Builder<'a> {
@@ -202,31 +235,32 @@ impl Builder<'_> {
 
     /// The YAML path of the node the next event starts.
     fn next_path(&self) -> String {
-        match self.stack.last() {
-            None => String::new(),
-            Some(Frame::Seq(node, _, path)) => {
-                let n = match &node.value {
-                    Value::Seq(items) => items.len(),
-                    _ => 0,
-                };
-                format!("{path}[{n}]")
-            }
-            Some(Frame::Map(_, _, path, pending, _)) => match pending {
-                // The next node is a key: the path is the mapping's.
-                None => path.clone(),
-                Some(key) => {
-                    let owned;
-                    let name = match &key.value {
-                        Value::Str { text, .. } => text.as_str(),
-                        _ => {
-                            owned = key.scalar_text().unwrap_or_else(|| "?".into());
-                            owned.as_str()
-                        }
+        self.path_of(self.stack.len())
+    }
+
+    /// The YAML path of the collection `stack[depth]` (of the next node
+    /// when `depth` is the stack's height): each frame below it adds its
+    /// index or key.
+    fn path_of(&self, depth: usize) -> String {
+        let mut path = String::new();
+        for frame in &self.stack[..depth] {
+            match frame {
+                Frame::Seq(node, _) => {
+                    let n = match &node.value {
+                        Value::Seq(items) => items.len(),
+                        _ => 0,
                     };
-                    super::decode::join(path, name)
+                    path = super::decode::index(&path, n);
                 }
-            },
+                // A key (`None`) has its mapping's path.
+                Frame::Map(_, _, None, _) => {}
+                Frame::Map(_, _, Some(key), _) => {
+                    let name = key_text(key).unwrap_or(std::borrow::Cow::Borrowed("?"));
+                    path = super::decode::join(&path, &name);
+                }
+            }
         }
+        path
     }
 
     fn syntax_error(&self, m: &Marker, info: &str) -> Diagnostic {
@@ -304,57 +338,71 @@ impl Builder<'_> {
             let n = size(&node);
             self.anchors.insert(anchor, (node.clone(), n));
         }
-        match self.stack.last_mut() {
-            None => self.root = Some(node),
-            Some(Frame::Seq(seq, _, _)) => {
+        let depth = self.stack.len();
+        let key = match self.stack.last_mut() {
+            None => {
+                self.root = Some(node);
+                return;
+            }
+            Some(Frame::Seq(seq, _)) => {
                 if let Value::Seq(items) = &mut seq.value {
                     items.push(node);
                 }
+                return;
             }
-            Some(Frame::Map(map, _, path, pending, seen)) => match pending.take() {
-                None => *pending = Some(node),
-                Some(key) => {
-                    if let Value::Map(entries) = &mut map.value {
-                        let name = key.scalar_text();
-                        let key_path = |name: &str| {
-                            if path.is_empty() {
-                                name.to_string()
-                            } else {
-                                format!("{path}.{name}")
-                            }
-                        };
-                        if let Some(first_line) = name.as_ref().and_then(|n| seen.get(n)).copied() {
-                            let name = name.unwrap_or_default();
-                            let d = Diagnostic::error(
-                                "duplicate-key",
-                                Some(key.loc),
-                                key_path(&name),
-                                format!("duplicate key `{name}`"),
-                            )
-                            .with_help(format!(
-                                "`{name}` is already defined at line {first_line}; keep only one of them"
-                            ));
-                            self.diagnostics.push(d);
-                        } else if name.is_none() {
-                            let d = Diagnostic::error(
-                                "complex-key",
-                                Some(key.loc),
-                                path.clone(),
-                                format!(
-                                    "a mapping key must be a plain scalar, found {}",
-                                    key.kind()
-                                ),
-                            )
-                            .with_help("use a string as the key");
-                            self.diagnostics.push(d);
-                        } else {
-                            seen.insert(name.unwrap_or_default(), key.loc.line);
-                            entries.push((key, node));
-                        }
-                    }
-                }
-            },
+            Some(Frame::Map(_, _, pending @ None, _)) => {
+                *pending = Some(node);
+                return;
+            }
+            Some(Frame::Map(_, _, pending, _)) => pending.take().expect("a pending key"),
+        };
+        let Some(Frame::Map(map, _, _, seen)) = self.stack.last_mut() else {
+            unreachable!("the frame matched above")
+        };
+        let Value::Map(entries) = &mut map.value else {
+            return;
+        };
+        let Some(name) = key_text(&key) else {
+            let d = Diagnostic::error(
+                "complex-key",
+                Some(key.loc),
+                self.path_of(depth - 1),
+                format!("a mapping key must be a plain scalar, found {}", key.kind()),
+            )
+            .with_help("use a string as the key");
+            self.diagnostics.push(d);
+            return;
+        };
+        if let Some(first_line) = line_of_key(entries, seen.as_ref(), &name) {
+            let name = name.into_owned();
+            let path = super::decode::join(&self.path_of(depth - 1), &name);
+            let d = Diagnostic::error(
+                "duplicate-key",
+                Some(key.loc),
+                path,
+                format!("duplicate key `{name}`"),
+            )
+            .with_help(format!(
+                "`{name}` is already defined at line {first_line}; keep only one of them"
+            ));
+            self.diagnostics.push(d);
+            return;
         }
+        match seen {
+            Some(seen) => {
+                seen.insert(name.into_owned(), key.loc.line);
+            }
+            None if entries.len() >= SCAN_KEYS => {
+                let mut all: FxHashMap<String, u32> = entries
+                    .iter()
+                    .filter_map(|(k, _)| Some((key_text(k)?.into_owned(), k.loc.line)))
+                    .collect();
+                all.insert(name.into_owned(), key.loc.line);
+                *seen = Some(all);
+            }
+            None => drop(name),
+        }
+        entries.push((key, node));
     }
 
     /// The length of a scalar as written on its line (quotes included).
@@ -422,24 +470,19 @@ impl Builder<'_> {
                     value: Value::Seq(Vec::new()),
                     loc: self.loc(&mark, 1),
                 };
-                let path = self.next_path();
-                self.push(Frame::Seq(node, anchor, path), &mark)?;
+                self.push(Frame::Seq(node, anchor), &mark)?;
             }
             Event::MappingStart(anchor, _) => {
                 let node = Node {
                     value: Value::Map(Vec::new()),
                     loc: self.loc(&mark, 1),
                 };
-                let path = self.next_path();
-                self.push(
-                    Frame::Map(node, anchor, path, None, FxHashMap::default()),
-                    &mark,
-                )?;
+                self.push(Frame::Map(node, anchor, None, None), &mark)?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(frame) = self.stack.pop() {
                     let (mut node, anchor) = match frame {
-                        Frame::Seq(n, a, _) => (n, a),
+                        Frame::Seq(n, a) => (n, a),
                         Frame::Map(n, a, ..) => (n, a),
                     };
                     // The scanner places a block mapping at the `:` after
@@ -582,6 +625,66 @@ mod tests {
             panic!("map")
         };
         assert_eq!((entries[0].1.loc.line, entries[0].1.loc.col), (2, 3));
+    }
+
+    #[test]
+    fn duplicates_are_found_in_small_and_large_mappings_with_their_paths() {
+        // Small mappings compare keys in place, large ones hash them.
+        let mut big = String::from("top:\n  - skip: 0\n  - m:\n");
+        for i in 0..20 {
+            big.push_str(&format!("      k{i}: {i}\n"));
+        }
+        big.push_str("      k3: again\n      k19: again\n      7: int\n      7: again\n");
+        let (root, diags) = parse(0, &big);
+        let found: Vec<(&str, u32, &str)> = diags
+            .iter()
+            .map(|d| {
+                (
+                    d.path.as_str(),
+                    d.loc.unwrap().line,
+                    d.help.as_deref().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (
+                    "top[1].m.k3",
+                    24,
+                    "`k3` is already defined at line 7; keep only one of them"
+                ),
+                (
+                    "top[1].m.k19",
+                    25,
+                    "`k19` is already defined at line 23; keep only one of them"
+                ),
+                (
+                    "top[1].m.7",
+                    27,
+                    "`7` is already defined at line 26; keep only one of them"
+                ),
+            ]
+        );
+        let Value::Map(top) = &root.unwrap().value else {
+            panic!("map")
+        };
+        let Value::Seq(items) = &top[0].1.value else {
+            panic!("seq")
+        };
+        let Value::Map(m) = &items[1].value else {
+            panic!("map")
+        };
+        let Value::Map(m) = &m[0].1.value else {
+            panic!("map")
+        };
+        assert_eq!(m.len(), 21, "first wins, duplicates dropped");
+        let (_, diags) = parse(0, "a:\n  - {x: 1, x: 2}\n  - - 1\n    - [k]: 2\n");
+        let found: Vec<(&str, &str)> = diags.iter().map(|d| (d.code, d.path.as_str())).collect();
+        assert_eq!(
+            found,
+            [("duplicate-key", "a[0].x"), ("complex-key", "a[1][1]")]
+        );
     }
 
     #[test]
