@@ -9,9 +9,10 @@ factor, and the peak resident memory of the 10k run.
 
 Targets (issue #14, 2-core machine): 1k <= 10 ms, 10k <= 100 ms, growth
 1k -> 10k <= 10x, peak memory at 10k <= 48 MiB, and the apply executor's walk
-of 1,000 no-op nodes <= 50 ms and linear (`examples/walk_bench.rs`, run when
-built). The anchor: Terraform 1.11 plans the equivalent 1,000-deep chain in
-8.7 s.
+of 1,000 nodes <= 50 ms and linear (`examples/walk_bench.rs`, run when
+built; "linear" is taken as growth <= 12x for 10x the nodes). The anchor,
+quoted from issue #14 (Terraform is not installed here): Terraform 1.11
+plans the equivalent 1,000-deep chain in 8.7 s.
 
 Usage: python3 bench/plan_bench.py [--binary target/release/compartment] [--runs 15]
 (build first with `cargo build --release --example walk_bench`).
@@ -93,7 +94,7 @@ def peak_rss_mib(binary, root):
     return int(out.stdout.strip()) / 1024
 
 
-TERRAFORM_1K = 8.7  # seconds, Terraform 1.11 on the equivalent 1,000-deep chain
+TERRAFORM_1K = 8.7  # seconds, Terraform 1.11 on the equivalent 1,000-deep chain (quoted from issue #14)
 
 
 def walk_bench(path):
@@ -103,12 +104,12 @@ def walk_bench(path):
         return
     out = subprocess.run([path], capture_output=True, text=True, check=True).stdout
     for line in out.splitlines():
-        # walk SHAPE: 1,000 ... median T1 ms (min ..); 10,000 median T10 ms (min ..); growth Gx
+        # walk SHAPE: 1,000 nodes median T1 ms; 10,000 nodes median T10 ms; growth Gx
         shape = line.split(":")[0].split()[1]
         t1 = float(line.split("median ")[1].split(" ms")[0])
         t10 = float(line.split("median ")[2].split(" ms")[0])
         g = t10 / t1
-        print(f"{'apply walk, 1,000 no-op nodes (' + shape + ')':<44} {f'median {t1:.1f} ms, 10k {t10:.1f} ms ({g:.1f}x)':<34} {'<= 50 ms':<10} {'OK' if t1 <= 50 and g <= 13 else 'MISSED'}")
+        print(f"{'apply walk (executor only), 1,000 ' + shape:<44} {f'median {t1:.1f} ms, 10k {t10:.1f} ms ({g:.1f}x)':<34} {'<= 50 ms':<10} {'OK' if t1 <= 50 and g <= 12 else 'MISSED'}  (linear: 10x)")
 
 
 def main():
@@ -128,7 +129,7 @@ def main():
         growth = t10 / t1
         ok = lambda good: "OK" if good else "MISSED"
         print(f"{'figure':<44} {'measured':<34} {'target':<10}")
-        print(f"{'plan, 1k chain + 100 resources/services':<44} {f'median {t1*1000:.1f} ms ({lo1*1000:.1f}-{hi1*1000:.1f})':<34} {'<= 10 ms':<10} {ok(t1 <= 0.010)}  ({b1} bytes of JSON; Terraform 8.7 s: {TERRAFORM_1K / t1:.0f}x faster)")
+        print(f"{'plan, 1k chain + 100 resources/services':<44} {f'median {t1*1000:.1f} ms ({lo1*1000:.1f}-{hi1*1000:.1f})':<34} {'<= 10 ms':<10} {ok(t1 <= 0.010)}  ({b1} bytes of JSON; Terraform 1.11, 8.7 s as quoted in #14: {TERRAFORM_1K / t1:.0f}x faster)")
         print(f"{'plan, 10k chain + 1,000':<44} {f'median {t10*1000:.1f} ms ({lo10*1000:.1f}-{hi10*1000:.1f})':<34} {'<= 100 ms':<10} {ok(t10 <= 0.100)}  ({b10} bytes of JSON)")
         print(f"{'growth 1k -> 10k':<44} {f'{growth:.1f}x':<34} {'<= 10x':<10} {ok(growth <= 10)}")
         print(f"{'peak memory at 10k':<44} {f'{rss:.1f} MiB':<34} {'<= 48 MiB':<10} {ok(rss <= 48)}")

@@ -16,6 +16,7 @@ use crate::interrupt::Interrupt;
 use crate::plan::{Action, Change, Kind};
 use crate::state::store::{StateStore, StoreError};
 use crate::state::State;
+use rustc_hash::FxHashMap;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
@@ -67,35 +68,10 @@ pub async fn execute(
     interrupt: &Interrupt,
 ) -> Outcome {
     let nodes: Vec<&Change> = changes.iter().collect();
-    let index: BTreeMap<&str, usize> = nodes
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.address.as_str(), i))
-        .collect();
-    // As the Compartment seed orders a deploy, service containers start
-    // only once every resource of the environment is ready (not only those
-    // they connect to); a resource being deleted is not waited for.
-    let resources: Vec<usize> = nodes
-        .iter()
-        .enumerate()
-        .filter(|(_, c)| c.kind == Kind::Resource && c.action != Action::Delete)
-        .map(|(i, _)| i)
-        .collect();
-    let dependencies: Vec<Vec<usize>> = nodes
-        .iter()
-        .map(|c| {
-            let mut deps: BTreeSet<usize> = c
-                .depends_on
-                .iter()
-                .filter_map(|d| index.get(d.as_str()).copied())
-                .collect();
-            if c.kind == Kind::Service && c.action != Action::Delete {
-                deps.extend(&resources);
-            }
-            deps.into_iter().collect()
-        })
-        .collect();
+    let dependencies = dependencies(changes);
     let mut run = Run {
+        resources: dependencies[changes.len()].iter().copied().collect(),
+        walker_failed: BTreeSet::new(),
         nodes,
         shared,
         stores,
@@ -115,15 +91,63 @@ pub async fn execute(
     outcome.not_started = walked
         .not_started
         .into_iter()
-        .map(|i| run.nodes[i].address.clone())
+        .filter_map(|i| run.nodes.get(i).map(|c| c.address.clone()))
         .collect();
     *state = Arc::unwrap_or_clone(run.state);
     *global = Arc::unwrap_or_clone(run.global);
     outcome
 }
 
+/// What each node of `changes` waits for, as indices for `graph::walk`,
+/// with one node more at the end: the barrier "every resource is ready".
+///
+/// As the Compartment seed orders a deploy, service containers start only
+/// once every resource of the environment is ready (not only those they
+/// connect to); a resource being deleted is not waited for. Services wait
+/// for the barrier, which waits for the resources, so that rule costs one
+/// edge per service and per resource, not one per pair (a thousand of each
+/// were a million edges).
+pub fn dependencies(changes: &[Change]) -> Vec<Vec<usize>> {
+    let barrier = changes.len();
+    let index: FxHashMap<&str, usize> = changes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.address.as_str(), i))
+        .collect();
+    let mut dependencies: Vec<Vec<usize>> = changes
+        .iter()
+        .map(|c| {
+            let mut deps: Vec<usize> = c
+                .depends_on
+                .iter()
+                .filter_map(|d| index.get(d.as_str()).copied())
+                .collect();
+            if c.kind == Kind::Service && c.action != Action::Delete {
+                deps.push(barrier);
+            }
+            deps.sort_unstable();
+            deps.dedup();
+            deps
+        })
+        .collect();
+    dependencies.push(
+        changes
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.kind == Kind::Resource && c.action != Action::Delete)
+            .map(|(i, _)| i)
+            .collect(),
+    );
+    dependencies
+}
+
 struct Run<'a> {
     nodes: Vec<&'a Change>,
+    /// The resources the barrier node (`nodes.len()`) waits for.
+    resources: BTreeSet<usize>,
+    /// Nodes the walker counts as failed (panicked or skipped): a service
+    /// skipped because of the barrier names the first such resource.
+    walker_failed: BTreeSet<usize>,
     shared: Arc<Shared>,
     stores: &'a Stores,
     state: Arc<State>,
@@ -164,6 +188,37 @@ impl Run<'_> {
 }
 
 impl Run<'_> {
+    /// Records what `node` did; `true` when its dependents may start.
+    fn finished(&mut self, node: usize, mut result: StepResult) -> bool {
+        let address = self.nodes[node].address.clone();
+        self.running.remove(&address);
+        if let Some(bad) = self.held_back.remove(&node) {
+            self.skip(address, bad);
+            return false;
+        }
+        self.record(&mut result);
+        let progress = &self.shared.progress;
+        for w in result.warnings {
+            progress.note(&format!("warning: {address}: {w}"));
+            self.outcome.warnings.push((address.clone(), w));
+        }
+        match result.outcome {
+            Ok(o) => {
+                progress.finish(&address, true, &o.to_string());
+                self.outcome.done.push((address, o));
+                true
+            }
+            Err(e) => {
+                progress.finish(&address, false, &format!("failed: {e}"));
+                self.failed.insert(address.clone());
+                self.outcome.failed.push((address, e));
+                // Services wait for every resource; a failed one stops
+                // only the services that depend on it (see `start`).
+                self.nodes[node].kind == Kind::Resource
+            }
+        }
+    }
+
     fn skip(&mut self, address: String, bad: String) {
         self.shared.progress.note(&format!(
             "{address}: skipped because {bad} did not complete"
@@ -177,7 +232,10 @@ impl Visitor for Run<'_> {
     type Output = StepResult;
 
     fn needs_work(&self, node: usize) -> bool {
-        self.nodes[node].action != Action::NoOp
+        // The barrier has no work.
+        self.nodes
+            .get(node)
+            .is_some_and(|c| c.action != Action::NoOp)
     }
 
     fn halted(&self) -> bool {
@@ -211,37 +269,16 @@ impl Visitor for Run<'_> {
         })
     }
 
-    fn finish(&mut self, node: usize, mut result: StepResult) -> bool {
-        let address = self.nodes[node].address.clone();
-        self.running.remove(&address);
-        if let Some(bad) = self.held_back.remove(&node) {
-            self.skip(address, bad);
-            return false;
+    fn finish(&mut self, node: usize, result: StepResult) -> bool {
+        let ok = self.finished(node, result);
+        if !ok {
+            self.walker_failed.insert(node);
         }
-        self.record(&mut result);
-        let progress = &self.shared.progress;
-        for w in result.warnings {
-            progress.note(&format!("warning: {address}: {w}"));
-            self.outcome.warnings.push((address.clone(), w));
-        }
-        match result.outcome {
-            Ok(o) => {
-                progress.finish(&address, true, &o.to_string());
-                self.outcome.done.push((address, o));
-                true
-            }
-            Err(e) => {
-                progress.finish(&address, false, &format!("failed: {e}"));
-                self.failed.insert(address.clone());
-                self.outcome.failed.push((address, e));
-                // Services wait for every resource; a failed one stops
-                // only the services that depend on it (see `start`).
-                self.nodes[node].kind == Kind::Resource
-            }
-        }
+        ok
     }
 
     fn panicked(&mut self, node: usize, message: String) {
+        self.walker_failed.insert(node);
         let address = self.nodes[node].address.clone();
         self.running.remove(&address);
         self.shared
@@ -254,7 +291,22 @@ impl Visitor for Run<'_> {
     }
 
     fn skipped(&mut self, node: usize, because: usize) {
-        let address = self.nodes[node].address.clone();
+        let Some(change) = self.nodes.get(node) else {
+            return; // the barrier
+        };
+        self.walker_failed.insert(node);
+        let address = change.address.clone();
+        // Waiting for every resource, a service names the first one that
+        // did not complete unless one of its own dependencies comes first.
+        let first_resource = self
+            .walker_failed
+            .iter()
+            .copied()
+            .find(|i| self.resources.contains(i));
+        let because = match first_resource {
+            Some(r) if because == self.nodes.len() || r < because => r,
+            _ => because,
+        };
         let bad = self.nodes[because].address.clone();
         self.skip(address, bad);
     }
@@ -265,5 +317,68 @@ impl Visitor for Run<'_> {
             self.running.len(),
             self.running.iter().cloned().collect::<Vec<_>>().join(", ")
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn change(kind: Kind, name: &str, action: Action, depends_on: &[&str]) -> Change {
+        let prefix = match kind {
+            Kind::Resource => "resource",
+            Kind::Service => "service",
+            Kind::Instance => "instance",
+        };
+        Change {
+            address: format!("{prefix}.{name}"),
+            action,
+            depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
+            kind,
+            name: name.into(),
+            reason: None,
+            diff: vec![],
+            generated: Default::default(),
+            connections: vec![],
+            hooks: vec![],
+            global: false,
+            volumes: Default::default(),
+            role: None,
+        }
+    }
+
+    #[test]
+    fn services_wait_for_one_barrier_that_waits_for_every_kept_resource() {
+        let changes = [
+            change(Kind::Resource, "db", Action::Create, &[]),
+            change(Kind::Resource, "old", Action::Delete, &[]),
+            change(Kind::Resource, "cache", Action::NoOp, &[]),
+            change(
+                Kind::Service,
+                "api",
+                Action::Create,
+                &["resource.db", "resource.db"],
+            ),
+            change(Kind::Service, "gone", Action::Delete, &["resource.old"]),
+            change(
+                Kind::Instance,
+                "i",
+                Action::Create,
+                &["service.api", "elsewhere"],
+            ),
+        ];
+        // Node 6 is the barrier.
+        assert_eq!(
+            dependencies(&changes),
+            [
+                vec![],
+                vec![],
+                vec![],
+                vec![0, 6],
+                vec![1],
+                vec![3],
+                vec![0, 2],
+            ]
+        );
     }
 }
