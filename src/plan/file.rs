@@ -18,10 +18,18 @@ pub enum PlanFileError {
 
 /// The canonical bytes of a plan.
 pub fn to_json(plan: &Plan) -> String {
+    let mut out = Vec::new();
+    write_json(plan, &mut out).expect("writing to memory");
+    String::from_utf8(out).expect("JSON is UTF-8")
+}
+
+/// The plan as pretty JSON with sorted keys (through a `Value`), written
+/// straight to `w` (a buffered stdout: the whole document is not held as a
+/// string besides the value).
+pub fn write_json(plan: &Plan, mut w: impl std::io::Write) -> std::io::Result<()> {
     let v = serde_json::to_value(plan).expect("plan serialises");
-    let mut s = serde_json::to_string_pretty(&v).expect("value serialises");
-    s.push('\n');
-    s
+    serde_json::to_writer_pretty(&mut w, &v)?;
+    w.write_all(b"\n")
 }
 
 pub fn parse(path: &str, text: &str) -> Result<Plan, PlanFileError> {
