@@ -594,6 +594,7 @@ fn instance_update(
     change: &Change,
     desired: Option<crate::platz::instances::Instance>,
     last_hook: Option<HookResult>,
+    prior_values: Option<&serde_json::Map<String, serde_json::Value>>,
 ) -> Update {
     let name = change.name.clone();
     let Some(d) = desired.filter(|_| change.action != Action::Delete) else {
@@ -602,8 +603,12 @@ fn instance_update(
             name,
         };
     };
-    let (values, properties) =
-        crate::platz::instances::stored_form(&d.values, &d.properties, &d.sensitive_inputs);
+    let (values, properties) = crate::platz::instances::stored_form(
+        &d.values,
+        &d.properties,
+        &d.sensitive_inputs,
+        prior_values,
+    );
     Update::PutInstance {
         global: change.global,
         name,
@@ -814,7 +819,12 @@ pub async fn instance(
             Err(e) => return StepResult::failed(vec![], e, warnings),
         }
     }
-    let update = instance_update(&change, desired, last_hook);
+    let update = instance_update(
+        &change,
+        desired,
+        last_hook,
+        prior.as_ref().map(|p| &p.values),
+    );
     StepResult {
         updates: vec![update],
         outcome: Ok(StepOutcome::of(change.action, false)),

@@ -754,50 +754,51 @@ mod tests {
 }
 
 /// The form in which state files keep an instance: the values of sensitive
-/// inputs, and every property leaf equal to one of them, replaced by
-/// `sha256:<hex>` of the value. The planner compares this form (equal
-/// secrets hash equally, so no key is needed), and no plaintext secret is
-/// written to the state.
+/// inputs, and every property leaf equal to one of them, replaced by a
+/// salted, slow hash of the value (`support::digest::secret_hash`,
+/// argon2id). A value that `prior` (the stored values of the instance's
+/// applied record) already holds under a hash that verifies keeps that
+/// hash, so an unchanged secret compares equal without the key, and no
+/// plaintext secret is written to the state.
 pub fn stored_form(
     values: &Map<String, Value>,
     properties: &Map<String, Value>,
     sensitive_inputs: &BTreeSet<String>,
+    prior: Option<&Map<String, Value>>,
 ) -> (Map<String, Value>, Map<String, Value>) {
-    let secrets: Vec<&Value> = sensitive_inputs
-        .iter()
-        .filter_map(|i| values.get(i))
-        .filter(|v| !v.is_null())
-        .collect();
-    if secrets.is_empty() {
-        return (values.clone(), properties.clone());
+    use crate::support::digest::{secret_hash, secret_matches};
+    let mut vals = values.clone();
+    // Each secret value with its stored hash.
+    let mut secrets: Vec<(&Value, Value)> = Vec::new();
+    for id in sensitive_inputs {
+        let Some(v) = values.get(id).filter(|v| !v.is_null()) else {
+            continue;
+        };
+        let canonical = v.to_string();
+        let kept = prior
+            .and_then(|p| p.get(id))
+            .and_then(Value::as_str)
+            .filter(|h| secret_matches(&canonical, h));
+        let stored = Value::String(kept.map_or_else(|| secret_hash(&canonical), str::to_string));
+        vals.insert(id.clone(), stored.clone());
+        secrets.push((v, stored));
     }
-    let hash = |v: &Value| {
-        Value::String(format!(
-            "sha256:{}",
-            crate::support::digest::sha256_hex(v.to_string().as_bytes())
-        ))
-    };
-    fn walk(v: &mut Value, secrets: &[&Value], hash: &dyn Fn(&Value) -> Value) {
-        if secrets.contains(&&*v) {
-            *v = hash(v);
+    if secrets.is_empty() {
+        return (vals, properties.clone());
+    }
+    fn walk(v: &mut Value, secrets: &[(&Value, Value)]) {
+        if let Some((_, stored)) = secrets.iter().find(|(s, _)| *s == &*v) {
+            *v = stored.clone();
             return;
         }
         match v {
-            Value::Object(m) => m.values_mut().for_each(|x| walk(x, secrets, hash)),
-            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, secrets, hash)),
+            Value::Object(m) => m.values_mut().for_each(|x| walk(x, secrets)),
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, secrets)),
             _ => {}
         }
     }
-    let mut vals = values.clone();
-    for i in sensitive_inputs {
-        if let Some(v) = vals.get_mut(i) {
-            if !v.is_null() {
-                *v = hash(v);
-            }
-        }
-    }
     let mut props = Value::Object(properties.clone());
-    walk(&mut props, &secrets, &hash);
+    walk(&mut props, &secrets);
     let Value::Object(props) = props else {
         unreachable!("an object stays an object")
     };
@@ -820,16 +821,23 @@ mod stored_form_tests {
             .unwrap()
             .clone();
         let sensitive = BTreeSet::from(["secret".to_string()]);
-        let (v, p) = stored_form(&values, &props, &sensitive);
+        let (v, p) = stored_form(&values, &props, &sensitive, None);
         let text = format!("{v:?}{p:?}");
         assert!(!text.contains("hunter2"), "{text}");
         assert_eq!(v["url"], "https://x");
         assert_eq!(v["secret"], p["auth"]["token"]);
-        assert!(v["secret"].as_str().unwrap().starts_with("sha256:"));
+        assert!(v["secret"].as_str().unwrap().starts_with("$argon2id$"));
+        // Salted: a fresh hash differs; against its prior record, an
+        // unchanged secret keeps its hash and a changed one gets a new one.
+        let (fresh, _) = stored_form(&values, &props, &sensitive, None);
+        assert_ne!(fresh["secret"], v["secret"]);
         assert_eq!(
-            stored_form(&values, &props, &sensitive),
-            (v, p),
-            "deterministic"
+            stored_form(&values, &props, &sensitive, Some(&v)),
+            (v.clone(), p.clone())
         );
+        let mut changed = values.clone();
+        changed.insert("secret".into(), json!("hunter3"));
+        let (c, _) = stored_form(&changed, &props, &sensitive, Some(&v));
+        assert_ne!(c["secret"], v["secret"]);
     }
 }

@@ -11,6 +11,10 @@
 //!   once applied (`definition`, `configDigest` — formerly `definitionHash`
 //!   —, container name and id, `dependsOn`, `appliedAt`,
 //!   `appliedVariables`) is one `applied` object inside each of them.
+//! - 3: the values of sensitive instance inputs (and the property leaves
+//!   made from them) are salted argon2id hashes, where version 2 kept an
+//!   unsalted `sha256:<hex>`; the upgrade hashes the old digest (salted by
+//!   lineage, instance and input), so it needs no secret.
 
 use super::{State, CURRENT_VERSION};
 use serde_json::{json, Map, Value};
@@ -134,7 +138,8 @@ type Upgrade = fn(Value) -> Result<Value, String>;
 
 /// The upgrade chain, by source version: a file of version `n` goes through
 /// every step from the `n`th on.
-const UPGRADES: [(u64, Upgrade); CURRENT_VERSION as usize] = [(0, upgrade_v0), (1, upgrade_v1)];
+const UPGRADES: [(u64, Upgrade); CURRENT_VERSION as usize] =
+    [(0, upgrade_v0), (1, upgrade_v1), (2, upgrade_v2)];
 
 fn take_list(v: &mut Value, key: &str) -> Vec<Value> {
     match v.as_object_mut().and_then(|o| o.remove(key)) {
@@ -272,6 +277,74 @@ fn upgrade_v1(mut v: Value) -> Result<Value, String> {
     Ok(v)
 }
 
+/// 2 → 3: every legacy `sha256:<hex>` of a sensitive instance input, in its
+/// values and in the property leaves that held the same digest, becomes the
+/// argon2id hash of that digest. The salt comes from the lineage, the
+/// instance and the input, so reading one old file twice gives one state
+/// (a plan made against it stays current).
+fn upgrade_v2(mut v: Value) -> Result<Value, String> {
+    let lineage = v
+        .get("lineage")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if let Some(instances) = v.get_mut("instances") {
+        let instances = instances
+            .as_object_mut()
+            .ok_or("`instances` is not an object")?;
+        for (name, inst) in instances.iter_mut() {
+            upgrade_instance_hashes(&lineage, name, inst)?;
+        }
+    }
+    let obj = v.as_object_mut().ok_or("the state is not an object")?;
+    obj.insert("version".into(), json!(3));
+    Ok(v)
+}
+
+fn upgrade_instance_hashes(lineage: &str, name: &str, inst: &mut Value) -> Result<(), String> {
+    use crate::support::digest::upgrade_legacy_secret;
+    let sensitive: Vec<String> = inst
+        .get("sensitiveInputs")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut replaced: Vec<(String, String)> = Vec::new();
+    if let Some(values) = inst.get_mut("values").and_then(Value::as_object_mut) {
+        for id in &sensitive {
+            let Some(Value::String(old)) = values.get(id) else {
+                continue;
+            };
+            let salt = format!("{lineage}/{name}/{id}");
+            if let Some(new) = upgrade_legacy_secret(old, &salt) {
+                replaced.push((old.clone(), new.clone()));
+                values.insert(id.clone(), Value::String(new));
+            }
+        }
+    } else if inst.get("values").is_some() {
+        return Err(format!("`instances.{name}.values` is not an object"));
+    }
+    fn walk(v: &mut Value, replaced: &[(String, String)]) {
+        match v {
+            Value::String(s) => {
+                if let Some((_, new)) = replaced.iter().find(|(old, _)| old == s) {
+                    *s = new.clone();
+                }
+            }
+            Value::Object(m) => m.values_mut().for_each(|x| walk(x, replaced)),
+            Value::Array(a) => a.iter_mut().for_each(|x| walk(x, replaced)),
+            _ => {}
+        }
+    }
+    if let Some(props) = inst.get_mut("properties") {
+        walk(props, &replaced);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,14 +352,40 @@ mod tests {
     const V0: &str = include_str!("../../state/samples/state-v0.json");
     const V1: &str = include_str!("../../state/samples/state-v1.json");
     const V2: &str = include_str!("../../state/samples/state-v2.json");
+    const V3: &str = include_str!("../../state/samples/state-v3.json");
 
     #[test]
     fn every_older_sample_upgrades_to_the_current_one() {
-        let current = read("v2", V2).unwrap();
+        let current = read("v3", V3).unwrap();
         assert_eq!(current.version, CURRENT_VERSION);
+        assert_eq!(read("v2", V2).unwrap(), current);
         assert_eq!(read("v1", V1).unwrap(), current);
         assert_eq!(read("v0", V0).unwrap(), current);
-        assert_eq!(write(&current), V2);
+        assert_eq!(write(&current), V3);
+    }
+
+    #[test]
+    fn legacy_hashes_of_sensitive_inputs_become_salted_argon2id() {
+        use crate::support::digest::{secret_matches, sha256_hex};
+        let mut v: Value = serde_json::from_str(V2).unwrap();
+        let legacy = format!("sha256:{}", sha256_hex(b"\"whsec-1\""));
+        v["instances"]["hook"] = json!({
+            "type": "billing/webhook",
+            "values": {"url": "https://x", "signing_secret": legacy},
+            "properties": {"auth": {"secret": legacy}, "url": "https://x"},
+            "dependsOn": [],
+            "sensitiveInputs": ["signing_secret"],
+        });
+        let text = v.to_string();
+        let st = read("v2", &text).unwrap();
+        let inst = &st.instances["hook"];
+        let stored = inst.values["signing_secret"].as_str().unwrap();
+        assert!(stored.starts_with("$argon2id$"), "{stored}");
+        assert!(secret_matches("\"whsec-1\"", stored));
+        assert_eq!(inst.properties["auth"]["secret"], stored);
+        assert_eq!(inst.values["url"], "https://x");
+        assert!(!write(&st).contains(&legacy), "no unsalted digest is kept");
+        assert_eq!(read("v2", &text).unwrap(), st, "one old file, one state");
     }
 
     #[test]
@@ -321,11 +420,11 @@ mod tests {
 
     #[test]
     fn an_unknown_field_is_refused_with_its_path() {
-        let mut v: Value = serde_json::from_str(V2).unwrap();
+        let mut v: Value = serde_json::from_str(V3).unwrap();
         v["resources"]["db"]["applied"]["surprise"] = json!(1);
         let err = read("s.json", &v.to_string()).unwrap_err().to_string();
         assert!(
-            err.starts_with("s.json (state format version 2) is malformed: at `resources.db.applied.surprise`: unknown field `surprise`"),
+            err.starts_with("s.json (state format version 3) is malformed: at `resources.db.applied.surprise`: unknown field `surprise`"),
             "{err}"
         );
         let mut v: Value = serde_json::from_str(V2).unwrap();

@@ -56,7 +56,7 @@ pub struct State {
     pub kept_volumes: BTreeMap<String, BTreeMap<String, String>>,
 }
 
-pub const CURRENT_VERSION: u32 = 2;
+pub const CURRENT_VERSION: u32 = 3;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -212,6 +212,7 @@ impl Sandbox {
                 &inst.values,
                 &inst.properties,
                 &inst.sensitive_inputs,
+                None,
             );
             st.instances.insert(
                 name.clone(),

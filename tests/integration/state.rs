@@ -25,6 +25,7 @@ cases! {
     plain sensitive_instance_values_are_stored_hashed,
     plain a_v0_state_is_upgraded_on_read,
     plain a_v1_state_is_upgraded_on_read,
+    plain a_v2_state_is_upgraded_on_read,
     plain a_newer_state_version_is_refused_with_a_clear_message,
     plain samples_match_the_schemas,
     plain fresh_states_and_plans_match_the_schemas,
@@ -68,7 +69,7 @@ fn a_missing_state_file_is_an_empty_state() {
     let sb = Sandbox::copy("example");
     let run = sb.cmd().args(["state", "show"]).output();
     let v = json_of(&run.stdout);
-    assert_eq!(v["version"], 2);
+    assert_eq!(v["version"], 3);
     assert_eq!(v["serial"], 0);
     assert_eq!(v["project"], "internal-tools");
     assert_eq!(v["environment"], "production");
@@ -492,7 +493,31 @@ fn sensitive_instance_values_are_stored_hashed() {
     let show = sb.cmd().args(["state", "show"]).output().stdout;
     assert!(!show.contains("instance-signing-s3cret"), "{show}");
     let stored = json_of(&show)["instances"]["order-hook"]["values"]["signing_secret"].clone();
-    assert!(stored.as_str().unwrap().starts_with("sha256:"), "{stored}");
+    // Salted and slow (argon2id), not the unsalted sha256 of the value.
+    assert!(
+        stored
+            .as_str()
+            .unwrap()
+            .starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "{stored}"
+    );
+    let unsalted = compartment::support::digest::sha256_hex(b"\"instance-signing-s3cret\"");
+    assert!(!sb.read(STATE).contains(&unsalted));
+    // The planner still tells an unchanged secret from a changed one.
+    let plan = |args: &[&str]| sb.cmd().args(args).status(None).output().stdout;
+    let unchanged = plan(&["plan", "--no-color"]);
+    assert!(!unchanged.contains("instance.order-hook"), "{unchanged}");
+    sb.edit(
+        "compartment.yml",
+        "signing_secret: instance-signing-s3cret",
+        "signing_secret: instance-signing-s3cret2",
+    );
+    let changed = plan(&["plan", "--no-color"]);
+    assert!(
+        changed.contains("~ instance.order-hook update: `values.signing_secret` changed"),
+        "{changed}"
+    );
+    assert!(!changed.contains("s3cret"), "{changed}");
 }
 
 // ------------------------------------------------------ format versions
@@ -505,7 +530,11 @@ fn a_v1_state_is_upgraded_on_read() {
     upgraded_on_read("state-v1.json");
 }
 
-/// An older sample reads as the current one (`state-v2.json`, which
+fn a_v2_state_is_upgraded_on_read() {
+    upgraded_on_read("state-v2.json");
+}
+
+/// An older sample reads as the current one (`state-v3.json`, which
 /// describes the same state), plans work against it, and the next write
 /// saves the current version with the old file as the backup.
 fn upgraded_on_read(old: &str) {
@@ -518,13 +547,13 @@ fn upgraded_on_read(old: &str) {
     // The same content as the v1 sample, which describes the same state.
     assert_eq!(
         json_of(&show.stdout),
-        masked(json_of(&sample("state-v2.json")))
+        masked(json_of(&sample("state-v3.json")))
     );
     // Exactly, sealed values and lineage included, through the library.
     let upgraded = format::read(old, &sample(old)).unwrap();
     assert_eq!(
         upgraded,
-        format::read("v2", &sample("state-v2.json")).unwrap()
+        format::read("v3", &sample("state-v3.json")).unwrap()
     );
     assert_eq!(upgraded.lineage, LINEAGE);
     // Reading does not rewrite the file.
@@ -538,10 +567,10 @@ fn upgraded_on_read(old: &str) {
     assert_eq!(plan["prior_state"]["lineage"], LINEAGE);
     assert_eq!(plan["prior_state"]["serial"], 6);
     // The upgraded state is deployed exactly as the current sample says.
-    sb.write("v2-state.json", &sample("state-v2.json"));
+    sb.write("v3-state.json", &sample("state-v3.json"));
     let current = sb
         .cmd()
-        .args(["plan", "--json", "--state", "v2-state.json"])
+        .args(["plan", "--json", "--state", "v3-state.json"])
         .output();
     assert_eq!(
         plan["prior_state"]["deployed"],
@@ -551,7 +580,7 @@ fn upgraded_on_read(old: &str) {
     let store = StateStore::at(sb.file("old-state.json"));
     let mut st = store.load("internal-tools", ENV).unwrap();
     store.save(&mut st).unwrap();
-    assert_eq!(json_of(&sb.read("old-state.json"))["version"], 2);
+    assert_eq!(json_of(&sb.read("old-state.json"))["version"], 3);
     assert_eq!(
         std::fs::read_to_string(store.backup_path()).unwrap(),
         sample(old)
@@ -560,9 +589,9 @@ fn upgraded_on_read(old: &str) {
 
 fn a_newer_state_version_is_refused_with_a_clear_message() {
     let sb = Sandbox::copy("example");
-    let v99 = sample("state-v2.json").replacen("\"version\": 2", "\"version\": 99", 1);
+    let v99 = sample("state-v3.json").replacen("\"version\": 3", "\"version\": 99", 1);
     sb.write("v99.json", &v99);
-    let expected = "error: v99.json has state format version 99, newer than this compartment understands (up to 2); upgrade compartment to read it\n";
+    let expected = "error: v99.json has state format version 99, newer than this compartment understands (up to 3); upgrade compartment to read it\n";
     for args in [
         vec!["state", "show", "--state", "v99.json"],
         vec!["plan", "--state", "v99.json"],
@@ -619,16 +648,16 @@ fn assert_valid(validator: &jsonschema::Validator, what: &str, instance: &Value)
 fn samples_match_the_schemas() {
     let state = schema("state.schema.json");
     let plan = schema("plan.schema.json");
-    assert_valid(&state, "state-v2.json", &json_of(&sample("state-v2.json")));
+    assert_valid(&state, "state-v3.json", &json_of(&sample("state-v3.json")));
     assert_valid(&plan, "plan-v1.json", &json_of(&sample("plan-v1.json")));
     // The older samples are not current states.
     assert!(!state.is_valid(&json_of(&sample("state-v0.json"))));
     assert!(!state.is_valid(&json_of(&sample("state-v1.json"))));
     // A newer version is not either.
-    let v99 = sample("state-v2.json").replacen("\"version\": 2", "\"version\": 99", 1);
+    let v99 = sample("state-v3.json").replacen("\"version\": 3", "\"version\": 99", 1);
     assert!(!state.is_valid(&json_of(&v99)));
     // A plaintext in a sensitive variable is not valid.
-    let mut leaky = json_of(&sample("state-v2.json"));
+    let mut leaky = json_of(&sample("state-v3.json"));
     leaky["variables"]["resource"]["db"]["POSTGRES_PASSWORD"]["value"] = json!("hunter2");
     assert!(!state.is_valid(&leaky));
 }

@@ -67,6 +67,7 @@ fn diff_prior(ch: &mut Change, inst: &Instance, prior: &InstanceState) {
         &inst.values,
         &inst.properties,
         &inst.sensitive_inputs,
+        Some(&prior.values),
     );
     let after = instance_view(&inst.type_id, &stored_values, &stored_properties);
     let sensitive_values: Vec<&Value> = inst
