@@ -87,6 +87,8 @@ pub enum Command {
     BackupShow,
     /// In place or with `--as`: both need the same permissions.
     BackupRestore,
+    /// Restores into a scratch resource, removed afterwards.
+    BackupVerify,
     VariableSet,
     VariableRemove,
     VariableList,
@@ -109,7 +111,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 27] = [
+    pub const ALL: [Command; 28] = [
         Command::ResourceList,
         Command::ResourceInspect,
         Command::ResourceLogs,
@@ -123,6 +125,7 @@ impl Command {
         Command::BackupList,
         Command::BackupShow,
         Command::BackupRestore,
+        Command::BackupVerify,
         Command::VariableSet,
         Command::VariableRemove,
         Command::VariableList,
@@ -155,6 +158,7 @@ impl Command {
             Command::BackupList => "resource backup list",
             Command::BackupShow => "resource backup show",
             Command::BackupRestore => "resource backup restore",
+            Command::BackupVerify => "resource backup verify",
             Command::VariableSet => "variable set",
             Command::VariableRemove => "variable remove",
             Command::VariableList => "variable list",
@@ -186,6 +190,7 @@ impl Command {
             | Command::BackupList
             | Command::BackupShow
             | Command::BackupRestore
+            | Command::BackupVerify
             | Command::Apply
             | Command::ServiceList
             | Command::ServiceInspect

@@ -43,6 +43,7 @@ fn builtin_roles_on_every_command() {
         (BackupList,                         [true, true,  false, false]),
         (BackupShow,                         [true, true,  false, false]),
         (BackupRestore,                      [true, true,  false, false]),
+        (BackupVerify,                       [true, true,  false, false]),
         (VariableSet,                        [true, true,  false, false]),
         (VariableRemove,                     [true, true,  false, false]),
         (VariableList,                       [true, true,  true,  false]),

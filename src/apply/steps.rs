@@ -201,7 +201,7 @@ impl Shared {
         }
     }
 
-    fn project_name(&self) -> &str {
+    pub fn project_name(&self) -> &str {
         &self.project.compartment.name
     }
 
@@ -298,7 +298,7 @@ async fn retire_renamed(
     Ok(())
 }
 
-async fn wait_ready(
+pub async fn wait_ready(
     sh: &Shared,
     address: &str,
     container: &str,

@@ -340,6 +340,8 @@ pub enum ResourceBackupCommand {
     Show(BackupShowArgs),
     /// Restore a backup in place (--resource, --yes) or into a new resource (--as)
     Restore(RestoreArgs),
+    /// Restore a backup into a scratch resource, check it, record the outcome, remove the scratch resource
+    Verify(BackupShowArgs),
 }
 
 #[derive(Debug, Args)]

@@ -195,6 +195,7 @@ impl Subcommand {
                     ResourceBackupCommand::List(_) => Command::BackupList,
                     ResourceBackupCommand::Show(_) => Command::BackupShow,
                     ResourceBackupCommand::Restore(_) => Command::BackupRestore,
+                    ResourceBackupCommand::Verify(_) => Command::BackupVerify,
                 },
             },
             Subcommand::Validate

@@ -115,6 +115,26 @@ fn backup_command(
             print_or_json(cx, &listing, || print_backups(&listing));
         }
         ResourceBackupCommand::Show(a) => print_json(command::backup_record(&ws, &a.backup)?),
+        ResourceBackupCommand::Verify(a) => {
+            let progress = if cx.json() {
+                Progress::silent()
+            } else {
+                Progress::new(false)
+            };
+            let v = cx.block_on(command::verify(ws, &a.backup, progress))??;
+            print_or_json(cx, &v, || {
+                if let Some(out) = v.output.as_deref().filter(|o| !o.is_empty()) {
+                    println!("{out}");
+                }
+                println!(
+                    "Verified backup {} of `{}`: restored into the scratch resource `{}`, ready{}; the scratch resource and its volumes are removed.",
+                    v.record.id,
+                    v.record.resource,
+                    v.scratch,
+                    if v.output.is_some() { ", the verify command passed" } else { " (no operations.verify.command)" }
+                )
+            });
+        }
         ResourceBackupCommand::Restore(a) => {
             let target = RestoreTarget::from_args(a.resource, a.as_name, a.yes)?;
             let progress = if cx.json() {
@@ -218,7 +238,7 @@ pub fn backup_run_due(cx: &Context) -> Result<i32> {
     let mut ws = cx.open()?;
     let report = cx.block_on(command::run_due(&mut ws))??;
     print_report(cx, &report);
-    Ok(if report.failed.is_empty() { 0 } else { 1 })
+    Ok(if report.has_failures() { 1 } else { 0 })
 }
 
 /// `scheduler`: refusals (role, backup directory, a broken descriptor)

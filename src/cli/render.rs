@@ -70,11 +70,15 @@ pub fn print_deleted(report: &crate::ops::resource::Deleted) {
 pub fn print_backups(listing: &command::BackupListing) {
     for s in &listing.schedules {
         println!(
-            "{}: schedule {}, last scheduled run {}, {} record(s) cleaned by retention",
+            "{}: schedule {}, last scheduled run {}, {} record(s) cleaned by retention, last verified backup {}",
             s.resource,
             s.schedule.as_deref().unwrap_or("none"),
             s.last_scheduled_run.as_deref().unwrap_or("never"),
-            s.retention_cleaned
+            s.retention_cleaned,
+            s.last_verified
+                .as_ref()
+                .map(|l| format!("{} (verified {})", l.backup, l.verified_at))
+                .unwrap_or_else(|| "none".into())
         );
     }
     if !listing.schedules.is_empty() {
@@ -92,10 +96,13 @@ pub fn print_backups(listing: &command::BackupListing) {
             r.status,
             r.started_at,
             r.finished_at.unwrap_or_default(),
+            r.verify_status.unwrap_or_else(|| "-".into()),
         ]
     });
     table(
-        &["ID", "RESOURCE", "PURPOSE", "STATUS", "STARTED", "FINISHED"],
+        &[
+            "ID", "RESOURCE", "PURPOSE", "STATUS", "STARTED", "FINISHED", "VERIFIED",
+        ],
         rows.collect(),
     );
 }
@@ -113,6 +120,15 @@ pub fn print_report(cx: &Context, report: &schedule_run::Report) {
     }
     for f in &report.failed {
         eprintln!("scheduled backup of `{}` failed: {}", f.resource, f.error);
+    }
+    for v in &report.verified {
+        println!("verified scheduled backup {} of `{}`", v.backup, v.resource);
+    }
+    for f in &report.verify_failed {
+        eprintln!(
+            "verification of scheduled backup {} of `{}` failed: {}",
+            f.backup, f.resource, f.error
+        );
     }
     for c in &report.cleaned {
         println!(

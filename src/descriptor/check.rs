@@ -177,6 +177,9 @@ impl Checker<'_> {
         if let Some(op) = &r.operations.restore {
             self.env_keys(op.env.keys(), &format!("{base}.operations.restore.env"));
         }
+        if let Some(op) = &r.operations.verify {
+            self.env_keys(op.env.keys(), &format!("{base}.operations.verify.env"));
+        }
     }
 
     /// An environment variable name is not empty and holds no `=` or NUL:

@@ -26,10 +26,10 @@ const RESOURCE: &[&str] = &[
 const GENERATED: &[&str] = &["generator", "bytes", "encoding"];
 const OUTPUT: &[&str] = &["sensitive", "value"];
 const READINESS: &[&str] = &["type", "port", "timeoutMs"];
-const OPERATIONS: &[&str] = &["backup", "restore"];
+const OPERATIONS: &[&str] = &["backup", "restore", "verify"];
 const BACKUP: &[&str] = &["command", "image", "env", "schedule", "retention"];
 const RESTORE: &[&str] = &["command", "image", "env"];
-const SCHEDULE: &[&str] = &["interval", "cron"];
+const SCHEDULE: &[&str] = &["interval", "cron", "verify"];
 const RETENTION: &[&str] = &["keepLast", "maxAgeDays", "includeManual"];
 const INSTANCE: &[&str] = &["type", "values"];
 pub const RESTART_POLICIES: &[&str] = &["no", "always", "unless-stopped", "on-failure"];
@@ -464,9 +464,10 @@ fn operations(cx: &mut Cx, node: &Node, path: &str) -> Operations {
         let bpath = f.path("backup");
         if let Some(bf) = cx.fields(b, &bpath, BACKUP) {
             let op = operation(cx, &bf);
-            let schedule = bf
+            let (schedule, verify_scheduled) = bf
                 .get("schedule")
-                .and_then(|s| schedule(cx, s, &bf.path("schedule")));
+                .map(|s| schedule(cx, s, &bf.path("schedule")))
+                .unwrap_or((None, false));
             let retention = bf
                 .get("retention")
                 .and_then(|r| retention(cx, r, &bf.path("retention")));
@@ -474,6 +475,7 @@ fn operations(cx: &mut Cx, node: &Node, path: &str) -> Operations {
                 operation,
                 schedule,
                 retention,
+                verify_scheduled,
             });
         }
     }
@@ -483,11 +485,29 @@ fn operations(cx: &mut Cx, node: &Node, path: &str) -> Operations {
             ops.restore = operation(cx, &rf);
         }
     }
+    if let Some(v) = f.get("verify") {
+        let vpath = f.path("verify");
+        if let Some(vf) = cx.fields(v, &vpath, RESTORE) {
+            ops.verify = operation(cx, &vf);
+        }
+    }
     ops
 }
 
-fn schedule(cx: &mut Cx, node: &Node, path: &str) -> Option<Schedule> {
-    let f = cx.fields(node, path, SCHEDULE)?;
+/// A schedule and its `verify` flag.
+fn schedule(cx: &mut Cx, node: &Node, path: &str) -> (Option<Schedule>, bool) {
+    let Some(f) = cx.fields(node, path, SCHEDULE) else {
+        return (None, false);
+    };
+    let verify = f
+        .get("verify")
+        .and_then(|n| cx.boolean(n, &f.path("verify")))
+        .unwrap_or(false);
+    (when(cx, node, path, &f), verify)
+}
+
+/// When a schedule fires: `interval` or `cron`.
+fn when(cx: &mut Cx, node: &Node, path: &str, f: &Fields) -> Option<Schedule> {
     match (f.get("interval"), f.get("cron")) {
         (Some(_), Some(c)) => {
             cx.error(

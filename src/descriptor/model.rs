@@ -76,11 +76,16 @@ pub struct Operations {
     pub backup: Option<BackupOperation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<Operation>,
+    /// What `resource backup verify` runs against the scratch resource
+    /// after the restore (optional: without it, a restore that exits 0 and
+    /// a resource that stays ready pass).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Operation>,
 }
 
 impl Operations {
     pub fn is_empty(&self) -> bool {
-        self.backup.is_none() && self.restore.is_none()
+        self.backup.is_none() && self.restore.is_none() && self.verify.is_none()
     }
 }
 
@@ -102,6 +107,14 @@ pub struct BackupOperation {
     pub schedule: Option<Schedule>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<Retention>,
+    /// `schedule.verify: true`: each scheduled backup is verified after it
+    /// is taken.
+    #[serde(
+        rename = "verifyScheduled",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub verify_scheduled: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -41,9 +41,10 @@ pub struct OpContext<'a> {
     pub key: &'a SecretKey,
 }
 
-/// Runs one operation command for `resource` with `artifacts` at /backup.
+/// Runs one operation command for `resource` with `artifacts` at /backup;
+/// its last lines (redacted of sensitive values) on success.
 #[allow(clippy::too_many_arguments)]
-async fn run_operation(
+pub(super) async fn run_operation(
     cx: &OpContext<'_>,
     state: &State,
     resource: &str,
@@ -53,7 +54,7 @@ async fn run_operation(
     id: &str,
     artifacts: &std::path::Path,
     read_only: bool,
-) -> Result<()> {
+) -> Result<String> {
     let image = op.image.clone().unwrap_or_else(|| def.image.clone());
     cx.docker.ensure_image(&image).await?;
     let mut env = crate::apply::env::resource_env(
@@ -108,23 +109,24 @@ async fn run_operation(
         spec.mounts.push(Mount::volume(vname, target.clone()));
     }
     let outcome = cx.docker.run_to_completion(&spec).await?;
+    let tail: Vec<&str> = outcome
+        .output
+        .lines()
+        .rev()
+        .take(12)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let tail = redact(&tail.join("\n"), &sensitive);
     if outcome.exit_code != 0 {
-        let tail: Vec<&str> = outcome
-            .output
-            .lines()
-            .rev()
-            .take(12)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
         return Err(OpsError::CommandFailed {
             kind: kind.into(),
             exit_code: outcome.exit_code,
-            tail: redact(&tail.join("\n"), &sensitive),
+            tail,
         });
     }
-    Ok(())
+    Ok(tail)
 }
 
 /// The definition an operation of a deployed resource runs with: the
@@ -248,6 +250,9 @@ pub async fn create(
         error: None,
         retention_deleted_at: None,
         retention_reason: None,
+        verified_at: None,
+        verify_status: None,
+        verify_error: None,
     };
     state.backups.push(record.clone());
     store.save(state)?;
@@ -262,7 +267,8 @@ pub async fn create(
         &dir,
         false,
     )
-    .await;
+    .await
+    .map(|_| ());
     record.finished_at = Some(format_time(Utc::now().max(now)));
     match &result {
         Ok(()) => record.status = "succeeded".into(),
@@ -298,7 +304,7 @@ pub fn find<'s>(state: &'s State, id: &str) -> Result<&'s BackupRecord> {
         })
 }
 
-fn usable(record: &BackupRecord) -> Result<PathBuf> {
+pub(super) fn usable(record: &BackupRecord) -> Result<PathBuf> {
     if record.status != "succeeded" {
         return Err(OpsError::NotRestorable {
             id: record.id.clone(),
@@ -505,7 +511,8 @@ pub async fn restore_as(
     .map_err(|e| OpsError::RestoreAsFailed {
         name: name(),
         source: Box::new(e),
-    })
+    })?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -526,6 +533,9 @@ mod tests {
             error: None,
             retention_deleted_at: None,
             retention_reason: None,
+            verified_at: None,
+            verify_status: None,
+            verify_error: None,
         }
     }
 

@@ -9,6 +9,7 @@ use super::error::OpsError;
 use super::resource::{self, Deleted, ResourceRow};
 use super::schedule_run::{self, ScheduleSummary};
 use super::variable::{self, Scope, VariableError};
+use super::verify::Verified;
 use super::{audit, clock, output};
 use crate::apply::naming;
 use crate::apply::progress::Progress;
@@ -413,25 +414,35 @@ pub fn variables(
     Ok(variable::list(&ws.state, scope.as_ref()))
 }
 
-/// `backup run-due` once: every due scheduled backup, then retention,
-/// under the state lock.
+/// `backup run-due` once: every due scheduled backup (verified when its
+/// schedule says `verify: true`), then retention, under the state lock.
 pub async fn run_due(ws: &mut Workspace) -> Result<schedule_run::Report> {
     backup::backup_root()?;
     let now = clock::now()?;
     let (_lock, key, docker) = operation(ws, "backup run-due").await?;
-    let p = ws.name().to_string();
-    let ocx = OpContext {
-        docker: &docker,
-        project: &p,
-        env: &ws.env,
-        key: &key,
-    };
-    schedule_run::run_due(
-        &ocx,
-        &ws.project.compartment.resources,
-        &ws.target.store,
-        &mut ws.state,
-        now,
-    )
-    .await
+    let shared = Shared::new(
+        docker,
+        ws.project.clone(),
+        ws.env.clone(),
+        key,
+        Progress::silent(),
+    );
+    schedule_run::run_due(&shared, &ws.target.store, &mut ws.state, now).await
+}
+
+/// `resource backup verify`, under the state lock: the backup restored
+/// into a scratch resource and checked; the outcome recorded on it.
+pub async fn verify(ws: Workspace, id: &str, progress: Progress) -> Result<Verified> {
+    backup::backup_root()?;
+    let now = clock::now()?;
+    let (_lock, key, docker) = operation(&ws, "resource backup verify").await?;
+    let Workspace {
+        project,
+        env,
+        target: place,
+        mut state,
+        ..
+    } = ws;
+    let shared = Shared::new(docker, project, env, key, progress);
+    super::verify::verify(&shared, &place.store, &mut state, id, now).await
 }

@@ -149,6 +149,13 @@ pub enum OpsError {
     RestoreNoTarget,
     #[error("in-place restore overwrites the data of `{resource}` (after taking a pre-restore backup); pass --yes to confirm")]
     RestoreUnconfirmed { resource: String },
+    #[error("`{name}` is not ready after the restore: {source}")]
+    NotReadyAfterRestore {
+        name: String,
+        source: Box<StepError>,
+    },
+    #[error("backup `{id}` failed verification (recorded on the backup, see `compartment resource backup show --backup {id}`): {reason}")]
+    VerifyFailed { id: String, reason: String },
     #[error("COMPARTMENT_NOW must be an RFC 3339 time such as 2026-11-23T02:00:00Z, not `{value}` ({reason})")]
     Clock { value: String, reason: String },
     #[error(transparent)]

@@ -8,7 +8,7 @@
 //!
 //! Against the engine: resource commands (`resource`), outputs (`output`),
 //! runtime variables and bindings (`variable`), backups and restores
-//! (`backup`), scheduled runs with retention (`schedule_run`) and their
+//! (`backup`), verification into a scratch resource (`verify`), scheduled runs with retention (`schedule_run`) and their
 //! loop (`scheduler`), services as day-2 objects, `exec` and `ps`
 //! (`service`), `import`, `state rm` and `state mv` (`adopt`). `command` is each day-2 command as one library call;
 //! `guard` the one permission check; `clock` "now"; `error` the typed
@@ -30,5 +30,6 @@ pub mod schedule_run;
 pub mod scheduler;
 pub mod service;
 pub mod variable;
+pub mod verify;
 
 pub use error::OpsError;

@@ -129,6 +129,9 @@ mod tests {
             error: None,
             retention_deleted_at: None,
             retention_reason: None,
+            verified_at: None,
+            verify_status: None,
+            verify_error: None,
         }
     }
 

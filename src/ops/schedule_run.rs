@@ -1,10 +1,12 @@
-//! Running scheduled backups (`backup run-due`, `scheduler`) and applying
-//! retention afterwards: a cleaned backup loses its artifact directory but
-//! keeps its record, marked `deleted` with when and why.
+//! Running scheduled backups (`backup run-due`, `scheduler`), verifying
+//! them when the schedule says `verify: true`, and applying retention
+//! afterwards: a cleaned backup loses its artifact directory but keeps its
+//! record, marked `deleted` with when and why.
 
 use super::backup::{self, OpContext};
 use super::error::OpsError;
 use super::{retention, schedule};
+use crate::apply::steps::Shared;
 use crate::descriptor::model::ResourceDef;
 
 type Result<T, E = OpsError> = std::result::Result<T, E>;
@@ -21,8 +23,27 @@ pub struct Report {
     /// Each scheduled backup that was due but failed (or whose schedule is
     /// unusable).
     pub failed: Vec<Failed>,
+    /// Each scheduled backup verified green after it was taken.
+    pub verified: Vec<Ran>,
+    /// Each scheduled backup whose verification failed (recorded on it).
+    #[serde(rename = "verifyFailed")]
+    pub verify_failed: Vec<VerifyFailed>,
     /// Each record retention cleaned.
     pub cleaned: Vec<Cleaned>,
+}
+
+impl Report {
+    /// Whether anything failed: `backup run-due` then exits non-zero.
+    pub fn has_failures(&self) -> bool {
+        !self.failed.is_empty() || !self.verify_failed.is_empty()
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct VerifyFailed {
+    pub resource: String,
+    pub backup: String,
+    pub error: String,
 }
 
 #[derive(Debug, Serialize)]
@@ -51,6 +72,30 @@ pub struct ScheduleSummary {
     pub schedule: Option<String>,
     pub last_scheduled_run: Option<String>,
     pub retention_cleaned: u64,
+    /// The newest backup of the resource that passed verification.
+    pub last_verified: Option<LastVerified>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LastVerified {
+    pub backup: String,
+    pub verified_at: String,
+}
+
+/// The newest backup of `resource` (by start time) whose last
+/// verification passed.
+fn last_verified(state: &State, resource: &str) -> Option<LastVerified> {
+    state
+        .backups
+        .iter()
+        .filter(|b| b.resource == resource && b.verify_status.as_deref() == Some("passed"))
+        .filter_map(|b| Some((parse(&b.started_at)?, b)))
+        .max_by_key(|(t, _)| *t)
+        .map(|(_, b)| LastVerified {
+            backup: b.id.clone(),
+            verified_at: b.verified_at.clone().unwrap_or_default(),
+        })
 }
 
 fn parse(t: &str) -> Option<DateTime<Utc>> {
@@ -80,25 +125,33 @@ pub fn summaries(
                     .map(schedule::describe),
                 last_scheduled_run: sched.and_then(|s| s.last_scheduled_run.clone()),
                 retention_cleaned: sched.map(|s| s.retention_cleaned).unwrap_or(0),
+                last_verified: last_verified(state, n),
             }
         })
         .collect()
 }
 
-/// Runs every due scheduled backup once, then retention for every resource.
+/// Runs every due scheduled backup once (verifying it when asked), then
+/// retention for every resource.
 pub async fn run_due(
-    cx: &OpContext<'_>,
-    declared: &BTreeMap<String, ResourceDef>,
+    shared: &Shared,
     store: &StateStore,
     state: &mut State,
     now: DateTime<Utc>,
 ) -> Result<Report> {
+    let declared = &shared.project.compartment.resources;
+    let cx = &OpContext {
+        docker: &shared.docker,
+        project: shared.project_name(),
+        env: &shared.env,
+        key: &shared.key,
+    };
     let mut report = Report::default();
     let names: Vec<String> = state.resources.keys().cloned().collect();
     for name in &names {
-        let Some(sched) = backup::operations_in_force(declared, state, name)
+        let Some((sched, verify)) = backup::operations_in_force(declared, state, name)
             .and_then(|ops| ops.backup)
-            .and_then(|b| b.schedule.clone())
+            .and_then(|b| b.schedule.clone().map(|s| (s, b.verify_scheduled)))
         else {
             continue;
         };
@@ -130,10 +183,15 @@ pub async fn run_due(
             .or_default()
             .last_scheduled_run = Some(crate::support::time::format_time(now));
         match backup::create(cx, declared, store, state, name, "scheduled", now).await {
-            Ok(r) => report.ran.push(Ran {
-                resource: name.clone(),
-                backup: r.id,
-            }),
+            Ok(r) => {
+                report.ran.push(Ran {
+                    resource: name.clone(),
+                    backup: r.id.clone(),
+                });
+                if verify {
+                    verify_one(shared, store, state, name, &r.id, now, &mut report).await?;
+                }
+            }
             Err(e) => report.failed.push(Failed {
                 resource: name.clone(),
                 error: e.to_string(),
@@ -173,4 +231,36 @@ pub async fn run_due(
     }
     store.save(state)?;
     Ok(report)
+}
+
+/// Verifies a scheduled backup just taken; a failed verification goes to
+/// the report (and is recorded on the backup), a broken state stops.
+#[allow(clippy::too_many_arguments)]
+async fn verify_one(
+    shared: &Shared,
+    store: &StateStore,
+    state: &mut State,
+    resource: &str,
+    id: &str,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> Result<()> {
+    match super::verify::verify(shared, store, state, id, now).await {
+        Ok(_) => report.verified.push(Ran {
+            resource: resource.into(),
+            backup: id.into(),
+        }),
+        Err(e @ OpsError::Store(_)) => return Err(e),
+        Err(OpsError::VerifyFailed { reason, .. }) => report.verify_failed.push(VerifyFailed {
+            resource: resource.into(),
+            backup: id.into(),
+            error: reason,
+        }),
+        Err(e) => report.verify_failed.push(VerifyFailed {
+            resource: resource.into(),
+            backup: id.into(),
+            error: e.to_string(),
+        }),
+    }
+    Ok(())
 }

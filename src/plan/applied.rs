@@ -107,8 +107,10 @@ impl From<&d::Operations> for a::Operations {
                     max_age_days: r.max_age_days,
                     include_manual: r.include_manual,
                 }),
+                verify_scheduled: b.verify_scheduled,
             }),
             restore: o.restore.as_ref().map(a::Operation::from),
+            verify: o.verify.as_ref().map(a::Operation::from),
         }
     }
 }
@@ -127,8 +129,10 @@ impl From<&a::Operations> for d::Operations {
                     max_age_days: r.max_age_days,
                     include_manual: r.include_manual,
                 }),
+                verify_scheduled: b.verify_scheduled,
             }),
             restore: o.restore.as_ref().map(d::Operation::from),
+            verify: o.verify.as_ref().map(d::Operation::from),
         }
     }
 }
@@ -227,9 +231,15 @@ mod tests {
                         max_age_days: None,
                         include_manual: true,
                     }),
+                    verify_scheduled: true,
                 }),
                 restore: Some(d::Operation {
                     command: "load".into(),
+                    image: None,
+                    env: BTreeMap::new(),
+                }),
+                verify: Some(d::Operation {
+                    command: "check".into(),
                     image: None,
                     env: BTreeMap::new(),
                 }),

@@ -120,11 +120,13 @@ pub struct Operations {
     pub backup: Option<BackupOperation>,
     #[serde(rename = "restore", default, skip_serializing_if = "Option::is_none")]
     pub restore: Option<Operation>,
+    #[serde(rename = "verify", default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Operation>,
 }
 
 impl Operations {
     pub fn is_empty(&self) -> bool {
-        self.backup.is_none() && self.restore.is_none()
+        self.backup.is_none() && self.restore.is_none() && self.verify.is_none()
     }
 }
 
@@ -146,6 +148,12 @@ pub struct BackupOperation {
     pub schedule: Option<Schedule>,
     #[serde(rename = "retention", default, skip_serializing_if = "Option::is_none")]
     pub retention: Option<Retention>,
+    #[serde(
+        rename = "verifyScheduled",
+        default,
+        skip_serializing_if = "std::ops::Not::not"
+    )]
+    pub verify_scheduled: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -257,8 +265,10 @@ mod tests {
                     operation: op.clone(),
                     schedule: Some(Schedule::Cron("* * * * *".into())),
                     retention: Some(Retention::default()),
+                    verify_scheduled: true,
                 }),
-                restore: Some(op),
+                restore: Some(op.clone()),
+                verify: Some(op),
             },
         }
     }

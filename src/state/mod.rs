@@ -241,6 +241,16 @@ pub struct BackupRecord {
     pub retention_deleted_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retention_reason: Option<String>,
+    /// When `resource backup verify` last finished with this backup.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_at: Option<String>,
+    /// passed | failed
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_status: Option<String>,
+    /// Why the last verification failed: what failed and the command's
+    /// last lines, redacted of sensitive values.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify_error: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -18,6 +18,7 @@ macro_rules! cases {
 mod applied;
 mod apply;
 mod architecture;
+mod backups;
 mod broken;
 mod cli;
 mod engine;
@@ -41,6 +42,7 @@ fn main() {
     harness::run(&[
         ("apply", apply::TESTS),
         ("architecture", architecture::TESTS),
+        ("backups", backups::TESTS),
         ("broken", broken::TESTS),
         ("cli", cli::TESTS),
         ("fuzz", fuzz::TESTS),

@@ -1105,13 +1105,13 @@ fn backups_restore_in_place_and_into_a_new_resource() {
     );
     assert_eq!(show, r);
     // Backup ids are random: the expectations name them once known.
-    let schedule = "store: schedule cron `*/15 * * * *` (UTC), last scheduled run never, 0 record(s) cleaned by retention\n";
+    let schedule = "store: schedule cron `*/15 * * * *` (UTC), last scheduled run never, 0 record(s) cleaned by retention, last verified backup none\n";
     p.cmd(["resource", "backup", "list", "--resource", "store"])
         .stdout(&format!(
             "\
 {schedule}
-ID                         RESOURCE  PURPOSE  STATUS     STARTED               FINISHED
-{id}  store     manual   succeeded  [TIMESTAMP]  [TIMESTAMP]
+ID                         RESOURCE  PURPOSE  STATUS     STARTED               FINISHED              VERIFIED
+{id}  store     manual   succeeded  [TIMESTAMP]  [TIMESTAMP]  -
 "
         ))
         .run();
@@ -1184,9 +1184,9 @@ Restored backup {id} into `store` (pre-restore backup: {pre_id}).
         .stdout(&format!(
             "\
 {schedule}
-ID                         RESOURCE  PURPOSE      STATUS     STARTED               FINISHED
-{id}  store     manual       succeeded  [TIMESTAMP]  [TIMESTAMP]
-{pre_id}  store     pre-restore  succeeded  [TIMESTAMP]  [TIMESTAMP]
+ID                         RESOURCE  PURPOSE      STATUS     STARTED               FINISHED              VERIFIED
+{id}  store     manual       succeeded  [TIMESTAMP]  [TIMESTAMP]  -
+{pre_id}  store     pre-restore  succeeded  [TIMESTAMP]  [TIMESTAMP]  -
 "
         ))
         .run();
@@ -1516,16 +1516,16 @@ fn scheduled_backups_cron_minute_and_retention() {
     p.cmd(["resource", "backup", "list"])
         .stdout(&format!(
             "\
-store: schedule cron `*/15 * * * *` (UTC), last scheduled run [TIMESTAMP], 4 record(s) cleaned by retention
+store: schedule cron `*/15 * * * *` (UTC), last scheduled run [TIMESTAMP], 4 record(s) cleaned by retention, last verified backup none
 
-ID                         RESOURCE  PURPOSE    STATUS     STARTED               FINISHED
-{s1}  store     scheduled  deleted    [TIMESTAMP]  [TIMESTAMP]
-{s2}  store     scheduled  deleted    [TIMESTAMP]  [TIMESTAMP]
-{m1}  store     manual     deleted    [TIMESTAMP]  [TIMESTAMP]
-{s3}  store     scheduled  deleted    [TIMESTAMP]  [TIMESTAMP]
-{s4}  store     scheduled  succeeded  [TIMESTAMP]  [TIMESTAMP]
-{s5}  store     scheduled  succeeded  [TIMESTAMP]  [TIMESTAMP]
-{s6}  store     scheduled  succeeded  [TIMESTAMP]  [TIMESTAMP]
+ID                         RESOURCE  PURPOSE    STATUS     STARTED               FINISHED              VERIFIED
+{s1}  store     scheduled  deleted    [TIMESTAMP]  [TIMESTAMP]  -
+{s2}  store     scheduled  deleted    [TIMESTAMP]  [TIMESTAMP]  -
+{m1}  store     manual     deleted    [TIMESTAMP]  [TIMESTAMP]  -
+{s3}  store     scheduled  deleted    [TIMESTAMP]  [TIMESTAMP]  -
+{s4}  store     scheduled  succeeded  [TIMESTAMP]  [TIMESTAMP]  -
+{s5}  store     scheduled  succeeded  [TIMESTAMP]  [TIMESTAMP]  -
+{s6}  store     scheduled  succeeded  [TIMESTAMP]  [TIMESTAMP]  -
 "
         ))
         .run();
@@ -1535,7 +1535,7 @@ ID                         RESOURCE  PURPOSE    STATUS     STARTED              
     );
     assert_eq!(
         v["schedules"],
-        serde_json::json!([{"resource": "store", "schedule": "cron `*/15 * * * *` (UTC)", "lastScheduledRun": "2090-01-02T00:45:00Z", "retentionCleaned": 4}])
+        serde_json::json!([{"resource": "store", "schedule": "cron `*/15 * * * *` (UTC)", "lastScheduledRun": "2090-01-02T00:45:00Z", "retentionCleaned": 4, "lastVerified": null}])
     );
     refused(
         p.ops([
@@ -1577,7 +1577,7 @@ ID                         RESOURCE  PURPOSE    STATUS     STARTED              
     let cleaned = |id: &str| serde_json::json!({"resource": "store", "backup": id, "reason": "older than 1 day"});
     assert_eq!(
         report,
-        serde_json::json!({"ran": [], "failed": [], "cleaned": [cleaned(&s4), cleaned(&s5), cleaned(&s6)]})
+        serde_json::json!({"ran": [], "failed": [], "verified": [], "verifyFailed": [], "cleaned": [cleaned(&s4), cleaned(&s5), cleaned(&s6)]})
     );
 
     // The scheduler loop: runs what is due, applies retention, then waits.
