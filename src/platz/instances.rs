@@ -345,7 +345,9 @@ impl Resolver<'_> {
         values: &Map<String, Value>,
         references: &mut BTreeSet<String>,
     ) {
-        let vpath = format!("{base}.values.{}", input.id);
+        // Built only for a diagnostic: a path per input of every instance
+        // was 3 % of planning 10,000 instances (docs/benchmarks.md).
+        let vpath = || format!("{base}.values.{}", input.id);
         let shown = visible(input, values);
         match values.get(&input.id) {
             None if input.required && shown => {
@@ -369,7 +371,7 @@ impl Resolver<'_> {
             Some(v) => {
                 if let Err(problem) = check_value(input, v) {
                     self.err_at(
-                        &vpath,
+                        &vpath(),
                         true,
                         "invalid-value",
                         format!("value `{}` of instance `{name}` {problem}", input.id),
@@ -389,7 +391,7 @@ impl Resolver<'_> {
     fn collection_references(
         &mut self,
         name: &str,
-        vpath: &str,
+        vpath: &dyn Fn() -> String,
         input: &Input,
         filter: &CollectionFilter,
         v: &Value,
@@ -400,16 +402,18 @@ impl Resolver<'_> {
             Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
             _ => vec![],
         };
+        // Borrowed for the resolver's lifetime, not through `self`: no copy
+        // of the owner and key per reference.
+        let (decls, types, external) = (self.decls, self.types, self.external);
         for target in names {
-            let found = self
-                .decls
+            let found = decls
                 .get(target)
-                .and_then(|d| self.types.get(&d.type_ref))
-                .map(|tt| (tt.owner.clone(), tt.key.clone(), tt.global))
+                .and_then(|d| types.get(&d.type_ref))
+                .map(|tt| (tt.owner.as_str(), tt.key.as_str(), tt.global))
                 .or_else(|| {
-                    self.external
+                    external
                         .get(target)
-                        .map(|e| (e.owner.clone(), e.key.clone(), e.global))
+                        .map(|e| (e.owner.as_str(), e.key.as_str(), e.global))
                 });
             match found {
                 None => {
@@ -418,10 +422,10 @@ impl Resolver<'_> {
                         Some(s) => format!("did you mean `{s}`?"),
                         None => format!("declare an instance `{target}` of type `{}` under instances", filter.describe()),
                     };
-                    self.err_at(vpath, true, "unknown-instance", format!("`{}` of instance `{name}` names unknown instance `{target}`", input.id), help);
+                    self.err_at(&vpath(), true, "unknown-instance", format!("`{}` of instance `{name}` names unknown instance `{target}`", input.id), help);
                 }
-                Some((owner, key, _)) if !filter.matches(&owner, &key) => self.err_at(
-                    vpath,
+                Some((owner, key, _)) if !filter.matches(owner, key) => self.err_at(
+                    &vpath(),
                     true,
                     "wrong-instance-type",
                     format!("`{}` of instance `{name}` names `{target}`, which is a `{owner}/{key}`, not a `{}`", input.id, filter.describe()),
