@@ -19,6 +19,7 @@
 
 use compartment::apply::executor::dependencies;
 use compartment::graph::walk::{walk, Visitor, Work};
+use compartment::plan::planner::new_change;
 use compartment::plan::{Action, Change, Kind};
 use std::time::Instant;
 
@@ -53,21 +54,9 @@ fn change(kind: Kind, name: String, depends_on: Vec<String>) -> Change {
         Kind::Service => "service",
         Kind::Instance => "instance",
     };
-    Change {
-        address: format!("{prefix}.{name}"),
-        action: Action::NoOp,
-        depends_on,
-        kind,
-        name,
-        reason: None,
-        diff: vec![],
-        generated: Default::default(),
-        connections: vec![],
-        hooks: vec![],
-        global: false,
-        volumes: Default::default(),
-        role: None,
-    }
+    let mut ch = new_change(&format!("{prefix}.{name}"), kind, &name, Action::NoOp);
+    ch.depends_on = depends_on;
+    ch
 }
 
 /// `n` changes in execution order: resources, services, then the chain.

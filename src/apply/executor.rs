@@ -330,21 +330,10 @@ mod tests {
             Kind::Service => "service",
             Kind::Instance => "instance",
         };
-        Change {
-            address: format!("{prefix}.{name}"),
-            action,
-            depends_on: depends_on.iter().map(|d| d.to_string()).collect(),
-            kind,
-            name: name.into(),
-            reason: None,
-            diff: vec![],
-            generated: Default::default(),
-            connections: vec![],
-            hooks: vec![],
-            global: false,
-            volumes: Default::default(),
-            role: None,
-        }
+        let mut ch =
+            crate::plan::planner::new_change(&format!("{prefix}.{name}"), kind, name, action);
+        ch.depends_on = depends_on.iter().map(|d| d.to_string()).collect();
+        ch
     }
 
     #[test]

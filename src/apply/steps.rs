@@ -115,6 +115,18 @@ pub struct StepResult {
 }
 
 impl StepResult {
+    /// Records the step's updates in `state`, for a step run outside apply
+    /// (`restore`, `restore --as`, `backup verify`), which keeps no
+    /// environment-wide (global) state of its own.
+    pub fn apply_to(&mut self, state: &mut State) {
+        let mut global = State::default();
+        for u in self.updates.drain(..) {
+            u.apply(state, &mut global);
+        }
+    }
+}
+
+impl StepResult {
     fn failed(updates: Vec<Update>, error: impl Into<StepError>, warnings: Vec<String>) -> Self {
         StepResult {
             updates,

@@ -388,12 +388,9 @@ pub async fn restore_in_place(
     for v in volumes {
         shared.docker.remove_volume(&v).await?;
     }
-    let result =
+    let mut result =
         steps::converge_resource(shared, state, resource, applied, Action::Replace, origin).await;
-    let mut global = State::default();
-    for u in result.updates {
-        u.apply(state, &mut global);
-    }
+    result.apply_to(state);
     store.save(state)?;
     if let Err(source) = result.outcome {
         return Err(OpsError::RecreateFailed {
@@ -478,7 +475,7 @@ pub async fn restore_as(
     }
     let mut def = def;
     def.operations = ops;
-    let result = steps::converge_resource(
+    let mut result = steps::converge_resource(
         shared,
         state,
         new_name,
@@ -487,10 +484,7 @@ pub async fn restore_as(
         Origin::Restore,
     )
     .await;
-    let mut global = State::default();
-    for u in result.updates {
-        u.apply(state, &mut global);
-    }
+    result.apply_to(state);
     store.save(state)?;
     if let Err(source) = result.outcome {
         return Err(OpsError::CreateFailed {

@@ -156,7 +156,7 @@ async fn check(
             .resource
             .insert(scratch.to_string(), vars);
     }
-    let result = steps::converge_resource(
+    let mut result = steps::converge_resource(
         shared,
         &scratch_state,
         scratch,
@@ -165,10 +165,7 @@ async fn check(
         Origin::Restore,
     )
     .await;
-    let mut global = State::default();
-    for u in result.updates {
-        u.apply(&mut scratch_state, &mut global);
-    }
+    result.apply_to(&mut scratch_state);
     result.outcome.map_err(|source| OpsError::CreateFailed {
         name: scratch.into(),
         source: Box::new(source),

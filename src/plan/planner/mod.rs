@@ -127,7 +127,7 @@ impl Draft {
 }
 
 /// A change of `action` with nothing else known yet.
-pub(crate) fn new_change(address: &str, kind: Kind, name: &str, action: Action) -> Change {
+pub fn new_change(address: &str, kind: Kind, name: &str, action: Action) -> Change {
     Change {
         address: address.into(),
         action,
