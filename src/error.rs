@@ -73,6 +73,7 @@ impl Error {
             Error::OutOfDate { .. } => "out-of-date",
             Error::Apply(ApplyError::Stale { .. }) => "stale-plan",
             Error::Apply(ApplyError::Drifted { .. }) => "drifted-plan",
+            Error::Apply(ApplyError::Unrecorded { .. }) => "unrecorded-objects",
             Error::Apply(ApplyError::Interrupted) => "interrupted",
             Error::Apply(ApplyError::Docker(_)) | Error::Docker(_) => "engine",
             Error::Apply(ApplyError::Denied(_) | ApplyError::RoleDenied(_)) => "denied",

@@ -1,7 +1,8 @@
 //! Apply: executing a plan against the Docker engine. `executor` walks the
 //! plan graph, `steps` is what each node does, `hooks` the lifecycle
 //! callbacks, `env` runtime environments and outputs, `naming` the engine
-//! object names, `refresh` drift detection, `progress` live output, `run`
+//! object names, `refresh` drift detection, `progress` live output, `intent` the
+//! durable record of a create made before its Docker objects, `run`
 //! the whole command (locks, staleness, confirmation, execution), `error`
 //! its typed failures.
 
@@ -9,6 +10,7 @@ pub mod env;
 pub mod error;
 pub mod executor;
 pub mod hooks;
+pub mod intent;
 pub mod naming;
 pub mod progress;
 pub mod refresh;

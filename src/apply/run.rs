@@ -9,7 +9,7 @@ use super::error::ApplyError;
 use super::executor::{self, Outcome, Stores};
 use super::progress::Progress;
 use super::steps::Shared;
-use super::{prepare, refresh};
+use super::{intent, prepare, refresh};
 use crate::docker::Docker;
 use crate::interrupt::Interrupt;
 use crate::plan::{file, planner, Mode, Plan};
@@ -148,9 +148,16 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
     let key = SecretKey::load_or_create()?;
     ws.state.bind_key(&key)?;
     let p = ws.name().to_string();
-    // A destroy creates nothing, not even the network it is removing.
-    if mode.is_apply() && prepare(&docker, &key, &p, &ws.env, &mut ws.state).await? {
-        ws.target.store.save(&mut ws.state)?;
+    intent::refuse_unrecorded(&docker, &plan.changes, &ws.project, &ws.env, &ws.state).await?;
+    // A destroy creates nothing, not even the network it is removing. The
+    // network, the hook secret and every create's intent (with its sealed
+    // generated variables) are saved in one write before any node runs.
+    if mode.is_apply() {
+        let mut changed = prepare(&docker, &key, &p, &ws.env, &mut ws.state).await?;
+        changed |= intent::record(&plan.changes, &ws.project, &ws.env, &key, &mut ws.state);
+        if changed {
+            ws.target.store.save(&mut ws.state)?;
+        }
     }
     if interrupt.is_set() {
         return Err(ApplyError::Interrupted);

@@ -4,7 +4,7 @@
 //! state updates it earned, also when it fails part-way (a generated
 //! variable, once made, is kept).
 
-use super::env::{self, generate_token, variable_identity};
+use super::env;
 use super::error::StepError;
 use super::hooks;
 use super::naming;
@@ -70,10 +70,12 @@ impl Update {
             }
             Update::PutResource(n, r) => {
                 state.kept_volumes.remove(&n);
+                state.creating.remove(&n);
                 state.resources.insert(n, *r);
             }
             Update::RemoveResource { name, kept } => {
                 state.resources.remove(&name);
+                state.creating.remove(&name);
                 state.schedules.remove(&name);
                 if kept.is_empty() {
                     state.variables.resource.remove(&name);
@@ -391,34 +393,27 @@ async fn delete_resource(sh: &Shared, state: &State, change: &Change) -> StepRes
 
 /// Generates (and seals) the resource's generated variables that do not
 /// exist yet, adding them to `vars`; the updates record them in the state.
+/// Apply has already made them before any node ran ([`super::intent`]);
+/// `restore --as` and `backup verify` make them here.
 fn generate_variables(
     sh: &Shared,
     name: &str,
     def: &ResourceDef,
     vars: &mut Option<BTreeMap<String, Variable>>,
 ) -> Vec<Update> {
-    let mut updates = Vec::new();
-    for (key, g) in &def.generated_variables {
-        if vars.as_ref().is_some_and(|v| v.contains_key(key)) {
-            continue;
-        }
-        let value = generate_token(g.bytes, &g.encoding);
-        let identity = variable_identity(sh.project_name(), &sh.env, "resource", name, key);
-        let variable = Variable {
-            sensitive: true,
-            generated: true,
-            value: None,
-            sealed: Some(sh.key.seal(&identity, &value)),
-        };
-        vars.get_or_insert_default()
-            .insert(key.clone(), variable.clone());
-        updates.push(Update::SetResourceVariable {
+    let all = vars.get_or_insert_default();
+    let before: BTreeSet<String> = all.keys().cloned().collect();
+    if !super::intent::generate(&sh.key, sh.project_name(), &sh.env, name, def, all) {
+        return Vec::new();
+    }
+    all.iter()
+        .filter(|(k, _)| !before.contains(*k))
+        .map(|(key, variable)| Update::SetResourceVariable {
             resource: name.to_string(),
             key: key.clone(),
-            variable,
-        });
-    }
-    updates
+            variable: variable.clone(),
+        })
+        .collect()
 }
 
 /// Brings one resource to `def`: generated variables, image, volumes,

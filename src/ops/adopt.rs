@@ -33,7 +33,7 @@ fn parse(address: &str) -> Result<(&str, &str)> {
 
 fn recorded(state: &State, kind: &str, name: &str) -> bool {
     match kind {
-        "resource" => state.resources.contains_key(name),
+        "resource" => state.resources.contains_key(name) || state.creating.contains_key(name),
         "service" => state.services.contains_key(name),
         _ => state.instances.contains_key(name),
     }
@@ -65,7 +65,12 @@ pub fn remove(ws: &mut Workspace, address: &str) -> Result<Changed> {
         });
     }
     match kind {
-        "resource" => drop(st.resources.remove(name)),
+        "resource" => {
+            st.resources.remove(name);
+            // An interrupted create's intent goes too: its objects are
+            // then refused, not adopted, by the next apply.
+            st.creating.remove(name);
+        }
         "service" => drop(st.services.remove(name)),
         _ => drop(st.instances.remove(name)),
     }
@@ -120,6 +125,7 @@ pub fn rename(ws: &mut Workspace, old: &str, new: &str) -> Result<Changed> {
             move_key(&mut st.variables.resource, from, to);
             move_key(&mut st.schedules, from, to);
             move_key(&mut st.kept_volumes, from, to);
+            move_key(&mut st.creating, from, to);
             for b in st.bindings.values_mut().flat_map(|m| m.values_mut()) {
                 if b.resource == from {
                     b.resource = to.into();
@@ -173,13 +179,55 @@ fn applied<D>(info: &ContainerInfo, definition: D) -> Applied<D> {
     }
 }
 
+/// The imported container's values of the resource's generated variables
+/// the state does not hold, sealed into the state: its data was written
+/// with them, so the next apply must keep them, not generate new ones.
+fn adopt_generated(
+    state: &mut State,
+    project: &str,
+    env: &str,
+    name: &str,
+    def: &crate::descriptor::model::ResourceDef,
+    info: &ContainerInfo,
+) -> Result<()> {
+    let held = state.variables.resource.get(name);
+    let missing: Vec<(&String, &String)> = def
+        .generated_variables
+        .keys()
+        .filter(|k| held.is_none_or(|h| !h.contains_key(*k)))
+        .filter_map(|k| info.env.get(k).map(|v| (k, v)))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let key = crate::state::secrets::SecretKey::load_or_create()?;
+    state.bind_key(&key)?;
+    let vars = state.variables.resource.entry(name.into()).or_default();
+    for (k, value) in missing {
+        let identity = crate::apply::env::variable_identity(project, env, "resource", name, k);
+        vars.insert(
+            k.clone(),
+            crate::state::Variable {
+                sensitive: true,
+                generated: true,
+                value: None,
+                sealed: Some(key.seal(&identity, value)),
+            },
+        );
+    }
+    Ok(())
+}
+
 /// `import ADDRESS CONTAINER`: the running container recorded as the
 /// declared resource or service, with the named volumes mounted where the
 /// declaration mounts its handles.
 pub async fn import(ws: &mut Workspace, address: &str, container: &str) -> Result<Changed> {
     let (kind, name) = parse(address)?;
     let _lock = ws.target.store.lock("import")?;
-    if recorded(&ws.state, kind, name) {
+    // An interrupted create's intent does not stand in the way: the import
+    // replaces it with the record.
+    let intent_only = kind == "resource" && !ws.state.resources.contains_key(name);
+    if recorded(&ws.state, kind, name) && !intent_only {
         return Err(OpsError::AlreadyInState {
             address: address.into(),
         });
@@ -203,12 +251,21 @@ pub async fn import(ws: &mut Workspace, address: &str, container: &str) -> Resul
                     volumes.insert(handle.clone(), source.clone());
                 }
             }
+            adopt_generated(
+                &mut ws.state,
+                &ws.project.compartment.name,
+                &ws.env,
+                name,
+                def,
+                &info,
+            )?;
             let record = ResourceState {
                 applied: applied(&info, ResourceConfig::from(def)),
                 volumes: volumes.clone(),
                 origin: Default::default(),
             };
             ws.state.resources.insert(name.into(), record);
+            ws.state.creating.remove(name);
         }
         "service" => {
             let def = c.services.get(name).ok_or_else(|| OpsError::NotDeclared {

@@ -15,6 +15,9 @@
 //!   made from them) are salted argon2id hashes, where version 2 kept an
 //!   unsalted `sha256:<hex>`; the upgrade hashes the old digest (salted by
 //!   lineage, instance and input), so it needs no secret.
+//! - 4: `creating`, the intent an apply records (with the sealed generated
+//!   variables) before it creates a resource's container and volumes; a
+//!   version 3 file has none, so the upgrade changes nothing else.
 
 use super::{State, CURRENT_VERSION};
 use serde_json::{json, Map, Value};
@@ -138,14 +141,25 @@ type Upgrade = fn(Value) -> Result<Value, String>;
 
 /// The upgrade chain, by source version: a file of version `n` goes through
 /// every step from the `n`th on.
-const UPGRADES: [(u64, Upgrade); CURRENT_VERSION as usize] =
-    [(0, upgrade_v0), (1, upgrade_v1), (2, upgrade_v2)];
+const UPGRADES: [(u64, Upgrade); CURRENT_VERSION as usize] = [
+    (0, upgrade_v0),
+    (1, upgrade_v1),
+    (2, upgrade_v2),
+    (3, upgrade_v3),
+];
 
 fn take_list(v: &mut Value, key: &str) -> Vec<Value> {
     match v.as_object_mut().and_then(|o| o.remove(key)) {
         Some(Value::Array(items)) => items,
         _ => Vec::new(),
     }
+}
+
+/// 3 → 4: no intent was recorded before version 4.
+fn upgrade_v3(mut v: Value) -> Result<Value, String> {
+    let obj = v.as_object_mut().ok_or("the state is not an object")?;
+    obj.insert("version".into(), json!(4));
+    Ok(v)
 }
 
 /// 0 → 1.
@@ -353,15 +367,17 @@ mod tests {
     const V1: &str = include_str!("../../state/samples/state-v1.json");
     const V2: &str = include_str!("../../state/samples/state-v2.json");
     const V3: &str = include_str!("../../state/samples/state-v3.json");
+    const V4: &str = include_str!("../../state/samples/state-v4.json");
 
     #[test]
     fn every_older_sample_upgrades_to_the_current_one() {
-        let current = read("v3", V3).unwrap();
+        let current = read("v4", V4).unwrap();
         assert_eq!(current.version, CURRENT_VERSION);
+        assert_eq!(read("v3", V3).unwrap(), current);
         assert_eq!(read("v2", V2).unwrap(), current);
         assert_eq!(read("v1", V1).unwrap(), current);
         assert_eq!(read("v0", V0).unwrap(), current);
-        assert_eq!(write(&current), V3);
+        assert_eq!(write(&current), V4);
     }
 
     #[test]

@@ -54,9 +54,30 @@ pub struct State {
     /// destroy kept (`destroy --delete-data` deletes them later).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub kept_volumes: BTreeMap<String, BTreeMap<String, String>>,
+    /// Resource → what an apply started to create for it, saved (with its
+    /// sealed generated variables) before any of its Docker objects
+    /// existed; cleared when the resource is recorded. A crash leaves the
+    /// intent, so the next apply adopts those objects instead of taking
+    /// them over with new credentials.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub creating: BTreeMap<String, CreateIntent>,
 }
 
-pub const CURRENT_VERSION: u32 = 3;
+/// A resource create that has started: the Docker objects it makes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateIntent {
+    /// When the apply that started it recorded the intent (RFC 3339).
+    pub started_at: String,
+    /// The container it creates.
+    pub container: String,
+    /// Volume handle → the Docker volume it creates or reuses.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, String>,
+}
+
+pub const CURRENT_VERSION: u32 = 4;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

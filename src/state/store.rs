@@ -209,6 +209,7 @@ impl StateStore {
         std::fs::create_dir_all(dir).map_err(io("cannot create", dir))?;
         if real.exists() {
             let backup = self.backup_path();
+            self.keep_other_lineage(&backup, &state.lineage)?;
             let tmp = self.sibling(&format!(".backup.tmp-{}", std::process::id()));
             std::fs::copy(&real, &tmp).map_err(io("cannot copy", &real))?;
             std::fs::File::open(&tmp)
@@ -228,6 +229,28 @@ impl StateStore {
             let _ = d.sync_all();
         }
         Ok(())
+    }
+
+    /// A `.backup` of another lineage (the state file was deleted or
+    /// replaced, and this is a new one) may be the last copy of the old
+    /// lineage's sealed secrets: it is moved aside to
+    /// `<file>.backup.<lineage>`, never overwritten.
+    fn keep_other_lineage(&self, backup: &Path, lineage: &str) -> Result<(), StoreError> {
+        let Ok(text) = std::fs::read_to_string(backup) else {
+            return Ok(());
+        };
+        let theirs = lineage_of(&text);
+        if theirs.as_deref().is_none_or(|l| l == lineage) {
+            return Ok(());
+        }
+        let old = theirs.unwrap_or_default();
+        let mut aside = self.sibling(&format!(".backup.{old}"));
+        let mut n = 1;
+        while aside.exists() {
+            aside = self.sibling(&format!(".backup.{old}.{n}"));
+            n += 1;
+        }
+        std::fs::rename(backup, &aside).map_err(io("cannot keep", backup))
     }
 
     /// A store for `path` that does not wait for a held lock.
@@ -320,6 +343,19 @@ impl StateStore {
 
 /// `user@host` of this process: the user from the operating system (not
 /// only `$USER`, which may be unset), the host name from the kernel.
+/// The lineage of a state file's text: read off the top-level key our
+/// writer puts on a line of its own, else from the parsed document (a file
+/// that is not a state has none, and is left alone).
+fn lineage_of(text: &str) -> Option<String> {
+    const KEY: &str = "\n  \"lineage\": \"";
+    if let Some(at) = text.find(KEY) {
+        let rest = &text[at + KEY.len()..];
+        return rest.find('"').map(|end| rest[..end].to_string());
+    }
+    let v: serde_json::Value = serde_json::from_str(text).ok()?;
+    v.get("lineage")?.as_str().map(str::to_string)
+}
+
 fn holder() -> String {
     let user = whoami::username()
         .ok()
@@ -410,6 +446,31 @@ mod tests {
             .filter(|n| n.contains(".tmp"))
             .collect();
         assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[test]
+    fn a_backup_of_another_lineage_is_moved_aside_never_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::at(dir.path().join("s.json"));
+        let mut old = State::new("p", "e");
+        store.save(&mut old).unwrap();
+        store.save(&mut old).unwrap(); // .backup now holds the old lineage
+        std::fs::remove_file(store.real_path()).unwrap();
+        let mut new = State::new("p", "e");
+        assert_ne!(old.lineage, new.lineage);
+        store.save(&mut new).unwrap();
+        store.save(&mut new).unwrap();
+        let aside = dir.path().join(format!("s.json.backup.{}", old.lineage));
+        let kept = format::read("a", &std::fs::read_to_string(&aside).unwrap()).unwrap();
+        assert_eq!(
+            (kept.lineage.as_str(), kept.serial),
+            (old.lineage.as_str(), 1)
+        );
+        let backup =
+            format::read("b", &std::fs::read_to_string(store.backup_path()).unwrap()).unwrap();
+        assert_eq!(backup.lineage, new.lineage);
+        assert_eq!(lineage_of("{\"lineage\": \"x\"}").as_deref(), Some("x"));
+        assert_eq!(lineage_of("not json"), None);
     }
 
     #[test]

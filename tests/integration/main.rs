@@ -35,6 +35,7 @@ mod runtime;
 mod schema;
 mod state;
 mod test;
+mod torture;
 mod truth;
 mod validate;
 
@@ -57,6 +58,7 @@ fn main() {
         ("runtime", runtime::TESTS),
         ("schema", schema::TESTS),
         ("state", state::TESTS),
+        ("torture", torture::TESTS),
         ("truth", truth::TESTS),
         ("validate", validate::TESTS),
     ]);
