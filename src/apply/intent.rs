@@ -57,12 +57,18 @@ fn creates<'a>(changes: &'a [Change]) -> impl Iterator<Item = &'a str> + 'a {
 }
 
 /// Whether the state may take over `name`'s existing objects: it records
-/// the resource, an earlier apply's intent for it, or volumes a destroy
-/// kept.
+/// the resource, an earlier apply's intent for it, volumes a destroy or
+/// `resource delete` kept, or the generated variables its data was made
+/// with.
 fn claimed(state: &State, name: &str) -> bool {
     state.resources.contains_key(name)
         || state.creating.contains_key(name)
         || state.kept_volumes.contains_key(name)
+        || state
+            .variables
+            .resource
+            .get(name)
+            .is_some_and(|vars| vars.values().any(|v| v.generated))
 }
 
 /// The Docker volume of each of `def`'s volume handles: the one the state
@@ -185,10 +191,13 @@ pub fn record(
         let Some(def) = project.compartment.resources.get(name) else {
             continue;
         };
-        let mut vars = state.variables.resource.remove(name).unwrap_or_default();
-        changed |= generate(key, p, env, name, def, &mut vars);
-        if !vars.is_empty() {
-            state.variables.resource.insert(name.to_string(), vars);
+        if !def.generated_variables.is_empty() {
+            let vars = state
+                .variables
+                .resource
+                .entry(name.to_string())
+                .or_default();
+            changed |= generate(key, p, env, name, def, vars);
         }
         let intent = CreateIntent {
             started_at: now_rfc3339(),

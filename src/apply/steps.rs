@@ -401,6 +401,9 @@ fn generate_variables(
     def: &ResourceDef,
     vars: &mut Option<BTreeMap<String, Variable>>,
 ) -> Vec<Update> {
+    if def.generated_variables.is_empty() {
+        return Vec::new();
+    }
     let all = vars.get_or_insert_default();
     let before: BTreeSet<String> = all.keys().cloned().collect();
     if !super::intent::generate(&sh.key, sh.project_name(), &sh.env, name, def, all) {

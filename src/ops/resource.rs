@@ -160,15 +160,19 @@ pub async fn delete(
     delete_data: bool,
 ) -> Result<Deleted> {
     let cname = naming::container(project, env, name);
+    // Handle → volume of a recorded resource: kept ones are recorded as a
+    // destroy records them, so declaring the resource again reuses them.
+    let mut handles = BTreeMap::new();
     let mut volumes: Vec<String> = match state.resources.get(name) {
         Some(r) => {
-            let mut v: Vec<String> = r.volumes.values().cloned().collect();
+            handles = r.volumes.clone();
             for handle in r.applied.definition.volumes.keys() {
-                let n = naming::volume(project, env, name, handle);
-                if !v.contains(&n) {
-                    v.push(n);
-                }
+                handles
+                    .entry(handle.clone())
+                    .or_insert_with(|| naming::volume(project, env, name, handle));
             }
+            let mut v: Vec<String> = handles.values().cloned().collect();
+            v.dedup();
             v
         }
         None => {
@@ -206,8 +210,12 @@ pub async fn delete(
     }
     state.resources.remove(name);
     state.schedules.remove(name);
+    state.creating.remove(name);
     if delete_data {
         state.variables.resource.remove(name);
+        state.kept_volumes.remove(name);
+    } else if !handles.is_empty() {
+        state.kept_volumes.insert(name.to_string(), handles);
     }
     Ok(out)
 }

@@ -980,7 +980,7 @@ resource.store: waiting for TCP port 7000 (up to 10s) ([TIME])
 resource.store: ✓ created in [TIME]
 
 Apply complete: 1 created, 0 updated, 0 replaced, 0 deleted, 0 failed, 0 skipped.
-State saved to .compartment/state/[PROJECT]/production.json (serial 8).
+State saved to .compartment/state/[PROJECT]/production.json (serial 9).
 ",
         )
         .run();
