@@ -43,7 +43,7 @@ pub enum ApplyError {
     /// Resources the plan creates whose container or volumes exist while
     /// the state records nothing of them: never taken over.
     #[error(
-        "refusing to create {} resource(s) over objects the state does not record (their data may have been written with credentials this state does not hold); nothing was changed:\n{}\nAdopt each with `compartment import ADDRESS CONTAINER`, or, if its data is not needed, remove its container and volumes (`docker rm -f`, `docker volume rm`) and apply again.",
+        "refusing to create {} resource(s) over objects the state does not record (their data may have been written with credentials this state does not hold); nothing was changed:\n{}\nAdopt each with `compartment import ADDRESS CONTAINER`, or, if its data is not needed, delete it with `compartment resource delete --resource NAME --delete-data`, and apply again.",
         objects.len(),
         objects.iter().map(|o| format!("  {o}")).collect::<Vec<_>>().join("\n")
     )]

@@ -176,11 +176,14 @@ pub async fn delete(
             v
         }
         None => {
+            // Not recorded: what a lost state or a crashed apply left, which
+            // apply refuses to take over (a container alone holds no data).
             let leftover = leftover_volumes(docker, project, env, name).await?;
             if leftover.is_empty() {
-                record(state, name)?;
-            }
-            if !delete_data {
+                if docker.inspect_container(&cname).await?.is_none() {
+                    record(state, name)?;
+                }
+            } else if !delete_data {
                 return Err(OpsError::KeptVolumes {
                     name: name.into(),
                     environment: env.into(),

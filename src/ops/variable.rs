@@ -70,6 +70,8 @@ pub enum VariableError {
     SensitiveInBuild { service: String, key: String },
     #[error("`{resource}.{key}` is a generated sensitive variable; set it with --sensitive (and --stdin) so it stays sealed")]
     GeneratedNeedsSensitive { resource: String, key: String },
+    #[error("`{target}.{key}` is a sensitive variable; set it with --sensitive (and --stdin) so it stays sealed, or `variable remove` it first to store a plaintext value")]
+    SensitiveNeedsSensitive { target: String, key: String },
     #[error("give the value as an argument, or --stdin to read it (use --stdin for secrets, so they stay out of shell history)")]
     NoValue,
 }
@@ -161,6 +163,23 @@ fn check_sensitivity(
             }
         }
         _ => {}
+    }
+    // Any other sensitive variable stays sealed too: a plain `set` over it
+    // would write the new value into the state (and the committed file) in
+    // plaintext.
+    let (target, existing) = match scope {
+        Scope::Resource(r) => (r, state.variables.resource.get(r)),
+        Scope::Service(s) => (s, state.variables.service.get(s)),
+    };
+    if !sensitive
+        && existing
+            .and_then(|m| m.get(key_name))
+            .is_some_and(|v| v.sensitive)
+    {
+        return Err(VariableError::SensitiveNeedsSensitive {
+            target: target.clone(),
+            key: key_name.into(),
+        });
     }
     Ok(())
 }

@@ -15,6 +15,7 @@ cases! {
     plain a_byte_order_mark_is_accepted,
     plain an_access_file_outside_the_project_is_refused,
     plain a_generated_variable_stays_sealed_when_set,
+    plain a_sensitive_variable_stays_sealed_when_set_without_sensitive,
     plain a_sensitive_variable_is_never_a_build_argument,
     docker hooks_are_signed_per_service_and_cannot_be_replayed,
     plain services_started_with_the_shared_hook_secret_are_restarted,
@@ -243,6 +244,51 @@ fn a_generated_variable_stays_sealed_when_set() {
         v.sensitive && v.value.is_none() && v.sealed.is_some(),
         "{v:?}"
     );
+}
+
+/// A sensitive variable set again without `--sensitive` used to become
+/// plaintext in the state; it is refused, the sealed value untouched, and a
+/// plaintext one needs an explicit `variable remove` first.
+fn a_sensitive_variable_stays_sealed_when_set_without_sensitive() {
+    let sb = Sandbox::copy("example");
+    let sealed = [
+        "variable",
+        "set",
+        "API_TOKEN",
+        "--service",
+        "api",
+        "--sensitive",
+        "--stdin",
+    ];
+    sb.cmd()
+        .args(sealed)
+        .stdin("s3cret\n")
+        .stdout("Set sensitive variable `API_TOKEN`; the next apply restarts what uses it.\n")
+        .run();
+    let before = sb.read(".compartment/state/internal-tools/production.json");
+    let plain = [
+        "variable",
+        "set",
+        "API_TOKEN",
+        "--service",
+        "api",
+        "hunter2",
+    ];
+    sb.cmd()
+        .args(plain)
+        .status(1)
+        .stderr("error: `api.API_TOKEN` is a sensitive variable; set it with --sensitive (and --stdin) so it stays sealed, or `variable remove` it first to store a plaintext value\n")
+        .run();
+    let after = sb.read(".compartment/state/internal-tools/production.json");
+    assert_eq!(before, after, "nothing written");
+    sb.cmd()
+        .args(["variable", "remove", "API_TOKEN", "--service", "api"])
+        .output();
+    let run = sb.cmd().args(plain).output();
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    assert!(sb
+        .read(".compartment/state/internal-tools/production.json")
+        .contains("hunter2"));
 }
 
 /// A sensitive service variable selected in `build.env` would become a

@@ -186,7 +186,8 @@ fn kill_9_and_sigterm_at_random_points_lose_no_password() {
 
 /// A lost state file: the next apply refuses, naming the containers and
 /// volumes, and changes nothing; `import` adopts each with the password its
-/// data was made with; the old lineage's `.backup` is kept aside.
+/// data was made with, `resource delete --delete-data` clears one whose data
+/// is not needed; the old lineage's `.backup` is kept aside.
 fn a_deleted_state_never_takes_over_running_resources() {
     let p = Project::new("torture");
     let first = p.cmd(["apply", "--yes"]).output();
@@ -218,12 +219,18 @@ fn a_deleted_state_never_takes_over_running_resources() {
             "Plan for [PROJECT] / production (new state)\n\n{creates}\nPlan: 4 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.\n"
         ))
         .stderr(&p.normalize(&format!(
-            "error: refusing to create 4 resource(s) over objects the state does not record (their data may have been written with credentials this state does not hold); nothing was changed:\n{}\nAdopt each with `compartment import ADDRESS CONTAINER`, or, if its data is not needed, remove its container and volumes (`docker rm -f`, `docker volume rm`) and apply again.\n",
+            "error: refusing to create 4 resource(s) over objects the state does not record (their data may have been written with credentials this state does not hold); nothing was changed:\n{}\nAdopt each with `compartment import ADDRESS CONTAINER`, or, if its data is not needed, delete it with `compartment resource delete --resource NAME --delete-data`, and apply again.\n",
             objects.join("\n")
         )))
         .run();
     assert_eq!(containers(&p), ids, "nothing was replaced");
-    for r in ["pg", "v1", "v2", "v3"] {
+    // v3's data is not needed: deleted as the refusal says, it is created
+    // anew; the others are imported with the passwords their data holds.
+    let run = p
+        .cmd(["resource", "delete", "--resource", "v3", "--delete-data"])
+        .output();
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    for r in ["pg", "v1", "v2"] {
         let run = p
             .cmd(["import", &format!("resource.{r}"), &p.container(r)])
             .output();
