@@ -121,8 +121,8 @@ fn containers(p: &Project) -> BTreeSet<String> {
 
 /// One round: apply, kill it after `delay_ms` with `signal`, check the state
 /// and the lock, recover, check every password. Returns (passwords checked,
-/// containers the recovery adopted).
-fn round(round: usize, signal: &str, delay_ms: u64) -> (usize, usize) {
+/// containers the recovery adopted, creates it resumed).
+fn round(round: usize, signal: &str, delay_ms: u64) -> (usize, usize, usize) {
     let p = Project::new("torture");
     let child = p.spawn(&["apply", "--yes"]);
     std::thread::sleep(Duration::from_millis(delay_ms));
@@ -146,18 +146,41 @@ fn round(round: usize, signal: &str, delay_ms: u64) -> (usize, usize) {
         assert_eq!(run.status, 0, "round {round}: {}", run.stderr);
     }
     let before = containers(&p);
+    // Creates the killed apply started and did not record: the plan says
+    // the recovery resumes them.
+    let resumed: Vec<String> = if p.state_path().exists() {
+        let st = p.state();
+        st["creating"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(n, _)| n.clone())
+            .filter(|n| st["resources"].get(n).is_none())
+            .collect()
+    } else {
+        vec![]
+    };
     let recovery = p.cmd(["apply", "--yes"]).output();
     assert_eq!(
         recovery.status, 0,
         "round {round} ({signal} after {delay_ms} ms): recovery failed\n{}\n{}",
         recovery.stdout, recovery.stderr
     );
+    for n in &resumed {
+        let line =
+            format!("+ resource.{n} create: resumes the create an interrupted apply started at ");
+        assert!(
+            recovery.stdout.contains(&line),
+            "round {round}: {line}\n{}",
+            recovery.stdout
+        );
+    }
     let adopted = before.intersection(&containers(&p)).count();
     let checked = passwords_open_their_data(&p, round);
     assert_eq!(unrecorded(&p), Vec::<String>::new(), "round {round}");
     let replan = p.cmd(["plan", "--refresh", "--detailed-exitcode"]).output();
     assert_eq!(replan.status, 0, "round {round}: {}", replan.stdout);
-    (checked, adopted)
+    (checked, adopted, resumed.len())
 }
 
 /// The short form run by `.ci/run`: 4 `kill -9` and 2 SIGTERM rounds at
@@ -168,18 +191,19 @@ fn kill_9_and_sigterm_at_random_points_lose_no_password() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(6);
-    let (mut checked, mut adopted, mut terms) = (0, 0, 0);
+    let (mut checked, mut adopted, mut resumed, mut terms) = (0, 0, 0, 0);
     for i in 0..rounds {
         let signal = if i % 3 == 2 { "TERM" } else { "KILL" };
         terms += usize::from(signal == "TERM");
-        let delay = 300 + rng.below(5000);
-        let (c, a) = round(i, signal, delay);
-        eprintln!("torture: round {i}: {signal} after {delay} ms: {c} passwords open their data, {a} containers adopted");
+        let delay = 300 + rng.below(4000);
+        let (c, a, r) = round(i, signal, delay);
+        eprintln!("torture: round {i}: {signal} after {delay} ms: {c} passwords open their data, {a} containers adopted, {r} creates resumed");
         checked += c;
         adopted += a;
+        resumed += r;
     }
     eprintln!(
-        "torture: {rounds} rounds ({} kill -9, {terms} SIGTERM): {checked}/{checked} passwords open their data, {adopted} containers adopted, 0 unrecorded objects left",
+        "torture: {rounds} rounds ({} kill -9, {terms} SIGTERM): {checked}/{checked} passwords open their data, {adopted} containers adopted, {resumed} interrupted creates resumed, 0 unrecorded objects left",
         rounds - terms
     );
 }

@@ -46,6 +46,12 @@ fn declared(input: &Input, name: &str, def: &ResourceDef, draft: &mut Draft) -> 
         };
         ch.generated.insert(key.clone(), word.into());
     }
+    if let (None, Some(intent)) = (prior, st.creating.get(name)) {
+        ch.reason = Some(format!(
+            "resumes the create an interrupted apply started at {}: its container and volumes are adopted with the recorded credentials",
+            intent.started_at
+        ));
+    }
     if let Some(applied) = prior.and_then(|r| r.applied.applied_variables.as_ref()) {
         let now = crate::state::variables_digest(&st.variables.resource, name, None);
         if ch.action == Action::NoOp && *applied != now {
