@@ -71,8 +71,6 @@ pub enum StepError {
     Docker(#[from] DockerError),
     #[error("not ready: {0}")]
     NotReady(DockerError),
-    #[error("container {container} has no address on network {network}")]
-    NoAddress { container: String, network: String },
     #[error(transparent)]
     Env(#[from] super::env::EnvError),
     #[error(transparent)]

@@ -9,8 +9,8 @@ use super::error::StepError;
 use super::hooks;
 use super::naming;
 use super::progress::Progress;
-use crate::descriptor::model::ResourceDef;
-use crate::docker::{labels, ContainerSpec, Docker, Mount};
+use crate::descriptor::model::{Readiness, ResourceDef};
+use crate::docker::{labels, ContainerSpec, Docker, Mount, Probe};
 use crate::plan::{Action, Change};
 use crate::project::Project;
 use crate::state::secrets::SecretKey;
@@ -312,30 +312,71 @@ async fn retire_renamed(
     Ok(())
 }
 
+/// How long apply waits for an image's own `HEALTHCHECK` when no
+/// `readiness:` is declared: Docker runs the first check only after the
+/// check's interval (30 s by default).
+pub const HEALTHCHECK_TIMEOUT_MS: u64 = 120_000;
+/// How long a service's ingress port is waited for when no `readiness:` is
+/// declared.
+pub const INGRESS_TIMEOUT_MS: u64 = 30_000;
+
+/// The probe a `readiness:` block asks for, and its time limit.
+pub fn declared_probe(r: &Readiness) -> (Probe, u64) {
+    let probe = match r.kind.as_str() {
+        "http" => Probe::Http {
+            port: r.port.unwrap_or(80),
+            path: r.path.clone().unwrap_or_else(|| "/".into()),
+            expect: r.expect_status,
+        },
+        "command" => Probe::Command(r.command.clone().unwrap_or_default()),
+        "healthcheck" => Probe::Health,
+        _ => Probe::Tcp {
+            port: r.port.unwrap_or(0),
+        },
+    };
+    (probe, r.timeout_ms)
+}
+
+/// What a new container is waited for: the declared `readiness:`, else the
+/// image's own `HEALTHCHECK` (as Swarm does), else a TCP connection to the
+/// service's ingress port; `None` when there is nothing to wait for.
+pub async fn readiness_probe(
+    sh: &Shared,
+    container: &str,
+    declared: Option<&Readiness>,
+    ingress: Option<u16>,
+) -> Result<Option<(Probe, u64)>, StepError> {
+    if let Some(r) = declared {
+        return Ok(Some(declared_probe(r)));
+    }
+    if sh.docker.has_healthcheck(container).await? {
+        return Ok(Some((Probe::Health, HEALTHCHECK_TIMEOUT_MS)));
+    }
+    Ok(ingress.map(|port| (Probe::Tcp { port }, INGRESS_TIMEOUT_MS)))
+}
+
+/// Waits until `container` passes `probe`, saying what it waits for.
 pub async fn wait_ready(
     sh: &Shared,
     address: &str,
     container: &str,
-    port: u16,
-    timeout_ms: u64,
+    (probe, timeout_ms): &(Probe, u64),
 ) -> Result<(), StepError> {
     sh.progress.step(
         address,
         &format!(
-            "waiting for TCP port {port} (up to {:.0}s)",
-            timeout_ms as f64 / 1000.0
+            "waiting for {} (up to {:.0}s)",
+            probe.describe(),
+            *timeout_ms as f64 / 1000.0
         ),
     );
-    let ip = sh
-        .docker
-        .container_ip(container, &sh.network)
-        .await?
-        .ok_or_else(|| StepError::NoAddress {
-            container: container.into(),
-            network: sh.network.clone(),
-        })?;
     sh.docker
-        .wait_tcp(&ip, port, Duration::from_millis(timeout_ms))
+        .wait_probe(
+            container,
+            &sh.network,
+            probe,
+            Duration::from_millis(*timeout_ms),
+        )
         .await
         .map(|_| ())
         .map_err(StepError::NotReady)
@@ -376,6 +417,7 @@ async fn delete_resource(sh: &Shared, state: &State, change: &Change) -> StepRes
         .get(&change.name)
         .map(|r| r.volumes.clone())
         .or_else(|| state.kept_volumes.get(&change.name).cloned())
+        .or_else(|| state.creating.get(&change.name).map(|c| c.volumes.clone()))
         .unwrap_or_default();
     let kept = handles
         .into_iter()
@@ -490,8 +532,12 @@ pub async fn converge_resource(
         Ok(x) => x,
         Err(e) => return fail(updates, e),
     };
-    if let Some(r) = &def.readiness {
-        if let Err(e) = wait_ready(sh, &address, &cname, r.port, r.timeout_ms).await {
+    let ready = match readiness_probe(sh, &cname, def.readiness.as_ref(), None).await {
+        Ok(p) => p,
+        Err(e) => return fail(updates, e),
+    };
+    if let Some(probe) = &ready {
+        if let Err(e) = wait_ready(sh, &address, &cname, probe).await {
             return fail(updates, e);
         }
     }
@@ -738,8 +784,13 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
         Ok(x) => x,
         Err(e) => return fail(e),
     };
-    if let Some(ing) = &def.ingress {
-        if let Err(e) = wait_ready(&sh, &address, &cname, ing.port, 30_000).await {
+    let ingress = def.ingress.as_ref().map(|i| i.port);
+    let ready = match readiness_probe(&sh, &cname, def.readiness.as_ref(), ingress).await {
+        Ok(p) => p,
+        Err(e) => return fail(e),
+    };
+    if let Some(probe) = &ready {
+        if let Err(e) = wait_ready(&sh, &address, &cname, probe).await {
             return fail(e);
         }
     }

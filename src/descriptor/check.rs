@@ -125,18 +125,16 @@ impl Checker<'_> {
                     }
                 }
             }
-            if let Some(rd) = &r.readiness {
-                if !r.ports.is_empty() && !r.ports.contains(&rd.port) {
+            if let Some(port) = r.readiness.as_ref().and_then(|rd| rd.port) {
+                if !r.ports.is_empty() && !r.ports.contains(&port) {
                     self.warning(
                         "readiness-port",
                         &format!("{base}.readiness.port"),
                         format!(
-                            "readiness waits on port {} which is not among the ports of `{name}`",
-                            rd.port
+                            "readiness waits on port {port} which is not among the ports of `{name}`"
                         ),
                         format!(
-                            "add {} to resources.{name}.ports, or wait on a declared port",
-                            rd.port
+                            "add {port} to resources.{name}.ports, or wait on a declared port"
                         ),
                     );
                 }

@@ -9,7 +9,7 @@ use crate::yaml::{Node, Value};
 use std::collections::BTreeMap;
 
 const TOP: &[&str] = &["name", "services", "resources", "instances"];
-const SERVICE: &[&str] = &["path", "connections", "build", "ingress"];
+const SERVICE: &[&str] = &["path", "connections", "build", "ingress", "readiness"];
 const RESOURCE: &[&str] = &[
     "preset",
     "image",
@@ -25,7 +25,22 @@ const RESOURCE: &[&str] = &[
 ];
 const GENERATED: &[&str] = &["generator", "bytes", "encoding"];
 const OUTPUT: &[&str] = &["sensitive", "value"];
-const READINESS: &[&str] = &["type", "port", "timeoutMs"];
+const READINESS: &[&str] = &[
+    "type",
+    "port",
+    "path",
+    "expectStatus",
+    "command",
+    "timeoutMs",
+];
+/// Each readiness type and the fields it takes besides `type` and
+/// `timeoutMs`.
+pub const READINESS_TYPES: &[(&str, &[&str])] = &[
+    ("tcp", &["port"]),
+    ("http", &["port", "path", "expectStatus"]),
+    ("command", &["command"]),
+    ("healthcheck", &[]),
+];
 const OPERATIONS: &[&str] = &["backup", "restore", "verify"];
 const BACKUP: &[&str] = &["command", "image", "env", "schedule", "retention"];
 const RESTORE: &[&str] = &["command", "image", "env"];
@@ -121,7 +136,11 @@ fn service(cx: &mut Cx, node: &Node, path: &str) -> Option<ServiceDef> {
         connections: Default::default(),
         build: Build::default(),
         ingress: None,
+        readiness: None,
     };
+    if let Some(n) = f.get("readiness") {
+        s.readiness = readiness(cx, n, &f.path("readiness"));
+    }
     if let Some(conns) = f.get("connections") {
         let cpath = f.path("connections");
         for (res, _, v) in cx.entries(conns, &cpath).unwrap_or_default() {
@@ -384,31 +403,113 @@ fn volumes(cx: &mut Cx, n: &Node, vpath: &str) -> BTreeMap<String, String> {
     out
 }
 
-/// `readiness:`, the TCP port to wait for and how long.
+/// `readiness:`: what to probe (a TCP port, an HTTP path, a command in the
+/// container, or the image's own `HEALTHCHECK`) and how long to wait. A
+/// field that does not belong to the chosen type is an error, not ignored.
 fn readiness(cx: &mut Cx, n: &Node, rpath: &str) -> Option<Readiness> {
     let rf = cx.fields(n, rpath, READINESS)?;
-    let kind = cx.required(&rf, "type", "`tcp`").and_then(|t| {
+    let types: Vec<&str> = READINESS_TYPES.iter().map(|(t, _)| *t).collect();
+    let kind = cx.required(&rf, "type", "`tcp`, `http`, `command` or `healthcheck`");
+    let kind = kind.and_then(|t| {
         cx.one_of(
             t,
             &rf.path("type"),
-            &["tcp"],
+            &types,
             "unknown-readiness",
             "readiness type",
         )
-    });
-    let port = cx
-        .required(&rf, "port", "the TCP port to wait for")
-        .and_then(|p| cx.port(p, &rf.path("port")));
-    let timeout = rf
-        .get("timeoutMs")
-        .and_then(|t| cx.integer(t, &rf.path("timeoutMs"), 1, 3_600_000))
-        .map(|t| t as u64);
-    let (kind, port) = (kind?, port?);
-    Some(Readiness {
-        kind,
-        port,
-        timeout_ms: timeout.unwrap_or(DEFAULT_READINESS_TIMEOUT_MS),
-    })
+    })?;
+    let takes = READINESS_TYPES
+        .iter()
+        .find(|(t, _)| *t == kind)
+        .map_or(&[][..], |(_, f)| *f);
+    let mut ok = true;
+    for key in ["port", "path", "expectStatus", "command"] {
+        if rf.has(key) && !takes.contains(&key) {
+            ok = false;
+            let loc = rf.key_loc(key).unwrap_or(n.loc);
+            let fields = match takes {
+                [] => "no field besides `timeoutMs`".to_string(),
+                t => format!("`{}` (and `timeoutMs`)", t.join("`, `")),
+            };
+            cx.error(
+                "readiness-field",
+                loc,
+                &rf.path(key),
+                format!("`{key}` does not apply to `type: {kind}` readiness"),
+                format!("remove `{key}`: `type: {kind}` takes {fields}"),
+            );
+        }
+    }
+    let mut r = Readiness {
+        kind: kind.clone(),
+        port: None,
+        path: None,
+        expect_status: None,
+        command: None,
+        timeout_ms: DEFAULT_READINESS_TIMEOUT_MS,
+    };
+    if let Some(t) = rf.get("timeoutMs") {
+        r.timeout_ms = cx.integer(t, &rf.path("timeoutMs"), 1, 3_600_000)? as u64;
+    }
+    match kind.as_str() {
+        "tcp" | "http" => {
+            let what = format!("the port a `{kind}` probe connects to");
+            let port = cx.required(&rf, "port", &what)?;
+            r.port = Some(cx.port(port, &rf.path("port"))?);
+        }
+        "command" => {
+            let c = cx.required(
+                &rf,
+                "command",
+                "the command to run in the container, as a list",
+            )?;
+            r.command = Some(readiness_command(cx, c, &rf.path("command"))?);
+        }
+        _ => {}
+    }
+    if kind == "http" {
+        http_fields(cx, &rf, &mut r)?;
+    }
+    ok.then_some(r)
+}
+
+/// `path` and `expectStatus` of an `http` readiness probe.
+fn http_fields(cx: &mut Cx, rf: &Fields, r: &mut Readiness) -> Option<()> {
+    if let Some(p) = rf.get("path") {
+        let path = cx.string(p, &rf.path("path"))?;
+        if !path.starts_with('/') || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            cx.error(
+                "readiness-field",
+                p.loc,
+                &rf.path("path"),
+                format!("`{path}` is not an HTTP path"),
+                "write the path the probe requests, starting with `/` and without spaces, e.g. `/health`",
+            );
+            return None;
+        }
+        r.path = Some(path);
+    }
+    if let Some(e) = rf.get("expectStatus") {
+        r.expect_status = Some(cx.integer(e, &rf.path("expectStatus"), 100, 599)? as u16);
+    }
+    Some(())
+}
+
+/// A readiness `command`: a non-empty argument list.
+fn readiness_command(cx: &mut Cx, c: &Node, p: &str) -> Option<Vec<String>> {
+    let list = command(cx, c, p)?;
+    if list.is_empty() || list[0].trim().is_empty() {
+        cx.error(
+            "readiness-field",
+            c.loc,
+            p,
+            "the readiness command is empty",
+            "write the program and its arguments, e.g. `command: [\"pg_isready\", \"-U\", \"app\"]`; it runs in the container and exit 0 means ready",
+        );
+        return None;
+    }
+    Some(list)
 }
 
 /// `restart:`, a Docker restart policy; `None` when it is not one.
@@ -642,7 +743,7 @@ mod tests {
             "resources:\n",
             "  db:\n",
             "    restart: sometimes\n",
-            "    readiness: {type: http, port: 5432}\n",
+            "    readiness: {type: grpc, port: 5432}\n",
             "    volumes: {data: var/lib/data}\n",
             "    outputs: {url: {value: x}}\n",
             "    ports: 5432\n",
@@ -701,5 +802,55 @@ mod tests {
             ]
         );
         assert!(c.resources.is_empty());
+    }
+
+    #[test]
+    fn readiness_takes_the_fields_of_its_type_and_nothing_else() {
+        let (c, diags) = decoded(concat!(
+            "name: demo\n",
+            "services:\n",
+            "  api:\n",
+            "    path: api\n",
+            "    readiness: {type: http, port: 8080, path: /health, expectStatus: 204, timeoutMs: 5000}\n",
+            "  web:\n",
+            "    path: web\n",
+            "    readiness: {type: command, command: [wget, -q, localhost]}\n",
+            "resources:\n",
+            "  a: {image: x, readiness: {type: tcp, port: 1, path: /x}}\n",
+            "  b: {image: x, readiness: {type: http, port: 80, path: health, expectStatus: 700}}\n",
+            "  c: {image: x, readiness: {type: command, command: []}}\n",
+            "  d: {image: x, readiness: {type: healthcheck, port: 5}}\n",
+            "  e: {image: x, readiness: {type: http}}\n",
+            "  f: {image: x, readiness: {type: healthcheck}}\n",
+        ));
+        assert_eq!(
+            diags,
+            [
+                ("readiness-field", "resources.a.readiness.path".to_string()),
+                ("readiness-field", "resources.b.readiness.path".to_string()),
+                (
+                    "readiness-field",
+                    "resources.c.readiness.command".to_string()
+                ),
+                ("readiness-field", "resources.d.readiness.port".to_string()),
+                ("missing-field", "resources.e.readiness".to_string()),
+            ]
+        );
+        let api = c.services["api"].readiness.as_ref().unwrap();
+        assert_eq!(
+            (
+                api.kind.as_str(),
+                api.port,
+                api.path.as_deref(),
+                api.expect_status,
+                api.timeout_ms
+            ),
+            ("http", Some(8080), Some("/health"), Some(204), 5000)
+        );
+        let web = c.services["web"].readiness.as_ref().unwrap();
+        assert_eq!(web.command.as_ref().unwrap(), &["wget", "-q", "localhost"]);
+        let f = c.resources["f"].readiness.as_ref().unwrap();
+        assert_eq!((f.kind.as_str(), f.timeout_ms), ("healthcheck", 30_000));
+        assert!(c.resources["a"].readiness.is_none() && c.resources["d"].readiness.is_none());
     }
 }

@@ -62,10 +62,37 @@ pub struct OutputDef {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Readiness {
+    /// `tcp`, `http`, `command` or `healthcheck` (the image's own
+    /// `HEALTHCHECK`).
     #[serde(rename = "type")]
     pub kind: String,
-    pub port: u16,
+    /// The port a `tcp` or `http` probe connects to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// The path an `http` probe requests (starts with `/`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    /// The status an `http` probe expects (default: any 2xx).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_status: Option<u16>,
+    /// What a `command` probe runs in the container (exit 0 means ready).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
     pub timeout_ms: u64,
+}
+
+impl Readiness {
+    /// A TCP wait on `port`.
+    pub fn tcp(port: u16, timeout_ms: u64) -> Readiness {
+        Readiness {
+            kind: "tcp".into(),
+            port: Some(port),
+            path: None,
+            expect_status: None,
+            command: None,
+            timeout_ms,
+        }
+    }
 }
 
 pub const DEFAULT_READINESS_TIMEOUT_MS: u64 = 30_000;
@@ -145,6 +172,10 @@ pub struct ServiceDef {
     pub build: Build,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Ingress>,
+    /// How apply knows a new container is ready (default: TCP on the
+    /// ingress port, else the image's `HEALTHCHECK`, else started).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<Readiness>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

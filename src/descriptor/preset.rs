@@ -47,7 +47,7 @@ fn postgres(env_overrides: &BTreeMap<String, String>) -> ResourceDef {
             ("database".to_string(), output(false, "${env.POSTGRES_DB}")),
         ]),
         volumes: BTreeMap::from([("data".to_string(), "/var/lib/postgresql/data".to_string())]),
-        readiness: Some(Readiness { kind: "tcp".into(), port: 5432, timeout_ms: 60000 }),
+        readiness: Some(Readiness::tcp(5432, 60000)),
         restart: default_restart(),
         operations: Operations {
             backup: Some(BackupOperation {

@@ -73,6 +73,7 @@ pub const CODES: &[&str] = &[
     "invalid-mount",
     "invalid-env-key",
     "unknown-readiness",
+    "readiness-field",
     "unknown-restart",
     "schedule-conflict",
     "invalid-cron",

@@ -49,6 +49,15 @@ pub enum DockerError {
         last_error: String,
     },
 
+    /// A readiness probe did not pass in time (or the container stopped).
+    #[error("{what} did not pass within {:.1}s (last answer: {last})", .waited.as_secs_f64())]
+    NotReady {
+        container: String,
+        what: String,
+        waited: Duration,
+        last: String,
+    },
+
     /// A [`ContainerSpec`](super::ContainerSpec) the engine cannot express.
     #[error("invalid container specification for `{name}`: {reason}")]
     InvalidSpec { name: String, reason: String },

@@ -6,13 +6,16 @@
 //! Layout: `error` (the `DockerError` enum), `labels` (label keys), `spec`
 //! (container specs and reports), `resources` (networks, volumes, images),
 //! `build` (build contexts, context hashes, image builds) and `containers`
-//! (container lifecycle, logs, readiness, one-shot runs).
+//! (container lifecycle, logs, one-shot runs), `exec` (commands in a
+//! running container) and `probe` (readiness: tcp, http, command, the
+//! image's HEALTHCHECK).
 
 mod build;
 mod containers;
 mod error;
 mod exec;
 pub mod labels;
+mod probe;
 mod resources;
 mod spec;
 
@@ -20,6 +23,7 @@ use std::time::Duration;
 
 pub use error::DockerError;
 pub use exec::ExecOutput;
+pub use probe::Probe;
 pub use spec::{ContainerInfo, ContainerSpec, Mount, MountSource, RunOutcome};
 
 use error::one_line;

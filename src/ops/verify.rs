@@ -189,10 +189,16 @@ async fn check(
         true,
     )
     .await?;
-    if let Some(r) = &def.readiness {
+    let cname = naming::container(shared.project_name(), &shared.env, scratch);
+    let ready = steps::readiness_probe(shared, &cname, def.readiness.as_ref(), None)
+        .await
+        .map_err(|source| OpsError::NotReadyAfterRestore {
+            name: scratch.into(),
+            source: Box::new(source),
+        })?;
+    if let Some(probe) = &ready {
         let address = format!("resource.{scratch}");
-        let cname = naming::container(shared.project_name(), &shared.env, scratch);
-        steps::wait_ready(shared, &address, &cname, r.port, r.timeout_ms)
+        steps::wait_ready(shared, &address, &cname, probe)
             .await
             .map_err(|source| OpsError::NotReadyAfterRestore {
                 name: scratch.into(),

@@ -39,11 +39,7 @@ impl From<&d::ResourceDef> for a::ResourceConfig {
                 })
                 .collect(),
             volumes: def.volumes.clone(),
-            readiness: def.readiness.as_ref().map(|r| a::Readiness {
-                kind: r.kind.clone(),
-                port: r.port,
-                timeout_ms: r.timeout_ms,
-            }),
+            readiness: def.readiness.as_ref().map(applied_readiness),
             restart: def.restart.clone(),
             operations: a::Operations::from(&def.operations),
         }
@@ -82,14 +78,32 @@ impl From<&a::ResourceConfig> for d::ResourceDef {
                 })
                 .collect(),
             volumes: c.volumes.clone(),
-            readiness: c.readiness.as_ref().map(|r| d::Readiness {
-                kind: r.kind.clone(),
-                port: r.port,
-                timeout_ms: r.timeout_ms,
-            }),
+            readiness: c.readiness.as_ref().map(declared_readiness),
             restart: c.restart.clone(),
             operations: d::Operations::from(&c.operations),
         }
+    }
+}
+
+fn applied_readiness(r: &d::Readiness) -> a::Readiness {
+    a::Readiness {
+        kind: r.kind.clone(),
+        port: r.port,
+        path: r.path.clone(),
+        expect_status: r.expect_status,
+        command: r.command.clone(),
+        timeout_ms: r.timeout_ms,
+    }
+}
+
+fn declared_readiness(r: &a::Readiness) -> d::Readiness {
+    d::Readiness {
+        kind: r.kind.clone(),
+        port: r.port,
+        path: r.path.clone(),
+        expect_status: r.expect_status,
+        command: r.command.clone(),
+        timeout_ms: r.timeout_ms,
     }
 }
 
@@ -170,6 +184,7 @@ impl From<&d::ServiceDef> for a::ServiceConfig {
                 env: def.build.env.clone(),
             },
             ingress: def.ingress.as_ref().map(|i| a::Ingress { port: i.port }),
+            readiness: def.readiness.as_ref().map(applied_readiness),
         }
     }
 }
@@ -187,6 +202,7 @@ impl From<&a::ServiceConfig> for d::ServiceDef {
                 env: c.build.env.clone(),
             },
             ingress: c.ingress.as_ref().map(|i| d::Ingress { port: i.port }),
+            readiness: c.readiness.as_ref().map(declared_readiness),
         }
     }
 }
@@ -213,8 +229,11 @@ mod tests {
             )]),
             volumes: BTreeMap::from([("data".into(), "/data".into())]),
             readiness: Some(d::Readiness {
-                kind: "tcp".into(),
-                port: 5432,
+                kind: "command".into(),
+                port: None,
+                path: None,
+                expect_status: None,
+                command: Some(vec!["pg_isready".into()]),
                 timeout_ms: 1000,
             }),
             restart: "always".into(),
@@ -260,6 +279,14 @@ mod tests {
                 env: BTreeMap::from([("V".into(), Some("1".into())), ("W".into(), None)]),
             },
             ingress: Some(d::Ingress { port: 8080 }),
+            readiness: Some(d::Readiness {
+                kind: "http".into(),
+                port: Some(8080),
+                path: Some("/health".into()),
+                expect_status: Some(200),
+                command: None,
+                timeout_ms: 30_000,
+            }),
         }
     }
 

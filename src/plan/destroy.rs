@@ -2,7 +2,8 @@
 //! removal of everything the environment's state records as deployed.
 //! Pure, like the planner: instances first (each with its type's delete
 //! hook), then services, then resources (their named volumes kept unless
-//! `--delete-data`, stated per volume), and, once every node is gone, the
+//! `--delete-data`, stated per volume; a create an earlier apply started
+//! and did not finish is removed too), and, once every node is gone, the
 //! network and the service images built for the environment (`teardown`).
 //! Instances of global types belong to the project, not to one
 //! environment: a destroy leaves them alone.
@@ -49,6 +50,27 @@ pub fn plan(input: &Input, delete_data: bool) -> Result<Plan, CycleError> {
         });
         let fate = if delete_data { "delete" } else { "keep" };
         for volume in r.volumes.values() {
+            ch.volumes.insert(volume.clone(), fate.into());
+        }
+        changes.insert(address, ch);
+    }
+    for (name, intent) in &st.creating {
+        let address = format!("resource.{name}");
+        if changes.contains_key(&address) {
+            continue;
+        }
+        let mut ch = new_change(&address, Kind::Resource, name, Action::Delete);
+        ch.reason = Some(format!(
+            "what an unfinished create (started at {}) left: container {}{}",
+            intent.started_at,
+            intent.container,
+            match delete_data || intent.volumes.is_empty() {
+                true => "",
+                false => " (named volumes are kept; --delete-data deletes them)",
+            }
+        ));
+        let fate = if delete_data { "delete" } else { "keep" };
+        for volume in intent.volumes.values() {
             ch.volumes.insert(volume.clone(), fate.into());
         }
         changes.insert(address, ch);

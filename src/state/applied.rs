@@ -107,8 +107,18 @@ pub struct Output {
 pub struct Readiness {
     #[serde(rename = "type")]
     pub kind: String,
-    #[serde(rename = "port")]
-    pub port: u16,
+    #[serde(rename = "port", default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    #[serde(rename = "path", default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(
+        rename = "expectStatus",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expect_status: Option<u16>,
+    #[serde(rename = "command", default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<Vec<String>>,
     #[serde(rename = "timeoutMs")]
     pub timeout_ms: u64,
 }
@@ -191,6 +201,8 @@ pub struct ServiceConfig {
     pub build: Build,
     #[serde(rename = "ingress", default, skip_serializing_if = "Option::is_none")]
     pub ingress: Option<Ingress>,
+    #[serde(rename = "readiness", default, skip_serializing_if = "Option::is_none")]
+    pub readiness: Option<Readiness>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -255,8 +267,11 @@ mod tests {
             outputs: BTreeMap::new(),
             volumes: BTreeMap::new(),
             readiness: Some(Readiness {
-                kind: "tcp".into(),
-                port: 1,
+                kind: "http".into(),
+                port: Some(1),
+                path: Some("/health".into()),
+                expect_status: Some(204),
+                command: None,
                 timeout_ms: 1,
             }),
             restart: "always".into(),
@@ -300,6 +315,14 @@ mod tests {
                 env: BTreeMap::from([("B".into(), None)]),
             },
             ingress: Some(Ingress { port: 1 }),
+            readiness: Some(Readiness {
+                kind: "command".into(),
+                port: None,
+                path: None,
+                expect_status: None,
+                command: Some(vec!["true".into()]),
+                timeout_ms: 1,
+            }),
         };
         let service = serde_json::to_value(service).unwrap();
         assert_eq!(keys(&service), schema_keys("serviceDefinition"));

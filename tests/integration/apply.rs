@@ -523,7 +523,7 @@ service.web-ok: building cmpt-[PROJECT]-web-ok:[HASH] ([TIME])
 resource.slow: ✓ created in [TIME]
 service.web-slow: preparing
 service.web-slow: building cmpt-[PROJECT]-web-slow:[HASH] ([TIME])
-resource.broken: ✗ failed: not ready: [IP]:7000 did not accept a TCP connection within 1.5s (last attempt: Connection refused (os error 111)) in [TIME]
+resource.broken: ✗ failed: not ready: TCP port 7000 did not pass within 1.5s (last answer: Connection refused (os error 111)) in [TIME]
 service.web-broken: skipped because resource.broken did not complete
 service.web-ok: starting the container ([TIME])
 service.web-slow: starting the container ([TIME])
@@ -531,7 +531,7 @@ service.web-ok: ✓ created in [TIME]
 service.web-slow: ✓ created in [TIME]
 
 Apply failed: 4 created, 0 updated, 0 replaced, 0 deleted, 1 failed, 1 skipped.
-  failed: resource.broken: not ready: [IP]:7000 did not accept a TCP connection within 1.5s (last attempt: Connection refused (os error 111))
+  failed: resource.broken: not ready: TCP port 7000 did not pass within 1.5s (last answer: Connection refused (os error 111))
   skipped: service.web-broken (depends on resource.broken, which did not complete)
 State saved to .compartment/state/[PROJECT]/production.json (serial 6).
 ",

@@ -10,6 +10,7 @@ cases! {
     docker services_are_day_2_objects_with_logs_exec_restart_and_ps,
     docker allowed_role_owner_guards_the_delete_of_an_instance,
     docker state_mv_renames_with_its_data_rm_forgets_and_import_adopts,
+    docker readiness_beyond_tcp_waits_for_http_command_and_healthcheck,
 }
 
 /// `apply --yes` of fixtures/life on an empty state (quietly: the apply
@@ -456,4 +457,112 @@ fn state_mv_renames_with_its_data_rm_forgets_and_import_adopts() {
         .status(1)
         .stderr("error: `resource.other` is not declared in compartment.yml: declare it first, so that the next plan compares the container with its declaration\n")
         .run();
+}
+
+/// fixtures/apply/probes: an http probe that waits for a 200 (the service
+/// answers 404 for two seconds), a command probe that waits for a file, an
+/// image's own HEALTHCHECK honoured without any `readiness:`; a probe that
+/// never passes fails its node with what it tried and the last answer. The
+/// failed creates keep their intent, and a destroy removes what they left.
+fn readiness_beyond_tcp_waits_for_http_command_and_healthcheck() {
+    let p = Project::new("apply/probes");
+    let warming = "`sh -c 'echo still warming up >&2; exit 3'` in the container";
+    let teapot_failure = "not ready: HTTP GET :8080/health (expecting 2xx) did not pass within 1.5s (last answer: HTTP 404: <HTML><HEAD><TITLE>404 Not Found</TITLE></HEAD> <BODY><H1>404 Not Found</H1> The requested URL was not found </BODY></HTML>)";
+    let warming_failure = format!(
+        "not ready: {warming} did not pass within 1.5s (last answer: exit code 3: still warming up)"
+    );
+    p.cmd(["apply", "--yes"])
+        .status(1)
+        .stdout_unordered(&format!(
+            "\
+Plan for [PROJECT] / production (new state)
+
++ resource.flagged create
++ resource.teapot create
++ resource.warming create
++ service.checked create
++ service.web create
+
+Plan: 5 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
+
+resource.flagged: preparing
+resource.flagged: checking image compartment-test/busybox:1 ([TIME])
+resource.teapot: preparing
+resource.teapot: checking image compartment-test/busybox:1 ([TIME])
+resource.warming: preparing
+resource.warming: checking image compartment-test/busybox:1 ([TIME])
+resource.flagged: starting the container ([TIME])
+resource.teapot: starting the container ([TIME])
+resource.warming: starting the container ([TIME])
+resource.warming: waiting for {warming} (up to 2s) ([TIME])
+resource.flagged: waiting for `test -f /tmp/ready` in the container (up to 20s) ([TIME])
+resource.teapot: waiting for HTTP GET :8080/health (expecting 2xx) (up to 2s) ([TIME])
+resource.warming: ✗ failed: {warming_failure} in [TIME]
+resource.teapot: ✗ failed: {teapot_failure} in [TIME]
+resource.flagged: ✓ created in [TIME]
+service.checked: preparing
+service.web: preparing
+service.web: building cmpt-[PROJECT]-web:[HASH] ([TIME])
+service.checked: building cmpt-[PROJECT]-checked:[HASH] ([TIME])
+service.web: starting the container ([TIME])
+service.checked: starting the container ([TIME])
+service.checked: waiting for the image's HEALTHCHECK (up to 120s) ([TIME])
+service.web: waiting for HTTP GET :8080/health (expecting 200) (up to 20s) ([TIME])
+service.web: ✓ created in [TIME]
+service.checked: ✓ created in [TIME]
+
+Apply failed: 3 created, 0 updated, 0 replaced, 0 deleted, 2 failed, 0 skipped.
+  failed: resource.warming: {warming_failure}
+  failed: resource.teapot: {teapot_failure}
+State saved to .compartment/state/[PROJECT]/production.json (serial 6).
+"
+        ))
+        .run();
+    // Each probe passed for real: the service answers 200 on /health, the
+    // engine says the HEALTHCHECK is healthy, the flag file exists.
+    let (_, health) = docker(&[
+        "exec",
+        &p.container("web"),
+        "wget",
+        "-qO-",
+        "http://127.0.0.1:8080/health",
+    ]);
+    assert_eq!(health.trim(), "healthy");
+    assert_eq!(p.inspect("checked", "{{.State.Health.Status}}"), "healthy");
+    assert!(docker(&["exec", &p.container("flagged"), "test", "-f", "/tmp/ready"]).0);
+    let st = p.state();
+    let resources: Vec<&String> = st["resources"].as_object().unwrap().keys().collect();
+    assert_eq!(resources, ["flagged"]);
+    let creating: Vec<&String> = st["creating"].as_object().unwrap().keys().collect();
+    assert_eq!(creating, ["teapot", "warming"], "{st}");
+    assert_eq!(
+        st["services"]["web"]["applied"]["definition"]["readiness"],
+        serde_json::json!({"type": "http", "port": 8080, "path": "/health", "expectStatus": 200, "timeoutMs": 20000})
+    );
+
+    // A destroy removes what the failed creates left, so the network goes too.
+    p.cmd(["plan", "--destroy"])
+        .stdout(
+            "\
+Plan for [PROJECT] / production (state serial 6, lineage [LINEAGE])
+
+- resource.flagged delete: destroy
+- resource.teapot delete: what an unfinished create (started at [TIMESTAMP]) left: container cmpt-[PROJECT]-production-teapot
+- resource.warming delete: what an unfinished create (started at [TIMESTAMP]) left: container cmpt-[PROJECT]-production-warming
+- service.checked delete: destroy
+- service.web delete: destroy
+- network cmpt-[PROJECT]-production
+- image cmpt-[PROJECT]-checked:[HASH] (kept if another container uses it)
+- image cmpt-[PROJECT]-web:[HASH] (kept if another container uses it)
+
+Plan: 0 to create, 0 to update, 0 to replace, 5 to delete, 0 unchanged.
+",
+        )
+        .run();
+    p.cmd(["destroy", "--yes"]).status(0).output();
+    for name in ["web", "checked", "flagged", "teapot", "warming"] {
+        assert!(!exists("container", &p.container(name)), "{name} is left");
+    }
+    assert!(!exists("network", &p.network()));
+    assert!(p.state().get("creating").is_none());
 }

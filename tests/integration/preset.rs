@@ -140,7 +140,9 @@ fn expansion_matches_the_seed_text_field_by_field() {
     let rd = r.readiness.as_ref().unwrap();
     fragments.push(format!(
         "readiness: type: {} port: {} timeoutMs: {}",
-        rd.kind, rd.port, rd.timeout_ms
+        rd.kind,
+        rd.port.unwrap_or_default(),
+        rd.timeout_ms
     ));
     for (handle, path) in &r.volumes {
         fragments.push(format!("volumes: {handle}: {path}"));

@@ -168,7 +168,7 @@ fn round(round: usize, signal: &str, delay_ms: u64) -> (usize, usize, usize) {
     );
     for n in &resumed {
         let line =
-            format!("+ resource.{n} create: resumes the create an interrupted apply started at ");
+            format!("+ resource.{n} create: resumes the create an earlier apply started at ");
         assert!(
             recovery.stdout.contains(&line),
             "round {round}: {line}\n{}",

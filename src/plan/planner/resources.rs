@@ -21,6 +21,16 @@ pub(super) fn draft(input: &Input) -> Draft {
             draft.blocked.push(undeclared(input, name, prior));
         }
     }
+    for (name, intent) in &input.state.creating {
+        let declared = input.project.compartment.resources.contains_key(name);
+        if !declared && !input.state.resources.contains_key(name) {
+            draft.warnings.push(Warning {
+                address: format!("resource.{name}"),
+                reason: "unfinished-create".into(),
+                message: format!("resource `{name}` is no longer declared, but an apply started at {} began creating it (container {}) and did not finish; declare it again to finish it, or remove what it left: `compartment resource delete --resource {name} --delete-data`", intent.started_at, intent.container),
+            });
+        }
+    }
     draft
 }
 
@@ -48,7 +58,7 @@ fn declared(input: &Input, name: &str, def: &ResourceDef, draft: &mut Draft) -> 
     }
     if let (None, Some(intent)) = (prior, st.creating.get(name)) {
         ch.reason = Some(format!(
-            "resumes the create an interrupted apply started at {}: its container and volumes are adopted with the recorded credentials",
+            "resumes the create an earlier apply started at {} and did not finish: its container and volumes are adopted with the recorded credentials",
             intent.started_at
         ));
     }
