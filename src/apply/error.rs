@@ -71,6 +71,13 @@ pub enum StepError {
     Docker(#[from] DockerError),
     #[error("not ready: {0}")]
     NotReady(DockerError),
+    /// The new container of a start-first replace never got ready: it was
+    /// removed, and the old one keeps serving.
+    #[error("the new container was removed and the old one keeps serving: {source}{}", log_tail(.logs))]
+    ReplaceNotReady {
+        source: Box<StepError>,
+        logs: Vec<String>,
+    },
     #[error(transparent)]
     Env(#[from] super::env::EnvError),
     #[error(transparent)]
@@ -80,4 +87,20 @@ pub enum StepError {
     /// The step's task panicked (a bug); its dependents are skipped.
     #[error("{0}")]
     Panicked(String),
+}
+
+/// `; last log lines of the new container: a | b` (nothing without lines).
+fn log_tail(lines: &[String]) -> String {
+    let lines: Vec<&str> = lines
+        .iter()
+        .map(|l| l.trim())
+        .filter(|l| !l.is_empty())
+        .collect();
+    match lines.is_empty() {
+        true => String::new(),
+        false => format!(
+            "; last log lines of the new container: {}",
+            lines.join(" | ")
+        ),
+    }
 }

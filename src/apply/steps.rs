@@ -9,7 +9,7 @@ use super::error::StepError;
 use super::hooks;
 use super::naming;
 use super::progress::Progress;
-use crate::descriptor::model::{Readiness, ResourceDef};
+use crate::descriptor::model::{Readiness, ResourceDef, DEFAULT_STOP_GRACE_SECS};
 use crate::docker::{labels, ContainerSpec, Docker, Mount, Probe};
 use crate::plan::{Action, Change};
 use crate::project::Project;
@@ -150,10 +150,33 @@ pub enum StepOutcome {
     Deleted,
     /// Planned as unchanged, but its container had to be recreated.
     Recreated,
+    /// A service's new container started beside the old one, which was
+    /// stopped once the new one was ready.
+    StartedFirst {
+        replaced: bool,
+    },
     Unchanged,
 }
 
 impl StepOutcome {
+    /// Counted among the updates of the summary.
+    pub fn is_update(self) -> bool {
+        matches!(
+            self,
+            StepOutcome::Updated { .. }
+                | StepOutcome::Recreated
+                | StepOutcome::StartedFirst { replaced: false }
+        )
+    }
+
+    /// Counted among the replacements of the summary.
+    pub fn is_replace(self) -> bool {
+        matches!(
+            self,
+            StepOutcome::Replaced | StepOutcome::StartedFirst { replaced: true }
+        )
+    }
+
     fn of(action: Action, recreated: bool) -> StepOutcome {
         match action {
             Action::Create => StepOutcome::Created,
@@ -177,6 +200,12 @@ impl std::fmt::Display for StepOutcome {
             StepOutcome::Replaced => "replaced (volumes kept)",
             StepOutcome::Deleted => "deleted",
             StepOutcome::Recreated => "recreated",
+            StepOutcome::StartedFirst { replaced: true } => {
+                "replaced (the new container started beside the old one)"
+            }
+            StepOutcome::StartedFirst { replaced: false } => {
+                "updated (the new container started beside the old one)"
+            }
             StepOutcome::Unchanged => "unchanged",
         })
     }
@@ -250,12 +279,17 @@ pub fn config_hash(spec: &ContainerSpec) -> String {
         "network": spec.network, "aliases": spec.aliases, "mounts": mounts, "ports": spec.exposed_ports,
         "restart": spec.restart, "workdir": spec.working_dir,
     });
+    // Only when set, so the hashes of containers made before it existed hold.
+    let mut v = v;
+    if let Some(t) = spec.stop_timeout {
+        v["stopTimeout"] = t.into();
+    }
     crate::support::digest::sha256_hex(v.to_string().as_bytes())[..32].to_string()
 }
 
 /// Starts the container of `spec`, or keeps the existing one when it runs
 /// the same configuration. Returns (container id, recreated?).
-async fn converge_container(
+pub(super) async fn converge_container(
     sh: &Shared,
     address: &str,
     mut spec: ContainerSpec,
@@ -780,20 +814,23 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
     if let Err(e) = retire_renamed(&sh, &address, prior, &cname).await {
         return fail(e);
     }
-    let (id, hash, recreated) = match converge_container(&sh, &address, spec, change.action).await {
+    let how = super::rollout::Rollout {
+        declared: def.readiness.as_ref(),
+        ingress: def.ingress.as_ref().map(|i| i.port),
+        grace_secs: def.stop_grace_period.unwrap_or(DEFAULT_STOP_GRACE_SECS),
+    };
+    let converged =
+        super::rollout::service_container(&sh, &address, spec, change.action, &how).await;
+    let (id, hash, recreated, started_first) = match converged {
         Ok(x) => x,
         Err(e) => return fail(e),
     };
-    let ingress = def.ingress.as_ref().map(|i| i.port);
-    let ready = match readiness_probe(&sh, &cname, def.readiness.as_ref(), ingress).await {
-        Ok(p) => p,
-        Err(e) => return fail(e),
+    let outcome = match started_first {
+        true => StepOutcome::StartedFirst {
+            replaced: change.action == Action::Replace,
+        },
+        false => StepOutcome::of(change.action, recreated),
     };
-    if let Some(probe) = &ready {
-        if let Err(e) = wait_ready(&sh, &address, &cname, probe).await {
-            return fail(e);
-        }
-    }
     let deps: BTreeSet<String> = change.depends_on.iter().cloned().collect();
     let applied_variables = Some(crate::state::service_variables_digest(
         &state.variables.service,
@@ -822,7 +859,7 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
     };
     StepResult {
         updates: vec![Update::PutService(name, Box::new(st))],
-        outcome: Ok(StepOutcome::of(change.action, recreated)),
+        outcome: Ok(outcome),
         warnings: vec![],
     }
 }

@@ -159,8 +159,8 @@ fn summary_json(report: &apply::ApplyReport) -> serde_json::Value {
         "status": status,
         "exitCode": report.exit_code(),
         "created": o.count(|x| x == StepOutcome::Created),
-        "updated": o.count(|x| matches!(x, StepOutcome::Updated { .. } | StepOutcome::Recreated)),
-        "replaced": o.count(|x| x == StepOutcome::Replaced),
+        "updated": o.count(StepOutcome::is_update),
+        "replaced": o.count(StepOutcome::is_replace),
         "deleted": o.count(|x| x == StepOutcome::Deleted),
         "removed": o.removed,
         "failed": o.failed.iter().map(|(a, e)| serde_json::json!({"node": a, "error": e.to_string()})).collect::<Vec<_>>(),
@@ -184,8 +184,8 @@ fn summary(outcome: &Outcome) {
             "failed"
         },
         outcome.count(|o| o == StepOutcome::Created),
-        outcome.count(|o| matches!(o, StepOutcome::Updated { .. } | StepOutcome::Recreated)),
-        outcome.count(|o| o == StepOutcome::Replaced),
+        outcome.count(StepOutcome::is_update),
+        outcome.count(StepOutcome::is_replace),
         outcome.count(|o| o == StepOutcome::Deleted),
         outcome.failed.len(),
         outcome.skipped.len()

@@ -9,7 +9,14 @@ use crate::yaml::{Node, Value};
 use std::collections::BTreeMap;
 
 const TOP: &[&str] = &["name", "services", "resources", "instances"];
-const SERVICE: &[&str] = &["path", "connections", "build", "ingress", "readiness"];
+const SERVICE: &[&str] = &[
+    "path",
+    "connections",
+    "build",
+    "ingress",
+    "readiness",
+    "stopGracePeriod",
+];
 const RESOURCE: &[&str] = &[
     "preset",
     "image",
@@ -137,9 +144,13 @@ fn service(cx: &mut Cx, node: &Node, path: &str) -> Option<ServiceDef> {
         build: Build::default(),
         ingress: None,
         readiness: None,
+        stop_grace_period: None,
     };
     if let Some(n) = f.get("readiness") {
         s.readiness = readiness(cx, n, &f.path("readiness"));
+    }
+    if let Some(n) = f.get("stopGracePeriod") {
+        s.stop_grace_period = grace_period(cx, n, &f.path("stopGracePeriod"));
     }
     if let Some(conns) = f.get("connections") {
         let cpath = f.path("connections");
@@ -474,6 +485,42 @@ fn readiness(cx: &mut Cx, n: &Node, rpath: &str) -> Option<Readiness> {
     ok.then_some(r)
 }
 
+/// `stopGracePeriod:` as whole seconds: `30`, `"30s"`, `"2m"` or `"1m30s"`
+/// (Docker stops in whole seconds), at most an hour.
+fn grace_period(cx: &mut Cx, n: &Node, p: &str) -> Option<u32> {
+    if let Value::Int(_) = n.value {
+        return cx.integer(n, p, 0, 3600).map(|s| s as u32);
+    }
+    let text = cx.string(n, p)?;
+    let seconds = parse_duration_secs(&text).filter(|s| *s <= 3600);
+    if seconds.is_none() {
+        cx.error(
+            "invalid-duration",
+            n.loc,
+            p,
+            format!("`{text}` is not a stop grace period"),
+            "write whole seconds or minutes, at most an hour: `30`, `\"30s\"`, `\"2m\"` or `\"1m30s\"`",
+        );
+    }
+    seconds
+}
+
+/// `"1m30s"`, `"45s"`, `"2m"` as seconds; `None` for anything else.
+fn parse_duration_secs(text: &str) -> Option<u32> {
+    let (minutes, rest) = match text.split_once('m') {
+        Some((m, rest)) => (m.parse::<u32>().ok()?, rest),
+        None => (0, text),
+    };
+    let seconds = match rest {
+        "" if text.ends_with('m') => 0,
+        r => r.strip_suffix('s')?.parse::<u32>().ok()?,
+    };
+    if text.is_empty() || !text.chars().all(|c| c.is_ascii_alphanumeric()) {
+        return None;
+    }
+    minutes.checked_mul(60)?.checked_add(seconds)
+}
+
 /// `path` and `expectStatus` of an `http` readiness probe.
 fn http_fields(cx: &mut Cx, rf: &Fields, r: &mut Readiness) -> Option<()> {
     if let Some(p) = rf.get("path") {
@@ -802,6 +849,40 @@ mod tests {
             ]
         );
         assert!(c.resources.is_empty());
+    }
+
+    #[test]
+    fn stop_grace_periods_are_whole_seconds_or_minutes() {
+        for (text, want) in [
+            ("30s", Some(30)),
+            ("2m", Some(120)),
+            ("1m30s", Some(90)),
+            ("0s", Some(0)),
+        ] {
+            assert_eq!(parse_duration_secs(text), want, "{text}");
+        }
+        for text in [
+            "", "s", "m", "30", "1h", "1.5s", "-3s", "1m30", "30s1m", " 30s",
+        ] {
+            assert_eq!(parse_duration_secs(text), None, "{text}");
+        }
+        let (c, diags) = decoded(concat!(
+            "name: demo\n",
+            "services:\n",
+            "  a: {path: a, stopGracePeriod: 45}\n",
+            "  b: {path: b, stopGracePeriod: 1m30s}\n",
+            "  c: {path: c, stopGracePeriod: 2h}\n",
+            "  d: {path: d, stopGracePeriod: 61m}\n",
+        ));
+        assert_eq!(
+            diags,
+            [
+                ("invalid-duration", "services.c.stopGracePeriod".to_string()),
+                ("invalid-duration", "services.d.stopGracePeriod".to_string()),
+            ]
+        );
+        assert_eq!(c.services["a"].stop_grace_period, Some(45));
+        assert_eq!(c.services["b"].stop_grace_period, Some(90));
     }
 
     #[test]

@@ -176,7 +176,19 @@ pub struct ServiceDef {
     /// ingress port, else the image's `HEALTHCHECK`, else started).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub readiness: Option<Readiness>,
+    /// Seconds between SIGTERM and SIGKILL when the old container of a
+    /// replace (or any stop) is stopped; [`DEFAULT_STOP_GRACE_SECS`] when
+    /// `None`.
+    #[serde(
+        rename = "stopGracePeriod",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stop_grace_period: Option<u32>,
 }
+
+/// Docker's own default stop timeout.
+pub const DEFAULT_STOP_GRACE_SECS: u32 = 10;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Connection {

@@ -74,6 +74,7 @@ pub const CODES: &[&str] = &[
     "invalid-env-key",
     "unknown-readiness",
     "readiness-field",
+    "invalid-duration",
     "unknown-restart",
     "schedule-conflict",
     "invalid-cron",

@@ -6,8 +6,8 @@ use std::time::{Duration, Instant};
 use bollard::container::LogOutput;
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, ListContainersOptionsBuilder,
-    LogsOptionsBuilder, RemoveContainerOptionsBuilder, StopContainerOptionsBuilder,
-    WaitContainerOptionsBuilder,
+    LogsOptionsBuilder, RemoveContainerOptionsBuilder, RenameContainerOptionsBuilder,
+    StopContainerOptionsBuilder, WaitContainerOptionsBuilder,
 };
 use futures_util::StreamExt;
 
@@ -149,6 +149,31 @@ impl Docker {
             Err(e) if is_not_found(&e) => Err(no_such(name)),
             Err(e) => Err(engine_error(format!("stop container `{name}`"), &e)),
         }
+    }
+
+    /// Renames the container `from` to `to`.
+    pub async fn rename_container(&self, from: &str, to: &str) -> Result<(), DockerError> {
+        let options = RenameContainerOptionsBuilder::default().name(to).build();
+        match self.client.rename_container(from, options).await {
+            Ok(()) => Ok(()),
+            Err(e) if is_not_found(&e) => Err(no_such(from)),
+            Err(e) => Err(engine_error(
+                format!("rename container `{from}` to `{to}`"),
+                &e,
+            )),
+        }
+    }
+
+    /// The last `tail` lines of the container's output (stdout and stderr).
+    pub async fn last_log_lines(
+        &self,
+        name: &str,
+        tail: usize,
+    ) -> Result<Vec<String>, DockerError> {
+        let mut lines = Vec::new();
+        self.logs(name, Some(tail), false, |l| lines.push(l.to_string()))
+            .await?;
+        Ok(lines)
     }
 
     /// Starts an existing container (a running one is left alone).

@@ -3,7 +3,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use bollard::models::{NetworkCreateRequest, VolumeCreateRequest};
+use bollard::models::{
+    EndpointSettings, NetworkConnectRequest, NetworkCreateRequest, NetworkDisconnectRequest,
+    VolumeCreateRequest,
+};
 use bollard::query_parameters::{
     CreateImageOptionsBuilder, ListVolumesOptionsBuilder, RemoveImageOptionsBuilder,
     RemoveVolumeOptionsBuilder,
@@ -61,6 +64,48 @@ impl Docker {
             .await
             .map_err(|e| engine_error(format!("create network `{name}`"), &e))?;
         Ok(created.id)
+    }
+
+    /// Attaches the running container to `network` under `aliases`.
+    pub async fn connect_network(
+        &self,
+        container: &str,
+        network: &str,
+        aliases: &[String],
+    ) -> Result<(), DockerError> {
+        let request = NetworkConnectRequest {
+            container: container.to_string(),
+            endpoint_config: Some(EndpointSettings {
+                aliases: (!aliases.is_empty()).then(|| aliases.to_vec()),
+                ..EndpointSettings::default()
+            }),
+        };
+        self.client
+            .connect_network(network, request)
+            .await
+            .map_err(|e| engine_error(format!("connect `{container}` to network `{network}`"), &e))
+    }
+
+    /// Detaches the container from `network` (its names there stop
+    /// resolving at once).
+    pub async fn disconnect_network(
+        &self,
+        container: &str,
+        network: &str,
+    ) -> Result<(), DockerError> {
+        let request = NetworkDisconnectRequest {
+            container: container.to_string(),
+            force: Some(true),
+        };
+        self.client
+            .disconnect_network(network, request)
+            .await
+            .map_err(|e| {
+                engine_error(
+                    format!("disconnect `{container}` from network `{network}`"),
+                    &e,
+                )
+            })
     }
 
     /// Removes the network `name`; a missing network is not an error.

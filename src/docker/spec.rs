@@ -36,6 +36,9 @@ pub struct ContainerSpec {
     /// `no`, `always`, `unless-stopped` or `on-failure[:N]`.
     pub restart: Option<String>,
     pub working_dir: Option<String>,
+    /// Seconds `docker stop` waits after SIGTERM before SIGKILL (the
+    /// engine's default, 10, when `None`).
+    pub stop_timeout: Option<u32>,
 }
 
 impl ContainerSpec {
@@ -246,6 +249,7 @@ impl ContainerSpec {
             exposed_ports: (!ports.is_empty())
                 .then(|| ports.iter().map(|p| format!("{p}/tcp")).collect()),
             working_dir: self.working_dir.clone(),
+            stop_timeout: self.stop_timeout.map(i64::from),
             host_config: Some(HostConfig {
                 mounts: Some(mounts),
                 restart_policy,

@@ -185,6 +185,7 @@ impl From<&d::ServiceDef> for a::ServiceConfig {
             },
             ingress: def.ingress.as_ref().map(|i| a::Ingress { port: i.port }),
             readiness: def.readiness.as_ref().map(applied_readiness),
+            stop_grace_period: def.stop_grace_period,
         }
     }
 }
@@ -203,6 +204,7 @@ impl From<&a::ServiceConfig> for d::ServiceDef {
             },
             ingress: c.ingress.as_ref().map(|i| d::Ingress { port: i.port }),
             readiness: c.readiness.as_ref().map(declared_readiness),
+            stop_grace_period: c.stop_grace_period,
         }
     }
 }
@@ -287,6 +289,7 @@ mod tests {
                 command: None,
                 timeout_ms: 30_000,
             }),
+            stop_grace_period: Some(45),
         }
     }
 

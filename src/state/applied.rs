@@ -203,6 +203,12 @@ pub struct ServiceConfig {
     pub ingress: Option<Ingress>,
     #[serde(rename = "readiness", default, skip_serializing_if = "Option::is_none")]
     pub readiness: Option<Readiness>,
+    #[serde(
+        rename = "stopGracePeriod",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub stop_grace_period: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -323,6 +329,7 @@ mod tests {
                 command: Some(vec!["true".into()]),
                 timeout_ms: 1,
             }),
+            stop_grace_period: Some(30),
         };
         let service = serde_json::to_value(service).unwrap();
         assert_eq!(keys(&service), schema_keys("serviceDefinition"));

@@ -11,6 +11,7 @@ cases! {
     docker allowed_role_owner_guards_the_delete_of_an_instance,
     docker state_mv_renames_with_its_data_rm_forgets_and_import_adopts,
     docker readiness_beyond_tcp_waits_for_http_command_and_healthcheck,
+    docker a_service_replace_is_start_first_and_loses_no_request,
 }
 
 /// `apply --yes` of fixtures/life on an empty state (quietly: the apply
@@ -565,4 +566,170 @@ Plan: 0 to create, 0 to update, 0 to replace, 5 to delete, 0 unchanged.
     }
     assert!(!exists("network", &p.network()));
     assert!(p.state().get("creating").is_none());
+}
+
+/// A request loop on the environment network, as a client that tries each
+/// address a name resolves to (curl, Go, Python and Java clients do): one
+/// line per request, `ok <body>` or `fail`, until /tmp/stop exists.
+const REQUEST_LOOP: &str = r#"
+while [ ! -f /tmp/stop ]; do
+  line=fail
+  for ip in $(nslookup "$HOST" 2>/dev/null | sed -n 's/^Address: *\([0-9.]*\)$/\1/p'); do
+    if body=$(wget -qO- "http://$ip:8080/" 2>/dev/null); then line="ok $body"; break; fi
+  done
+  echo "$line" >> /tmp/log
+done
+touch /tmp/done
+sleep 3600
+"#;
+
+/// Starts the request loop against the web service of `p`; returns the
+/// loop container's name.
+fn request_loop(p: &Project) -> String {
+    let name = format!("{}-client", p.name);
+    let host = format!("HOST=web.production.{}.service.internal", p.name);
+    let label = format!("io.compartment.project={}", p.name);
+    let (ok, out) = docker(&[
+        "run",
+        "-d",
+        "--name",
+        &name,
+        "--label",
+        &label,
+        "--network",
+        &p.network(),
+        "-e",
+        &host,
+        "compartment-test/busybox:1",
+        "sh",
+        "-c",
+        REQUEST_LOOP,
+    ]);
+    assert!(ok, "{out}");
+    name
+}
+
+/// Stops the loop; returns (requests that failed, requests, the bodies
+/// served in order, runs of the same body counted once).
+fn loop_results(client: &str) -> (usize, usize, Vec<String>) {
+    docker(&["exec", client, "touch", "/tmp/stop"]);
+    for _ in 0..100 {
+        if docker(&["exec", client, "test", "-f", "/tmp/done"]).0 {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let (_, log) = docker(&["exec", client, "cat", "/tmp/log"]);
+    let failed = log.lines().filter(|l| *l == "fail").count();
+    let mut bodies: Vec<String> = Vec::new();
+    for l in log.lines().filter_map(|l| l.strip_prefix("ok ")) {
+        if bodies.last().map(String::as_str) != Some(l) {
+            bodies.push(l.to_string());
+        }
+    }
+    (failed, log.lines().count(), bodies)
+}
+
+/// The web service is replaced under a steady request loop: the new
+/// container starts beside the old one, gets ready, takes the alias, and
+/// only then is the old one stopped: no request fails, and the loop sees
+/// release 1 then release 2. A new release that never gets ready is removed
+/// with its last log lines, and the old one keeps serving.
+fn a_service_replace_is_start_first_and_loses_no_request() {
+    let p = Project::new("life");
+    deploy(&p);
+    let client = request_loop(&p);
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    std::fs::write(p.dir.join("services/web/index.html"), "release 2\n").unwrap();
+    p.edit(
+        "compartment.yml",
+        "    ingress:\n      port: 8080\n",
+        "    ingress:\n      port: 8080\n    stopGracePeriod: 3s\n",
+    );
+    p.cmd(["apply", "--yes"])
+        .stdout(
+            "\
+Plan for [PROJECT] / production (state serial 3, lineage [LINEAGE])
+
+± service.web replace: the build context changed (image will be rebuilt)
+    after: resource.store
+    ~ contextHash: \"[ID]\" → \"[ID]\"  # forces replacement
+    + stopGracePeriod: 3
+    connection web.STORE_HOST ← store.host
+
+Plan: 0 to create, 0 to update, 1 to replace, 0 to delete, 1 unchanged.
+
+service.web: preparing
+service.web: building cmpt-[PROJECT]-web:[HASH] ([TIME])
+service.web: starting the new container beside the old one ([TIME])
+service.web: waiting for TCP port 8080 (up to 30s) ([TIME])
+service.web: moving web.production.[PROJECT].service.internal to the new container ([TIME])
+service.web: stopping the old container (grace period 3s) ([TIME])
+service.web: ✓ replaced (the new container started beside the old one) in [TIME]
+
+Apply complete: 0 created, 0 updated, 1 replaced, 0 deleted, 0 failed, 0 skipped.
+State saved to .compartment/state/[PROJECT]/production.json (serial 4).
+",
+        )
+        .run();
+    std::thread::sleep(std::time::Duration::from_millis(1000));
+    let (failed, requests, bodies) = loop_results(&client);
+    assert_eq!(failed, 0, "{failed} of {requests} requests failed");
+    // Release 1 until the new container takes the alias, both while the old
+    // one gets its grace period (busybox httpd, PID 1, ignores SIGTERM),
+    // release 2 from then on.
+    assert_eq!(bodies.first().map(String::as_str), Some("release 1"));
+    assert_eq!(bodies.last().map(String::as_str), Some("release 2"));
+    assert!(
+        bodies.iter().all(|b| b == "release 1" || b == "release 2"),
+        "{bodies:?}"
+    );
+    assert!(requests > 20, "only {requests} requests");
+    assert_eq!(get(&p), "release 2\n");
+    assert_eq!(p.inspect("web", "{{.Config.StopTimeout}}"), "3");
+    let (_, names) = docker(&[
+        "ps",
+        "-a",
+        "--format",
+        "{{.Names}}",
+        "--filter",
+        &format!("name={}", p.container("web")),
+    ]);
+    assert_eq!(
+        names.trim(),
+        p.container("web"),
+        "no second container is left"
+    );
+
+    // A release that never listens: removed with its last log lines; the
+    // old container keeps serving and the state keeps recording it.
+    let before = p.state()["services"]["web"].clone();
+    std::fs::write(
+        p.dir.join("services/web/Dockerfile"),
+        "FROM compartment-test/busybox:1\nCMD [\"sh\", \"-c\", \"echo booting release 3; echo cannot open port 8080 >&2; sleep 3600\"]\n",
+    )
+    .unwrap();
+    p.edit(
+        "compartment.yml",
+        "    stopGracePeriod: 3s\n",
+        "    stopGracePeriod: 3s\n    readiness: {type: tcp, port: 8080, timeoutMs: 2000}\n",
+    );
+    let out = p.cmd(["apply", "--yes"]).status(1).output().stdout;
+    let failure = "failed: service.web: the new container was removed and the old one keeps serving: not ready: TCP port 8080 did not pass within 2.0s (last answer: Connection refused (os error 111)); last log lines of the new container: booting release 3 | cannot open port 8080";
+    assert!(out.contains(failure), "{out}");
+    assert_eq!(get(&p), "release 2\n");
+    assert_eq!(p.state()["services"]["web"], before);
+    let (_, names) = docker(&[
+        "ps",
+        "-a",
+        "--format",
+        "{{.Names}}",
+        "--filter",
+        &format!("name={}", p.container("web")),
+    ]);
+    assert_eq!(
+        names.trim(),
+        p.container("web"),
+        "the failed new container is removed"
+    );
 }
