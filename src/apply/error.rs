@@ -71,6 +71,9 @@ pub enum StepError {
     Docker(#[from] DockerError),
     #[error("not ready: {0}")]
     NotReady(DockerError),
+    /// The release a rollback plan names cannot run again.
+    #[error("cannot roll back to {image}: {why}")]
+    ReleaseGone { image: String, why: String },
     /// The new container of a start-first replace never got ready: it was
     /// removed, and the old one keeps serving.
     #[error("the new container was removed and the old one keeps serving: {source}{}", log_tail(.logs))]

@@ -2,7 +2,8 @@
 //! plan graph, `steps` is what each node does, `hooks` the lifecycle
 //! callbacks, `env` runtime environments and outputs, `naming` the engine
 //! object names, `refresh` drift detection, `progress` live output, `intent` the
-//! durable record of a create made before its Docker objects, `rollout`
+//! durable record of a create made before its Docker objects, `releases`
+//! what a service node runs and the earlier releases it keeps, `rollout`
 //! the start-first replace of a service's container, `run`
 //! the whole command (locks, staleness, confirmation, execution), `error`
 //! its typed failures.
@@ -15,6 +16,7 @@ pub mod intent;
 pub mod naming;
 pub mod progress;
 pub mod refresh;
+pub mod releases;
 pub mod rollout;
 pub mod run;
 pub mod steps;

@@ -103,7 +103,7 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
     } = req;
     let saved = plan_file.as_deref().map(file::read).transpose()?;
     let mode = saved.as_ref().map_or(mode, |s| s.mode.clone());
-    if !mode.is_apply() {
+    if let Mode::Destroy { .. } = mode {
         grant.check(crate::access::Command::Destroy)?;
     }
     let _locks = lock(&ws)?;
@@ -152,7 +152,7 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
     // A destroy creates nothing, not even the network it is removing. The
     // network, the hook secret and every create's intent (with its sealed
     // generated variables) are saved in one write before any node runs.
-    if mode.is_apply() {
+    if !matches!(mode, Mode::Destroy { .. }) {
         let mut changed = prepare(&docker, &key, &p, &ws.env, &mut ws.state).await?;
         changed |= intent::record(&plan.changes, &ws.project, &ws.env, &key, &mut ws.state);
         if changed {

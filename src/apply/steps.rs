@@ -774,9 +774,11 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
         };
     }
     sh.progress.start(&address, "preparing");
-    let def = sh.project.compartment.services[&name].clone();
-    let context = sh.project.contexts.get(&name).cloned().unwrap_or_default();
-    let image = naming::service_image(&p, &name, &context);
+    let source = match super::releases::source(&sh, &state, &change).await {
+        Ok(s) => s,
+        Err(e) => return fail(e),
+    };
+    let (def, context, image) = (source.def, source.context, source.image);
     let mut runtime = match env::service_env(
         &p,
         &sh.env,
@@ -789,8 +791,10 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
         Ok(e) => e,
         Err(e) => return fail(e.into()),
     };
-    if let Err(e) = ensure_service_image(&sh, &address, &name, &image, &runtime).await {
-        return fail(e);
+    if !source.rollback {
+        if let Err(e) = ensure_service_image(&sh, &address, &name, &image, &runtime).await {
+            return fail(e);
+        }
     }
     if sh.project.receives_hooks(&name) {
         match hook_secret(&sh, &state, &name) {
@@ -838,9 +842,13 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
         state.bindings.get(&name),
         sh.project.receives_hooks(&name),
     ));
+    let definition = ServiceConfig::from(&def);
+    let prior = state.services.get(&name);
+    let (releases, warnings) = super::releases::record(&sh, prior, &image, &definition).await;
     let st = ServiceState {
+        releases,
         applied: Applied {
-            definition: ServiceConfig::from(&def),
+            definition,
             config_digest: hash,
             container_name: cname,
             container_id: id,
@@ -860,7 +868,7 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
     StepResult {
         updates: vec![Update::PutService(name, Box::new(st))],
         outcome: Ok(outcome),
-        warnings: vec![],
+        warnings,
     }
 }
 

@@ -1,7 +1,7 @@
 //! `compartment apply [FILE]`: parse, call `apply::run`, render the plan,
 //! the prompt and the summary.
 
-use super::args::{ApplyArgs, DestroyArgs};
+use super::args::{ApplyArgs, DestroyArgs, RollbackArgs};
 use super::Context;
 use crate::apply::executor::Outcome;
 use crate::apply::progress::Progress;
@@ -95,6 +95,25 @@ pub fn destroy(cx: &Context, args: DestroyArgs) -> Result<i32> {
         progress: progress(cx),
         mode: Mode::Destroy {
             delete_data: args.delete_data,
+        },
+        grant: crate::ops::guard::grant(&cx.options().root(), &cx.global.env)?,
+    };
+    execute(cx, request)
+}
+
+/// `compartment rollback` without `--out`: a rollback plan, confirmed and
+/// applied.
+pub fn rollback(cx: &Context, args: RollbackArgs) -> Result<i32> {
+    let request = ApplyRequest {
+        workspace: cx.open()?,
+        plan_file: None,
+        yes: args.yes,
+        parallelism: args.parallelism as usize,
+        targets: Vec::new(),
+        progress: progress(cx),
+        mode: Mode::Rollback {
+            services: args.services,
+            to: args.to,
         },
         grant: crate::ops::guard::grant(&cx.options().root(), &cx.global.env)?,
     };

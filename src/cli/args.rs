@@ -82,6 +82,8 @@ pub enum Subcommand {
     Apply(ApplyArgs),
     /// Plan the removal of everything deployed in the environment and apply it
     Destroy(DestroyArgs),
+    /// Plan a return of services to an earlier release, and apply it (or save it with --out)
+    Rollback(RollbackArgs),
     /// Print the dependency graph
     Graph(GraphArgs),
     /// Print the JSON Schema of a descriptor, for editors
@@ -172,6 +174,25 @@ pub struct DestroyArgs {
     /// Also delete the resources' named volumes (their data)
     #[arg(long)]
     pub delete_data: bool,
+    /// How many independent steps run at once
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
+    pub parallelism: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The services to roll back (default: every service with an earlier release)
+    #[arg(value_name = "SERVICE")]
+    pub services: Vec<String>,
+    /// Which release: 1 is the previous one (the default), 2 the one before; or an image tag or a prefix of its context hash
+    #[arg(long, value_name = "RELEASE")]
+    pub to: Option<String>,
+    /// Only save the plan to FILE, for review; `compartment apply FILE` applies it
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Do not ask for confirmation
+    #[arg(long, conflicts_with = "out")]
+    pub yes: bool,
     /// How many independent steps run at once
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..))]
     pub parallelism: u16,

@@ -161,6 +161,7 @@ impl Subcommand {
         Some(match self {
             Subcommand::Apply(_) => Command::Apply,
             Subcommand::Destroy(_) => Command::Destroy,
+            Subcommand::Rollback(_) => Command::Apply,
             Subcommand::Ps => Command::Ps,
             Subcommand::Service(c) => match c {
                 ServiceCommand::List => Command::ServiceList,
@@ -222,6 +223,10 @@ impl Subcommand {
             Subcommand::Plan(a) => plan::plan(cx, a),
             Subcommand::Apply(a) => apply::run(cx, a),
             Subcommand::Destroy(a) => apply::destroy(cx, a),
+            Subcommand::Rollback(a) => match a.out.is_some() {
+                true => plan::rollback(cx, a),
+                false => apply::rollback(cx, a),
+            },
             Subcommand::Resource(c) => ops::resource_command(cx, c),
             Subcommand::Service(c) => service::run(cx, c),
             Subcommand::Ps => service::ps(cx),

@@ -1,7 +1,7 @@
 //! `compartment plan`, `show` and `graph`: the plan in every output format,
 //! plan files (`--out`, `--check`), and exit codes.
 
-use super::args::{GraphArgs, GraphFormat, PlanArgs, PlanFormat, ShowArgs};
+use super::args::{GraphArgs, GraphFormat, PlanArgs, PlanFormat, RollbackArgs, ShowArgs};
 use super::Context;
 use crate::error::{Error, Result};
 use crate::plan::{file, planner, render, Mode, Plan};
@@ -94,17 +94,7 @@ pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
         });
     }
     if let Some(path) = &args.out {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(path, file::to_json(&plan))?;
-        if format == PlanFormat::Text {
-            println!(
-                "Saved the plan to {}. Apply it with `compartment apply {}`.",
-                crate::support::paths::display_path(path),
-                crate::support::paths::display_path(path)
-            );
-        }
+        save(path, &plan, format)?;
     }
     let code = if args.detailed_exitcode && plan.has_changes() {
         2
@@ -117,6 +107,44 @@ pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
     std::mem::forget(ws);
     std::mem::forget(plan);
     Ok(code)
+}
+
+/// `compartment rollback --out FILE`: the rollback plan, printed and saved
+/// for review.
+pub fn rollback(cx: &Context, args: RollbackArgs) -> Result<i32> {
+    let ws = cx.open()?;
+    let mode = Mode::Rollback {
+        services: args.services,
+        to: args.to,
+    };
+    let plan = make_plan(&ws, &Default::default(), &mode)?;
+    let format = format_of(false, None, cx);
+    print_plan(cx, &plan, format);
+    if plan.is_blocked() {
+        return Err(Error::Blocked {
+            count: plan.blocked.len(),
+        });
+    }
+    if let Some(path) = &args.out {
+        save(path, &plan, format)?;
+    }
+    Ok(0)
+}
+
+/// Writes `plan` to `path` (creating its directory) and says so.
+fn save(path: &std::path::Path, plan: &Plan, format: PlanFormat) -> Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(path, file::to_json(plan))?;
+    if format == PlanFormat::Text {
+        println!(
+            "Saved the plan to {}. Apply it with `compartment apply {}`.",
+            crate::support::paths::display_path(path),
+            crate::support::paths::display_path(path)
+        );
+    }
+    Ok(())
 }
 
 pub fn show(cx: &Context, args: ShowArgs) -> Result<i32> {

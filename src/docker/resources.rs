@@ -185,6 +185,16 @@ impl Docker {
         }
     }
 
+    /// The engine's id (`sha256:…`) of the image `image` names; `None` when
+    /// there is none.
+    pub async fn image_id(&self, image: &str) -> Result<Option<String>, DockerError> {
+        match self.client.inspect_image(image).await {
+            Ok(i) => Ok(i.id),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(engine_error(format!("inspect image `{image}`"), &e)),
+        }
+    }
+
     /// Makes sure `image` is present locally, pulling it when it is not.
     pub async fn ensure_image(&self, image: &str) -> Result<(), DockerError> {
         if self.image_exists(image).await? {

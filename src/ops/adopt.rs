@@ -282,6 +282,7 @@ pub async fn import(ws: &mut Workspace, address: &str, container: &str) -> Resul
                 context_hash: String::new(),
                 image: info.image.clone(),
                 inputs: None,
+                releases: Vec::new(),
             };
             ws.state.services.insert(name.into(), record);
         }

@@ -90,11 +90,13 @@ pub fn plan(input: &Input, delete_data: bool) -> Result<Plan, CycleError> {
         }
     }
     let ordered = order::order(input, &mut changes, &BTreeMap::new())?;
+    // The image each service runs and those of its recorded releases.
     let mut images: Vec<String> = st
         .services
         .values()
-        .map(|s| s.image.clone())
+        .flat_map(|s| std::iter::once(&s.image).chain(s.releases.iter().map(|r| &r.image)))
         .filter(|i| !i.is_empty())
+        .cloned()
         .collect();
     images.sort();
     images.dedup();

@@ -1,7 +1,8 @@
 //! Plans: the model (this file), the planner that diffs the desired
 //! configuration against the state (`planner`), renderers for people
 //! (`render`), the plan-file format (`file`) and the conversions between
-//! descriptor definitions and the state's applied records (`applied`).
+//! descriptor definitions and the state's applied records (`applied`),
+//! and the planners of the other modes: `destroy` and `rollback`.
 
 pub mod applied;
 pub mod destroy;
@@ -9,6 +10,7 @@ pub mod file;
 pub mod planner;
 pub mod render;
 pub mod roles;
+pub mod rollback;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,6 +23,7 @@ pub fn plan_for(input: &planner::Input, mode: &Mode) -> Result<Plan, planner::Cy
     let mut plan = match mode {
         Mode::Apply => planner::plan(input)?,
         Mode::Destroy { delete_data } => destroy::plan(input, *delete_data)?,
+        Mode::Rollback { services, to } => rollback::plan(input, services, to.as_deref())?,
     };
     roles::annotate(&mut plan, input);
     Ok(plan)
@@ -117,6 +120,16 @@ pub enum Mode {
         /// Named volumes are deleted too (`--delete-data`).
         #[serde(default)]
         delete_data: bool,
+    },
+    /// Services returned to a recorded release (`compartment rollback`).
+    Rollback {
+        /// The services asked for (empty: every service with a release).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        services: Vec<String>,
+        /// `--to`: which release (`1` is the previous one; or an image tag
+        /// or a prefix of its context hash); the previous one when `None`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<String>,
     },
 }
 
@@ -232,6 +245,21 @@ pub struct Change {
     /// needs, from its type's `allowed_role` (`roles`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<String>,
+    /// Services only, in a rollback plan: the recorded release the service
+    /// returns to (its image is run as it is, never rebuilt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseRef>,
+}
+
+/// A recorded release of a service, as a rollback plan names it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReleaseRef {
+    pub image: String,
+    pub context_hash: String,
+    /// When that release had been applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub applied_at: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -108,7 +108,9 @@ pub fn text(plan: &Plan, color: bool) -> String {
         shown += 1;
         text_change(&st, ch, &mut out);
     }
-    if shown == 0 && !plan.mode.is_apply() && plan.teardown.is_none() {
+    if shown == 0 && matches!(plan.mode, Mode::Rollback { .. }) {
+        out.push_str("Nothing to roll back.\n");
+    } else if shown == 0 && !plan.mode.is_apply() && plan.teardown.is_none() {
         out.push_str("Nothing to destroy: nothing is deployed in this environment.\n");
     } else if shown == 0 && plan.blocked.is_empty() && plan.teardown.is_none() {
         out.push_str("No changes. The environment matches the configuration.\n");

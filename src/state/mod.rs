@@ -127,6 +127,37 @@ pub struct ServiceState {
     /// written before compartment recorded it.
     #[serde(rename = "inputs", default, skip_serializing_if = "Option::is_none")]
     pub inputs: Option<BTreeMap<String, ResolvedInput>>,
+    /// The releases an apply replaced, newest first, at most
+    /// [`KEEP_RELEASES`]: what `compartment rollback` returns to.
+    #[serde(rename = "releases", default, skip_serializing_if = "Vec::is_empty")]
+    pub releases: Vec<ServiceRelease>,
+}
+
+/// How many earlier releases of a service (and their images) are kept.
+pub const KEEP_RELEASES: usize = 3;
+
+/// A release of a service that a later apply replaced: its image and the
+/// definition it ran with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceRelease {
+    /// The image tag (`cmpt-<project>-<service>:<context hash>`).
+    #[serde(rename = "image")]
+    pub image: String,
+    /// The engine's id of that image when it was replaced (`sha256:…`), so
+    /// a tag that later names another image is noticed.
+    #[serde(rename = "imageId", default, skip_serializing_if = "String::is_empty")]
+    pub image_id: String,
+    #[serde(rename = "contextHash")]
+    pub context_hash: String,
+    #[serde(rename = "definition")]
+    pub definition: ServiceConfig,
+    /// When it had been applied.
+    #[serde(rename = "appliedAt", default, skip_serializing_if = "Option::is_none")]
+    pub applied_at: Option<String>,
+    /// When an apply replaced it.
+    #[serde(rename = "replacedAt")]
+    pub replaced_at: String,
 }
 
 /// What one service variable, connected or bound to a resource output,

@@ -191,6 +191,7 @@ impl Sandbox {
                     context_hash: p.contexts.get(name).cloned().unwrap_or_default(),
                     image: format!("{project}-{name}:applied"),
                     inputs: None,
+                    releases: Vec::new(),
                 },
             );
         }

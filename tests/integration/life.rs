@@ -12,6 +12,7 @@ cases! {
     docker state_mv_renames_with_its_data_rm_forgets_and_import_adopts,
     docker readiness_beyond_tcp_waits_for_http_command_and_healthcheck,
     docker a_service_replace_is_start_first_and_loses_no_request,
+    docker rollback_returns_to_a_recorded_release_and_old_images_are_pruned,
 }
 
 /// `apply --yes` of fixtures/life on an empty state (quietly: the apply
@@ -732,4 +733,141 @@ State saved to .compartment/state/[PROJECT]/production.json (serial 4).
         p.container("web"),
         "the failed new container is removed"
     );
+}
+
+/// Releases `n` of the web service of `p`: its page says `release n`.
+fn release(p: &Project, n: u32) {
+    std::fs::write(
+        p.dir.join("services/web/index.html"),
+        format!("release {n}\n"),
+    )
+    .unwrap();
+    p.cmd(["apply", "--yes"]).status(0).output();
+}
+
+fn image_exists(image: &str) -> bool {
+    docker(&["image", "inspect", image]).0
+}
+
+/// Every replace records the release it replaced (at most 3, newest
+/// first); the images of older ones are pruned. `rollback` plans a return
+/// to the previous release as an ordinary plan, saved and applied like any
+/// other; `--to` picks another; what cannot be rolled back is blocked.
+fn rollback_returns_to_a_recorded_release_and_old_images_are_pruned() {
+    let p = Project::new("life");
+    p.edit(
+        "compartment.yml",
+        "    ingress:\n      port: 8080\n",
+        "    ingress:\n      port: 8080\n    stopGracePeriod: 1\n",
+    );
+    deploy(&p);
+    p.cmd(["rollback"])
+        .status(1)
+        .stdout(
+            "\
+Plan for [PROJECT] / production (state serial 3, lineage [LINEAGE])
+
+Nothing to roll back.
+
+Blocked:
+  ✗ service.* (no-release): no service of this environment has an earlier release to return to
+    help: a release is recorded when an apply replaces a service's image or definition
+
+Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged; 1 blocked.
+",
+        )
+        .stderr("error: the plan is blocked by 1 change(s); nothing was applied\n")
+        .run();
+    let image = |p: &Project| {
+        p.state()["services"]["web"]["image"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let first = image(&p);
+    let mut images = vec![first.clone()];
+    for n in 2..=5 {
+        release(&p, n);
+        images.push(image(&p));
+    }
+    let recorded: Vec<String> = p.state()["services"]["web"]["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["image"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        recorded,
+        [images[3].clone(), images[2].clone(), images[1].clone()]
+    );
+    assert!(
+        !image_exists(&first),
+        "the oldest release's image is pruned"
+    );
+    assert!(images[1..].iter().all(|i| image_exists(i)));
+
+    p.cmd(["rollback", "--out", "plans/rollback.json"])
+        .stdout(
+            "\
+Plan for [PROJECT] / production (state serial 7, lineage [LINEAGE])
+
+± service.web replace: rollback to the release applied at [TIMESTAMP] (image cmpt-[PROJECT]-web:[HASH])
+    ~ contextHash: \"[ID]\" → \"[ID]\"  # forces replacement
+
+Plan: 0 to create, 0 to update, 1 to replace, 0 to delete, 0 unchanged.
+Saved the plan to plans/rollback.json. Apply it with `compartment apply plans/rollback.json`.
+",
+        )
+        .run();
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(p.dir.join("plans/rollback.json")).unwrap())
+            .unwrap();
+    assert_eq!(saved["mode"], serde_json::json!({"kind": "rollback"}));
+    assert_eq!(saved["changes"][0]["release"]["image"], images[3].as_str());
+    p.cmd(["apply", "plans/rollback.json"]).status(0).output();
+    assert_eq!(get(&p), "release 4\n");
+    assert_eq!(image(&p), images[3]);
+    // The release rolled back from is recorded in its place.
+    let recorded: Vec<String> = p.state()["services"]["web"]["releases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["image"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        recorded,
+        [images[4].clone(), images[2].clone(), images[1].clone()]
+    );
+    // The next ordinary plan brings the configuration back.
+    let plan = p.cmd(["plan"]).status(0).output().stdout;
+    assert!(
+        plan.contains("± service.web replace: the build context changed"),
+        "{plan}"
+    );
+
+    // --to: the third recorded release (release 2), applied at once.
+    p.cmd(["rollback", "web", "--to", "3", "--yes"])
+        .status(0)
+        .output();
+    assert_eq!(get(&p), "release 2\n");
+    p.cmd(["rollback", "web", "--to", "9"])
+        .status(1)
+        .stdout(
+            "\
+Plan for [PROJECT] / production (state serial 9, lineage [LINEAGE])
+
+Nothing to roll back.
+
+Blocked:
+  ✗ service.web (unknown-release): service `web` has no release `9`
+    help: --to takes a release number, its image or a prefix of its context hash (4 characters at least); recorded: 1 (cmpt-[PROJECT]-web:[HASH]), 2 (cmpt-[PROJECT]-web:[HASH]), 3 (cmpt-[PROJECT]-web:[HASH])
+
+Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged; 1 blocked.
+",
+        )
+        .stderr("error: the plan is blocked by 1 change(s); nothing was applied\n")
+        .run();
+    // A destroy removes the images of the recorded releases too.
+    p.cmd(["destroy", "--yes"]).status(0).output();
+    assert!(images[1..].iter().all(|i| !image_exists(i)), "{images:?}");
 }

@@ -142,6 +142,7 @@ pub fn new_change(address: &str, kind: Kind, name: &str, action: Action) -> Chan
         global: false,
         volumes: BTreeMap::new(),
         role: None,
+        release: None,
     }
 }
 
