@@ -844,7 +844,14 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
     ));
     let definition = ServiceConfig::from(&def);
     let prior = state.services.get(&name);
-    let (releases, warnings) = super::releases::record(&sh, prior, &image, &definition).await;
+    let (releases, warnings) = super::releases::record(
+        &sh,
+        prior,
+        (&image, &context),
+        &definition,
+        &change.prune_images,
+    )
+    .await;
     let st = ServiceState {
         releases,
         applied: Applied {

@@ -249,6 +249,10 @@ pub struct Change {
     /// returns to (its image is run as it is, never rebuilt).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub release: Option<ReleaseRef>,
+    /// Services only: images of earlier releases apply removes because the
+    /// release this change records pushes them past the ones kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prune_images: Vec<String>,
 }
 
 /// A recorded release of a service, as a rollback plan names it.

@@ -3,6 +3,7 @@
 //! markdown for a pull-request comment, kept under a size budget.
 
 use super::*;
+use crate::state::KEEP_RELEASES;
 use console::Style;
 use similar::{ChangeTag, TextDiff};
 
@@ -202,6 +203,11 @@ fn text_change(st: &Styles, ch: &super::Change, out: &mut String) {
             out.push_str(&format!("    volume {v}: kept\n"));
         }
     }
+    for image in &ch.prune_images {
+        out.push_str(&format!(
+            "    image {image}: pruned (an older release; the last {KEEP_RELEASES} are kept)\n"
+        ));
+    }
 }
 
 /// What a destroy removes after its nodes.
@@ -300,6 +306,9 @@ fn change_details(ch: &Change) -> String {
             "delete" => body.push_str(&format!("- volume {v}: DATA WILL BE DELETED\n")),
             _ => body.push_str(&format!("  volume {v}: kept\n")),
         }
+    }
+    for image in &ch.prune_images {
+        body.push_str(&format!("  image {image}: pruned (an older release)\n"));
     }
     let summary = match &ch.reason {
         Some(r) => format!(

@@ -162,6 +162,14 @@ fn change(name: &str, current: &ServiceState, release: &ServiceRelease) -> Chang
     let before = serde_json::to_value(&current.applied.definition).expect("serialises");
     let after = serde_json::to_value(&release.definition).expect("serialises");
     diff_values("", Some(&before), Some(&after), &mut ch.diff);
+    let (_, prune) = crate::state::releases::next(
+        Some(current),
+        String::new(),
+        &release.context_hash,
+        &release.definition,
+        "",
+    );
+    ch.prune_images = prune;
     ch.release = Some(ReleaseRef {
         image: release.image.clone(),
         context_hash: release.context_hash.clone(),

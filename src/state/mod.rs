@@ -6,6 +6,7 @@
 
 pub mod applied;
 pub mod format;
+pub mod releases;
 pub mod secrets;
 pub mod store;
 

@@ -786,10 +786,22 @@ Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged; 1 blocke
     };
     let first = image(&p);
     let mut images = vec![first.clone()];
-    for n in 2..=5 {
+    for n in 2..=4 {
         release(&p, n);
         images.push(image(&p));
     }
+    // The fifth release pushes the first past the three kept: the plan says
+    // its image goes.
+    std::fs::write(p.dir.join("services/web/index.html"), "release 5\n").unwrap();
+    let plan = p.cmd(["plan"]).status(0).output().stdout;
+    assert!(
+        plan.contains(&format!(
+            "    image {first}: pruned (an older release; the last 3 are kept)\n"
+        )),
+        "{plan}"
+    );
+    release(&p, 5);
+    images.push(image(&p));
     let recorded: Vec<String> = p.state()["services"]["web"]["releases"]
         .as_array()
         .unwrap()

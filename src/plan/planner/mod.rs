@@ -143,6 +143,7 @@ pub fn new_change(address: &str, kind: Kind, name: &str, action: Action) -> Chan
         volumes: BTreeMap::new(),
         role: None,
         release: None,
+        prune_images: Vec::new(),
     }
 }
 

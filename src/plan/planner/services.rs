@@ -69,6 +69,9 @@ fn service(
             "contextHash" => "the build context changed (image will be rebuilt)".to_string(),
             p => format!("`{p}` changed"),
         });
+        let now = ServiceConfig::from(def);
+        ch.prune_images =
+            crate::state::releases::next(Some(prior), String::new(), &context, &now, "").1;
     }
     if let Some(recorded) = st.services.get(name).and_then(|s| s.inputs.as_ref()) {
         let now = super::inputs::service_inputs(input.project, input.environment, st, name);
