@@ -12,11 +12,13 @@
 //! (`body_sha256`), so a captured token cannot be replayed with another
 //! body or at another service.
 
+use crate::docker::{Docker, HttpRequest};
 use crate::state::HookResult;
 use hmac::{Hmac, Mac};
 use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The JWT's claims.
@@ -47,7 +49,10 @@ const TIMEOUT: Duration = Duration::from_secs(10);
 const SERVICE_SECRET_CONTEXT: &[u8] = b"compartment/hook-secret/v1/";
 
 pub struct HookRequest<'a> {
-    pub url: String,
+    /// The receiving container's address on the environment network.
+    pub ip: &'a str,
+    pub port: u16,
+    pub path: &'a str,
     pub method: &'a str,
     /// The JSON body, serialised once: these bytes are hashed and sent.
     pub body: Vec<u8>,
@@ -109,72 +114,54 @@ pub fn token(claims: &Claims, secret: &[u8]) -> String {
     .expect("HS256 signing cannot fail")
 }
 
-/// Sends the hook once; the outcome is recorded whatever it is.
-pub async fn fire(req: HookRequest<'_>) -> HookResult {
+/// Sends the hook once through `docker` (from this process, or from the
+/// probe agent on `network` for an engine on another machine); the outcome
+/// is recorded whatever it is.
+pub async fn fire(docker: &Docker, network: &str, req: HookRequest<'_>) -> HookResult {
     let at = crate::support::time::now_rfc3339();
-    let operation = req.claims.operation.clone();
-    let method =
-        reqwest::Method::from_bytes(req.method.as_bytes()).unwrap_or(reqwest::Method::POST);
-    let client = match reqwest::Client::builder().timeout(TIMEOUT).build() {
-        Ok(c) => c,
-        Err(e) => {
-            return HookResult {
-                operation,
-                method: req.method.into(),
-                url: req.url,
-                status: None,
-                ok: false,
-                error: Some(e.to_string()),
-                at,
-            }
-        }
-    };
-    let response = client
-        .request(method, &req.url)
-        .bearer_auth(token(&req.claims, req.secret))
-        .header(reqwest::header::CONTENT_TYPE, "application/json")
-        .body(req.body)
-        .send()
+    let token = token(&req.claims, req.secret);
+    let headers = BTreeMap::from([
+        ("Authorization".to_string(), format!("Bearer {token}")),
+        ("Content-Type".to_string(), "application/json".to_string()),
+    ]);
+    let answer = docker
+        .http(HttpRequest {
+            network,
+            ip: req.ip,
+            port: req.port,
+            method: req.method,
+            path: req.path,
+            headers,
+            body: req.body,
+            timeout: TIMEOUT,
+        })
         .await;
-    match response {
-        Ok(r) => {
-            let status = r.status();
-            let error = (!status.is_success()).then(|| format!("the service answered {status}"));
-            HookResult {
-                operation,
-                method: req.method.into(),
-                url: req.url,
-                status: Some(status.as_u16()),
-                ok: status.is_success(),
-                error,
-                at,
-            }
-        }
-        Err(e) => {
-            let reason = if e.is_timeout() {
-                format!("no answer within {}s", TIMEOUT.as_secs())
-            } else {
-                format!("cannot connect: {}", root_cause(&e))
-            };
-            HookResult {
-                operation,
-                method: req.method.into(),
-                url: req.url,
-                status: None,
-                ok: false,
-                error: Some(reason),
-                at,
-            }
-        }
+    let (status, ok, error) = match answer {
+        Ok(code) if (200..300).contains(&code) => (Some(code), true, None),
+        Ok(code) => (
+            Some(code),
+            false,
+            Some(format!("the service answered {}", status_text(code))),
+        ),
+        Err(reason) => (None, false, Some(reason)),
+    };
+    HookResult {
+        operation: req.claims.operation.clone(),
+        method: req.method.into(),
+        url: format!("http://{}:{}{}", req.ip, req.port, req.path),
+        status,
+        ok,
+        error,
+        at,
     }
 }
 
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut cur = e;
-    while let Some(next) = cur.source() {
-        cur = next;
+/// `500 Internal Server Error`, as reqwest's status prints it.
+fn status_text(code: u16) -> String {
+    match reqwest::StatusCode::from_u16(code) {
+        Ok(s) => s.to_string(),
+        Err(_) => code.to_string(),
     }
-    cur.to_string()
 }
 
 #[cfg(test)]

@@ -650,7 +650,9 @@ async fn fire_hook(
     let secret = hook_secret(sh, state, &hook.service)?;
     let body = hooks::body_bytes(target.body);
     let req = hooks::HookRequest {
-        url: format!("http://{ip}:{port}{}", hook.path),
+        ip: &ip,
+        port,
+        path: &hook.path,
         method: &hook.method,
         claims: hooks::claims(
             p,
@@ -666,7 +668,7 @@ async fn fire_hook(
     };
     sh.progress
         .step(target.address, &format!("{} {}", hook.method, hook.path));
-    let r = hooks::fire(req).await;
+    let r = hooks::fire(&sh.docker, &sh.network, req).await;
     let warning = (!r.ok).then(|| {
         format!(
             "{} hook {} {} failed: {} (recorded; not retried)",

@@ -48,6 +48,18 @@ impl Docker {
                 path: context_dir.to_path_buf(),
                 source,
             })?;
+        self.build_archive(archive, tag, build_args, labels).await
+    }
+
+    /// Builds the tar `archive` of a build context (its `Dockerfile` at the
+    /// root) into the image `tag`.
+    pub(super) async fn build_archive(
+        &self,
+        archive: Vec<u8>,
+        tag: &str,
+        build_args: &BTreeMap<String, String>,
+        labels: &BTreeMap<String, String>,
+    ) -> Result<(), DockerError> {
         let options = BuildImageOptionsBuilder::default()
             .dockerfile(DOCKERFILE)
             .t(tag)

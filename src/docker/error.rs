@@ -49,6 +49,11 @@ pub enum DockerError {
         last_error: String,
     },
 
+    /// This build of compartment has no probe agent, which an engine on
+    /// another machine needs.
+    #[error("this build of compartment has no probe agent (build.rs could not link agent/probe.rs statically), so containers on an engine on another machine cannot be probed; rebuild with a Rust toolchain that links static glibc, or set COMPARTMENT_PROBE=direct when the containers' addresses are routable from here")]
+    NoAgent,
+
     /// A readiness probe did not pass in time (or the container stopped).
     #[error("{what} did not pass within {:.1}s (last answer: {last})", .waited.as_secs_f64())]
     NotReady {

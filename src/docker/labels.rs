@@ -14,8 +14,11 @@ pub const NAME: &str = "io.compartment.name";
 /// Hash of the definition the object was created from (drift detection).
 pub const DEFINITION_HASH: &str = "io.compartment.definition-hash";
 
+/// Marks the probe agent's image and its short-lived containers.
+pub const AGENT: &str = "io.compartment.agent";
+
 /// Every label key compartment owns.
-pub const ALL: [&str; 5] = [PROJECT, ENVIRONMENT, KIND, NAME, DEFINITION_HASH];
+pub const ALL: [&str; 6] = [PROJECT, ENVIRONMENT, KIND, NAME, DEFINITION_HASH, AGENT];
 
 /// `io.compartment.kind` value: a container implementing a resource.
 pub const KIND_RESOURCE: &str = "resource";

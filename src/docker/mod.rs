@@ -10,10 +10,12 @@
 //! running container) and `probe` (readiness: tcp, http, command, the
 //! image's HEALTHCHECK).
 
+pub mod agent;
 mod build;
 mod containers;
 mod error;
 mod exec;
+mod http;
 pub mod labels;
 mod probe;
 mod resources;
@@ -23,6 +25,7 @@ use std::time::Duration;
 
 pub use error::DockerError;
 pub use exec::ExecOutput;
+pub use http::{HttpAnswer, HttpRequest};
 pub use probe::Probe;
 pub use spec::{ContainerInfo, ContainerSpec, Mount, MountSource, RunOutcome};
 
@@ -30,6 +33,19 @@ use error::one_line;
 
 /// The address used when `DOCKER_HOST` is not set.
 pub const DEFAULT_ADDRESS: &str = "unix:///var/run/docker.sock";
+
+/// An engine behind a Unix socket is this machine's: its containers'
+/// addresses are routable from here. Any other is reached through the
+/// probe agent. `COMPARTMENT_PROBE=engine|direct` overrides (tests use it
+/// to run both paths on one engine).
+fn reach_for(address: &str) -> agent::Reach {
+    match std::env::var("COMPARTMENT_PROBE").ok().as_deref() {
+        Some("engine") => agent::Reach::Engine,
+        Some("direct") => agent::Reach::Direct,
+        _ if address.starts_with("unix://") => agent::Reach::Direct,
+        _ => agent::Reach::Engine,
+    }
+}
 
 /// How long connecting (version negotiation + ping) may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -39,6 +55,8 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Docker {
     client: bollard::Docker,
     address: String,
+    /// How network probes and hooks reach containers.
+    reach: agent::Reach,
 }
 
 impl std::fmt::Debug for Docker {
@@ -95,7 +113,13 @@ impl Docker {
         Ok(Docker {
             client,
             address: address.to_string(),
+            reach: reach_for(address),
         })
+    }
+
+    /// How this connection's probes and hooks reach containers.
+    pub fn reach(&self) -> agent::Reach {
+        self.reach
     }
 
     /// The address this connection was made to.

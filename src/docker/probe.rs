@@ -6,6 +6,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::agent::Reach;
 use super::error::one_line;
 use super::{engine_error, is_not_found, Docker, DockerError, ExecOutput};
 
@@ -33,6 +34,12 @@ const NETWORK_RETRY: Duration = Duration::from_millis(100);
 /// The pause between two runs of a command or two health reads (each is an
 /// engine round trip, and a health check runs on its own interval).
 const ENGINE_RETRY: Duration = Duration::from_millis(500);
+/// The longest one run of the probe agent waits before the container's
+/// state is checked again.
+const AGENT_RUN: Duration = Duration::from_secs(10);
+/// What a run of the agent may take beyond its wait: creating and starting
+/// its container (and, the first time on an engine, building its image).
+const AGENT_START: Duration = Duration::from_secs(60);
 /// How often the container itself is checked while a probe fails.
 const STATE_CHECK: Duration = Duration::from_secs(1);
 
@@ -74,6 +81,12 @@ impl Docker {
         probe: &Probe,
         timeout: Duration,
     ) -> Result<Duration, DockerError> {
+        let network_probe = matches!(probe, Probe::Tcp { .. } | Probe::Http { .. });
+        if network_probe && self.reach() == Reach::Engine {
+            return self
+                .wait_through_agent(container, network, probe, timeout)
+                .await;
+        }
         let started = Instant::now();
         let deadline = started + timeout;
         let http = reqwest::Client::builder()
@@ -121,6 +134,49 @@ impl Docker {
             what: probe.describe(),
             waited: started.elapsed(),
             last,
+        })
+    }
+
+    /// [`Docker::wait_probe`] of a network probe from inside the network:
+    /// the probe agent repeats it on the environment's network in runs of
+    /// at most [`AGENT_RUN`], the container's state checked between runs.
+    async fn wait_through_agent(
+        &self,
+        container: &str,
+        network: &str,
+        probe: &Probe,
+        timeout: Duration,
+    ) -> Result<Duration, DockerError> {
+        let started = Instant::now();
+        let deadline = started + timeout;
+        let mut last = String::from("no attempt made");
+        while Instant::now() < deadline {
+            let run = AGENT_RUN.min(deadline.saturating_duration_since(Instant::now()));
+            let Some(ip) = self.container_ip(container, network).await? else {
+                last = format!("the container has no address on {network}");
+                tokio::time::sleep(ENGINE_RETRY.min(run)).await;
+                continue;
+            };
+            let args = agent_args(probe, &ip, run);
+            let limit = run + AGENT_START;
+            let answer = self
+                .run_agent(network, &args, Default::default(), limit)
+                .await?;
+            let said = answer.output.trim();
+            if answer.code == 0 {
+                return Ok(started.elapsed());
+            }
+            last = said.strip_prefix("last: ").unwrap_or(said).to_string();
+            if let Some(gone) = self.stopped(container).await? {
+                last = format!("{last}; {gone}");
+                break;
+            }
+        }
+        Err(DockerError::NotReady {
+            container: container.to_string(),
+            what: probe.describe(),
+            waited: started.elapsed(),
+            last: clip(&one_line(&last)),
         })
     }
 
@@ -242,6 +298,23 @@ impl Docker {
             }),
             _ => None,
         })
+    }
+}
+
+/// The agent's arguments for a network probe of `ip` lasting `run`.
+fn agent_args(probe: &Probe, ip: &str, run: Duration) -> Vec<String> {
+    let ms = run.as_millis().max(1).to_string();
+    match probe {
+        Probe::Http { port, path, expect } => {
+            let expect = expect.unwrap_or(0).to_string();
+            ["wait", "http", ip, &port.to_string(), path, &expect, &ms]
+                .map(String::from)
+                .to_vec()
+        }
+        Probe::Tcp { port } => ["wait", "tcp", ip, &port.to_string(), &ms]
+            .map(String::from)
+            .to_vec(),
+        Probe::Command(_) | Probe::Health => Vec::new(),
     }
 }
 
