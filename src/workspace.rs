@@ -22,6 +22,8 @@ pub struct Options {
     pub state: Option<PathBuf>,
     /// How long to wait for a held state lock.
     pub lock_timeout: std::time::Duration,
+    /// `--remote`: the engine to talk to, over the environment's `remote`.
+    pub remote: Option<String>,
 }
 
 #[derive(Debug, Error)]
@@ -60,6 +62,10 @@ pub struct Workspace {
     pub global: State,
     /// Warnings of a project that loaded (for the caller to show).
     pub warnings: (Sources, Diagnostics),
+    /// The engine asked for: `--remote`, else the environment's `remote`
+    /// in compartment.yml; `None` leaves it to `DOCKER_HOST`, the Docker
+    /// context and the local socket.
+    pub remote: Option<String>,
 }
 
 impl Options {
@@ -141,6 +147,11 @@ impl Options {
         let target = self.target_for(&project.compartment.name);
         let state = target.store.load(&target.project, &self.env)?;
         let global = target.global_store.load(&target.project, "_global")?;
+        let declared = project.compartment.environments.get(&self.env);
+        let remote = self
+            .remote
+            .clone()
+            .or_else(|| declared.and_then(|e| e.remote.clone()));
         Ok(Workspace {
             project,
             env: self.env.clone(),
@@ -148,6 +159,7 @@ impl Options {
             state,
             global,
             warnings,
+            remote,
         })
     }
 }
@@ -155,6 +167,11 @@ impl Options {
 impl Workspace {
     pub fn name(&self) -> &str {
         &self.project.compartment.name
+    }
+
+    /// The engine asked for ([`Workspace::remote`]), for `Docker::connect_target`.
+    pub fn remote(&self) -> Option<&str> {
+        self.remote.as_deref()
     }
 }
 

@@ -47,6 +47,15 @@ pub async fn prepare(
         state.network = Some(net);
         changed = true;
     }
+    if state.engine.is_none() {
+        let (id, name) = docker.identity().await?;
+        state.engine = Some(crate::state::EngineRecord {
+            id,
+            name,
+            address: docker.address().to_string(),
+        });
+        changed = true;
+    }
     if state.hook_secret.is_none() {
         let secret = env::generate_token(32, "base64url");
         state.hook_secret = Some(key.seal(&env::hook_secret_identity(project, env), &secret));

@@ -82,8 +82,14 @@ pub async fn detect(
     Ok(drift)
 }
 
-/// `plan --refresh`: connects, compares, returns the drift.
-pub async fn drift(project: &Project, env: &str, state: &State) -> Result<Drift, DockerError> {
-    let docker = Docker::connect().await?;
+/// `plan --refresh`: connects to the engine `remote` names (the default
+/// one when `None`), compares, returns the drift.
+pub async fn drift(
+    project: &Project,
+    env: &str,
+    state: &State,
+    remote: Option<&str>,
+) -> Result<Drift, DockerError> {
+    let docker = Docker::connect_checked(remote, state.engine_id()).await?;
     detect(&docker, &project.compartment.name, env, state).await
 }

@@ -107,7 +107,7 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
         grant.check(crate::access::Command::Destroy)?;
     }
     let _locks = lock(&ws)?;
-    let docker = until_interrupted(&interrupt, async { Ok(Docker::connect().await?) }).await?;
+    let docker = until_interrupted(&interrupt, async { Ok(Docker::connect_checked(ws.remote(), ws.state.engine_id()).await?) }).await?;
     // A targeted plan file applies its own scope.
     let targets = saved.as_ref().map_or(targets, |s| s.targets.clone());
     let plan = plan_live(&docker, &ws, &mode).await?.targeted(&targets)?;

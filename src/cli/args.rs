@@ -36,6 +36,9 @@ pub struct Global {
     /// Wait this long for a state lock another command holds (e.g. `30s`, `2m`)
     #[arg(long, global = true, env = "COMPARTMENT_LOCK_TIMEOUT", value_name = "DURATION", default_value = "0s", value_parser = humantime::parse_duration)]
     pub lock_timeout: std::time::Duration,
+    /// The Docker engine: unix:///path, tcp://host:port, ssh://user@host[:port] or a Docker context name [default: the environment's `remote` in compartment.yml, else DOCKER_HOST, else the current Docker context, else the local socket]
+    #[arg(long, global = true, env = "COMPARTMENT_REMOTE", value_name = "TARGET")]
+    pub remote: Option<String>,
     /// Output format
     #[arg(long, global = true, env = "COMPARTMENT_OUTPUT", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

@@ -64,6 +64,7 @@ impl Context {
             project: self.global.project.clone(),
             state: self.global.state.clone(),
             lock_timeout: self.global.lock_timeout,
+            remote: self.global.remote.clone(),
         }
     }
 

@@ -52,6 +52,7 @@ pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
             &ws.project,
             &ws.env,
             &ws.state,
+            ws.remote(),
         ))??
     } else {
         Default::default()

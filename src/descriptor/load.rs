@@ -8,7 +8,8 @@ use crate::yaml::decode::{index, join, valid_name, Cx, Fields};
 use crate::yaml::{Node, Value};
 use std::collections::BTreeMap;
 
-const TOP: &[&str] = &["name", "services", "resources", "instances"];
+const TOP: &[&str] = &["name", "services", "resources", "instances", "environments"];
+const ENVIRONMENT: &[&str] = &["remote"];
 const SERVICE: &[&str] = &[
     "path",
     "connections",
@@ -118,7 +119,74 @@ pub fn decode(cx: &mut Cx, root: &Node) -> Compartment {
             }
         }
     }
+    if let Some(envs) = top.get("environments") {
+        for (name, k, v) in cx.entries(envs, "environments").unwrap_or_default() {
+            let path = join("environments", &name);
+            check_name(cx, k, &path, &name, "environment");
+            if let Some(e) = environment(cx, v, &path) {
+                c.environments.insert(name, e);
+            }
+        }
+    }
     c
+}
+
+/// `environments.<name>`: where the environment's engine is.
+fn environment(cx: &mut Cx, node: &Node, path: &str) -> Option<EnvironmentDef> {
+    let f = cx.fields(node, path, ENVIRONMENT)?;
+    let mut e = EnvironmentDef::default();
+    if let Some(n) = f.get("remote") {
+        let remote = cx.string(n, &f.path("remote"))?;
+        if let Err(why) = check_remote(&remote) {
+            cx.error(
+                "invalid-remote",
+                n.loc,
+                &f.path("remote"),
+                format!("`{remote}` is not an engine address: {why}"),
+                "write unix:///path/to/docker.sock, tcp://host:port, ssh://user@host[:port] or the name of a Docker context (`docker context ls`)",
+            );
+            return None;
+        }
+        e.remote = Some(remote);
+    }
+    Some(e)
+}
+
+/// Whether `remote` is a `unix://`, `tcp://` or `ssh://` address or a Docker
+/// context name; why not otherwise.
+pub fn check_remote(remote: &str) -> Result<(), &'static str> {
+    let host_ok = |h: &str| {
+        !h.is_empty()
+            && h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-._:[]@".contains(c))
+    };
+    if let Some(path) = remote.strip_prefix("unix://") {
+        return match path.starts_with('/') {
+            true => Ok(()),
+            false => Err("a unix:// address needs an absolute socket path"),
+        };
+    }
+    if let Some(rest) = remote.strip_prefix("tcp://") {
+        let (host, port) = rest.trim_end_matches('/').rsplit_once(':').ok_or("a tcp:// address needs a port")?;
+        return match host_ok(host) && port.parse::<u16>().is_ok_and(|p| p > 0) {
+            true => Ok(()),
+            false => Err("a tcp:// address is host:port"),
+        };
+    }
+    if let Some(rest) = remote.strip_prefix("ssh://") {
+        return match host_ok(rest.trim_end_matches('/')) {
+            true => Ok(()),
+            false => Err("an ssh:// address is [user@]host[:port]"),
+        };
+    }
+    if remote.contains("://") {
+        return Err("the scheme is not unix://, tcp:// or ssh://");
+    }
+    let first = remote.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+    match first && remote.chars().all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c)) {
+        true => Ok(()),
+        false => Err("it is neither an address nor a Docker context name"),
+    }
 }
 
 fn service(cx: &mut Cx, node: &Node, path: &str) -> Option<ServiceDef> {
@@ -849,6 +917,34 @@ mod tests {
             ]
         );
         assert!(c.resources.is_empty());
+    }
+
+    #[test]
+    fn remotes_are_addresses_or_context_names() {
+        for ok in ["unix:///var/run/docker.sock", "tcp://10.0.0.5:2376", "ssh://deploy@prod.example.com", "ssh://h:2222", "prod-eu", "desktop-linux"] {
+            assert_eq!(check_remote(ok), Ok(()), "{ok}");
+        }
+        for bad in ["unix://relative.sock", "tcp://host", "tcp://host:0", "http://x:1", "ssh://", "-x", "a b", ""] {
+            assert!(check_remote(bad).is_err(), "{bad}");
+        }
+        let (c, diags) = decoded(concat!(
+            "name: demo\n",
+            "environments:\n",
+            "  production: {remote: ssh://deploy@prod.example.com}\n",
+            "  staging: {remote: tcp://10.0.0.5}\n",
+            "  Bad: {}\n",
+        ));
+        assert_eq!(
+            diags,
+            [
+                ("invalid-name", "environments.Bad".to_string()),
+                ("invalid-remote", "environments.staging.remote".to_string()),
+            ]
+        );
+        assert_eq!(
+            c.environments["production"].remote.as_deref(),
+            Some("ssh://deploy@prod.example.com")
+        );
     }
 
     #[test]

@@ -231,6 +231,17 @@ pub struct Compartment {
     pub services: BTreeMap<String, ServiceDef>,
     pub resources: BTreeMap<String, ResourceDef>,
     pub instances: BTreeMap<String, InstanceDecl>,
+    /// `environments:`: per environment, where its engine is.
+    pub environments: BTreeMap<String, EnvironmentDef>,
+}
+
+/// One entry of `environments:`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentDef {
+    /// The engine (`unix://`, `tcp://`, `ssh://` or a Docker context name);
+    /// `--remote` overrides it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote: Option<String>,
 }
 
 impl ResourceDef {

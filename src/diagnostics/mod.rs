@@ -75,6 +75,7 @@ pub const CODES: &[&str] = &[
     "unknown-readiness",
     "readiness-field",
     "invalid-duration",
+    "invalid-remote",
     "unknown-restart",
     "schedule-conflict",
     "invalid-cron",

@@ -49,6 +49,15 @@ pub enum DockerError {
         last_error: String,
     },
 
+    /// The environment lives on another engine than the one connected to.
+    #[error("this environment was applied to the engine {recorded}, but this command is connected to {found}; choose its engine with --remote or `environments.<env>.remote` in compartment.yml (to move the environment to this engine on purpose, delete `engine` from its state file)")]
+    OtherEngine { recorded: String, found: String },
+
+    /// A Docker context named by `--remote`, `DOCKER_CONTEXT` or the docker
+    /// CLI's configuration does not exist or names no engine.
+    #[error("Docker context `{name}` cannot be used: {why} (`docker context ls` lists them)")]
+    UnknownContext { name: String, why: String },
+
     /// This build of compartment has no probe agent, which an engine on
     /// another machine needs.
     #[error("this build of compartment has no probe agent (build.rs could not link agent/probe.rs statically), so containers on an engine on another machine cannot be probed; rebuild with a Rust toolchain that links static glibc, or set COMPARTMENT_PROBE=direct when the containers' addresses are routable from here")]

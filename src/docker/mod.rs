@@ -20,6 +20,7 @@ pub mod labels;
 mod probe;
 mod resources;
 mod spec;
+pub mod target;
 
 use std::time::Duration;
 
@@ -33,6 +34,11 @@ use error::one_line;
 
 /// The address used when `DOCKER_HOST` is not set.
 pub const DEFAULT_ADDRESS: &str = "unix:///var/run/docker.sock";
+
+/// The first 12 characters of an engine ID, as `docker info` users read it.
+fn short(id: &str) -> &str {
+    id.get(..12).unwrap_or(id)
+}
 
 /// An engine behind a Unix socket is this machine's: its containers'
 /// addresses are routable from here. Any other is reached through the
@@ -57,6 +63,8 @@ pub struct Docker {
     address: String,
     /// How network probes and hooks reach containers.
     reach: agent::Reach,
+    /// The ssh process of an `ssh://` engine, alive as long as a clone is.
+    _tunnel: Option<std::sync::Arc<target::Tunnel>>,
 }
 
 impl std::fmt::Debug for Docker {
@@ -69,14 +77,30 @@ impl std::fmt::Debug for Docker {
 }
 
 impl Docker {
-    /// Connects to the engine named by `DOCKER_HOST` (`unix://` or `tcp://`),
-    /// or to [`DEFAULT_ADDRESS`].
+    /// Connects to the docker CLI's default engine ([`target::resolve`]
+    /// with nothing chosen).
     pub async fn connect() -> Result<Docker, DockerError> {
-        let address = std::env::var("DOCKER_HOST")
-            .ok()
-            .filter(|a| !a.trim().is_empty())
-            .unwrap_or_else(|| DEFAULT_ADDRESS.to_string());
-        Docker::connect_to(&address).await
+        Docker::connect_target(None).await
+    }
+
+    /// Connects to the engine `chosen` names (an address or a Docker
+    /// context; `--remote` or the environment's `remote`), or to the
+    /// default one; an `ssh://` engine through an ssh tunnel.
+    pub async fn connect_target(chosen: Option<&str>) -> Result<Docker, DockerError> {
+        let target = target::resolve(chosen)?;
+        if !target.address.starts_with("ssh://") {
+            return Docker::connect_to(&target.address).await;
+        }
+        let address = target.address.clone();
+        let (tunnel, local) =
+            tokio::task::spawn_blocking(move || target::ssh_tunnel(&address))
+                .await
+                .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+        let mut docker = Docker::connect_to(&local).await?;
+        docker.address = target.address;
+        docker.reach = reach_for(&docker.address);
+        docker._tunnel = Some(std::sync::Arc::new(tunnel));
+        Ok(docker)
     }
 
     /// Connects to the engine at `address` (`unix:///path` or `tcp://host:port`),
@@ -91,7 +115,7 @@ impl Docker {
                 unreachable(format!("no socket at {path}"))
             }
             bollard::errors::Error::UnsupportedURISchemeError { .. } => {
-                unreachable("unsupported address (use unix:///path or tcp://host:port)".into())
+                unreachable("unsupported address (use unix:///path, tcp://host:port, ssh://user@host or a Docker context name)".into())
             }
             other => unreachable(error_chain(&other)),
         })?;
@@ -114,7 +138,38 @@ impl Docker {
             client,
             address: address.to_string(),
             reach: reach_for(address),
+            _tunnel: None,
         })
+    }
+
+    /// The engine's ID and host name (`docker info`).
+    pub async fn identity(&self) -> Result<(String, String), DockerError> {
+        let info = self
+            .client
+            .info()
+            .await
+            .map_err(|e| engine_error("read the engine's identity", &e))?;
+        Ok((info.id.unwrap_or_default(), info.name.unwrap_or_default()))
+    }
+
+    /// Connects as [`Docker::connect_target`] and refuses an engine other
+    /// than `recorded` (the ID an environment's state recorded).
+    pub async fn connect_checked(
+        chosen: Option<&str>,
+        recorded: Option<(&str, &str)>,
+    ) -> Result<Docker, DockerError> {
+        let docker = Docker::connect_target(chosen).await?;
+        let Some((id, name)) = recorded.filter(|(id, _)| !id.is_empty()) else {
+            return Ok(docker);
+        };
+        let (found, found_name) = docker.identity().await?;
+        if found != id {
+            return Err(DockerError::OtherEngine {
+                recorded: format!("{name} ({})", short(id)),
+                found: format!("{found_name} ({}) at {}", short(&found), docker.address),
+            });
+        }
+        Ok(docker)
     }
 
     /// How this connection's probes and hooks reach containers.

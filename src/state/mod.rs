@@ -28,6 +28,10 @@ pub struct State {
     pub environment: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub network: Option<NetworkState>,
+    /// The engine the environment was applied to: commands connected to
+    /// another are refused.
+    #[serde(rename = "engine", default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineRecord>,
     /// The fingerprint of the key that sealed this state's values
     /// ([`secrets::SecretKey::fingerprint`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -132,6 +136,21 @@ pub struct ServiceState {
     /// [`KEEP_RELEASES`]: what `compartment rollback` returns to.
     #[serde(rename = "releases", default, skip_serializing_if = "Vec::is_empty")]
     pub releases: Vec<ServiceRelease>,
+}
+
+/// The engine an environment lives on, from `docker info`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineRecord {
+    /// The engine's ID (stable for the life of its data root).
+    #[serde(rename = "id")]
+    pub id: String,
+    /// Its host name, for people.
+    #[serde(rename = "name")]
+    pub name: String,
+    /// The address it was reached at when recorded.
+    #[serde(rename = "address")]
+    pub address: String,
 }
 
 /// How many earlier releases of a service (and their images) are kept.
@@ -317,6 +336,13 @@ pub struct ScheduleState {
 }
 
 impl State {
+    /// The recorded engine's (ID, name), for `Docker::connect_checked`.
+    pub fn engine_id(&self) -> Option<(&str, &str)> {
+        self.engine
+            .as_ref()
+            .map(|e| (e.id.as_str(), e.name.as_str()))
+    }
+
     /// An empty state for a new lineage.
     pub fn new(project: &str, environment: &str) -> State {
         State {
