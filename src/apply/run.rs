@@ -107,7 +107,10 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
         grant.check(crate::access::Command::Destroy)?;
     }
     let _locks = lock(&ws)?;
-    let docker = until_interrupted(&interrupt, async { Ok(Docker::connect_checked(ws.remote(), ws.state.engine_id()).await?) }).await?;
+    let docker = until_interrupted(&interrupt, async {
+        Ok(Docker::connect_checked(ws.remote(), ws.state.engine_id()).await?)
+    })
+    .await?;
     // A targeted plan file applies its own scope.
     let targets = saved.as_ref().map_or(targets, |s| s.targets.clone());
     let plan = plan_live(&docker, &ws, &mode).await?.targeted(&targets)?;
@@ -218,7 +221,9 @@ async fn plan_live(docker: &Docker, ws: &Workspace, mode: &Mode) -> Result<Plan,
         global: Some(&ws.global),
         drift: &drift,
     };
-    Ok(crate::plan::plan_for(&input, mode)?)
+    let mut plan = crate::plan::plan_for(&input, mode)?;
+    plan.engine = ws.remote().map(str::to_string);
+    Ok(plan)
 }
 
 /// Runs `work` unless an interrupt comes first.

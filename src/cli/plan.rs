@@ -42,7 +42,9 @@ fn make_plan(
         global: Some(&ws.global),
         drift,
     };
-    Ok(crate::plan::plan_for(&input, mode)?)
+    let mut plan = crate::plan::plan_for(&input, mode)?;
+    plan.engine = ws.remote().map(str::to_string);
+    Ok(plan)
 }
 
 pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {

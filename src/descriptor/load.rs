@@ -167,7 +167,10 @@ pub fn check_remote(remote: &str) -> Result<(), &'static str> {
         };
     }
     if let Some(rest) = remote.strip_prefix("tcp://") {
-        let (host, port) = rest.trim_end_matches('/').rsplit_once(':').ok_or("a tcp:// address needs a port")?;
+        let (host, port) = rest
+            .trim_end_matches('/')
+            .rsplit_once(':')
+            .ok_or("a tcp:// address needs a port")?;
         return match host_ok(host) && port.parse::<u16>().is_ok_and(|p| p > 0) {
             true => Ok(()),
             false => Err("a tcp:// address is host:port"),
@@ -182,8 +185,15 @@ pub fn check_remote(remote: &str) -> Result<(), &'static str> {
     if remote.contains("://") {
         return Err("the scheme is not unix://, tcp:// or ssh://");
     }
-    let first = remote.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
-    match first && remote.chars().all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c)) {
+    let first = remote
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphanumeric());
+    match first
+        && remote
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_.+-".contains(c))
+    {
         true => Ok(()),
         false => Err("it is neither an address nor a Docker context name"),
     }
@@ -921,10 +931,26 @@ mod tests {
 
     #[test]
     fn remotes_are_addresses_or_context_names() {
-        for ok in ["unix:///var/run/docker.sock", "tcp://10.0.0.5:2376", "ssh://deploy@prod.example.com", "ssh://h:2222", "prod-eu", "desktop-linux"] {
+        for ok in [
+            "unix:///var/run/docker.sock",
+            "tcp://10.0.0.5:2376",
+            "ssh://deploy@prod.example.com",
+            "ssh://h:2222",
+            "prod-eu",
+            "desktop-linux",
+        ] {
             assert_eq!(check_remote(ok), Ok(()), "{ok}");
         }
-        for bad in ["unix://relative.sock", "tcp://host", "tcp://host:0", "http://x:1", "ssh://", "-x", "a b", ""] {
+        for bad in [
+            "unix://relative.sock",
+            "tcp://host",
+            "tcp://host:0",
+            "http://x:1",
+            "ssh://",
+            "-x",
+            "a b",
+            "",
+        ] {
             assert!(check_remote(bad).is_err(), "{bad}");
         }
         let (c, diags) = decoded(concat!(
@@ -937,8 +963,8 @@ mod tests {
         assert_eq!(
             diags,
             [
-                ("invalid-name", "environments.Bad".to_string()),
                 ("invalid-remote", "environments.staging.remote".to_string()),
+                ("invalid-name", "environments.Bad".to_string()),
             ]
         );
         assert_eq!(

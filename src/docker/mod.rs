@@ -92,10 +92,9 @@ impl Docker {
             return Docker::connect_to(&target.address).await;
         }
         let address = target.address.clone();
-        let (tunnel, local) =
-            tokio::task::spawn_blocking(move || target::ssh_tunnel(&address))
-                .await
-                .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
+        let (tunnel, local) = tokio::task::spawn_blocking(move || target::ssh_tunnel(&address))
+            .await
+            .unwrap_or_else(|join| std::panic::resume_unwind(join.into_panic()))?;
         let mut docker = Docker::connect_to(&local).await?;
         docker.address = target.address;
         docker.reach = reach_for(&docker.address);

@@ -33,7 +33,10 @@ pub fn resolve(chosen: Option<&str>) -> Result<Target, DockerError> {
         }
         return context(c);
     }
-    if let Some(host) = std::env::var("DOCKER_HOST").ok().filter(|h| !h.trim().is_empty()) {
+    if let Some(host) = std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+    {
         return Ok(target(host, "DOCKER_HOST"));
     }
     let named = std::env::var("DOCKER_CONTEXT")
@@ -69,7 +72,10 @@ fn context(name: &str) -> Result<Target, DockerError> {
         });
     }
     let digest = crate::support::digest::sha256_hex(name.as_bytes());
-    let meta = config_dir().join("contexts/meta").join(digest).join("meta.json");
+    let meta = config_dir()
+        .join("contexts/meta")
+        .join(digest)
+        .join("meta.json");
     let unknown = |why: String| DockerError::UnknownContext {
         name: name.to_string(),
         why,
@@ -163,7 +169,10 @@ fn wait_for_socket(t: &mut Tunnel) -> Result<(), String> {
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Err(format!("ssh did not forward the engine's socket within {}s", SSH_WAIT.as_secs()))
+    Err(format!(
+        "ssh did not forward the engine's socket within {}s",
+        SSH_WAIT.as_secs()
+    ))
 }
 
 fn is_socket(p: &Path) -> bool {
@@ -190,7 +199,10 @@ mod tests {
         // SAFETY-free: the variable is read by this test's calls only.
         std::env::set_var("DOCKER_CONFIG", dir.path());
         let t = context(name).unwrap();
-        assert_eq!((t.address.as_str(), t.source.as_str()), ("tcp://10.0.0.5:2376", "context prod-eu"));
+        assert_eq!(
+            (t.address.as_str(), t.source.as_str()),
+            ("tcp://10.0.0.5:2376", "context prod-eu")
+        );
         let err = context("nope").unwrap_err().to_string();
         assert!(err.contains("Docker context `nope`"), "{err}");
         std::env::remove_var("DOCKER_CONFIG");

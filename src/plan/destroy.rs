@@ -117,5 +117,6 @@ pub fn plan(input: &Input, delete_data: bool) -> Result<Plan, CycleError> {
         mode: Mode::Destroy { delete_data },
         teardown: (teardown != Teardown::default()).then_some(teardown),
         targets: Vec::new(),
+        engine: None,
     })
 }

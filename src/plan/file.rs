@@ -92,6 +92,14 @@ pub fn differences(committed: &Plan, fresh: &Plan) -> Vec<String> {
 /// project or environment, a state that moved on, a changed input file.
 pub fn stale_reasons(committed: &Plan, fresh: &Plan) -> Vec<String> {
     let mut out = Vec::new();
+    if committed.engine != fresh.engine {
+        let name = |e: &Option<String>| e.clone().unwrap_or_else(|| "the default engine".into());
+        out.push(format!(
+            "the engine changed: the file was planned for {}, this run is for {}",
+            name(&committed.engine),
+            name(&fresh.engine)
+        ));
+    }
     let (a, b) = (&committed.prior_state, &fresh.prior_state);
     let serial = |s: Option<u64>| s.map_or("none".to_string(), |s| s.to_string());
     if a.global_deployed.is_empty() && a.global_serial != b.global_serial
@@ -213,6 +221,7 @@ mod tests {
             mode: Default::default(),
             teardown: None,
             targets: vec![],
+            engine: None,
         }
     }
 

@@ -102,6 +102,10 @@ pub struct Plan {
     /// environment).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub targets: Vec<String>,
+    /// The engine asked for (`--remote` or the environment's `remote`);
+    /// absent when the docker CLI's default is used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<String>,
 }
 
 /// The kind of plan asked for.

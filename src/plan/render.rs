@@ -76,7 +76,13 @@ fn header(plan: &Plan) -> String {
             &l[..l.len().min(8)]
         ),
     };
-    format!("Plan for {} / {} ({state})", plan.project, plan.environment)
+    match &plan.engine {
+        Some(e) => format!(
+            "Plan for {} / {} against engine {e} ({state})",
+            plan.project, plan.environment
+        ),
+        None => format!("Plan for {} / {} ({state})", plan.project, plan.environment),
+    }
 }
 
 pub fn summary_line(plan: &Plan) -> String {

@@ -64,6 +64,7 @@ pub fn plan(input: &Input, services: &[String], to: Option<&str>) -> Result<Plan
         },
         teardown: None,
         targets: Vec::new(),
+        engine: None,
     })
 }
 

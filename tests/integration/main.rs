@@ -25,12 +25,14 @@ mod engine;
 mod fuzz;
 mod harden;
 mod harness;
+mod host;
 mod inputs;
 mod json;
 mod life;
 mod ops;
 mod plan;
 mod preset;
+mod remote;
 mod runtime;
 mod schema;
 mod state;
@@ -55,6 +57,7 @@ fn main() {
         ("ops", ops::TESTS),
         ("plan", plan::TESTS),
         ("preset", preset::TESTS),
+        ("remote", remote::TESTS),
         ("runtime", runtime::TESTS),
         ("schema", schema::TESTS),
         ("state", state::TESTS),

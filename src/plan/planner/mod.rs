@@ -174,6 +174,7 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
         mode: Mode::Apply,
         teardown: None,
         targets: Vec::new(),
+        engine: None,
     })
 }
 

@@ -1,0 +1,154 @@
+//! Test hosts on this machine (DESIGN §9): a network namespace joined to
+//! the host by a veth pair, with its own dockerd listening on its address,
+//! so its containers' addresses are not routable from here — as on a real
+//! remote host. Everything made (namespace, link, daemon, its data) goes
+//! when the host is dropped.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub struct TestHost {
+    pub name: String,
+    /// `tcp://10.231.N.2:2375`.
+    pub address: String,
+    daemon: Child,
+    root: std::path::PathBuf,
+}
+
+fn sh(args: &[&str]) -> (bool, String) {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .expect("runs");
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    (out.status.success(), text)
+}
+
+fn must(args: &[&str]) {
+    let (ok, out) = sh(args);
+    assert!(ok, "{}: {out}", args.join(" "));
+}
+
+impl TestHost {
+    /// A new host with the given test images loaded (none can be pulled).
+    pub fn start(images: &[&str]) -> TestHost {
+        let n = std::process::id() % 200 + 20;
+        let name = format!("cth{n}");
+        let (outer, inner) = (format!("{name}-o"), format!("{name}-i"));
+        let (host_ip, ns_ip) = (format!("10.231.{n}.1"), format!("10.231.{n}.2"));
+        let root = std::path::PathBuf::from(format!("/var/lib/compartment-test-{name}"));
+        let _ = sh(&["ip", "netns", "del", &name]);
+        let _ = sh(&["ip", "link", "del", &outer]);
+        must(&["ip", "netns", "add", &name]);
+        must(&[
+            "ip", "link", "add", &outer, "type", "veth", "peer", "name", &inner,
+        ]);
+        must(&["ip", "link", "set", &inner, "netns", &name]);
+        must(&["ip", "addr", "add", &format!("{host_ip}/24"), "dev", &outer]);
+        must(&["ip", "link", "set", &outer, "up"]);
+        let inside = format!("ip addr add {ns_ip}/24 dev {inner}; ip link set {inner} up; ip link set lo up; ip route add default via {host_ip}");
+        must(&["ip", "netns", "exec", &name, "sh", "-c", &inside]);
+        std::fs::create_dir_all(&root).unwrap();
+        let (_, driver) = sh(&["docker", "info", "-f", "{{.Driver}}"]);
+        let config = root.join("daemon.json");
+        // Its networks come from a range nothing on this machine routes, so
+        // a connection to one of its containers cannot land on a local one.
+        let json = format!(
+            r#"{{"data-root": "{}", "storage-driver": "{}", "bip": "10.233.{n}.1/24", "default-address-pools": [{{"base": "10.232.0.0/16", "size": 24}}]}}"#,
+            root.join("data").display(),
+            driver.trim()
+        );
+        std::fs::write(&config, json).unwrap();
+        let address = format!("tcp://{ns_ip}:2375");
+        // Its own mount namespace with its own /etc/docker: dockerd 20.10
+        // derives the engine ID from /etc/docker/key.json, and a second
+        // host must not share the first one's identity.
+        let etc = root.join("etc");
+        std::fs::create_dir_all(&etc).unwrap();
+        let script = format!(
+            "mount --bind {etc} /etc/docker && exec dockerd --config-file {config} --exec-root {exec} --pidfile {pid} -H unix://{sock} -H {address}",
+            etc = etc.display(),
+            config = config.display(),
+            exec = root.join("exec").display(),
+            pid = root.join("dockerd.pid").display(),
+            sock = root.join("docker.sock").display(),
+        );
+        let daemon = Command::new("nsenter")
+            .arg(format!("--net=/var/run/netns/{name}"))
+            .args([
+                "unshare",
+                "--mount",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                &script,
+            ])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(root.join("dockerd.log")).unwrap())
+            .spawn()
+            .expect("dockerd starts");
+        let host = TestHost {
+            name,
+            address,
+            daemon,
+            root,
+        };
+        host.wait_ready();
+        for image in images {
+            host.load(image);
+        }
+        host
+    }
+
+    fn docker(&self, args: &[&str]) -> (bool, String) {
+        let mut all = vec!["docker", "-H", &self.address];
+        all.extend_from_slice(args);
+        sh(&all)
+    }
+
+    fn wait_ready(&self) {
+        let started = Instant::now();
+        while started.elapsed() < Duration::from_secs(90) {
+            if self.docker(&["info", "-f", "{{.ID}}"]).0 {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(300));
+        }
+        let log = std::fs::read_to_string(self.root.join("dockerd.log")).unwrap_or_default();
+        panic!("the test host's dockerd did not answer within 90 s:\n{log}");
+    }
+
+    fn load(&self, image: &str) {
+        let cmd = format!("docker save {image} | docker -H {} load", self.address);
+        let (ok, out) = sh(&["sh", "-c", &cmd]);
+        assert!(ok, "loading {image}: {out}");
+    }
+
+    /// `docker -H <host> ARGS…`, asserting success; its output.
+    pub fn docker_ok(&self, args: &[&str]) -> String {
+        let (ok, out) = self.docker(args);
+        assert!(ok, "docker -H {} {}: {out}", self.address, args.join(" "));
+        out
+    }
+}
+
+impl Drop for TestHost {
+    fn drop(&mut self) {
+        let (_, ids) = self.docker(&["ps", "-aq"]);
+        for id in ids.split_whitespace() {
+            let _ = self.docker(&["rm", "-f", "-v", id]);
+        }
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+        let _ = sh(&["ip", "netns", "del", &self.name]);
+        let _ = sh(&["ip", "link", "del", &format!("{}-o", self.name)]);
+        let _ = sh(&[
+            "umount",
+            "-R",
+            &self.root.join("data").display().to_string(),
+        ]);
+        let _ = std::fs::remove_dir_all(&self.root);
+    }
+}
