@@ -81,7 +81,7 @@ async fn direct(req: &HttpRequest<'_>) -> HttpAnswer {
     let client = reqwest::Client::builder()
         .timeout(req.timeout)
         .build()
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| format!("cannot prepare the request: {}", root_cause(&e)))?;
     let url = format!("http://{}:{}{}", req.ip, req.port, req.path);
     let mut request = client.request(method, &url).body(req.body.clone());
     for (k, v) in &req.headers {

@@ -4,7 +4,8 @@
 //! `DOCKER_HOST`, else the context named by `DOCKER_CONTEXT` or the docker
 //! CLI's current context, else the local socket. `ssh://` engines are
 //! reached through the user's own `ssh` (keys, agent, `known_hosts`,
-//! `~/.ssh/config`), which forwards a local socket to the remote one.
+//! `~/.ssh/config`; `COMPARTMENT_SSH` names another ssh command), which
+//! forwards a local socket to the remote one.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -131,8 +132,16 @@ pub fn ssh_tunnel(address: &str) -> Result<(Tunnel, String), DockerError> {
     };
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let socket = std::env::temp_dir().join(format!("compartment-ssh-{}.sock", &suffix[..12]));
-    let mut cmd = Command::new("ssh");
-    cmd.args(["-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes"])
+    // `COMPARTMENT_SSH` (like GIT_SSH_COMMAND): the ssh program and options
+    // of the user's choosing, e.g. `ssh -F ~/.ssh/deploy_config`.
+    let program = std::env::var("COMPARTMENT_SSH")
+        .ok()
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or_else(|| "ssh".into());
+    let mut words = program.split_whitespace();
+    let mut cmd = Command::new(words.next().unwrap_or("ssh"));
+    cmd.args(words)
+        .args(["-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes"])
         .args(["-o", "StreamLocalBindUnlink=yes", "-nNT"])
         .arg("-L")
         .arg(format!("{}:{remote_socket}", socket.display()));

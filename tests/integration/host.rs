@@ -8,11 +8,15 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub struct TestHost {
+    /// The network namespace.
     pub name: String,
     /// `tcp://10.231.N.2:2375`.
     pub address: String,
+    /// Its address, `10.231.N.2`.
+    pub ip: String,
     daemon: Child,
-    root: std::path::PathBuf,
+    /// Its directory: the daemon's data, config and Unix socket.
+    pub root: std::path::PathBuf,
 }
 
 fn sh(args: &[&str]) -> (bool, String) {
@@ -92,6 +96,7 @@ impl TestHost {
         let host = TestHost {
             name,
             address,
+            ip: ns_ip,
             daemon,
             root,
         };
@@ -131,6 +136,64 @@ impl TestHost {
         let (ok, out) = self.docker(args);
         assert!(ok, "docker -H {} {}: {out}", self.address, args.join(" "));
         out
+    }
+}
+
+/// A process started inside a test host's network namespace, killed when
+/// dropped.
+pub struct InHost(Child);
+
+impl Drop for InHost {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl TestHost {
+    /// Debian's `sshd` on the host's address, letting in the key `key.pub`
+    /// (root, forwarding Unix sockets); host key and config under `dir`.
+    pub fn sshd(&self, dir: &std::path::Path) -> InHost {
+        must(&["mkdir", "-p", "/run/sshd"]);
+        let host_key = dir.join("host_key");
+        must(&[
+            "ssh-keygen",
+            "-q",
+            "-t",
+            "ed25519",
+            "-N",
+            "",
+            "-f",
+            host_key.to_str().unwrap(),
+        ]);
+        let config = dir.join("sshd_config");
+        std::fs::write(
+            &config,
+            format!(
+                "ListenAddress {ip}\nHostKey {hk}\nPidFile {dir}/sshd.pid\nAuthorizedKeysFile {dir}/key.pub\nPermitRootLogin prohibit-password\nStrictModes no\nAllowStreamLocalForwarding yes\nUsePAM no\n",
+                ip = self.ip,
+                hk = host_key.display(),
+                dir = dir.display()
+            ),
+        )
+        .unwrap();
+        let child = Command::new("nsenter")
+            .arg(format!("--net=/var/run/netns/{}", self.name))
+            .args(["/usr/sbin/sshd", "-D", "-e", "-f", config.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(dir.join("sshd.log")).unwrap())
+            .spawn()
+            .expect("sshd starts");
+        let started = Instant::now();
+        let addr: std::net::SocketAddr = format!("{}:22", self.ip).parse().unwrap();
+        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "sshd did not listen"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        InHost(child)
     }
 }
 

@@ -9,6 +9,7 @@ use crate::host::TestHost;
 
 cases! {
     docker an_environment_on_another_host_is_applied_probed_and_guarded,
+    docker an_ssh_engine_is_reached_through_the_users_ssh,
     docker hooks_and_readiness_through_the_probe_agent_on_the_local_engine,
 }
 
@@ -111,6 +112,81 @@ fn an_environment_on_another_host_is_applied_probed_and_guarded() {
         "",
         "destroy removed the containers on the remote engine"
     );
+}
+
+/// `ssh://root@HOST/path/to/docker.sock`: the user's ssh (here a config
+/// given by `COMPARTMENT_SSH`, as GIT_SSH_COMMAND works) forwards a local
+/// socket to the host's engine; Debian's sshd lets the test key in.
+fn an_ssh_engine_is_reached_through_the_users_ssh() {
+    let host = TestHost::start(&["compartment-test/busybox:1"]);
+    let keys = tempfile::tempdir().unwrap();
+    let key = keys.path().join("key");
+    let status = std::process::Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f", key.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let _sshd = host.sshd(keys.path());
+    let config = keys.path().join("ssh_config");
+    std::fs::write(
+        &config,
+        format!(
+            "Host *\n  IdentityFile {}\n  UserKnownHostsFile {}/known_hosts\n  StrictHostKeyChecking accept-new\n",
+            key.display(),
+            keys.path().display()
+        ),
+    )
+    .unwrap();
+    let ssh = format!("ssh -F {}", config.display());
+    let remote = format!(
+        "ssh://root@{}{}",
+        host.ip,
+        host.root.join("docker.sock").display()
+    );
+    let p = Project::new("remote");
+    let out = p
+        .cmd(["--remote", &remote, "apply", "--yes"])
+        .env("COMPARTMENT_SSH", &ssh)
+        .status(None)
+        .output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("service.web: ✓ created in"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.starts_with(&format!(
+        "Plan for {} / production against engine {remote}",
+        p.name
+    )));
+    let running = host.docker_ok(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=io.compartment.project={}", p.name),
+    ]);
+    assert_eq!(
+        running.lines().count(),
+        2,
+        "both containers run on the ssh host"
+    );
+    // A wrong key is one clear line, not a prompt.
+    let err = p
+        .cmd(["--remote", &remote, "ps"])
+        .env("COMPARTMENT_SSH", "ssh -F /dev/null -o IdentitiesOnly=yes -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null")
+        .status(None)
+        .output();
+    assert_ne!(err.status, 0);
+    assert!(
+        err.stderr
+            .contains("cannot reach the Docker engine at ssh://"),
+        "{}",
+        err.stderr
+    );
+    p.cmd(["--remote", &remote, "destroy", "--yes"])
+        .env("COMPARTMENT_SSH", &ssh)
+        .status(0)
+        .output();
 }
 
 /// What `GET /` at `addr` answers from this machine, if anything: a
