@@ -65,6 +65,13 @@ fn emit(line: &[u8], sink: &mut impl FnMut(&str)) {
 }
 
 /// Removes a one-shot container if its run is abandoned (future dropped).
+/// Files copied out of a disposable container after it exits: (directory
+/// in the container, local directory).
+#[derive(Debug, Default)]
+pub(super) struct Around {
+    pub after_exit: Option<(String, std::path::PathBuf)>,
+}
+
 struct RemoveOnDrop {
     client: bollard::Docker,
     id: Option<String>,
@@ -89,7 +96,10 @@ impl Drop for RemoveOnDrop {
 
 impl Docker {
     /// Creates the container (not started); returns its id.
-    async fn create_container(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
+    pub(super) async fn create_container(
+        &self,
+        spec: &ContainerSpec,
+    ) -> Result<String, DockerError> {
         let body = spec.to_create_body()?;
         let options = CreateContainerOptionsBuilder::default()
             .name(&spec.name)
@@ -311,12 +321,29 @@ impl Docker {
         &self,
         spec: &ContainerSpec,
     ) -> Result<super::RunOutcome, DockerError> {
+        self.run_to_completion_around(spec, Around::default()).await
+    }
+
+    /// [`Docker::run_to_completion`] with files copied out of the
+    /// container after it exits.
+    pub(super) async fn run_to_completion_around(
+        &self,
+        spec: &ContainerSpec,
+        around: Around,
+    ) -> Result<super::RunOutcome, DockerError> {
         let id = self.create_container(spec).await?;
         let mut guard = RemoveOnDrop {
             client: self.client.clone(),
             id: Some(id.clone()),
         };
-        let outcome = self.run_created(&id, &spec.name).await;
+        let outcome = async {
+            let outcome = self.run_created(&id, &spec.name).await?;
+            if let Some((dir, local)) = &around.after_exit {
+                self.copy_out(&id, dir, local).await?;
+            }
+            Ok(outcome)
+        }
+        .await;
         guard.id = None;
         let removed = self.remove_container(&id, true).await;
         let outcome = outcome?;

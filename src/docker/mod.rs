@@ -15,6 +15,7 @@ mod build;
 mod containers;
 mod error;
 mod exec;
+mod files;
 mod http;
 pub mod labels;
 mod probe;
@@ -26,6 +27,7 @@ use std::time::Duration;
 
 pub use error::DockerError;
 pub use exec::ExecOutput;
+pub use files::DirFiles;
 pub use http::{HttpAnswer, HttpRequest};
 pub use probe::Probe;
 pub use spec::{ContainerInfo, ContainerSpec, Mount, MountSource, RunOutcome};
@@ -109,7 +111,19 @@ impl Docker {
             address: address.to_string(),
             reason: one_line(&reason),
         };
-        let client = bollard::Docker::connect_with_host(address).map_err(|e| match e {
+        let tls = target::tls_material(address).map_err(unreachable)?;
+        let connected = match &tls {
+            Some(t) => bollard::Docker::connect_with_ssl(
+                address,
+                &t.key,
+                &t.cert,
+                &t.ca,
+                120,
+                bollard::API_DEFAULT_VERSION,
+            ),
+            None => bollard::Docker::connect_with_host(address),
+        };
+        let client = connected.map_err(|e| match e {
             bollard::errors::Error::SocketNotFoundError(path) => {
                 unreachable(format!("no socket at {path}"))
             }

@@ -27,6 +27,9 @@ pub enum Probe {
     Health,
 }
 
+/// The last answer before the first attempt ends.
+const NO_ATTEMPT: &str = "no attempt made";
+
 /// How long one HTTP request or TCP connection attempt may take.
 const ATTEMPT: Duration = Duration::from_secs(1);
 /// The pause between two attempts of a network probe.
@@ -97,17 +100,20 @@ impl Docker {
                 action: "prepare an HTTP probe".into(),
                 reason: one_line(&e.to_string()),
             })?;
-        let mut last = String::from("no attempt made");
+        let mut last = String::from(NO_ATTEMPT);
         let mut checked = started;
         let mut stopped_once = false;
         while Instant::now() < deadline {
             let left = deadline.saturating_duration_since(Instant::now());
-            let answer = tokio::time::timeout(left, self.attempt(container, network, probe, &http))
-                .await
-                .unwrap_or_else(|_| {
-                    Ok(Err(format!("no answer within {:.1}s", left.as_secs_f64())))
-                })?;
-            match answer {
+            let attempt = self.attempt(container, network, probe, &http);
+            let Ok(answer) = tokio::time::timeout(left, attempt).await else {
+                // Cut short by the deadline: an earlier answer says more.
+                if last == NO_ATTEMPT {
+                    last = format!("no answer within {:.1}s", left.as_secs_f64());
+                }
+                break;
+            };
+            match answer? {
                 Ok(()) => return Ok(started.elapsed()),
                 Err(said) => last = said,
             }

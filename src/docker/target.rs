@@ -94,6 +94,46 @@ fn context(name: &str) -> Result<Target, DockerError> {
     })
 }
 
+/// The client certificate, key and CA a TLS-verified `tcp://` engine is
+/// reached with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tls {
+    pub ca: PathBuf,
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+/// TLS for `address`, as the docker CLI decides it: a `tcp://` engine with
+/// `DOCKER_TLS_VERIFY` set (non-empty, not `0`), or with `DOCKER_CERT_PATH`
+/// set, uses `ca.pem`, `cert.pem` and `key.pem` from `DOCKER_CERT_PATH`
+/// (default `~/.docker`); each file must exist.
+pub fn tls_material(address: &str) -> Result<Option<Tls>, String> {
+    if !address.starts_with("tcp://") {
+        return Ok(None);
+    }
+    let verify = std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty() && v != "0");
+    let dir = std::env::var_os("DOCKER_CERT_PATH").filter(|d| !d.is_empty());
+    if !verify && dir.is_none() {
+        return Ok(None);
+    }
+    let dir = dir.map(PathBuf::from).unwrap_or_else(config_dir);
+    let file = |name: &str| {
+        let p = dir.join(name);
+        match p.is_file() {
+            true => Ok(p),
+            false => Err(format!(
+                "TLS is on (DOCKER_TLS_VERIFY or DOCKER_CERT_PATH) but {} is missing",
+                p.display()
+            )),
+        }
+    };
+    Ok(Some(Tls {
+        ca: file("ca.pem")?,
+        cert: file("cert.pem")?,
+        key: file("key.pem")?,
+    }))
+}
+
 /// An `ssh` process forwarding a local socket to the remote engine's;
 /// killed (and its socket removed) when dropped.
 #[derive(Debug)]

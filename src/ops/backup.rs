@@ -96,9 +96,15 @@ pub(super) async fn run_operation(
     spec.env = env;
     spec.labels = labels::standard(cx.project, cx.env, labels::KIND_OPERATION, resource);
     spec.network = Some(naming::network(cx.project, cx.env));
-    let mut mount = Mount::bind(artifacts.to_path_buf(), "/backup");
-    mount.read_only = read_only;
-    spec.mounts.push(mount);
+    // The engine's machine may not be this one: there the artifacts travel
+    // through the engine (a scratch volume at /backup, copied in for a
+    // restore, out after a backup) instead of a bind mount of this disk.
+    let remote = cx.docker.reach() == crate::docker::agent::Reach::Engine;
+    if !remote {
+        let mut mount = Mount::bind(artifacts.to_path_buf(), "/backup");
+        mount.read_only = read_only;
+        spec.mounts.push(mount);
+    }
     // The resource's named volumes at their declared paths, so that a
     // file-level backup (`tar -C /data ...`) and its restore reach the data.
     let applied = state.resources.get(resource).map(|r| &r.volumes);
@@ -108,7 +114,17 @@ pub(super) async fn run_operation(
             .unwrap_or_else(|| naming::volume(cx.project, cx.env, resource, handle));
         spec.mounts.push(Mount::volume(vname, target.clone()));
     }
-    let outcome = cx.docker.run_to_completion(&spec).await?;
+    let outcome = match remote {
+        false => cx.docker.run_to_completion(&spec).await?,
+        true => {
+            let files = crate::docker::DirFiles {
+                upload: read_only.then_some(artifacts),
+                read_only,
+                download: (!read_only).then_some(artifacts),
+            };
+            cx.docker.run_with_dir(&spec, "/backup", files).await?
+        }
+    };
     let tail: Vec<&str> = outcome
         .output
         .lines()

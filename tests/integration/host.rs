@@ -7,6 +7,9 @@
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// Distinct per host of this run (tests run in parallel) and per run.
+static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
 pub struct TestHost {
     /// The network namespace.
     pub name: String,
@@ -17,6 +20,8 @@ pub struct TestHost {
     daemon: Child,
     /// Its directory: the daemon's data, config and Unix socket.
     pub root: std::path::PathBuf,
+    /// What the docker CLI needs to talk to it (TLS flags).
+    cli: Vec<String>,
 }
 
 fn sh(args: &[&str]) -> (bool, String) {
@@ -37,7 +42,15 @@ fn must(args: &[&str]) {
 impl TestHost {
     /// A new host with the given test images loaded (none can be pulled).
     pub fn start(images: &[&str]) -> TestHost {
-        let n = std::process::id() % 200 + 20;
+        TestHost::start_with(images, false)
+    }
+
+    /// [`TestHost::start`]; with `tls`, the engine listens on 2376 with
+    /// `--tlsverify`, its CA and the client's `cert.pem`/`key.pem` in
+    /// [`TestHost::tls_dir`].
+    pub fn start_with(images: &[&str], tls: bool) -> TestHost {
+        let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let n = (std::process::id() * 7 + k * 13) % 200 + 20;
         let name = format!("cth{n}");
         let (outer, inner) = (format!("{name}-o"), format!("{name}-i"));
         let (host_ip, ns_ip) = (format!("10.231.{n}.1"), format!("10.231.{n}.2"));
@@ -64,14 +77,41 @@ impl TestHost {
             driver.trim()
         );
         std::fs::write(&config, json).unwrap();
-        let address = format!("tcp://{ns_ip}:2375");
+        let tls_dir = root.join("tls");
+        let (address, tls_flags, cli) = match tls {
+            false => (format!("tcp://{ns_ip}:2375"), String::new(), Vec::new()),
+            true => {
+                std::fs::create_dir_all(&tls_dir).unwrap();
+                make_certs(&tls_dir, &ns_ip);
+                let d = &tls_dir;
+                let f = |n: &str| d.join(n).display().to_string();
+                let daemon = format!(
+                    " --tlsverify --tlscacert {} --tlscert {} --tlskey {}",
+                    f("ca.pem"),
+                    f("server-cert.pem"),
+                    f("server-key.pem")
+                );
+                let cli = [
+                    "--tlsverify",
+                    "--tlscacert",
+                    &f("ca.pem"),
+                    "--tlscert",
+                    &f("cert.pem"),
+                    "--tlskey",
+                    &f("key.pem"),
+                ]
+                .map(String::from)
+                .to_vec();
+                (format!("tcp://{ns_ip}:2376"), daemon, cli)
+            }
+        };
         // Its own mount namespace with its own /etc/docker: dockerd 20.10
         // derives the engine ID from /etc/docker/key.json, and a second
         // host must not share the first one's identity.
         let etc = root.join("etc");
         std::fs::create_dir_all(&etc).unwrap();
         let script = format!(
-            "mount --bind {etc} /etc/docker && exec dockerd --config-file {config} --exec-root {exec} --pidfile {pid} -H unix://{sock} -H {address}",
+            "mount --bind {etc} /etc/docker && exec dockerd --config-file {config} --exec-root {exec} --pidfile {pid} -H unix://{sock} -H {address}{tls_flags}",
             etc = etc.display(),
             config = config.display(),
             exec = root.join("exec").display(),
@@ -99,6 +139,7 @@ impl TestHost {
             ip: ns_ip,
             daemon,
             root,
+            cli,
         };
         host.wait_ready();
         for image in images {
@@ -108,7 +149,9 @@ impl TestHost {
     }
 
     fn docker(&self, args: &[&str]) -> (bool, String) {
-        let mut all = vec!["docker", "-H", &self.address];
+        let mut all = vec!["docker"];
+        all.extend(self.cli.iter().map(String::as_str));
+        all.extend_from_slice(&["-H", &self.address]);
         all.extend_from_slice(args);
         sh(&all)
     }
@@ -126,9 +169,18 @@ impl TestHost {
     }
 
     fn load(&self, image: &str) {
-        let cmd = format!("docker save {image} | docker -H {} load", self.address);
+        let cmd = format!(
+            "docker save {image} | docker {} -H {} load",
+            self.cli.join(" "),
+            self.address
+        );
         let (ok, out) = sh(&["sh", "-c", &cmd]);
         assert!(ok, "loading {image}: {out}");
+    }
+
+    /// The CA and the client certificate and key of a TLS host.
+    pub fn tls_dir(&self) -> std::path::PathBuf {
+        self.root.join("tls")
     }
 
     /// `docker -H <host> ARGS…`, asserting success; its output.
@@ -195,6 +247,26 @@ impl TestHost {
         }
         InHost(child)
     }
+}
+
+/// A CA, a server certificate for `ip` and a client certificate, made with
+/// openssl in `dir` (as `docs.docker.com/engine/security/protect-access`).
+pub fn make_certs(dir: &std::path::Path, ip: &str) {
+    let script = format!(
+        "set -e; cd {dir}
+openssl genrsa -out ca-key.pem 2048 2>/dev/null
+openssl req -new -x509 -days 2 -key ca-key.pem -subj /CN=compartment-test-ca -out ca.pem
+openssl genrsa -out server-key.pem 2048 2>/dev/null
+openssl req -new -key server-key.pem -subj /CN={ip} -out server.csr
+printf 'subjectAltName=IP:{ip}\\nextendedKeyUsage=serverAuth\\n' > server.ext
+openssl x509 -req -days 2 -in server.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out server-cert.pem -extfile server.ext 2>/dev/null
+openssl genrsa -out key.pem 2048 2>/dev/null
+openssl req -new -key key.pem -subj /CN=client -out client.csr
+printf 'extendedKeyUsage=clientAuth\\n' > client.ext
+openssl x509 -req -days 2 -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out cert.pem -extfile client.ext 2>/dev/null",
+        dir = dir.display()
+    );
+    must(&["sh", "-c", &script]);
 }
 
 impl Drop for TestHost {

@@ -10,6 +10,8 @@ use crate::host::TestHost;
 cases! {
     docker an_environment_on_another_host_is_applied_probed_and_guarded,
     docker an_ssh_engine_is_reached_through_the_users_ssh,
+    docker backups_of_a_remote_environment_land_here_and_restore_from_here,
+    docker a_tls_engine_is_reached_with_the_docker_cli_environment,
     docker hooks_and_readiness_through_the_probe_agent_on_the_local_engine,
 }
 
@@ -185,6 +187,128 @@ fn an_ssh_engine_is_reached_through_the_users_ssh() {
     );
     p.cmd(["--remote", &remote, "destroy", "--yes"])
         .env("COMPARTMENT_SSH", &ssh)
+        .status(0)
+        .output();
+}
+
+/// A backup of a resource on another host: the operation runs there, its
+/// artifacts travel through the engine (a scratch volume copied out) and
+/// land in this machine's backup directory; a restore copies them back in
+/// (read-only for the operation, as on the local engine).
+fn backups_of_a_remote_environment_land_here_and_restore_from_here() {
+    let host = TestHost::start(&["compartment-test/busybox:1", "compartment-test/debian:12"]);
+    let p = Project::new("ops/store");
+    let remote = host.address.clone();
+    let ops = |args: &[&str]| {
+        let mut all = vec!["--remote", remote.as_str()];
+        all.extend_from_slice(args);
+        p.ops(all)
+    };
+    ops(&["apply", "--yes", "--target", "resource.store"])
+        .status(0)
+        .output();
+    ops(&[
+        "resource",
+        "exec",
+        "store",
+        "--",
+        "sh",
+        "-c",
+        "echo precious > /data/file",
+    ])
+    .status(0)
+    .output();
+    let run = ops(&["resource", "backup", "create", "--resource", "store"])
+        .status(0)
+        .output();
+    let id = run
+        .stdout
+        .strip_prefix("Created backup ")
+        .and_then(|s| s.split(' ').next())
+        .unwrap()
+        .to_string();
+    let artifacts = p.backup_dir().join(&id);
+    let tar = std::fs::read(artifacts.join("data.tar")).expect("the artifact is on this machine");
+    assert!(String::from_utf8_lossy(&tar).contains("precious"));
+    let os = std::fs::read_to_string(artifacts.join("image.txt")).unwrap();
+    assert_eq!(
+        os.trim(),
+        "debian",
+        "the backup ran in the operation's image"
+    );
+    let volumes = host.docker_ok(&["volume", "ls", "-q"]);
+    assert!(
+        !volumes.contains("-files"),
+        "the scratch volume is removed: {volumes}"
+    );
+
+    ops(&[
+        "resource",
+        "exec",
+        "store",
+        "--",
+        "sh",
+        "-c",
+        "echo lost > /data/file",
+    ])
+    .status(0)
+    .output();
+    ops(&[
+        "resource",
+        "backup",
+        "restore",
+        "--resource",
+        "store",
+        "--backup",
+        &id,
+        "--yes",
+    ])
+    .status(0)
+    .output();
+    ops(&["resource", "exec", "store", "--", "cat", "/data/file"])
+        .stdout("precious\n")
+        .run();
+}
+
+/// `tcp://HOST:2376` with `--tlsverify`: `DOCKER_TLS_VERIFY` and
+/// `DOCKER_CERT_PATH` choose the client certificate, as for the docker CLI;
+/// without them the engine is one clear line, not a hang.
+fn a_tls_engine_is_reached_with_the_docker_cli_environment() {
+    let host = TestHost::start_with(&["compartment-test/busybox:1"], true);
+    let p = Project::new("remote");
+    let remote = host.address.clone();
+    let certs = host.tls_dir();
+    let out = p
+        .cmd(["--remote", &remote, "apply", "--yes"])
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", certs.to_str().unwrap())
+        .status(None)
+        .output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout.contains("service.web: ✓ created in"),
+        "{}",
+        out.stdout
+    );
+    let running = host.docker_ok(&[
+        "ps",
+        "-q",
+        "--filter",
+        &format!("label=io.compartment.project={}", p.name),
+    ]);
+    assert_eq!(running.lines().count(), 2);
+    let plain = p.cmd(["--remote", &remote, "ps"]).status(None).output();
+    assert_ne!(plain.status, 0);
+    assert!(
+        plain.stderr.starts_with(&format!(
+            "error: cannot reach the Docker engine at {remote}"
+        )),
+        "{}",
+        plain.stderr
+    );
+    p.cmd(["--remote", &remote, "destroy", "--yes"])
+        .env("DOCKER_TLS_VERIFY", "1")
+        .env("DOCKER_CERT_PATH", certs.to_str().unwrap())
         .status(0)
         .output();
 }
