@@ -24,6 +24,9 @@ pub struct Options {
     pub lock_timeout: std::time::Duration,
     /// `--remote`: the engine to talk to, over the environment's `remote`.
     pub remote: Option<String>,
+    /// `--move-engine` (only with `--remote`): the engine the state
+    /// recorded is not enforced, and apply records the new one.
+    pub move_engine: bool,
 }
 
 #[derive(Debug, Error)]
@@ -66,6 +69,8 @@ pub struct Workspace {
     /// in compartment.yml; `None` leaves it to `DOCKER_HOST`, the Docker
     /// context and the local socket.
     pub remote: Option<String>,
+    /// `--move-engine`: the environment moves to the engine `--remote` names.
+    pub move_engine: bool,
 }
 
 impl Options {
@@ -160,6 +165,7 @@ impl Options {
             global,
             warnings,
             remote,
+            move_engine: self.move_engine && self.remote.is_some(),
         })
     }
 }
@@ -172,6 +178,15 @@ impl Workspace {
     /// The engine asked for ([`Workspace::remote`]), for `Docker::connect_target`.
     pub fn remote(&self) -> Option<&str> {
         self.remote.as_deref()
+    }
+
+    /// The engine the state requires (its ID and name), for
+    /// `Docker::connect_checked`; none when moving (`--move-engine`).
+    pub fn required_engine(&self) -> Option<(&str, &str)> {
+        match self.move_engine {
+            true => None,
+            false => self.state.engine_id(),
+        }
     }
 }
 

@@ -83,13 +83,14 @@ pub async fn detect(
 }
 
 /// `plan --refresh`: connects to the engine `remote` names (the default
-/// one when `None`), compares, returns the drift.
+/// one when `None`; refused unless it is `required`, the one the state
+/// recorded), compares, returns the drift.
 pub async fn drift(
     project: &Project,
     env: &str,
     state: &State,
-    remote: Option<&str>,
+    (remote, required): (Option<&str>, Option<(&str, &str)>),
 ) -> Result<Drift, DockerError> {
-    let docker = Docker::connect_checked(remote, state.engine_id()).await?;
+    let docker = Docker::connect_checked(remote, required).await?;
     detect(&docker, &project.compartment.name, env, state).await
 }

@@ -108,7 +108,7 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
     }
     let _locks = lock(&ws)?;
     let docker = until_interrupted(&interrupt, async {
-        Ok(Docker::connect_checked(ws.remote(), ws.state.engine_id()).await?)
+        Ok(Docker::connect_checked(ws.remote(), ws.required_engine()).await?)
     })
     .await?;
     // A targeted plan file applies its own scope.
@@ -156,6 +156,10 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
     // network, the hook secret and every create's intent (with its sealed
     // generated variables) are saved in one write before any node runs.
     if !matches!(mode, Mode::Destroy { .. }) {
+        // Moving: the environment is recorded on the engine it moves to.
+        if ws.move_engine {
+            ws.state.engine = None;
+        }
         let mut changed = prepare(&docker, &key, &p, &ws.env, &mut ws.state).await?;
         changed |= intent::record(&plan.changes, &ws.project, &ws.env, &key, &mut ws.state);
         if changed {

@@ -39,6 +39,9 @@ pub struct Global {
     /// The Docker engine: unix:///path, tcp://host:port, ssh://user@host[:port] or a Docker context name [default: the environment's `remote` in compartment.yml, else DOCKER_HOST, else the current Docker context, else the local socket]
     #[arg(long, global = true, env = "COMPARTMENT_REMOTE", value_name = "TARGET")]
     pub remote: Option<String>,
+    /// With --remote: work on the environment on that engine although its state was applied to another (apply moves it there, recreating what is missing and keeping variables and backups)
+    #[arg(long, global = true, requires = "remote")]
+    pub move_engine: bool,
     /// Output format
     #[arg(long, global = true, env = "COMPARTMENT_OUTPUT", value_enum, default_value_t = OutputFormat::Text)]
     pub output: OutputFormat,

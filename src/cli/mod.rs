@@ -65,6 +65,7 @@ impl Context {
             state: self.global.state.clone(),
             lock_timeout: self.global.lock_timeout,
             remote: self.global.remote.clone(),
+            move_engine: self.global.move_engine,
         }
     }
 

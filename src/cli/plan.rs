@@ -54,7 +54,7 @@ pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
             &ws.project,
             &ws.env,
             &ws.state,
-            ws.remote(),
+            (ws.remote(), ws.required_engine()),
         ))??
     } else {
         Default::default()

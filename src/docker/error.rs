@@ -17,8 +17,12 @@ pub enum DockerError {
     Unreachable { address: String, reason: String },
 
     /// The image is missing locally and pulling it failed.
-    #[error("image `{image}` is not present locally and could not be pulled: {reason}")]
-    Pull { image: String, reason: String },
+    #[error("image `{image}` is not present on the engine at {engine} and it could not pull it: {reason}")]
+    Pull {
+        image: String,
+        engine: String,
+        reason: String,
+    },
 
     /// `docker build` failed; `reason` names the failing step and its message.
     #[error("building image `{tag}` failed: {reason}")]

@@ -56,7 +56,7 @@ fn reach_for(address: &str) -> agent::Reach {
 }
 
 /// How long connecting (version negotiation + ping) may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(4);
 
 /// A connection to a Docker engine whose API version has been negotiated.
 #[derive(Clone)]

@@ -212,6 +212,7 @@ impl Docker {
             .await;
         pull.map_err(|e| DockerError::Pull {
             image: image.to_string(),
+            engine: self.address().to_string(),
             reason: reason_of(&e),
         })?;
         // A pull can "succeed" without producing the reference (e.g. platform
@@ -221,6 +222,7 @@ impl Docker {
         } else {
             Err(DockerError::Pull {
                 image: image.to_string(),
+                engine: self.address().to_string(),
                 reason: "the pull finished but the image is still missing".to_string(),
             })
         }

@@ -232,7 +232,7 @@ pub async fn import(ws: &mut Workspace, address: &str, container: &str) -> Resul
             address: address.into(),
         });
     }
-    let docker = Docker::connect_checked(ws.remote(), ws.state.engine_id()).await?;
+    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
     let info = docker
         .inspect_container(container)
         .await?

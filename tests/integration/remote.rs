@@ -12,6 +12,8 @@ cases! {
     docker an_ssh_engine_is_reached_through_the_users_ssh,
     docker backups_of_a_remote_environment_land_here_and_restore_from_here,
     docker a_tls_engine_is_reached_with_the_docker_cli_environment,
+    docker an_environment_moves_to_another_engine_only_when_asked,
+    docker the_example_project_on_another_host_receives_its_hooks,
     docker hooks_and_readiness_through_the_probe_agent_on_the_local_engine,
 }
 
@@ -98,6 +100,24 @@ fn an_environment_on_another_host_is_applied_probed_and_guarded() {
         err.stderr
     );
     assert!(!docker(&["inspect", &web]).0, "nothing was created locally");
+    // An unreachable engine is one line within seconds.
+    let started = std::time::Instant::now();
+    let gone = p
+        .cmd(["--remote", "tcp://10.231.250.250:2375", "ps"])
+        .status(None)
+        .output();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(
+        gone.stderr
+            .starts_with("error: cannot reach the Docker engine at tcp://10.231.250.250:2375: ")
+            && gone.stderr.lines().count() == 1,
+        "{}",
+        gone.stderr
+    );
 
     p.cmd(["destroy", "--yes"]).status(0).output();
     let (_, left) = (
@@ -360,4 +380,94 @@ fn hooks_and_readiness_through_the_probe_agent_on_the_local_engine() {
     );
     let (ok, images) = docker(&["images", "-q", &compartment::docker::agent::image()]);
     assert!(ok && !images.trim().is_empty(), "the agent image was built");
+}
+
+/// The example project (PostgreSQL, Valkey-like cache, three services,
+/// hooks) applied onto the other host: containers only there, both create
+/// hooks received by the storefront with a verified JWT (sent by the agent
+/// from inside the network), readiness waited for, and a no-op replan.
+fn the_example_project_on_another_host_receives_its_hooks() {
+    let host = TestHost::start(&[
+        "compartment-test/busybox:1",
+        "compartment-test/debian:12",
+        "postgres:16-alpine",
+    ]);
+    let p = Project::new("example");
+    let remote = host.address.clone();
+    let out = p
+        .cmd(["--remote", &remote, "apply", "--yes"])
+        .status(None)
+        .output();
+    assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
+    assert!(
+        out.stdout
+            .contains("resource.db: waiting for TCP port 5432 (up to 60s)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        !docker(&["inspect", &p.container("storefront")]).0,
+        "nothing runs here"
+    );
+    let hooks = host.docker_ok(&[
+        "exec",
+        &p.container("storefront"),
+        "python3",
+        "-c",
+        "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:8080/_hooks').read().decode())",
+    ]);
+    let hooks: serde_json::Value = serde_json::from_str(hooks.trim()).unwrap();
+    let hooks = hooks.as_array().unwrap();
+    assert_eq!(hooks.len(), 2, "{hooks:?}");
+    assert!(
+        hooks.iter().all(|h| h["claims"]["operation"] == "create"),
+        "{hooks:?}"
+    );
+    let st = p.state();
+    assert_eq!(
+        st["instances"]["downtown"]["lastHook"]["status"], 200,
+        "{st}"
+    );
+    let plan = p
+        .cmd(["--remote", &remote, "plan", "--refresh"])
+        .status(0)
+        .output()
+        .stdout;
+    assert!(plan.contains("No changes."), "{plan}");
+    p.cmd(["--remote", &remote, "destroy", "--yes", "--delete-data"])
+        .status(0)
+        .output();
+}
+
+/// `--remote X --move-engine`: the environment moves to X (what is missing
+/// there is recreated, its variables kept) and the state records X from
+/// then on; without `--remote`, `--move-engine` is a usage error.
+fn an_environment_moves_to_another_engine_only_when_asked() {
+    let host = TestHost::start(&["compartment-test/busybox:1"]);
+    let p = Project::new("remote");
+    p.cmd(["apply", "--yes"]).status(0).output();
+    let local = p.state()["engine"]["id"].clone();
+    let remote = host.address.clone();
+    let refused = p
+        .cmd(["--remote", &remote, "apply", "--yes"])
+        .status(None)
+        .output();
+    assert_ne!(refused.status, 0, "{}", refused.stdout);
+    let out = p
+        .cmd(["--remote", &remote, "--move-engine", "apply", "--yes"])
+        .status(0)
+        .output()
+        .stdout;
+    assert!(out.contains("resource.store: ✓"), "{out}");
+    let moved = p.state()["engine"].clone();
+    assert_ne!(moved["id"], local);
+    assert_eq!(moved["address"], remote.as_str());
+    let label = format!("label=io.compartment.project={}", p.name);
+    let there = host.docker_ok(&["ps", "-q", "--filter", &label]);
+    assert_eq!(there.lines().count(), 2, "both run on the new engine");
+    let usage = p.cmd(["--move-engine", "ps"]).status(None).output();
+    assert_eq!(usage.status, 1, "{}", usage.stderr);
+    p.cmd(["--remote", &remote, "destroy", "--yes"])
+        .status(0)
+        .output();
 }

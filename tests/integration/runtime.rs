@@ -565,7 +565,8 @@ fn images_present_and_missing() {
         let text = err.to_string();
         assert!(
             text.starts_with(&format!(
-                "image `{missing}` is not present locally and could not be pulled: "
+                "image `{missing}` is not present on the engine at {} and it could not pull it: ",
+                docker.address()
             )),
             "{text}"
         );
