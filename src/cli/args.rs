@@ -39,6 +39,15 @@ pub struct Global {
     /// The Docker engine: unix:///path, tcp://host:port, ssh://user@host[:port] or a Docker context name [default: the environment's `remote` in compartment.yml, else DOCKER_HOST, else the current Docker context, else the local socket]
     #[arg(long, global = true, env = "COMPARTMENT_REMOTE", value_name = "TARGET")]
     pub remote: Option<String>,
+    /// TLS: the CA certificate a tcp:// engine's certificate is verified with (with --tlscert and --tlskey)
+    #[arg(long, global = true, value_name = "FILE", requires_all = ["tlscert", "tlskey"])]
+    pub tlscacert: Option<std::path::PathBuf>,
+    /// TLS: the client certificate for a tcp:// engine
+    #[arg(long, global = true, value_name = "FILE", requires_all = ["tlscacert", "tlskey"])]
+    pub tlscert: Option<std::path::PathBuf>,
+    /// TLS: the client key for a tcp:// engine
+    #[arg(long, global = true, value_name = "FILE", requires_all = ["tlscacert", "tlscert"])]
+    pub tlskey: Option<std::path::PathBuf>,
     /// With --remote: work on the environment on that engine although its state was applied to another (apply moves it there, recreating what is missing and keeping variables and backups)
     #[arg(long, global = true, requires = "remote")]
     pub move_engine: bool,

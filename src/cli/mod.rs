@@ -40,6 +40,17 @@ pub struct Context {
 impl Context {
     pub fn new(global: Global) -> Self {
         let allowed = !global.no_color && std::env::var_os("NO_COLOR").is_none();
+        // The --tls* flags reach the engine connection (docker::target) as
+        // the environment does; set before the runtime's threads exist.
+        for (key, value) in [
+            ("COMPARTMENT_TLS_CACERT", &global.tlscacert),
+            ("COMPARTMENT_TLS_CERT", &global.tlscert),
+            ("COMPARTMENT_TLS_KEY", &global.tlskey),
+        ] {
+            if let Some(path) = value {
+                std::env::set_var(key, path);
+            }
+        }
         let file = global
             .file
             .clone()

@@ -91,7 +91,7 @@ impl Docker {
     pub async fn connect_target(chosen: Option<&str>) -> Result<Docker, DockerError> {
         let target = target::resolve(chosen)?;
         if !target.address.starts_with("ssh://") {
-            return Docker::connect_to(&target.address).await;
+            return Docker::connect_with(&target.address, target.context_tls()).await;
         }
         let address = target.address.clone();
         let (tunnel, local) = tokio::task::spawn_blocking(move || target::ssh_tunnel(&address))
@@ -107,11 +107,20 @@ impl Docker {
     /// Connects to the engine at `address` (`unix:///path` or `tcp://host:port`),
     /// negotiates the API version down to the engine's and pings it.
     pub async fn connect_to(address: &str) -> Result<Docker, DockerError> {
+        Docker::connect_with(address, None).await
+    }
+
+    /// [`Docker::connect_to`] with `tls` (a context's material), else the
+    /// TLS the `--tls*` flags or the environment ask for.
+    async fn connect_with(address: &str, tls: Option<target::Tls>) -> Result<Docker, DockerError> {
         let unreachable = |reason: String| DockerError::Unreachable {
             address: address.to_string(),
             reason: one_line(&reason),
         };
-        let tls = target::tls_material(address).map_err(unreachable)?;
+        let tls = match tls {
+            Some(t) => Some(t),
+            None => target::tls_material(address).map_err(unreachable)?,
+        };
         let connected = match &tls {
             Some(t) => bollard::Docker::connect_with_ssl(
                 address,

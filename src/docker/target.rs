@@ -21,6 +21,13 @@ pub struct Target {
     pub source: String,
 }
 
+impl Target {
+    /// The context's own TLS material when a context chose the engine.
+    pub fn context_tls(&self) -> Option<Tls> {
+        self.source.strip_prefix("context ").and_then(context_tls)
+    }
+}
+
 /// The engine for `chosen` (an address or a context name), or the
 /// docker CLI's default when nothing was chosen.
 pub fn resolve(chosen: Option<&str>) -> Result<Target, DockerError> {
@@ -94,6 +101,22 @@ fn context(name: &str) -> Result<Target, DockerError> {
     })
 }
 
+/// The TLS material the docker CLI stores for the context `name`
+/// (`contexts/tls/<digest>/docker/{ca,cert,key}.pem`), if it has any.
+pub fn context_tls(name: &str) -> Option<Tls> {
+    let digest = crate::support::digest::sha256_hex(name.as_bytes());
+    let dir = config_dir()
+        .join("contexts/tls")
+        .join(digest)
+        .join("docker");
+    let t = Tls {
+        ca: dir.join("ca.pem"),
+        cert: dir.join("cert.pem"),
+        key: dir.join("key.pem"),
+    };
+    (t.ca.is_file() && t.cert.is_file() && t.key.is_file()).then_some(t)
+}
+
 /// The client certificate, key and CA a TLS-verified `tcp://` engine is
 /// reached with.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -103,13 +126,32 @@ pub struct Tls {
     pub key: PathBuf,
 }
 
-/// TLS for `address`, as the docker CLI decides it: a `tcp://` engine with
+/// TLS for `address`, as the docker CLI decides it: the `--tls*` flags; else
+/// a `tcp://` engine with
 /// `DOCKER_TLS_VERIFY` set (non-empty, not `0`), or with `DOCKER_CERT_PATH`
 /// set, uses `ca.pem`, `cert.pem` and `key.pem` from `DOCKER_CERT_PATH`
 /// (default `~/.docker`); each file must exist.
 pub fn tls_material(address: &str) -> Result<Option<Tls>, String> {
     if !address.starts_with("tcp://") {
         return Ok(None);
+    }
+    // `--tlscacert/--tlscert/--tlskey` (the command line puts them here).
+    let flag = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let (Some(ca), Some(cert), Some(key)) = (
+        flag("COMPARTMENT_TLS_CACERT"),
+        flag("COMPARTMENT_TLS_CERT"),
+        flag("COMPARTMENT_TLS_KEY"),
+    ) {
+        for p in [&ca, &cert, &key] {
+            if !p.is_file() {
+                return Err(format!("{} (a --tls* flag) is missing", p.display()));
+            }
+        }
+        return Ok(Some(Tls { ca, cert, key }));
     }
     let verify = std::env::var("DOCKER_TLS_VERIFY").is_ok_and(|v| !v.is_empty() && v != "0");
     let dir = std::env::var_os("DOCKER_CERT_PATH").filter(|d| !d.is_empty());
@@ -252,6 +294,17 @@ mod tests {
             (t.address.as_str(), t.source.as_str()),
             ("tcp://10.0.0.5:2376", "context prod-eu")
         );
+        assert_eq!(t.context_tls(), None, "no TLS material stored");
+        let tls = dir
+            .path()
+            .join("contexts/tls")
+            .join(crate::support::digest::sha256_hex(name.as_bytes()))
+            .join("docker");
+        std::fs::create_dir_all(&tls).unwrap();
+        for f in ["ca.pem", "cert.pem", "key.pem"] {
+            std::fs::write(tls.join(f), "x").unwrap();
+        }
+        assert_eq!(t.context_tls().map(|t| t.ca), Some(tls.join("ca.pem")));
         let err = context("nope").unwrap_err().to_string();
         assert!(err.contains("Docker context `nope`"), "{err}");
         std::env::remove_var("DOCKER_CONFIG");

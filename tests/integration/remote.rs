@@ -140,7 +140,11 @@ fn an_environment_on_another_host_is_applied_probed_and_guarded() {
 /// given by `COMPARTMENT_SSH`, as GIT_SSH_COMMAND works) forwards a local
 /// socket to the host's engine; Debian's sshd lets the test key in.
 fn an_ssh_engine_is_reached_through_the_users_ssh() {
-    let host = TestHost::start(&["compartment-test/busybox:1"]);
+    let host = TestHost::start(&[
+        "compartment-test/busybox:1",
+        "compartment-test/debian:12",
+        "postgres:16-alpine",
+    ]);
     let keys = tempfile::tempdir().unwrap();
     let key = keys.path().join("key");
     let status = std::process::Command::new("ssh-keygen")
@@ -165,7 +169,7 @@ fn an_ssh_engine_is_reached_through_the_users_ssh() {
         host.ip,
         host.root.join("docker.sock").display()
     );
-    let p = Project::new("remote");
+    let p = Project::new("example");
     let out = p
         .cmd(["--remote", &remote, "apply", "--yes"])
         .env("COMPARTMENT_SSH", &ssh)
@@ -173,7 +177,7 @@ fn an_ssh_engine_is_reached_through_the_users_ssh() {
         .output();
     assert_eq!(out.status, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(
-        out.stdout.contains("service.web: ✓ created in"),
+        out.stdout.contains("service.storefront: ✓ created in"),
         "{}",
         out.stdout
     );
@@ -181,17 +185,17 @@ fn an_ssh_engine_is_reached_through_the_users_ssh() {
         "Plan for {} / production against engine {remote}",
         p.name
     )));
-    let running = host.docker_ok(&[
-        "ps",
-        "-q",
-        "--filter",
-        &format!("label=io.compartment.project={}", p.name),
+    // The example's create hooks reached the storefront over there.
+    let hooks = host.docker_ok(&[
+        "exec",
+        &p.container("storefront"),
+        "python3",
+        "-c",
+        "import urllib.request;print(urllib.request.urlopen('http://127.0.0.1:8080/_hooks').read().decode())",
     ]);
-    assert_eq!(
-        running.lines().count(),
-        2,
-        "both containers run on the ssh host"
-    );
+    let hooks: serde_json::Value = serde_json::from_str(hooks.trim()).unwrap();
+    assert_eq!(hooks.as_array().map(Vec::len), Some(2), "{hooks}");
+    assert!(!docker(&["inspect", &p.container("storefront")]).0, "nothing runs here");
     // A wrong key is one clear line, not a prompt.
     let err = p
         .cmd(["--remote", &remote, "ps"])
@@ -205,7 +209,7 @@ fn an_ssh_engine_is_reached_through_the_users_ssh() {
         "{}",
         err.stderr
     );
-    p.cmd(["--remote", &remote, "destroy", "--yes"])
+    p.cmd(["--remote", &remote, "destroy", "--yes", "--delete-data"])
         .env("COMPARTMENT_SSH", &ssh)
         .status(0)
         .output();
@@ -317,6 +321,21 @@ fn a_tls_engine_is_reached_with_the_docker_cli_environment() {
         &format!("label=io.compartment.project={}", p.name),
     ]);
     assert_eq!(running.lines().count(), 2);
+    // The docker CLI's flags do the same.
+    let f = |n: &str| certs.join(n).display().to_string();
+    p.cmd([
+        "--remote",
+        &remote,
+        "--tlscacert",
+        &f("ca.pem"),
+        "--tlscert",
+        &f("cert.pem"),
+        "--tlskey",
+        &f("key.pem"),
+        "ps",
+    ])
+    .status(0)
+    .output();
     let plain = p.cmd(["--remote", &remote, "ps"]).status(None).output();
     assert_ne!(plain.status, 0);
     assert!(
