@@ -707,7 +707,7 @@ State saved to .compartment/state/[PROJECT]/production.json (serial 4).
     let before = p.state()["services"]["web"].clone();
     std::fs::write(
         p.dir.join("services/web/Dockerfile"),
-        "FROM compartment-test/busybox:1\nCMD [\"sh\", \"-c\", \"echo booting release 3; echo cannot open port 8080 >&2; sleep 3600\"]\n",
+        "FROM compartment-test/busybox:1\nCMD [\"sh\", \"-c\", \"echo booting release 3; sleep 0.3; echo cannot open port 8080 >&2; sleep 3600\"]\n",
     )
     .unwrap();
     p.edit(
