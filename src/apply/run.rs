@@ -114,6 +114,14 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
     // A targeted plan file applies its own scope.
     let targets = saved.as_ref().map_or(targets, |s| s.targets.clone());
     let plan = plan_live(&docker, &ws, &mode).await?.targeted(&targets)?;
+    // A resource deleted by an ordinary plan (`removed:`) needs what
+    // `resource delete` needs.
+    let deletes_resource = |c: &crate::plan::Change| {
+        c.kind == crate::plan::Kind::Resource && c.action == crate::plan::Action::Delete
+    };
+    if mode == Mode::Apply && plan.changes.iter().any(deletes_resource) {
+        grant.check(crate::access::Command::ResourceDelete)?;
+    }
     if let (Some(path), Some(saved)) = (&plan_file, &saved) {
         check_saved(path, saved, &plan)?;
     }

@@ -310,6 +310,7 @@ impl Checker<'_> {
             let cpath = format!("{base}.connections.{res}");
             let Some(r) = c.resources.get(res) else {
                 let help = match suggest(res, c.resources.keys().map(String::as_str)) {
+                    _ if c.removed.contains_key(res) => format!("`{res}` is listed under `removed`: drop this connection before the resource is deleted, or keep the resource"),
                     Some(x) => format!("did you mean `{x}`?"),
                     None => "connect to a resource declared under `resources`".into(),
                 };

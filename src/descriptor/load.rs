@@ -8,7 +8,15 @@ use crate::yaml::decode::{index, join, valid_name, Cx, Fields};
 use crate::yaml::{Node, Value};
 use std::collections::BTreeMap;
 
-const TOP: &[&str] = &["name", "services", "resources", "instances", "environments"];
+const TOP: &[&str] = &[
+    "name",
+    "services",
+    "resources",
+    "instances",
+    "environments",
+    "removed",
+];
+const REMOVED: &[&str] = &["deleteData"];
 const ENVIRONMENT: &[&str] = &["remote"];
 const SERVICE: &[&str] = &[
     "path",
@@ -128,7 +136,38 @@ pub fn decode(cx: &mut Cx, root: &Node) -> Compartment {
             }
         }
     }
+    if let Some(removed) = top.get("removed") {
+        for (name, k, v) in cx.entries(removed, "removed").unwrap_or_default() {
+            let path = join("removed", &name);
+            check_name(cx, k, &path, &name, "resource");
+            if c.resources.contains_key(&name) {
+                cx.error(
+                    "removed-declared",
+                    k.loc,
+                    &path,
+                    format!("resource `{name}` is both declared under `resources` and listed under `removed`"),
+                    format!("to keep it, delete `removed.{name}`; to delete it, delete `resources.{name}`"),
+                );
+            }
+            if let Some(r) = removed_entry(cx, v, &path) {
+                c.removed.insert(name, r);
+            }
+        }
+    }
     c
+}
+
+/// `removed.<name>`: `{}` or null (keep the data), or `{deleteData: true}`.
+fn removed_entry(cx: &mut Cx, node: &Node, path: &str) -> Option<RemovedDef> {
+    if matches!(node.value, Value::Null) {
+        return Some(RemovedDef::default());
+    }
+    let f = cx.fields(node, path, REMOVED)?;
+    let mut r = RemovedDef::default();
+    if let Some(n) = f.get("deleteData") {
+        r.delete_data = cx.boolean(n, &f.path("deleteData"))?;
+    }
+    Some(r)
 }
 
 /// `environments.<name>`: where the environment's engine is.

@@ -233,6 +233,17 @@ pub struct Compartment {
     pub instances: BTreeMap<String, InstanceDecl>,
     /// `environments:`: per environment, where its engine is.
     pub environments: BTreeMap<String, EnvironmentDef>,
+    /// `removed:`: resources no longer declared that the plan deletes.
+    pub removed: BTreeMap<String, RemovedDef>,
+}
+
+/// One entry of `removed:`: the explicit, reviewed deletion of a resource
+/// taken out of `resources`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemovedDef {
+    /// Delete its named volumes too (default: they are kept).
+    #[serde(default, rename = "deleteData")]
+    pub delete_data: bool,
 }
 
 /// One entry of `environments:`.

@@ -200,7 +200,7 @@ fn text_change(st: &Styles, ch: &super::Change, out: &mut String) {
     }
     for (v, fate) in &ch.volumes {
         if fate == "delete" {
-            let line = format!("volume {v}: DATA WILL BE DELETED (--delete-data)");
+            let line = format!("volume {v}: DATA WILL BE DELETED");
             out.push_str(&format!(
                 "    {}\n",
                 st.paint(Style::new().red().bold(), &line)

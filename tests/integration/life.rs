@@ -106,7 +106,7 @@ Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
 Plan for [PROJECT] / production (state serial 6, lineage [LINEAGE])
 
 - resource.store delete: the named volumes an earlier destroy kept
-    volume cmpt-[PROJECT]-production-store-data: DATA WILL BE DELETED (--delete-data)
+    volume cmpt-[PROJECT]-production-store-data: DATA WILL BE DELETED
 
 Plan: 0 to create, 0 to update, 0 to replace, 1 to delete, 0 unchanged.
 

@@ -28,6 +28,8 @@ cases! {
     plain an_orphan_redeclared_with_another_type_is_replaced_without_the_old_delete_hook,
     plain an_undeclared_resource_blocks_the_plan,
     plain an_undeclared_restored_resource_blocks_with_its_origin,
+    plain the_removed_map_turns_the_blocker_into_a_reviewed_delete,
+    plain a_removed_resource_still_bound_or_connected_is_refused,
     plain a_renamed_resource_blocks_the_plan,
     plain a_changed_volume_mount_path_blocks_the_plan,
     plain a_direct_variable_and_a_binding_for_one_key_block_the_plan,
@@ -787,6 +789,128 @@ fn an_undeclared_resource_blocks_the_plan() {
         "{help}"
     );
     assert_blocked_writes_nothing(&sb);
+}
+
+/// The example without its cache resource (and the api's connection to
+/// it), as `an_undeclared_resource_blocks_the_plan` leaves it.
+fn drop_cache(sb: &Sandbox) {
+    sb.edit(
+        "compartment.yml",
+        "      cache:\n        env:\n          CACHE_HOST: host\n          CACHE_PORT: port\n",
+        "",
+    );
+    let yml = sb.read("compartment.yml");
+    let start = yml.find("  # The expanded form.").unwrap();
+    let end = yml.find("instances:").unwrap();
+    sb.write(
+        "compartment.yml",
+        &format!("{}\n{}", &yml[..start], &yml[end..]),
+    );
+}
+
+/// `removed: {cache: …}` makes the undeclared cache a planned delete:
+/// volumes kept by default, deleted (and said so) with `deleteData`, in
+/// the plan file reviewers approve; an entry for a resource the
+/// environment lacks is a warning, one for a declared resource an error.
+fn the_removed_map_turns_the_blocker_into_a_reviewed_delete() {
+    let sb = Sandbox::copy("example");
+    sb.apply();
+    drop_cache(&sb);
+    let yml = sb.read("compartment.yml");
+    sb.write(
+        "compartment.yml",
+        &format!("{yml}\nremoved:\n  cache:\n    deleteData: false\n  old-queue: {{}}\n"),
+    );
+    session(&sb, "removed", "keep.txt", &["plan", "--no-color"], 0);
+    let plan = plan_json(&sb);
+    let c = change(&plan, "resource.cache");
+    assert_eq!(c["action"], "delete", "{plan:#}");
+    assert_eq!(c["volumes"].as_object().unwrap().len(), 1, "{c:#}");
+    assert!(c["volumes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .all(|f| f == "keep"));
+    // The connection is dropped first: the api changes before cache goes.
+    assert_eq!(c["depends_on"], json!(["service.api"]), "{c:#}");
+    assert_eq!(plan["warnings"][0]["reason"], "removed-absent");
+    sb.edit("compartment.yml", "deleteData: false", "deleteData: true");
+    session(
+        &sb,
+        "removed",
+        "delete-data.txt",
+        &["plan", "--no-color"],
+        0,
+    );
+    let run = sb.cmd().args(["plan", "--out", "plan.json"]).output();
+    assert_eq!(run.status, 0, "{}", run.stderr);
+    let file: Value = serde_json::from_str(&sb.read("plan.json")).unwrap();
+    assert!(change(&file, "resource.cache")["volumes"]
+        .as_object()
+        .unwrap()
+        .values()
+        .all(|f| f == "delete"));
+    // Declared and removed at once is a located error.
+    sb.edit("compartment.yml", "  old-queue: {}", "  db: {}");
+    let run = sb.cmd().args(["validate"]).status(1).output();
+    assert!(
+        run.stderr.contains("error[removed-declared]")
+            && run.stderr.contains(
+                "resource `db` is both declared under `resources` and listed under `removed`"
+            )
+            && run.stderr.contains("compartment.yml:"),
+        "{}",
+        run.stderr
+    );
+}
+
+/// A resource listed under `removed` that a service still reads: a
+/// connection is a descriptor error that says so, a binding blocks.
+fn a_removed_resource_still_bound_or_connected_is_refused() {
+    let sb = Sandbox::copy("example");
+    let mut st = sb.applied_state();
+    st.bindings
+        .entry("billing".into())
+        .or_default()
+        .insert("CACHE_URL".into(), binding("cache", "url"));
+    sb.save(&mut st);
+    drop_cache(&sb);
+    let yml = sb.read("compartment.yml");
+    sb.write("compartment.yml", &format!("{yml}\nremoved:\n  cache:\n"));
+    let plan = plan_json(&sb);
+    assert_eq!(
+        blocked_reasons(&plan),
+        [("service.billing".to_string(), "removed-in-use".to_string())]
+    );
+    let help = plan["blocked"][0]["help"].as_str().unwrap();
+    assert!(
+        help.contains("compartment variable remove CACHE_URL --service billing"),
+        "{help}"
+    );
+    assert_blocked_writes_nothing(&sb);
+    // Keep the api's connection to cache: a located descriptor error.
+    let sb = Sandbox::copy("example");
+    sb.apply();
+    let yml = sb.read("compartment.yml");
+    let start = yml.find("  # The expanded form.").unwrap();
+    let end = yml.find("instances:").unwrap();
+    sb.write(
+        "compartment.yml",
+        &format!(
+            "{}\n{}\nremoved:\n  cache: {{}}\n",
+            &yml[..start],
+            &yml[end..]
+        ),
+    );
+    let run = sb.cmd().args(["plan"]).status(1).output();
+    assert!(
+        run.stderr.contains("error[unknown-resource]")
+            && run
+                .stderr
+                .contains("`cache` is listed under `removed`: drop this connection"),
+        "{}",
+        run.stderr
+    );
 }
 
 fn an_undeclared_restored_resource_blocks_with_its_origin() {

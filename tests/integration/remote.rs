@@ -195,7 +195,10 @@ fn an_ssh_engine_is_reached_through_the_users_ssh() {
     ]);
     let hooks: serde_json::Value = serde_json::from_str(hooks.trim()).unwrap();
     assert_eq!(hooks.as_array().map(Vec::len), Some(2), "{hooks}");
-    assert!(!docker(&["inspect", &p.container("storefront")]).0, "nothing runs here");
+    assert!(
+        !docker(&["inspect", &p.container("storefront")]).0,
+        "nothing runs here"
+    );
     // A wrong key is one clear line, not a prompt.
     let err = p
         .cmd(["--remote", &remote, "ps"])

@@ -9,6 +9,7 @@ cases! {
     docker the_database_url_cascade_is_planned_applied_and_converges,
     docker a_manual_backup_leaves_a_reviewed_plan_current,
     plain deploy_is_apply,
+    docker a_removed_resource_is_deleted_by_the_reviewed_plan,
 }
 
 /// What `plan` prints when nothing changes.
@@ -152,6 +153,97 @@ fn a_manual_backup_leaves_a_reviewed_plan_current() {
         refused.stderr
     );
     docker_ok(&["inspect", &p.container("cache")]);
+}
+
+/// The example without its cache (and the api's connection to it), with
+/// `removed: {cache: {deleteData: …}}`.
+fn remove_cache(p: &Project, delete_data: bool) {
+    p.edit(
+        "compartment.yml",
+        "      cache:\n        env:\n          CACHE_HOST: host\n          CACHE_PORT: port\n",
+        "",
+    );
+    let path = p.dir.join("compartment.yml");
+    let yml = std::fs::read_to_string(&path).unwrap();
+    let start = yml.find("  # The expanded form.").unwrap();
+    let end = yml.find("instances:").unwrap();
+    let removed = format!("removed:\n  cache:\n    deleteData: {delete_data}\n");
+    std::fs::write(
+        &path,
+        format!("{}\n{}\n{removed}", &yml[..start], &yml[end..]),
+    )
+    .unwrap();
+}
+
+/// `removed:` turns the undeclared-resource blocker into a planned delete
+/// that the reviewed plan file carries and apply executes: the api drops
+/// its connection first, the cache container goes, its volume is kept (and
+/// recorded as kept); the replan says there is nothing left to delete.
+fn a_removed_resource_is_deleted_by_the_reviewed_plan() {
+    let p = Project::new("example");
+    p.cmd(["apply", "--yes"]).output();
+    let volume = format!("cmpt-{}-production-cache-data", p.name);
+    docker_ok(&["volume", "inspect", &volume]);
+    remove_cache(&p, false);
+    p.cmd(["plan", "--out", "plans/production.json"]).output();
+    let plan: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.dir.join("plans/production.json")).unwrap(),
+    )
+    .unwrap();
+    let cache = plan["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["address"] == "resource.cache")
+        .unwrap();
+    assert_eq!(cache["action"], "delete");
+    assert_eq!(cache["volumes"][&volume], "keep", "{cache:#}");
+    // Deleting a resource through a plan needs what `resource delete`
+    // needs: a role that may deploy but not delete is refused.
+    let access = p.dir.join(".compartment/access.yml");
+    std::fs::create_dir_all(access.parent().unwrap()).unwrap();
+    std::fs::write(
+        &access,
+        "actors:\n  ship: shipper\n  ada: admin\nroles:\n  shipper:\n    permissions: [deployment.create]\n",
+    )
+    .unwrap();
+    let refused = p
+        .cmd(["deploy", "plans/production.json"])
+        .env("COMPARTMENT_ACTOR", "ship")
+        .status(1)
+        .output();
+    assert!(
+        refused.stderr.contains("ship (role shipper in production) may not run `resource delete`: it needs the permission `deployment.delete`"),
+        "{}",
+        refused.stderr
+    );
+    docker_ok(&["inspect", &p.container("cache")]);
+    std::fs::remove_file(&access).unwrap();
+    let run = p.cmd(["deploy", "plans/production.json"]).output();
+    assert!(
+        run.stdout.contains(
+            "Apply complete: 0 created, 1 updated, 0 replaced, 1 deleted, 0 failed, 0 skipped."
+        ),
+        "{}",
+        run.stdout
+    );
+    let (exists, _) = crate::engine::docker(&["inspect", &p.container("cache")]);
+    assert!(!exists, "the cache container is gone");
+    docker_ok(&["volume", "inspect", &volume]);
+    let state = p.state();
+    assert!(state["resources"].get("cache").is_none(), "{state:#}");
+    assert_eq!(state["keptVolumes"]["cache"]["data"], volume.as_str());
+    let api_env = p.inspect("api", "{{range .Config.Env}}{{println .}}{{end}}");
+    assert!(!api_env.contains("CACHE_HOST="), "{api_env}");
+    let replan = p.cmd(["plan", "--no-color"]).output();
+    assert!(
+        replan.stdout.contains("No changes.")
+            && replan
+                .stdout
+                .contains("`removed.cache` names a resource this environment does not have"),
+        "{}",
+        replan.stdout
+    );
 }
 
 /// `deploy` is `apply`: the same command, flags and help.

@@ -1,7 +1,8 @@
 //! Resources: each declared one against its applied record (diff, volume
 //! blockers, generated-variable notes, runtime variables, drift), and every
-//! applied one that is no longer declared (a blocker: removing a resource
-//! from compartment.yml never deletes it).
+//! applied one that is no longer declared: a blocker (removing a resource
+//! from compartment.yml never deletes it), unless the `removed:` map lists
+//! it, which makes it a planned delete (volumes kept unless `deleteData`).
 
 use super::{action_of, drift_action, first_reason, new_change, Draft, Input};
 use crate::descriptor::model::ResourceDef;
@@ -16,13 +17,47 @@ pub(super) fn draft(input: &Input) -> Draft {
         draft.changes.insert(address.clone(), ch);
         draft.desired_deps.insert(address, Vec::new());
     }
+    let removed = &input.project.compartment.removed;
     for (name, prior) in &input.state.resources {
-        if !input.project.compartment.resources.contains_key(name) {
-            draft.blocked.push(undeclared(input, name, prior));
+        if input.project.compartment.resources.contains_key(name) {
+            continue;
+        }
+        match removed.get(name) {
+            Some(entry) => {
+                let volumes = prior.volumes.values();
+                let ch = removal(input, name, entry.delete_data, volumes, &mut draft);
+                draft.changes.insert(ch.address.clone(), ch);
+            }
+            None => draft.blocked.push(undeclared(input, name, prior)),
+        }
+    }
+    for (name, entry) in removed {
+        let st = input.state;
+        if st.resources.contains_key(name) {
+            continue;
+        }
+        match st.creating.get(name) {
+            // What an unfinished create left goes too.
+            Some(intent) => {
+                let mut ch = removal(input, name, entry.delete_data, intent.volumes.values(), &mut draft);
+                ch.reason = Some(format!(
+                    "listed under `removed`: what an unfinished create (started at {}) left goes: container {}{}",
+                    intent.started_at,
+                    intent.container,
+                    kept_note(entry.delete_data, intent.volumes.is_empty())
+                ));
+                draft.changes.insert(ch.address.clone(), ch);
+            }
+            None => draft.warnings.push(Warning {
+                address: format!("resource.{name}"),
+                reason: "removed-absent".into(),
+                message: format!("`removed.{name}` names a resource this environment does not have: nothing to delete; remove the entry from compartment.yml once every environment has applied it"),
+            }),
         }
     }
     for (name, intent) in &input.state.creating {
-        let declared = input.project.compartment.resources.contains_key(name);
+        let declared =
+            input.project.compartment.resources.contains_key(name) || removed.contains_key(name);
         if !declared && !input.state.resources.contains_key(name) {
             draft.warnings.push(Warning {
                 address: format!("resource.{name}"),
@@ -134,6 +169,49 @@ fn diff_prior(
     }
 }
 
+/// The planned delete of a resource listed under `removed`: its container
+/// goes, its named volumes are kept unless `deleteData`. A service still
+/// bound to one of its outputs (`variable set --from-resource`) blocks it:
+/// nothing is left pointing at a resource that is gone.
+fn removal<'a>(
+    input: &Input,
+    name: &str,
+    delete_data: bool,
+    volumes: impl Iterator<Item = &'a String>,
+    draft: &mut Draft,
+) -> Change {
+    let address = format!("resource.{name}");
+    let mut ch = new_change(&address, Kind::Resource, name, Action::Delete);
+    let fate = if delete_data { "delete" } else { "keep" };
+    for volume in volumes {
+        ch.volumes.insert(volume.clone(), fate.into());
+    }
+    ch.reason = Some(format!(
+        "listed under `removed` in compartment.yml{}",
+        kept_note(delete_data, ch.volumes.is_empty())
+    ));
+    for (service, bound) in &input.state.bindings {
+        for (var, b) in bound.iter().filter(|(_, b)| b.resource == name) {
+            draft.blocked.push(Blocker {
+                address: format!("service.{service}"),
+                reason: "removed-in-use".into(),
+                message: format!("`{service}.{var}` is bound to `{name}.{}` (`variable set --from-resource`), but resource `{name}` is being removed", b.output),
+                help: Some(format!("remove the binding first: `compartment variable remove {var} --service {service}`; or keep the resource (delete `removed.{name}` and declare it again)")),
+            });
+        }
+    }
+    ch
+}
+
+/// What a removal says about the data.
+fn kept_note(delete_data: bool, no_volumes: bool) -> &'static str {
+    match (no_volumes, delete_data) {
+        (true, _) => "",
+        (false, false) => " (its named volumes are kept; `deleteData: true` deletes them)",
+        (false, true) => " (deleteData: its named volumes are DELETED with their data)",
+    }
+}
+
 /// The blocker of an applied resource that compartment.yml no longer
 /// declares: a likely rename, a restored resource, or a plain removal.
 fn undeclared(input: &Input, name: &str, prior: &ResourceState) -> Blocker {
@@ -162,7 +240,7 @@ fn undeclared(input: &Input, name: &str, prior: &ResourceState) -> Blocker {
         (None, _) => (
             "undeclared",
             format!("resource `{name}` exists but compartment.yml no longer declares it; removing it from the file does not delete it"),
-            format!("declare it again, or delete it explicitly: `compartment resource delete --resource {name}` (keeps its volumes) or add `--delete-data` to remove its data too"),
+            format!("declare it again, or plan its deletion for review: add `removed: {{ {name}: {{ deleteData: false }} }}` to compartment.yml (`deleteData: true` deletes its volumes too); on a workstation, `compartment resource delete --resource {name} [--delete-data]`"),
         ),
     };
     Blocker {
