@@ -311,12 +311,16 @@ pub(super) async fn converge_container(
     }
     let existing = sh.docker.inspect_container(&spec.name).await?;
     if let Some(c) = &existing {
-        if !force && c.labels.get(labels::DEFINITION_HASH) == Some(&hash) {
-            if !c.running {
-                sh.progress.step(address, "starting the stopped container");
-                sh.docker.start_container(&spec.name).await?;
+        if !force && current(sh, c, &spec, &hash).await? {
+            if c.running {
+                return Ok((c.id.clone(), hash, false));
             }
-            return Ok((c.id.clone(), hash, false));
+            sh.progress.step(address, "starting the stopped container");
+            // One that cannot start (its network was removed, say) is
+            // recreated: its volumes are kept.
+            if sh.docker.start_container(&spec.name).await.is_ok() {
+                return Ok((c.id.clone(), hash, false));
+            }
         }
         sh.progress.step(address, "removing the old container");
         sh.docker.stop_container(&spec.name, 10).await.ok();
@@ -325,6 +329,27 @@ pub(super) async fn converge_container(
     sh.progress.step(address, "starting the container");
     let id = sh.docker.create_and_start(&spec).await?;
     Ok((id, hash, true))
+}
+
+/// Whether the existing container `c` is what `spec` (whose configuration
+/// digest is `hash`) would create: the same configuration label, the image
+/// `spec.image` names now (not one the tag named before), and, when it
+/// runs, on the environment network.
+async fn current(
+    sh: &Shared,
+    c: &crate::docker::ContainerInfo,
+    spec: &ContainerSpec,
+    hash: &str,
+) -> Result<bool, StepError> {
+    if c.labels.get(labels::DEFINITION_HASH).map(String::as_str) != Some(hash) {
+        return Ok(false);
+    }
+    let image = sh.docker.image_id(&spec.image).await?;
+    if image.is_some_and(|id| !c.image_id.is_empty() && c.image_id != id) {
+        return Ok(false);
+    }
+    let attached = |net: &String| c.ip_addresses.contains_key(net) || c.aliases.contains_key(net);
+    Ok(!c.running || spec.network.as_ref().is_none_or(attached))
 }
 
 /// A node recorded with another container (imported, or renamed by `state
@@ -432,7 +457,10 @@ pub async fn resource(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Ste
 /// A destroy's resource node: the container goes, and each named volume
 /// as the plan says (`delete` only with `--delete-data`).
 async fn delete_resource(sh: &Shared, state: &State, change: &Change) -> StepResult {
-    let cname = naming::container(sh.project_name(), &sh.env, &change.name);
+    let cname = change
+        .container
+        .clone()
+        .unwrap_or_else(|| naming::container(sh.project_name(), &sh.env, &change.name));
     sh.progress.start(&change.address, "removing the container");
     if let Err(e) = sh.docker.remove_container(&cname, true).await {
         return StepResult::failed(vec![], e, vec![]);
@@ -457,6 +485,14 @@ async fn delete_resource(sh: &Shared, state: &State, change: &Change) -> StepRes
         .into_iter()
         .filter(|(_, v)| change.volumes.get(v).is_some_and(|f| f == "keep"))
         .collect();
+    // A container the state never recorded: nothing of the state goes.
+    if change.container.is_some() {
+        return StepResult {
+            updates: vec![],
+            outcome: Ok(StepOutcome::Deleted),
+            warnings: vec![],
+        };
+    }
     StepResult {
         updates: vec![Update::RemoveResource {
             name: change.name.clone(),
@@ -766,11 +802,20 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
     let fail = |e: StepError| StepResult::failed(vec![], e, vec![]);
     if change.action == Action::Delete {
         sh.progress.start(&address, "removing the container");
-        if let Err(e) = sh.docker.remove_container(&cname, true).await {
+        let stray = change.container.as_ref();
+        if let Err(e) = sh
+            .docker
+            .remove_container(stray.unwrap_or(&cname), true)
+            .await
+        {
             return fail(e.into());
         }
         return StepResult {
-            updates: vec![Update::RemoveService(name)],
+            // A container the state never recorded: nothing of it goes.
+            updates: match stray {
+                Some(_) => vec![],
+                None => vec![Update::RemoveService(name)],
+            },
             outcome: Ok(StepOutcome::Deleted),
             warnings: vec![],
         };

@@ -8,8 +8,8 @@ use bollard::models::{
     VolumeCreateRequest,
 };
 use bollard::query_parameters::{
-    CreateImageOptionsBuilder, ListVolumesOptionsBuilder, RemoveImageOptionsBuilder,
-    RemoveVolumeOptionsBuilder,
+    CreateImageOptionsBuilder, ListNetworksOptionsBuilder, ListVolumesOptionsBuilder,
+    RemoveImageOptionsBuilder, RemoveVolumeOptionsBuilder,
 };
 use futures_util::TryStreamExt;
 
@@ -172,6 +172,25 @@ impl Docker {
             .into_iter()
             .map(|v| v.name)
             .collect();
+        names.sort();
+        Ok(names)
+    }
+
+    /// Names (sorted) of the networks carrying all `label_filters`. One
+    /// engine call.
+    pub async fn list_networks(
+        &self,
+        label_filters: &[(&str, &str)],
+    ) -> Result<Vec<String>, DockerError> {
+        let options = ListNetworksOptionsBuilder::default()
+            .filters(&label_filter_query(label_filters))
+            .build();
+        let networks = self
+            .client
+            .list_networks(Some(options))
+            .await
+            .map_err(|e| engine_error("list networks", &e))?;
+        let mut names: Vec<String> = networks.into_iter().filter_map(|n| n.name).collect();
         names.sort();
         Ok(names)
     }

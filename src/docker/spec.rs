@@ -96,8 +96,11 @@ pub struct ContainerInfo {
     pub id: String,
     /// Name without the engine's leading `/`.
     pub name: String,
-    /// The image reference the container was created from.
+    /// The image reference the container was created from (from a list
+    /// call: the image ID instead once that reference names another image).
     pub image: String,
+    /// The ID of the image the container runs.
+    pub image_id: String,
     pub running: bool,
     /// Engine state: `created`, `running`, `exited`, `restarting`, ...
     pub status: String,
@@ -346,6 +349,7 @@ impl ContainerInfo {
         ContainerInfo {
             name: strip_name(c.name.as_deref().unwrap_or_default()),
             image: config.image.unwrap_or_default(),
+            image_id: c.image.unwrap_or_default(),
             running: state.running.unwrap_or(false),
             status: state.status.map(|s| s.to_string()).unwrap_or_default(),
             labels: sorted_map(config.labels),
@@ -388,6 +392,7 @@ impl ContainerInfo {
                 .map(|n| strip_name(n))
                 .unwrap_or_default(),
             image: c.image.unwrap_or_default(),
+            image_id: c.image_id.unwrap_or_default(),
             running: status == "running",
             status,
             labels: sorted_map(c.labels),

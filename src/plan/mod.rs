@@ -257,6 +257,10 @@ pub struct Change {
     /// release this change records pushes them past the ones kept.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub prune_images: Vec<String>,
+    /// A delete of a container the state does not record (drift): the
+    /// container apply removes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
 }
 
 /// A recorded release of a service, as a rollback plan names it.

@@ -10,6 +10,7 @@ cases! {
     docker a_manual_backup_leaves_a_reviewed_plan_current,
     plain deploy_is_apply,
     docker a_removed_resource_is_deleted_by_the_reviewed_plan,
+    docker drift_beyond_missing_containers_is_planned_and_repaired,
 }
 
 /// What `plan` prints when nothing changes.
@@ -268,4 +269,173 @@ fn deploy_is_apply() {
             .any(|l| l.trim_start().starts_with("apply") && l.ends_with("[alias: deploy]")),
         "{top}"
     );
+}
+
+/// A per-test image tag, built from the busybox test image with a label
+/// (so each build is another image ID), removed on drop.
+struct TaggedImage(String);
+
+impl TaggedImage {
+    fn build(tag: &str, generation: &str) -> TaggedImage {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Dockerfile"),
+            format!("FROM compartment-test/busybox:1\nLABEL generation={generation}\n"),
+        )
+        .unwrap();
+        docker_ok(&["build", "-q", "-t", tag, dir.path().to_str().unwrap()]);
+        TaggedImage(tag.to_string())
+    }
+}
+
+impl Drop for TaggedImage {
+    fn drop(&mut self) {
+        crate::engine::docker(&["rmi", "-f", &self.0]);
+    }
+}
+
+/// `docker run -d` of a busybox container labelled as part of `p`.
+fn run_labelled(p: &Project, name: &str, kind: &str, object: &str) {
+    let label = |k: &str, v: &str| format!("--label=io.compartment.{k}={v}");
+    docker_ok(&[
+        "run",
+        "-d",
+        "--name",
+        name,
+        &label("project", &p.name),
+        &label("environment", "production"),
+        &label("kind", kind),
+        &label("name", object),
+        "compartment-test/busybox:1",
+        "sleep",
+        "600",
+    ]);
+}
+
+/// `plan --refresh` shows what apply will do about each kind of drift
+/// (start, recreate on the moved image, remove a leftover or an unrecorded
+/// container, recreate the network and the containers on it), apply does
+/// it, and the next refreshed plan is a no-op.
+fn drift_beyond_missing_containers_is_planned_and_repaired() {
+    let p = Project::new("apply/drift");
+    let tag = format!("compartment-test/drift:{}", p.name);
+    let _image = TaggedImage::build(&tag, "one");
+    p.edit("compartment.yml", "IMAGE", &tag);
+    p.cmd(["apply", "--yes"]).output();
+    let converge = |plan: &str| {
+        p.cmd(["plan", "--refresh", "--no-color"])
+            .stdout(plan)
+            .run();
+        let run = p.cmd(["apply", "--yes", "--no-color"]).output();
+        assert!(p.normalize(&run.stdout).starts_with(plan), "{}", run.stdout);
+        let replan = p.cmd(["plan", "--refresh", "--no-color"]).output();
+        assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+    };
+    // A stopped container is started.
+    docker_ok(&["stop", "-t", "1", &p.container("store")]);
+    converge(&stopped_plan(3));
+    assert_eq!(p.inspect("store", "{{.State.Running}}"), "true");
+    // The tag moved: the container is recreated on the image it names now.
+    let old = docker_ok(&["image", "inspect", "-f", "{{.Id}}", &tag]);
+    let _image = TaggedImage::build(&tag, "two");
+    let new = docker_ok(&["image", "inspect", "-f", "{{.Id}}", &tag]);
+    assert_ne!(old, new);
+    converge(&moved_plan(4));
+    assert_eq!(p.inspect("store", "{{.Image}}"), new.trim());
+    // A leftover of an interrupted replace, and a container nobody records.
+    let next = format!("{}-next", p.container("web"));
+    run_labelled(&p, &next, "service", "web");
+    run_labelled(&p, &p.container("ghost"), "service", "ghost");
+    converge(&strays_plan(5));
+    for gone in [next, p.container("ghost")] {
+        assert!(
+            !crate::engine::docker(&["inspect", &gone]).0,
+            "{gone} is gone"
+        );
+    }
+    // The network is removed (its containers stopped first, as Docker
+    // requires): it is recreated with every container on it.
+    docker_ok(&[
+        "stop",
+        "-t",
+        "1",
+        &p.container("web"),
+        &p.container("store"),
+    ]);
+    docker_ok(&["network", "rm", &p.network()]);
+    converge(&network_plan(7));
+    for c in ["store", "web"] {
+        assert_eq!(p.inspect(c, "{{.State.Running}}"), "true");
+    }
+}
+
+fn stopped_plan(serial: u32) -> String {
+    format!(
+        "\
+Plan for [PROJECT] / production (state serial {serial}, lineage [LINEAGE])
+
+~ resource.store update: container exited (drift): it will be started
+
+Warnings:
+  ! resource.store (container-stopped): the container of `resource.store` is exited, not running; apply starts it
+
+Plan: 0 to create, 1 to update, 0 to replace, 0 to delete, 1 unchanged.
+"
+    )
+}
+
+/// (The image IDs, the one it runs and the one the tag names, read `[ID]`.)
+fn moved_plan(serial: u32) -> String {
+    let what = "it runs another image than `compartment-test/drift:[PROJECT]` names now ([ID] instead of [ID]): apply recreates it on `compartment-test/drift:[PROJECT]`";
+    format!(
+        "\
+Plan for [PROJECT] / production (state serial {serial}, lineage [LINEAGE])
+
+~ resource.store update: container changed outside compartment (drift): {what}
+
+Warnings:
+  ! resource.store (container-changed): the container of `resource.store` differs from what was applied: {what}
+
+Plan: 0 to create, 1 to update, 0 to replace, 0 to delete, 1 unchanged.
+"
+    )
+}
+
+fn strays_plan(serial: u32) -> String {
+    format!(
+        "\
+Plan for [PROJECT] / production (state serial {serial}, lineage [LINEAGE])
+
+- service.ghost delete: a container of this project that the state does not record and compartment.yml does not declare (drift): apply removes `cmpt-[PROJECT]-production-ghost`
+~ service.web update: `cmpt-[PROJECT]-production-web-next`, left by an interrupted replace, is removed (drift)
+    after: resource.store
+    connection web.STORE_HOST ← store.host
+
+Warnings:
+  ! service.ghost (container-unrecorded): the container `cmpt-[PROJECT]-production-ghost` belongs to this project and environment, but the state does not record it; apply removes it
+  ! service.web (leftover-container): `cmpt-[PROJECT]-production-web-next` was left by an interrupted replace of `service.web`; apply removes it
+
+Plan: 0 to create, 1 to update, 0 to replace, 1 to delete, 1 unchanged.
+"
+    )
+}
+
+fn network_plan(serial: u32) -> String {
+    format!(
+        "\
+Plan for [PROJECT] / production (state serial {serial}, lineage [LINEAGE])
+
+~ resource.store update: container exited (drift): it will be started
+~ service.web update: container exited (drift): it will be started
+    after: resource.store
+    connection web.STORE_HOST ← store.host
+
+Warnings:
+  ! network.cmpt-[PROJECT]-production (network-missing): the environment network `cmpt-[PROJECT]-production` is gone from the engine; apply recreates it and every container on it
+  ! resource.store (container-stopped): the container of `resource.store` is exited, not running; apply starts it
+  ! service.web (container-stopped): the container of `service.web` is exited, not running; apply starts it
+
+Plan: 0 to create, 2 to update, 0 to replace, 0 to delete, 0 unchanged.
+"
+    )
 }

@@ -26,6 +26,7 @@
 //! warnings of their kind; `order` puts the drafted changes in a valid
 //! execution order.
 
+mod drift;
 pub mod inputs;
 mod instances;
 pub(crate) mod order;
@@ -46,6 +47,16 @@ pub struct Drift {
     pub changed_containers: BTreeMap<String, String>,
     /// Address → Docker volume names that are gone.
     pub missing_volumes: BTreeMap<String, Vec<String>>,
+    /// Address → the engine's state of its container when not running
+    /// (`exited`, `created`, `dead`).
+    pub stopped_containers: BTreeMap<String, String>,
+    /// The environment network the state records, when it is gone.
+    pub missing_network: Option<String>,
+    /// Address (from the container's labels) → a container of the project
+    /// that the state does not record.
+    pub unrecorded: BTreeMap<String, String>,
+    /// Address → the `-next` container an interrupted replace left.
+    pub leftovers: BTreeMap<String, String>,
 }
 
 pub struct Input<'a> {
@@ -144,6 +155,7 @@ pub fn new_change(address: &str, kind: Kind, name: &str, action: Action) -> Chan
         role: None,
         release: None,
         prune_images: Vec::new(),
+        container: None,
     }
 }
 
@@ -151,6 +163,7 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
     let mut draft = resources::draft(input);
     draft.merge(services::draft(input));
     draft.merge(instances::draft(input));
+    drift::unrecorded(input, &mut draft);
     let Draft {
         mut changes,
         mut blocked,
@@ -224,37 +237,7 @@ fn action_of(diff: &[FieldChange]) -> Action {
     }
 }
 
-/// Drift turns a no-op into an update (missing container: recreate) and is
-/// reported.
+/// Drift turns a no-op into an update and is reported: see `drift`.
 fn drift_action(ch: &mut Change, drift: &Drift, warnings: &mut Vec<Warning>) {
-    if drift.missing_containers.contains(&ch.address) && ch.action != Action::Create {
-        warnings.push(Warning {
-            address: ch.address.clone(),
-            reason: "container-missing".into(),
-            message: format!(
-                "the container of `{}` is gone from the engine; apply recreates it",
-                ch.address
-            ),
-        });
-        if ch.action == Action::NoOp {
-            ch.action = Action::Update;
-            ch.reason = Some("container missing (drift): it will be recreated".into());
-        }
-    }
-    if let Some(what) = drift.changed_containers.get(&ch.address) {
-        warnings.push(Warning {
-            address: ch.address.clone(),
-            reason: "container-changed".into(),
-            message: format!(
-                "the container of `{}` differs from what was applied: {what}",
-                ch.address
-            ),
-        });
-        if ch.action == Action::NoOp {
-            ch.action = Action::Update;
-            ch.reason = Some(format!(
-                "container changed outside compartment (drift): {what}"
-            ));
-        }
-    }
+    drift::action(ch, drift, warnings)
 }
