@@ -614,6 +614,7 @@ pub async fn converge_resource(
     let scope: BTreeMap<String, BTreeMap<String, Variable>> =
         vars.map(|v| (name.clone(), v)).into_iter().collect();
     let applied_variables = Some(variables_digest(&scope, &name, None));
+    let variable_versions = Some(crate::state::variable_versions(&scope, &name, None));
     updates.push(Update::PutResource(
         name.clone(),
         Box::new(ResourceState {
@@ -625,6 +626,7 @@ pub async fn converge_resource(
                 depends_on: BTreeSet::new(),
                 applied_at: Some(now_rfc3339()),
                 applied_variables,
+                variable_versions,
             },
             volumes,
             origin,
@@ -889,6 +891,11 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
         state.bindings.get(&name),
         sh.project.receives_hooks(&name),
     ));
+    let variable_versions = Some(crate::state::variable_versions(
+        &state.variables.service,
+        &name,
+        state.bindings.get(&name),
+    ));
     let definition = ServiceConfig::from(&def);
     let prior = state.services.get(&name);
     let (releases, warnings) = super::releases::record(
@@ -909,6 +916,7 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
             depends_on: deps,
             applied_at: Some(now_rfc3339()),
             applied_variables,
+            variable_versions,
         },
         context_hash: context,
         image,

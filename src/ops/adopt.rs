@@ -176,6 +176,7 @@ fn applied<D>(info: &ContainerInfo, definition: D) -> Applied<D> {
         depends_on: BTreeSet::new(),
         applied_at: Some(crate::support::time::now_rfc3339()),
         applied_variables: None,
+        variable_versions: None,
     }
 }
 

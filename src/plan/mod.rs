@@ -288,6 +288,11 @@ pub struct FieldChange {
     /// This field alone forces a replace.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub forces_replacement: bool,
+    /// Not a change: a field a replace keeps, listed so that the plan holds
+    /// its full definition (text and Markdown count these instead of
+    /// listing them).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unchanged: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -150,7 +150,7 @@ fn text_change(st: &Styles, ch: &super::Change, out: &mut String) {
     if !ch.depends_on.is_empty() {
         out.push_str(&format!("    after: {}\n", ch.depends_on.join(", ")));
     }
-    for f in &ch.diff {
+    for f in ch.diff.iter().filter(|f| !f.unchanged) {
         let (b, a) = st.word_diff(&value_text(&f.before), &value_text(&f.after));
         let tag = if f.forces_replacement {
             st.paint(Style::new().magenta(), "  # forces replacement")
@@ -174,6 +174,9 @@ fn text_change(st: &Styles, ch: &super::Change, out: &mut String) {
                 f.path
             )),
         }
+    }
+    if let Some(kept) = unchanged_note(ch) {
+        out.push_str(&format!("    {}\n", st.paint(Style::new().dim(), &kept)));
     }
     for (k, w) in &ch.generated {
         let words = match w.as_str() {
@@ -277,6 +280,17 @@ fn emoji(a: Action) -> &'static str {
     }
 }
 
+/// What a replace keeps, counted: `# (12 unchanged attributes hidden)`.
+fn unchanged_note(ch: &Change) -> Option<String> {
+    let n = ch.diff.iter().filter(|f| f.unchanged).count();
+    (n > 0).then(|| {
+        format!(
+            "# ({n} unchanged attribute{} hidden; the plan file and --json list them)",
+            if n == 1 { "" } else { "s" }
+        )
+    })
+}
+
 fn change_details(ch: &Change) -> String {
     let mut body = String::new();
     for f in &ch.diff {
@@ -285,12 +299,18 @@ fn change_details(ch: &Change) -> String {
         } else {
             ""
         };
+        if f.unchanged {
+            continue;
+        }
         if f.before.is_some() {
             body.push_str(&format!("- {}: {}{tag}\n", f.path, value_text(&f.before)));
         }
         if f.after.is_some() {
             body.push_str(&format!("+ {}: {}{tag}\n", f.path, value_text(&f.after)));
         }
+    }
+    if let Some(kept) = unchanged_note(ch) {
+        body.push_str(&format!("  {kept}\n"));
     }
     for (k, w) in &ch.generated {
         body.push_str(&format!("  generated {k}: {w}\n"));

@@ -158,6 +158,7 @@ fn change(name: &str, current: &ServiceState, release: &ServiceRelease) -> Chang
             after: Some(release.context_hash.clone().into()),
             sensitive: false,
             forces_replacement: true,
+            unchanged: false,
         });
     }
     let before = serde_json::to_value(&current.applied.definition).expect("serialises");

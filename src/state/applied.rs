@@ -42,6 +42,33 @@ pub struct Applied<D> {
         skip_serializing_if = "Option::is_none"
     )]
     pub applied_variables: Option<String>,
+    /// Each runtime variable (and, for a service, binding) the container was
+    /// started with, by key ([`super::variable_versions`]): what lets a plan
+    /// name the key a `variable set` or `remove` changed. `None` in states
+    /// written before compartment recorded it.
+    #[serde(
+        rename = "appliedVariableVersions",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub variable_versions: Option<BTreeMap<String, VariableVersion>>,
+}
+
+/// One runtime variable as a container was started with it: never a
+/// secret's value, only a version that changes when the value does.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariableVersion {
+    /// 16 hex digits of the sha256 of its stored (sealed or plain) form,
+    /// or `binding:<resource>.<output>` for a binding.
+    #[serde(rename = "version")]
+    pub version: String,
+    #[serde(rename = "sensitive", default)]
+    pub sensitive: bool,
+    /// The value of a variable that is not sensitive (it is in the state
+    /// already, as plain text).
+    #[serde(rename = "value", default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
 }
 
 /// An applied resource configuration.
@@ -307,6 +334,7 @@ mod tests {
             depends_on: BTreeSet::new(),
             applied_at: Some("t".into()),
             applied_variables: Some("v".into()),
+            variable_versions: Some(BTreeMap::new()),
         };
         let applied = serde_json::to_value(applied).unwrap();
         assert_eq!(keys(&applied), schema_keys("applied"));

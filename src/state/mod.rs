@@ -10,7 +10,7 @@ pub mod releases;
 pub mod secrets;
 pub mod store;
 
-pub use applied::{Applied, ResourceConfig, ServiceConfig};
+pub use applied::{Applied, ResourceConfig, ServiceConfig, VariableVersion};
 use secrets::Sealed;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -424,6 +424,37 @@ pub fn variables_digest(
 ) -> String {
     let v = serde_json::json!({"variables": scope.get(target), "bindings": bindings});
     crate::support::digest::sha256_hex(v.to_string().as_bytes())[..16].to_string()
+}
+
+/// Each of a target's runtime variables and bindings by key, with a
+/// version that changes when its stored form does (never a secret value).
+pub fn variable_versions(
+    scope: &BTreeMap<String, BTreeMap<String, Variable>>,
+    target: &str,
+    bindings: Option<&BTreeMap<String, Binding>>,
+) -> BTreeMap<String, VariableVersion> {
+    let mut out = BTreeMap::new();
+    for (key, var) in scope.get(target).into_iter().flatten() {
+        out.insert(
+            key.clone(),
+            VariableVersion {
+                version: short_digest(var),
+                sensitive: var.sensitive,
+                value: var.value.clone().filter(|_| !var.sensitive),
+            },
+        );
+    }
+    for (key, b) in bindings.into_iter().flatten() {
+        out.insert(
+            key.clone(),
+            VariableVersion {
+                version: format!("binding:{}.{}", b.resource, b.output),
+                sensitive: false,
+                value: None,
+            },
+        );
+    }
+    out
 }
 
 /// `variables_digest` of a service, marked for a service that receives

@@ -82,6 +82,7 @@ mod tests {
                 depends_on: Default::default(),
                 applied_at: Some(format!("applied {image}")),
                 applied_variables: None,
+                variable_versions: None,
             },
             context_hash: image.rsplit(':').next().unwrap().into(),
             image: image.into(),

@@ -145,6 +145,7 @@ impl Sandbox {
                         depends_on: BTreeSet::new(),
                         applied_at: None,
                         applied_variables: None,
+                        variable_versions: None,
                     },
                     volumes: def
                         .volumes
@@ -187,6 +188,7 @@ impl Sandbox {
                             .collect(),
                         applied_at: None,
                         applied_variables: None,
+                        variable_versions: None,
                     },
                     context_hash: p.contexts.get(name).cloned().unwrap_or_default(),
                     image: format!("{project}-{name}:applied"),

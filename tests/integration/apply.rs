@@ -21,24 +21,73 @@ cases! {
 }
 
 /// The plan of `apply/readiness` on an empty state.
-const READINESS_PLAN: &str = "\
-Plan for [PROJECT] / production (new state)
+const READINESS_PLAN: &str = r#"Plan for [PROJECT] / production (new state)
 
 + resource.broken create
+    + command: ["sleep","3600"]
+    + image: "compartment-test/busybox:1"
+    + outputs.host.sensitive: false
+    + outputs.host.value: "${resource.host}"
+    + ports: [7000]
+    + readiness.port: 7000
+    + readiness.timeoutMs: 1500
+    + readiness.type: "tcp"
+    + restart: "unless-stopped"
 + resource.ok create
+    + command: ["nc","-ll","-p","7000","-e","/bin/cat"]
+    + image: "compartment-test/busybox:1"
+    + outputs.host.sensitive: false
+    + outputs.host.value: "${resource.host}"
+    + ports: [7000]
+    + readiness.port: 7000
+    + readiness.timeoutMs: 10000
+    + readiness.type: "tcp"
+    + restart: "unless-stopped"
 + resource.slow create
+    + command: ["sh","-c","sleep ${DELAY:-4}; exec nc -ll -p 7000 -e /bin/cat"]
+    + env.DELAY: "4"
+    + image: "compartment-test/busybox:1"
+    + outputs.host.sensitive: false
+    + outputs.host.value: "${resource.host}"
+    + ports: [7000]
+    + readiness.port: 7000
+    + readiness.timeoutMs: 20000
+    + readiness.type: "tcp"
+    + restart: "unless-stopped"
 + service.web-broken create
     after: resource.broken
+    + contextHash: "[ID]"
+    + path: "services/web"
     connection web-broken.BROKEN_HOST ← broken.host
 + service.web-ok create
     after: resource.ok
+    + contextHash: "[ID]"
+    + path: "services/web"
     connection web-ok.OK_HOST ← ok.host
 + service.web-slow create
     after: resource.slow
+    + contextHash: "[ID]"
+    + path: "services/web"
     connection web-slow.SLOW_HOST ← slow.host
 
 Plan: 6 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
-";
+"#;
+
+/// The plan of `apply/readiness` on an empty state after [`no_delay`]
+/// (`slow`'s `DELAY` is `0`) and, when `mended`, [`mend_broken`].
+fn readiness_plan(no_delay: bool, mended: bool) -> String {
+    let mut plan = READINESS_PLAN.to_string();
+    if no_delay {
+        plan = plan.replace(r#"+ env.DELAY: "4""#, r#"+ env.DELAY: "0""#);
+    }
+    if mended {
+        plan = plan.replace(
+            r#"+ command: ["sleep","3600"]"#,
+            r#"+ command: ["nc","-ll","-p","7000","-e","/bin/cat"]"#,
+        );
+    }
+    plan
+}
 
 /// What `plan` and `apply` print when the state at `serial`, with
 /// `unchanged` nodes, matches the configuration.
@@ -106,28 +155,114 @@ fn apply_example(p: &Project) -> Run {
 Plan for [PROJECT] / production (new state)
 
 + resource.cache create
+    + command: [\"nc\",\"-ll\",\"-p\",\"6379\",\"-e\",\"/bin/cat\"]
+    + env.CACHE_MODE: \"echo\"
+    + image: \"compartment-test/busybox:1\"
+    + operations.backup.command: \"tar -C /data -cf \\\"$COMPARTMENT_BACKUP_DIR/data.tar\\\" .\"
+    + operations.backup.retention.includeManual: false
+    + operations.backup.retention.keepLast: 7
+    + operations.backup.retention.maxAgeDays: 30
+    + operations.backup.schedule.cron: \"0 2 * * 1\"
+    + operations.restore.command: \"tar -C /data -xf \\\"$COMPARTMENT_BACKUP_DIR/data.tar\\\"\"
+    + outputs.host.sensitive: false
+    + outputs.host.value: \"${resource.host}\"
+    + outputs.port.sensitive: false
+    + outputs.port.value: \"6379\"
+    + outputs.url.sensitive: true
+    + outputs.url.value: \"redis://:${env.CACHE_PASSWORD}@${resource.host}:6379/0\"
+    + ports: [6379]
+    + readiness.port: 6379
+    + readiness.timeoutMs: 10000
+    + readiness.type: \"tcp\"
+    + restart: \"unless-stopped\"
+    + volumes.data: \"/data\"
     generated CACHE_PASSWORD: will be generated
 + resource.db create
+    + env.POSTGRES_DB: \"tools\"
+    + env.POSTGRES_USER: \"app\"
+    + image: \"postgres:16-alpine\"
+    + operations.backup.command: \"PGPASSWORD=\\\"$POSTGRES_PASSWORD\\\" pg_dump --host \\\"$COMPARTMENT_RESOURCE_HOST\\\" --username \\\"$POSTGRES_USER\\\" \\\"$POSTGRES_DB\\\" > \\\"$COMPARTMENT_BACKUP_DIR/postgres.sql\\\"\"
+    + operations.backup.retention.includeManual: false
+    + operations.backup.retention.maxAgeDays: 7
+    + operations.backup.schedule.interval: \"daily\"
+    + operations.restore.command: \"PGPASSWORD=\\\"$POSTGRES_PASSWORD\\\" psql --host \\\"$COMPARTMENT_RESOURCE_HOST\\\" --username \\\"$POSTGRES_USER\\\" \\\"$POSTGRES_DB\\\" < \\\"$COMPARTMENT_BACKUP_DIR/postgres.sql\\\"\"
+    + operations.verify.command: \"set -u; a=\\\"$COMPARTMENT_BACKUP_DIR/postgres.sql\\\"; tail -n 10 \\\"$a\\\" | grep -q '^-- PostgreSQL database dump complete' || { echo 'postgres.sql is incomplete: it lacks the closing line of pg_dump'; exit 1; }; PGPASSWORD=\\\"$POSTGRES_PASSWORD\\\" pg_dump --host \\\"$COMPARTMENT_RESOURCE_HOST\\\" --username \\\"$POSTGRES_USER\\\" \\\"$POSTGRES_DB\\\" > /tmp/restored.sql || exit 1; grep -v -e '^\\\\\\\\restrict ' -e '^\\\\\\\\unrestrict ' \\\"$a\\\" > /tmp/a.sql; grep -v -e '^\\\\\\\\restrict ' -e '^\\\\\\\\unrestrict ' /tmp/restored.sql > /tmp/b.sql; if ! diff /tmp/a.sql /tmp/b.sql > /tmp/diff.txt; then echo \\\"the restored database differs from the dump: $(grep -c '^[<>]' /tmp/diff.txt) line(s) differ\\\"; exit 1; fi; echo \\\"restored $(grep -c '^CREATE TABLE ' /tmp/b.sql) table(s); the restored database dumps back to the same text\\\"\"
+    + outputs.connection-url.sensitive: true
+    + outputs.connection-url.value: \"postgres://${env.POSTGRES_USER}:${env.POSTGRES_PASSWORD}@${resource.host}:5432/${env.POSTGRES_DB}\"
+    + outputs.database.sensitive: false
+    + outputs.database.value: \"${env.POSTGRES_DB}\"
+    + outputs.host.sensitive: false
+    + outputs.host.value: \"${resource.host}\"
+    + outputs.port.sensitive: false
+    + outputs.port.value: \"5432\"
+    + ports: [5432]
+    + preset: \"postgres\"
+    + readiness.port: 5432
+    + readiness.timeoutMs: 60000
+    + readiness.type: \"tcp\"
+    + restart: \"unless-stopped\"
+    + volumes.data: \"/var/lib/postgresql/data\"
     generated POSTGRES_PASSWORD: will be generated
 + service.api create
     after: resource.cache, resource.db
+    + build.env.APP_VERSION: \"1.4.2\"
+    + contextHash: \"[ID]\"
+    + path: \"services/api\"
     connection api.CACHE_HOST ← cache.host
     connection api.CACHE_PORT ← cache.port
     connection api.DATABASE_URL ← db.connection-url
 + service.billing create
+    + contextHash: \"[ID]\"
+    + ingress.port: 8080
+    + path: \"services/billing\"
 + service.storefront create
     after: resource.db
+    + contextHash: \"[ID]\"
+    + ingress.port: 8080
+    + path: \"services/storefront\"
     connection storefront.DATABASE_URL ← db.connection-url
 + instance.downtown create
     after: service.storefront
+    + properties.closing_hour: 20
+    + properties.name: \"Downtown\"
+    + properties.opening_hour: 9
+    + type: \"storefront/shop\"
+    + values.closing_hour: 20
+    + values.delivery: false
+    + values.name: \"Downtown\"
+    + values.opening_hour: 9
+    + values.tier: \"premium\"
     hook create: POST /api/v1/resources/shop on service.storefront
     requires role: Maintainer (create)
 + instance.order-hook create
     after: instance.downtown, service.billing
+    + properties.events: [\"order.created\",\"order.paid\"]
+    + properties.shop.name: \"Downtown\"
+    + properties.shop.opening_hour: 9
+    + properties.url: \"https://hooks.example.com/orders\"
+    + type: \"billing/webhook\"
+    + values.events: [\"order.created\",\"order.paid\"]
+    + values.schedule.days: [\"mon\",\"wed\",\"fri\"]
+    + values.schedule.hour: 6
+    + values.signing_secret: \"(sensitive)\"
+    + values.target_shop: \"downtown\"
+    + values.url: \"https://hooks.example.com/orders\"
     hook create: POST /hooks/webhook on service.billing
     requires role: Maintainer (create)
 + instance.uptown create
     after: instance.downtown, service.storefront
+    + properties.closing_hour: 20
+    + properties.flagship.name: \"Downtown\"
+    + properties.name: \"Uptown\"
+    + properties.opening_hour: 8
+    + type: \"storefront/shop\"
+    + values.closing_hour: 20
+    + values.delivery: true
+    + values.delivery_radius_km: 5
+    + values.name: \"Uptown\"
+    + values.opening_hour: 8
+    + values.parent_shop: \"downtown\"
+    + values.tier: \"basic\"
     hook create: POST /api/v1/resources/shop on service.storefront
     requires role: Maintainer (create)
 
@@ -364,6 +499,7 @@ State saved to .compartment/state/[PROJECT]/production.json (serial 11).
     - outputs.host: {"sensitive":false,"value":"${resource.host}"}
     - outputs.port: {"sensitive":false,"value":"5432"}
     - preset: "postgres"  # forces replacement
+    # (11 unchanged attributes hidden; the plan file and --json list them)
     generated POSTGRES_PASSWORD: kept
 
 Plan: 0 to create, 0 to update, 1 to replace, 0 to delete, 7 unchanged.
@@ -391,10 +527,11 @@ State saved to .compartment/state/[PROJECT]/production.json (serial 12).
 
 fn stale_plan_file_is_refused_and_a_fresh_one_applies() {
     let p = Project::new("apply/readiness");
+    let readiness = readiness_plan(true, true);
     no_delay(&p);
     mend_broken(&p);
     let saved = format!(
-        "{READINESS_PLAN}Saved the plan to plans/production.json. \
+        "{readiness}Saved the plan to plans/production.json. \
          Apply it with `compartment apply plans/production.json`.\n"
     );
     p.cmd(["plan", "--out", "plans/production.json"])
@@ -424,6 +561,14 @@ fn stale_plan_file_is_refused_and_a_fresh_one_applies() {
         ps.trim().is_empty(),
         "containers created by a refused apply: {ps}"
     );
+    // The fresh plan shows web-ok's new ingress in its definition.
+    let web_ok = "+ service.web-ok create\n    after: resource.ok\n    + contextHash: \"[ID]\"\n";
+    assert!(readiness.contains(web_ok));
+    let readiness = readiness.replace(web_ok, &format!("{web_ok}    + ingress.port: 8080\n"));
+    let saved = format!(
+        "{readiness}Saved the plan to plans/production.json. \
+         Apply it with `compartment apply plans/production.json`.\n"
+    );
     p.cmd(["plan", "--out", "plans/production.json"])
         .stdout(&saved)
         .run();
@@ -431,7 +576,7 @@ fn stale_plan_file_is_refused_and_a_fresh_one_applies() {
     // lines interleave in no fixed order, so stdout is compared as a set.
     p.cmd(["apply", "plans/production.json"])
         .stdout_unordered(&format!(
-            "{READINESS_PLAN}
+            "{readiness}
 resource.broken: preparing
 resource.broken: checking image compartment-test/busybox:1 ([TIME])
 resource.ok: preparing
@@ -491,16 +636,50 @@ fn failed_readiness_skips_exactly_its_dependents() {
 Plan for [PROJECT] / production (new state)
 
 + resource.broken create
+    + command: [\"sleep\",\"3600\"]
+    + image: \"compartment-test/busybox:1\"
+    + outputs.host.sensitive: false
+    + outputs.host.value: \"${resource.host}\"
+    + ports: [7000]
+    + readiness.port: 7000
+    + readiness.timeoutMs: 1500
+    + readiness.type: \"tcp\"
+    + restart: \"unless-stopped\"
 + resource.ok create
+    + command: [\"nc\",\"-ll\",\"-p\",\"7000\",\"-e\",\"/bin/cat\"]
+    + image: \"compartment-test/busybox:1\"
+    + outputs.host.sensitive: false
+    + outputs.host.value: \"${resource.host}\"
+    + ports: [7000]
+    + readiness.port: 7000
+    + readiness.timeoutMs: 10000
+    + readiness.type: \"tcp\"
+    + restart: \"unless-stopped\"
 + resource.slow create
+    + command: [\"sh\",\"-c\",\"sleep ${DELAY:-4}; exec nc -ll -p 7000 -e /bin/cat\"]
+    + env.DELAY: \"0\"
+    + image: \"compartment-test/busybox:1\"
+    + outputs.host.sensitive: false
+    + outputs.host.value: \"${resource.host}\"
+    + ports: [7000]
+    + readiness.port: 7000
+    + readiness.timeoutMs: 20000
+    + readiness.type: \"tcp\"
+    + restart: \"unless-stopped\"
 + service.web-broken create
     after: resource.broken
+    + contextHash: \"[ID]\"
+    + path: \"services/web\"
     connection web-broken.BROKEN_HOST ← broken.host
 + service.web-ok create
     after: resource.ok
+    + contextHash: \"[ID]\"
+    + path: \"services/web\"
     connection web-ok.OK_HOST ← ok.host
 + service.web-slow create
     after: resource.slow
+    + contextHash: \"[ID]\"
+    + path: \"services/web\"
     connection web-slow.SLOW_HOST ← slow.host
 
 Plan: 6 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
@@ -548,6 +727,7 @@ State saved to .compartment/state/[PROJECT]/production.json (serial 6).
 
 fn ctrl_c_stops_starting_nodes_saves_and_the_next_apply_converges() {
     let p = Project::new("apply/readiness");
+    let readiness = readiness_plan(false, true);
     mend_broken(&p);
     let child = p.spawn(&["apply", "--yes", "--parallelism", "1"]);
     // Interrupt while the slow resource is waiting for readiness (it waits
@@ -559,7 +739,7 @@ fn ctrl_c_stops_starting_nodes_saves_and_the_next_apply_converges() {
     assert_text(
         "stdout",
         &format!(
-            "{READINESS_PLAN}
+            "{readiness}
 resource.broken: preparing
 resource.broken: checking image compartment-test/busybox:1 ([TIME])
 resource.broken: starting the container ([TIME])
@@ -599,12 +779,18 @@ Plan for [PROJECT] / production (state serial 4, lineage [LINEAGE])
 
 + service.web-broken create
     after: resource.broken
+    + contextHash: \"[ID]\"
+    + path: \"services/web\"
     connection web-broken.BROKEN_HOST ← broken.host
 + service.web-ok create
     after: resource.ok
+    + contextHash: \"[ID]\"
+    + path: \"services/web\"
     connection web-ok.OK_HOST ← ok.host
 + service.web-slow create
     after: resource.slow
+    + contextHash: \"[ID]\"
+    + path: \"services/web\"
     connection web-slow.SLOW_HOST ← slow.host
 
 Plan: 3 to create, 0 to update, 0 to replace, 0 to delete, 3 unchanged.
@@ -693,6 +879,18 @@ Plan for [PROJECT] / production (state serial 9, lineage [LINEAGE])
     ~ properties.shop.name: \"Downtown\" → \"Downtown Central\"
 - instance.uptown delete: no longer declared in compartment.yml
     after: service.storefront
+    - properties.closing_hour: 20
+    - properties.flagship.name: \"Downtown\"
+    - properties.name: \"Uptown\"
+    - properties.opening_hour: 8
+    - type: \"storefront/shop\"
+    - values.closing_hour: 20
+    - values.delivery: true
+    - values.delivery_radius_km: 5
+    - values.name: \"Uptown\"
+    - values.opening_hour: 8
+    - values.parent_shop: \"downtown\"
+    - values.tier: \"basic\"
     hook delete: DELETE /api/v1/resources/shop on service.storefront
     requires role: Owner (delete)
 
@@ -744,8 +942,14 @@ fn a_failing_hook_is_recorded_and_not_retried() {
 Plan for [PROJECT] / production (new state)
 
 + service.flaky create
+    + contextHash: \"[ID]\"
+    + ingress.port: 8080
+    + path: \"services/flaky\"
 + instance.one create
     after: service.flaky
+    + properties.label: \"first\"
+    + type: \"flaky/thing\"
+    + values.label: \"first\"
     hook create: POST /things on service.flaky
     requires role: Maintainer (create)
 
@@ -785,13 +989,14 @@ State saved to .compartment/state/[PROJECT]/production.json (serial 3).
 
 fn a_container_removed_by_hand_is_detected_and_recreated() {
     let p = Project::new("apply/readiness");
+    let readiness = readiness_plan(true, true);
     no_delay(&p);
     mend_broken(&p);
     // The resources, then the services, run in parallel: their progress
     // lines interleave in no fixed order, so stdout is compared as a set.
     p.cmd(["apply", "--yes"])
         .stdout_unordered(&format!(
-            "{READINESS_PLAN}
+            "{readiness}
 resource.broken: preparing
 resource.broken: checking image compartment-test/busybox:1 ([TIME])
 resource.ok: preparing
@@ -883,8 +1088,19 @@ Plan for [PROJECT] / production (new state)
 Targeted: service.web-ok and what it depends on; other changes are not planned.
 
 + resource.ok create
+    + command: [\"nc\",\"-ll\",\"-p\",\"7000\",\"-e\",\"/bin/cat\"]
+    + image: \"compartment-test/busybox:1\"
+    + outputs.host.sensitive: false
+    + outputs.host.value: \"${resource.host}\"
+    + ports: [7000]
+    + readiness.port: 7000
+    + readiness.timeoutMs: 10000
+    + readiness.type: \"tcp\"
+    + restart: \"unless-stopped\"
 + service.web-ok create
     after: resource.ok
+    + contextHash: \"[ID]\"
+    + path: \"services/web\"
     connection web-ok.OK_HOST ← ok.host
 
 Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
@@ -967,8 +1183,13 @@ fn instances_of_global_types_live_in_the_project_wide_state() {
 Plan for [PROJECT] / production (new state)
 
 + service.tenants create
+    + contextHash: \"[ID]\"
+    + path: \"services/tenants\"
 + instance.acme create [global]
     after: service.tenants
+    + properties.name: \"Acme\"
+    + type: \"tenants/tenant\"
+    + values.name: \"Acme\"
 
 Plan: 2 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
 

@@ -325,7 +325,7 @@ fn allowed_role_owner_guards_the_delete_of_an_instance() {
         .status(0)
         .output();
     assert!(
-        run.stdout.contains("+ instance.home create\n    after: service.web\n    requires role: Maintainer (create)\n"),
+        run.stdout.contains("+ instance.home create\n    after: service.web\n    + properties.title: \"Home\"\n    + type: \"web/page\"\n    + values.title: \"Home\"\n    requires role: Maintainer (create)\n"),
         "{}",
         run.stdout
     );
@@ -337,6 +337,9 @@ Plan for [PROJECT] / production (state serial 4, lineage [LINEAGE])
 
 - instance.home delete: no longer declared in compartment.yml
     after: service.web
+    - properties.title: \"Home\"
+    - type: \"web/page\"
+    - values.title: \"Home\"
     requires role: Owner (delete)
 
 Plan: 0 to create, 0 to update, 0 to replace, 1 to delete, 2 unchanged.
@@ -480,10 +483,40 @@ fn readiness_beyond_tcp_waits_for_http_command_and_healthcheck() {
 Plan for [PROJECT] / production (new state)
 
 + resource.flagged create
+    + command: [\"sh\",\"-c\",\"sleep 2; touch /tmp/ready; exec sleep 3600\"]
+    + image: \"compartment-test/busybox:1\"
+    + readiness.command: [\"test\",\"-f\",\"/tmp/ready\"]
+    + readiness.timeoutMs: 20000
+    + readiness.type: \"command\"
+    + restart: \"unless-stopped\"
 + resource.teapot create
+    + command: [\"httpd\",\"-f\",\"-p\",\"8080\",\"-h\",\"/var\"]
+    + image: \"compartment-test/busybox:1\"
+    + ports: [8080]
+    + readiness.path: \"/health\"
+    + readiness.port: 8080
+    + readiness.timeoutMs: 1500
+    + readiness.type: \"http\"
+    + restart: \"unless-stopped\"
 + resource.warming create
+    + command: [\"sleep\",\"3600\"]
+    + image: \"compartment-test/busybox:1\"
+    + readiness.command: [\"sh\",\"-c\",\"echo still warming up >&2; exit 3\"]
+    + readiness.timeoutMs: 1500
+    + readiness.type: \"command\"
+    + restart: \"unless-stopped\"
 + service.checked create
+    + contextHash: \"[ID]\"
+    + path: \"services/checked\"
 + service.web create
+    + contextHash: \"[ID]\"
+    + ingress.port: 8080
+    + path: \"services/web\"
+    + readiness.expectStatus: 200
+    + readiness.path: \"/health\"
+    + readiness.port: 8080
+    + readiness.timeoutMs: 20000
+    + readiness.type: \"http\"
 
 Plan: 5 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
 
@@ -656,6 +689,7 @@ Plan for [PROJECT] / production (state serial 3, lineage [LINEAGE])
     after: resource.store
     ~ contextHash: \"[ID]\" → \"[ID]\"  # forces replacement
     + stopGracePeriod: 3
+    # (2 unchanged attributes hidden; the plan file and --json list them)
     connection web.STORE_HOST ← store.host
 
 Plan: 0 to create, 0 to update, 1 to replace, 0 to delete, 1 unchanged.

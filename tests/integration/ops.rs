@@ -46,6 +46,28 @@ Plan for [PROJECT] / production (new state)
 Targeted: resource.store and what it depends on; other changes are not planned.
 
 + resource.store create
+    + command: [\"sh\",\"-c\",\"echo store starting; exec nc -ll -p 7000 -e /bin/cat\"]
+    + env.STORE_MODE: \"plain\"
+    + image: \"compartment-test/busybox:1\"
+    + operations.backup.command: \"tar -C /data -cf \\\"$COMPARTMENT_BACKUP_DIR/data.tar\\\" . && env | sort > \\\"$COMPARTMENT_BACKUP_DIR/env.txt\\\" && getent hosts \\\"$COMPARTMENT_RESOURCE_HOST\\\" > \\\"$COMPARTMENT_BACKUP_DIR/host.txt\\\" && . /etc/os-release && echo \\\"$ID\\\" > \\\"$COMPARTMENT_BACKUP_DIR/image.txt\\\"\"
+    + operations.backup.env.OP_ONLY: \"backup\"
+    + operations.backup.env.STORE_MODE: \"from-operation\"
+    + operations.backup.image: \"compartment-test/debian:12\"
+    + operations.backup.retention.includeManual: false
+    + operations.backup.retention.keepLast: 2
+    + operations.backup.retention.maxAgeDays: 1
+    + operations.backup.schedule.cron: \"*/15 * * * *\"
+    + operations.restore.command: \"if touch /backup/probe 2>/dev/null; then echo \\\"/backup is writable\\\"; exit 1; fi; tar -C /data -xf \\\"$COMPARTMENT_BACKUP_DIR/data.tar\\\"\"
+    + outputs.host.sensitive: false
+    + outputs.host.value: \"${resource.host}\"
+    + outputs.url.sensitive: true
+    + outputs.url.value: \"tcp://:${env.STORE_TOKEN}@${resource.host}:7000\"
+    + ports: [7000]
+    + readiness.port: 7000
+    + readiness.timeoutMs: 10000
+    + readiness.type: \"tcp\"
+    + restart: \"unless-stopped\"
+    + volumes.data: \"/data\"
     generated STORE_TOKEN: will be generated
 
 Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.
@@ -582,9 +604,34 @@ fn variables_and_bindings_before_the_first_deploy() {
 Plan for [PROJECT] / production (state serial 5, lineage [LINEAGE])
 
 + resource.store create
+    + command: [\"sh\",\"-c\",\"echo store starting; exec nc -ll -p 7000 -e /bin/cat\"]
+    + env.STORE_MODE: \"plain\"
+    + image: \"compartment-test/busybox:1\"
+    + operations.backup.command: \"tar -C /data -cf \\\"$COMPARTMENT_BACKUP_DIR/data.tar\\\" . && env | sort > \\\"$COMPARTMENT_BACKUP_DIR/env.txt\\\" && getent hosts \\\"$COMPARTMENT_RESOURCE_HOST\\\" > \\\"$COMPARTMENT_BACKUP_DIR/host.txt\\\" && . /etc/os-release && echo \\\"$ID\\\" > \\\"$COMPARTMENT_BACKUP_DIR/image.txt\\\"\"
+    + operations.backup.env.OP_ONLY: \"backup\"
+    + operations.backup.env.STORE_MODE: \"from-operation\"
+    + operations.backup.image: \"compartment-test/debian:12\"
+    + operations.backup.retention.includeManual: false
+    + operations.backup.retention.keepLast: 2
+    + operations.backup.retention.maxAgeDays: 1
+    + operations.backup.schedule.cron: \"*/15 * * * *\"
+    + operations.restore.command: \"if touch /backup/probe 2>/dev/null; then echo \\\"/backup is writable\\\"; exit 1; fi; tar -C /data -xf \\\"$COMPARTMENT_BACKUP_DIR/data.tar\\\"\"
+    + outputs.host.sensitive: false
+    + outputs.host.value: \"${resource.host}\"
+    + outputs.url.sensitive: true
+    + outputs.url.value: \"tcp://:${env.STORE_TOKEN}@${resource.host}:7000\"
+    + ports: [7000]
+    + readiness.port: 7000
+    + readiness.timeoutMs: 10000
+    + readiness.type: \"tcp\"
+    + restart: \"unless-stopped\"
+    + volumes.data: \"/data\"
     generated STORE_TOKEN: will be generated
 + service.web create
     after: resource.store
+    + build.env.BUILD_TAG: \"1\"
+    + contextHash: \"[ID]\"
+    + path: \"services/web\"
     connection web.STORE_HOST ← store.host
     connection web.STORE_URL ← store.url (variable binding)
 ";
@@ -607,9 +654,34 @@ Plan for [PROJECT] / production (state serial 5, lineage [LINEAGE])
 Plan for [PROJECT] / production (state serial 5, lineage [LINEAGE])
 
 + resource.store create
+    + command: [\"sh\",\"-c\",\"echo store starting; exec nc -ll -p 7000 -e /bin/cat\"]
+    + env.STORE_MODE: \"plain\"
+    + image: \"compartment-test/busybox:1\"
+    + operations.backup.command: \"tar -C /data -cf \\\"$COMPARTMENT_BACKUP_DIR/data.tar\\\" . && env | sort > \\\"$COMPARTMENT_BACKUP_DIR/env.txt\\\" && getent hosts \\\"$COMPARTMENT_RESOURCE_HOST\\\" > \\\"$COMPARTMENT_BACKUP_DIR/host.txt\\\" && . /etc/os-release && echo \\\"$ID\\\" > \\\"$COMPARTMENT_BACKUP_DIR/image.txt\\\"\"
+    + operations.backup.env.OP_ONLY: \"backup\"
+    + operations.backup.env.STORE_MODE: \"from-operation\"
+    + operations.backup.image: \"compartment-test/debian:12\"
+    + operations.backup.retention.includeManual: false
+    + operations.backup.retention.keepLast: 2
+    + operations.backup.retention.maxAgeDays: 1
+    + operations.backup.schedule.cron: \"*/15 * * * *\"
+    + operations.restore.command: \"if touch /backup/probe 2>/dev/null; then echo \\\"/backup is writable\\\"; exit 1; fi; tar -C /data -xf \\\"$COMPARTMENT_BACKUP_DIR/data.tar\\\"\"
+    + outputs.host.sensitive: false
+    + outputs.host.value: \"${{resource.host}}\"
+    + outputs.url.sensitive: true
+    + outputs.url.value: \"tcp://:${{env.STORE_TOKEN}}@${{resource.host}}:7000\"
+    + ports: [7000]
+    + readiness.port: 7000
+    + readiness.timeoutMs: 10000
+    + readiness.type: \"tcp\"
+    + restart: \"unless-stopped\"
+    + volumes.data: \"/data\"
     generated STORE_TOKEN: will be generated
 + service.web create
     after: resource.store
+    + build.env.BUILD_TAG: \"1\"
+    + contextHash: \"[ID]\"
+    + path: \"services/web\"
     connection web.STORE_HOST ← store.host
     connection web.STORE_URL ← store.host
     connection web.STORE_URL ← store.url (variable binding)
@@ -629,11 +701,17 @@ Blocked:
         "        BUILD_TAG: \"1\"\n",
         "        BUILD_TAG: \"1\"\n        STORE_URL: \"x\"\n",
     );
+    // The plan shows the new build argument in web's definition.
+    let build_arg = "    + build.env.BUILD_TAG: \"1\"\n";
+    let with_arg = plan.replace(
+        build_arg,
+        &format!("{build_arg}    + build.env.STORE_URL: \"x\"\n"),
+    );
     no_engine(p.cmd(["plan"]))
         .status(1)
         .stdout(&format!(
             "\
-{plan}
+{with_arg}
 Blocked:
   ✗ service.web (binding-in-build): `STORE_URL` is a resource-output binding of service `web` and cannot be selected in build.env
     help: remove `STORE_URL` from services.web.build.env: bindings are resolved when the container starts
@@ -714,9 +792,34 @@ fn resource_commands_outputs_reveals_and_runtime_variables() {
 Plan for [PROJECT] / production (state serial 3, lineage [LINEAGE])
 
 + resource.store create
+    + command: [\"sh\",\"-c\",\"echo store starting; exec nc -ll -p 7000 -e /bin/cat\"]
+    + env.STORE_MODE: \"plain\"
+    + image: \"compartment-test/busybox:1\"
+    + operations.backup.command: \"tar -C /data -cf \\\"$COMPARTMENT_BACKUP_DIR/data.tar\\\" . && env | sort > \\\"$COMPARTMENT_BACKUP_DIR/env.txt\\\" && getent hosts \\\"$COMPARTMENT_RESOURCE_HOST\\\" > \\\"$COMPARTMENT_BACKUP_DIR/host.txt\\\" && . /etc/os-release && echo \\\"$ID\\\" > \\\"$COMPARTMENT_BACKUP_DIR/image.txt\\\"\"
+    + operations.backup.env.OP_ONLY: \"backup\"
+    + operations.backup.env.STORE_MODE: \"from-operation\"
+    + operations.backup.image: \"compartment-test/debian:12\"
+    + operations.backup.retention.includeManual: false
+    + operations.backup.retention.keepLast: 2
+    + operations.backup.retention.maxAgeDays: 1
+    + operations.backup.schedule.cron: \"*/15 * * * *\"
+    + operations.restore.command: \"if touch /backup/probe 2>/dev/null; then echo \\\"/backup is writable\\\"; exit 1; fi; tar -C /data -xf \\\"$COMPARTMENT_BACKUP_DIR/data.tar\\\"\"
+    + outputs.host.sensitive: false
+    + outputs.host.value: \"${resource.host}\"
+    + outputs.url.sensitive: true
+    + outputs.url.value: \"tcp://:${env.STORE_TOKEN}@${resource.host}:7000\"
+    + ports: [7000]
+    + readiness.port: 7000
+    + readiness.timeoutMs: 10000
+    + readiness.type: \"tcp\"
+    + restart: \"unless-stopped\"
+    + volumes.data: \"/data\"
     generated STORE_TOKEN: will be generated
 + service.web create
     after: resource.store
+    + build.env.BUILD_TAG: \"1\"
+    + contextHash: \"[ID]\"
+    + path: \"services/web\"
     connection web.STORE_HOST ← store.host
     connection web.STORE_URL ← store.url (variable binding)
 
@@ -969,6 +1072,28 @@ State saved to .compartment/state/[PROJECT]/production.json (serial 6).
 Plan for [PROJECT] / production (state serial 7, lineage [LINEAGE])
 
 + resource.store create
+    + command: [\"sh\",\"-c\",\"echo store starting; exec nc -ll -p 7000 -e /bin/cat\"]
+    + env.STORE_MODE: \"plain\"
+    + image: \"compartment-test/busybox:1\"
+    + operations.backup.command: \"tar -C /data -cf \\\"$COMPARTMENT_BACKUP_DIR/data.tar\\\" . && env | sort > \\\"$COMPARTMENT_BACKUP_DIR/env.txt\\\" && getent hosts \\\"$COMPARTMENT_RESOURCE_HOST\\\" > \\\"$COMPARTMENT_BACKUP_DIR/host.txt\\\" && . /etc/os-release && echo \\\"$ID\\\" > \\\"$COMPARTMENT_BACKUP_DIR/image.txt\\\"\"
+    + operations.backup.env.OP_ONLY: \"backup\"
+    + operations.backup.env.STORE_MODE: \"from-operation\"
+    + operations.backup.image: \"compartment-test/debian:12\"
+    + operations.backup.retention.includeManual: false
+    + operations.backup.retention.keepLast: 2
+    + operations.backup.retention.maxAgeDays: 1
+    + operations.backup.schedule.cron: \"*/15 * * * *\"
+    + operations.restore.command: \"if touch /backup/probe 2>/dev/null; then echo \\\"/backup is writable\\\"; exit 1; fi; tar -C /data -xf \\\"$COMPARTMENT_BACKUP_DIR/data.tar\\\"\"
+    + outputs.host.sensitive: false
+    + outputs.host.value: \"${resource.host}\"
+    + outputs.url.sensitive: true
+    + outputs.url.value: \"tcp://:${env.STORE_TOKEN}@${resource.host}:7000\"
+    + ports: [7000]
+    + readiness.port: 7000
+    + readiness.timeoutMs: 10000
+    + readiness.type: \"tcp\"
+    + restart: \"unless-stopped\"
+    + volumes.data: \"/data\"
     generated STORE_TOKEN: kept
 
 Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 1 unchanged.
@@ -1247,6 +1372,9 @@ Plan for [PROJECT] / production (state serial 8, lineage [LINEAGE])
 
 + service.web create
     after: resource.store
+    + build.env.BUILD_TAG: \"1\"
+    + contextHash: \"[ID]\"
+    + path: \"services/web\"
     connection web.STORE_HOST ← store.host
 
 Blocked:
@@ -1405,6 +1533,9 @@ resource.store: waiting for TCP port 7000 (up to 10s) ([TIME])
     generated STORE_TOKEN: kept
 + service.web create
     after: resource.store
+    + build.env.BUILD_TAG: "1"
+    + contextHash: "[ID]"
+    + path: "services/web"
     connection web.STORE_HOST ← store.host
 
 Plan: 1 to create, 1 to update, 0 to replace, 0 to delete, 0 unchanged.
@@ -1640,6 +1771,30 @@ fn postgres_preset_backup_restore_round_trip() {
 Plan for [PROJECT] / production (new state)
 
 + resource.db create
+    + env.POSTGRES_DB: \"app\"
+    + env.POSTGRES_USER: \"app\"
+    + image: \"postgres:16-alpine\"
+    + operations.backup.command: \"PGPASSWORD=\\\"$POSTGRES_PASSWORD\\\" pg_dump --host \\\"$COMPARTMENT_RESOURCE_HOST\\\" --username \\\"$POSTGRES_USER\\\" \\\"$POSTGRES_DB\\\" > \\\"$COMPARTMENT_BACKUP_DIR/postgres.sql\\\"\"
+    + operations.backup.retention.includeManual: false
+    + operations.backup.retention.maxAgeDays: 7
+    + operations.backup.schedule.interval: \"daily\"
+    + operations.restore.command: \"PGPASSWORD=\\\"$POSTGRES_PASSWORD\\\" psql --host \\\"$COMPARTMENT_RESOURCE_HOST\\\" --username \\\"$POSTGRES_USER\\\" \\\"$POSTGRES_DB\\\" < \\\"$COMPARTMENT_BACKUP_DIR/postgres.sql\\\"\"
+    + operations.verify.command: \"set -u; a=\\\"$COMPARTMENT_BACKUP_DIR/postgres.sql\\\"; tail -n 10 \\\"$a\\\" | grep -q '^-- PostgreSQL database dump complete' || { echo 'postgres.sql is incomplete: it lacks the closing line of pg_dump'; exit 1; }; PGPASSWORD=\\\"$POSTGRES_PASSWORD\\\" pg_dump --host \\\"$COMPARTMENT_RESOURCE_HOST\\\" --username \\\"$POSTGRES_USER\\\" \\\"$POSTGRES_DB\\\" > /tmp/restored.sql || exit 1; grep -v -e '^\\\\\\\\restrict ' -e '^\\\\\\\\unrestrict ' \\\"$a\\\" > /tmp/a.sql; grep -v -e '^\\\\\\\\restrict ' -e '^\\\\\\\\unrestrict ' /tmp/restored.sql > /tmp/b.sql; if ! diff /tmp/a.sql /tmp/b.sql > /tmp/diff.txt; then echo \\\"the restored database differs from the dump: $(grep -c '^[<>]' /tmp/diff.txt) line(s) differ\\\"; exit 1; fi; echo \\\"restored $(grep -c '^CREATE TABLE ' /tmp/b.sql) table(s); the restored database dumps back to the same text\\\"\"
+    + outputs.connection-url.sensitive: true
+    + outputs.connection-url.value: \"postgres://${env.POSTGRES_USER}:${env.POSTGRES_PASSWORD}@${resource.host}:5432/${env.POSTGRES_DB}\"
+    + outputs.database.sensitive: false
+    + outputs.database.value: \"${env.POSTGRES_DB}\"
+    + outputs.host.sensitive: false
+    + outputs.host.value: \"${resource.host}\"
+    + outputs.port.sensitive: false
+    + outputs.port.value: \"5432\"
+    + ports: [5432]
+    + preset: \"postgres\"
+    + readiness.port: 5432
+    + readiness.timeoutMs: 60000
+    + readiness.type: \"tcp\"
+    + restart: \"unless-stopped\"
+    + volumes.data: \"/var/lib/postgresql/data\"
     generated POSTGRES_PASSWORD: will be generated
 
 Plan: 1 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.

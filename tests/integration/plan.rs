@@ -39,6 +39,7 @@ cases! {
     plain a_literal_env_key_shadowing_a_generated_variable_is_a_descriptor_error,
     plain generated_variables_are_generated_kept_or_regenerated,
     plain a_removed_generated_value_alone_makes_an_update,
+    plain variable_set_and_remove_are_named_by_key_and_masked,
     plain connections_and_bindings_are_shown_as_references,
     plain collection_select_chains_order_instances,
     plain a_reference_cycle_names_every_member,
@@ -93,6 +94,27 @@ fn plan_json(sb: &Sandbox) -> Value {
         .unwrap_or_else(|e| panic!("plan --json is not JSON ({e}):\n{}", run.stdout));
     assert_valid_order(&plan);
     plan
+}
+
+/// The entries of a change's diff that change something.
+fn changed(c: &Value) -> Value {
+    let d = c["diff"].as_array().unwrap();
+    Value::Array(
+        d.iter()
+            .filter(|f| f.get("unchanged").is_none())
+            .cloned()
+            .collect(),
+    )
+}
+
+/// The paths a replace lists as unchanged (its before equals its after).
+fn unchanged(c: &Value) -> Vec<String> {
+    let d = c["diff"].as_array().unwrap();
+    d.iter()
+        .filter(|f| f["unchanged"] == true)
+        .inspect(|f| assert_eq!(f["before"], f["after"], "{f}"))
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn change<'a>(plan: &'a Value, address: &str) -> &'a Value {
@@ -400,8 +422,15 @@ fn resource_image_change_replaces_and_keeps_the_volumes() {
     let plan = plan_json(&sb);
     let c = change(&plan, "resource.cache");
     assert_eq!(c["action"], "replace");
+    // The rest of its definition is listed as unchanged (the plan file
+    // holds what a replace creates), never shown as a change.
+    let kept = unchanged(c);
+    assert!(
+        kept.contains(&"volumes.data".to_string()) && kept.contains(&"env.CACHE_MODE".to_string()),
+        "{kept:?}"
+    );
     assert_eq!(
-        c["diff"],
+        changed(c),
         json!([{
             "path": "image",
             "before": "compartment-test/busybox:1",
@@ -480,9 +509,10 @@ fn service_build_env_or_path_change_replaces() {
     let c = change(&plan, "service.api");
     assert_eq!(c["action"], "replace");
     assert_eq!(
-        c["diff"],
+        changed(c),
         json!([{"path": "build.env.APP_VERSION", "before": "1.4.2", "after": "1.5.0", "forces_replacement": true}])
     );
+    assert_eq!(unchanged(c), ["contextHash", "path"]);
 
     let sb = Sandbox::copy("example");
     sb.apply();
@@ -1153,6 +1183,59 @@ fn a_removed_generated_value_alone_makes_an_update() {
         "generated variable `POSTGRES_PASSWORD` was removed and will be regenerated"
     );
     assert_eq!(c["generated"], json!({"POSTGRES_PASSWORD": "regenerate"}));
+}
+
+/// `variable set` and `variable remove` after an apply: the plan names
+/// each key, shows a plain value, masks a sensitive one and shows a
+/// binding as the output it reads.
+fn variable_set_and_remove_are_named_by_key_and_masked() {
+    use compartment::state::{service_variables_digest, variable_versions, Variable};
+    let sb = Sandbox::copy("example");
+    let plain = |v: &str| Variable {
+        sensitive: false,
+        generated: false,
+        value: Some(v.into()),
+        sealed: None,
+    };
+    // As applied: billing started with LOG_LEVEL=info and OLD_FLAG=1.
+    let mut st = sb.applied_state();
+    let vars = st.variables.service.entry("billing".into()).or_default();
+    vars.insert("LOG_LEVEL".into(), plain("info"));
+    vars.insert("OLD_FLAG".into(), plain("1"));
+    let svc = &st.variables.service;
+    let digest = service_variables_digest(svc, "billing", None, true);
+    let versions = variable_versions(svc, "billing", None);
+    let applied = &mut st.services.get_mut("billing").unwrap().applied;
+    applied.applied_variables = Some(digest);
+    applied.variable_versions = Some(versions);
+    // Then: LOG_LEVEL changed, OLD_FLAG removed, a secret and a binding set.
+    let vars = st.variables.service.get_mut("billing").unwrap();
+    vars.insert("LOG_LEVEL".into(), plain("debug"));
+    vars.remove("OLD_FLAG");
+    let key = compartment::state::secrets::SecretKey::from_text(crate::applied::KEY);
+    let sealed = key.seal("service/billing/API_TOKEN", "tok-9f2c-secret");
+    vars.insert(
+        "API_TOKEN".into(),
+        Variable {
+            sensitive: true,
+            generated: false,
+            value: None,
+            sealed: Some(sealed),
+        },
+    );
+    st.bindings
+        .entry("billing".into())
+        .or_default()
+        .insert("CACHE_URL".into(), binding("cache", "url"));
+    sb.save(&mut st);
+    let run = session(&sb, "variables", "expected.txt", &["plan", "--no-color"], 0);
+    assert!(!run.stdout.contains("tok-9f2c-secret"));
+    let plan = plan_json(&sb);
+    let c = change(&plan, "service.billing");
+    assert_eq!(
+        c["reason"],
+        "runtime variables: `API_TOKEN` was set, `CACHE_URL` was set, `LOG_LEVEL` changed, `OLD_FLAG` was removed"
+    );
 }
 
 fn connections_and_bindings_are_shown_as_references() {

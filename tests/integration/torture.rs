@@ -232,21 +232,29 @@ fn a_deleted_state_never_takes_over_running_resources() {
             volume(&p, v)
         )
     }));
-    let creates: String = ["pg", "v1", "v2", "v3"]
+    // A refreshed plan sees each container the state does not record and
+    // blocks its create (apply would start old data with new passwords).
+    let run = p.cmd(["apply", "--yes"]).status(1).output();
+    let blocked: String = ["pg", "v1", "v2", "v3"]
         .iter()
-        .zip(["POSTGRES_PASSWORD", "PW", "PW", "PW"])
-        .map(|(r, k)| format!("+ resource.{r} create\n    generated {k}: will be generated\n"))
+        .map(|r| {
+            let c = p.container(r);
+            format!("  ✗ resource.{r} (unrecorded): a container `{c}` of resource `{r}` exists in the engine, but the state does not record it: creating over it could start its data with new credentials\n    help: adopt it with the credentials its data holds: `compartment import resource.{r} {c}`; or, if its data is not needed, `compartment resource delete --resource {r} --delete-data`\n")
+        })
         .collect();
-    p.cmd(["apply", "--yes"])
-        .status(1)
-        .stdout(&format!(
-            "Plan for [PROJECT] / production (new state)\n\n{creates}\nPlan: 4 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged.\n"
-        ))
-        .stderr(&p.normalize(&format!(
-            "error: refusing to create 4 resource(s) over objects the state does not record (their data may have been written with credentials this state does not hold); nothing was changed:\n{}\nAdopt each with `compartment import ADDRESS CONTAINER`, or, if its data is not needed, delete it with `compartment resource delete --resource NAME --delete-data`, and apply again.\n",
-            objects.join("\n")
-        )))
-        .run();
+    assert!(
+        run.stdout.ends_with(&format!(
+            "\nBlocked:\n{blocked}\nPlan: 4 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged; 4 blocked.\n"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.stderr,
+        "error: the plan is blocked by 4 change(s); nothing was applied\n"
+    );
+    // Were the plan not refreshed, apply itself refuses before anything changes.
+    let _ = objects;
     assert_eq!(containers(&p), ids, "nothing was replaced");
     // v3's data is not needed: deleted as the refusal says, it is created
     // anew; the others are imported with the passwords their data holds.

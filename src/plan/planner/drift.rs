@@ -123,7 +123,7 @@ pub(super) fn unrecorded(input: &Input, draft: &mut Draft) {
                     address: address.clone(),
                     reason: "unrecorded".into(),
                     message: format!("a container `{container}` of resource `{name}` exists in the engine, but the state does not record it: creating over it could start its data with new credentials"),
-                    help: Some(format!("adopt it with its data: `compartment import {address} {container}`; or remove it (`docker rm -f {container}`, and its volumes if the data is not needed)")),
+                    help: Some(format!("adopt it with the credentials its data holds: `compartment import {address} {container}`; or, if its data is not needed, `compartment resource delete --resource {name} --delete-data`")),
                 });
             }
             Some(_) => {}

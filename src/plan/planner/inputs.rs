@@ -131,6 +131,7 @@ pub fn cascade(
                 after: a,
                 sensitive,
                 forces_replacement: false,
+                unchanged: false,
             })
         };
         if was.template != now.template {

@@ -26,12 +26,14 @@
 //! warnings of their kind; `order` puts the drafted changes in a valid
 //! execution order.
 
+mod definition;
 mod drift;
 pub mod inputs;
 mod instances;
 pub(crate) mod order;
 mod resources;
 mod services;
+mod variables;
 
 use super::*;
 use crate::project::Project;
@@ -108,6 +110,7 @@ pub fn diff_values(
             after: a.cloned(),
             sensitive: false,
             forces_replacement: false,
+            unchanged: false,
         }),
     }
 }
@@ -170,6 +173,7 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
         mut warnings,
         desired_deps,
     } = draft;
+    definition::complete(input, &mut changes);
     let ordered = order::order(input, &mut changes, &desired_deps)?;
     let summary = Summary::count(&ordered, blocked.len());
     blocked.sort_by(|a, b| (&a.address, &a.reason).cmp(&(&b.address, &b.reason)));

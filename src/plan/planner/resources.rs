@@ -99,9 +99,18 @@ fn declared(input: &Input, name: &str, def: &ResourceDef, draft: &mut Draft) -> 
     }
     if let Some(applied) = prior.and_then(|r| r.applied.applied_variables.as_ref()) {
         let now = crate::state::variables_digest(&st.variables.resource, name, None);
-        if ch.action == Action::NoOp && *applied != now {
-            ch.action = Action::Update;
-            ch.reason = Some("its runtime variables changed (variable set/remove)".into());
+        if *applied != now {
+            let versions = prior.and_then(|r| r.applied.variable_versions.as_ref());
+            let named = versions.and_then(|recorded| {
+                let now = crate::state::variable_versions(&st.variables.resource, name, None);
+                super::variables::diff(recorded, &now, &mut ch.diff)
+            });
+            if ch.action == Action::NoOp {
+                ch.action = Action::Update;
+                ch.reason = Some(named.unwrap_or_else(|| {
+                    "its runtime variables changed (variable set/remove)".into()
+                }));
+            }
         }
     }
     if ch.action == Action::NoOp {

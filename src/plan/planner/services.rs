@@ -97,6 +97,15 @@ fn service(
             st.bindings.get(name),
             hooks,
         );
+        let versions = st
+            .services
+            .get(name)
+            .and_then(|s| s.applied.variable_versions.as_ref());
+        let named = versions.filter(|_| *applied != now).and_then(|recorded| {
+            let now =
+                crate::state::variable_versions(&st.variables.service, name, st.bindings.get(name));
+            super::variables::diff(recorded, &now, &mut ch.diff)
+        });
         if ch.action == Action::NoOp && *applied != now {
             ch.action = Action::Update;
             let shared = hooks
@@ -106,10 +115,10 @@ fn service(
                         name,
                         st.bindings.get(name),
                     );
-            ch.reason = Some(if shared {
-                "it receives hooks and gets a hook secret of its own (it had the environment's shared one)".into()
-            } else {
-                "its runtime variables or bindings changed".into()
+            ch.reason = Some(match (shared, named) {
+                (true, _) => "it receives hooks and gets a hook secret of its own (it had the environment's shared one)".into(),
+                (false, Some(named)) => named,
+                (false, None) => "its runtime variables or bindings changed".into(),
             });
         }
     }

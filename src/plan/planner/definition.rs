@@ -1,0 +1,177 @@
+//! The full desired definition of every create and replace, as field
+//! entries of its diff, so that a reviewer sees what a create creates: for
+//! a resource its image (or preset), command, literal env values, ports,
+//! volumes (handle → mount path), readiness, restart policy, outputs (name,
+//! sensitive flag and template, never a resolved value) and operations with
+//! their schedule; for a service its path, build arguments, ingress,
+//! readiness, grace period and build-context hash; for an instance its
+//! type, values (sensitive inputs masked) and the properties it will store.
+//!
+//! A create lists every leaf as added (`+`). A replace lists, after what
+//! changed, every other leaf as unchanged (an entry whose `before` equals
+//! its `after`). A delete lists what it removes, from the state (`-`). Generated variables and connections have lines of their
+//! own and are left out here. An update keeps only what changed.
+
+use super::{Input, MASK};
+use crate::plan::{Action, Change, FieldChange, Kind};
+use crate::platz::instances::Instance;
+use crate::state::{ResourceConfig, ServiceConfig};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+/// Adds the desired definition to each create and replace of `changes`.
+pub(super) fn complete(input: &Input, changes: &mut BTreeMap<String, Change>) {
+    for ch in changes.values_mut() {
+        let found = match ch.action {
+            Action::Create | Action::Replace => desired(input, ch),
+            Action::Delete if ch.container.is_none() => applied(input, ch),
+            _ => None,
+        };
+        let Some((view, secret)) = found else {
+            continue;
+        };
+        let mut leaves = Vec::new();
+        flatten("", &view, &mut leaves);
+        let covered = |path: &str| {
+            ch.diff.iter().any(|f| {
+                f.path == path
+                    || path.starts_with(&format!("{}.", f.path))
+                    || f.path.starts_with(&format!("{path}."))
+            })
+        };
+        let mut extra = Vec::new();
+        for (path, value) in leaves {
+            if ch.action == Action::Replace && covered(&path) {
+                continue;
+            }
+            let sensitive = secret(&path, &value);
+            let value = if sensitive { json!(MASK) } else { value };
+            let (before, after) = match ch.action {
+                Action::Create => (None, Some(value)),
+                Action::Delete => (Some(value), None),
+                _ => (Some(value.clone()), Some(value)),
+            };
+            extra.push(FieldChange {
+                before,
+                after,
+                path,
+                sensitive,
+                forces_replacement: false,
+                unchanged: ch.action == Action::Replace,
+            });
+        }
+        ch.diff.extend(extra);
+    }
+}
+
+/// Whether a leaf (path, value) of a definition is secret.
+type Secret<'a> = Box<dyn Fn(&str, &Value) -> bool + 'a>;
+
+/// The desired definition of the object `ch` creates or replaces, and
+/// which of its leaves are secret.
+fn desired<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
+    let not_secret: Secret = Box::new(|_, _| false);
+    match ch.kind {
+        Kind::Resource => {
+            let def = input.project.compartment.resources.get(&ch.name)?;
+            let mut v = serde_json::to_value(ResourceConfig::from(def)).ok()?;
+            v.as_object_mut()?.remove("generatedVariables");
+            Some((v, not_secret))
+        }
+        Kind::Service => {
+            let def = input.project.compartment.services.get(&ch.name)?;
+            let mut v = serde_json::to_value(ServiceConfig::from(def)).ok()?;
+            v.as_object_mut()?.remove("connections");
+            let context = input.project.contexts.get(&ch.name).cloned();
+            v["contextHash"] = json!(context.unwrap_or_default());
+            Some((v, not_secret))
+        }
+        Kind::Instance => {
+            let inst = input.project.instances.get(&ch.name)?;
+            Some(instance(inst))
+        }
+    }
+}
+
+/// The applied definition of the object `ch` deletes (from the state), and
+/// which of its leaves are secret.
+fn applied<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
+    let not_secret: Secret = Box::new(|_, _| false);
+    let st = input.state;
+    match ch.kind {
+        Kind::Resource => {
+            let prior = st.resources.get(&ch.name)?;
+            let mut v = serde_json::to_value(&prior.applied.definition).ok()?;
+            v.as_object_mut()?.remove("generatedVariables");
+            Some((v, not_secret))
+        }
+        Kind::Service => {
+            let prior = st.services.get(&ch.name)?;
+            let mut v = serde_json::to_value(&prior.applied.definition).ok()?;
+            v.as_object_mut()?.remove("connections");
+            v["contextHash"] = json!(prior.context_hash);
+            Some((v, not_secret))
+        }
+        Kind::Instance => {
+            let global = input.global.and_then(|g| g.instances.get(&ch.name));
+            let prior = st.instances.get(&ch.name).or(global)?;
+            let view = json!({"type": prior.type_id, "values": prior.values, "properties": prior.properties});
+            let secrets: Vec<Value> = prior
+                .sensitive_inputs
+                .iter()
+                .filter_map(|i| prior.values.get(i).cloned())
+                .collect();
+            let secret = move |path: &str, value: &Value| {
+                let input = path
+                    .strip_prefix("values.")
+                    .map(|s| s.split('.').next().unwrap_or(s));
+                input.is_some_and(|i| prior.sensitive_inputs.contains(i)) || secrets.contains(value)
+            };
+            Some((view, Box::new(secret)))
+        }
+    }
+}
+
+/// An instance's type, values and properties as they will be stored; a
+/// value of a sensitive input, and a property holding one, are secret.
+fn instance(inst: &Instance) -> (Value, Secret<'_>) {
+    let (values, properties) = crate::platz::instances::stored_form(
+        &inst.values,
+        &inst.properties,
+        &inst.sensitive_inputs,
+        None,
+    );
+    let secrets: Vec<Value> = inst
+        .sensitive_inputs
+        .iter()
+        .filter_map(|i| values.get(i).cloned())
+        .collect();
+    let view = json!({"type": inst.type_id, "values": values, "properties": properties});
+    let secret = move |path: &str, value: &Value| {
+        let input = path
+            .strip_prefix("values.")
+            .map(|s| s.split('.').next().unwrap_or(s));
+        input.is_some_and(|i| inst.sensitive_inputs.contains(i)) || secrets.contains(value)
+    };
+    (view, Box::new(secret))
+}
+
+/// The leaves of `value` by dotted path: objects are walked, arrays and
+/// scalars are leaves, nulls and empty objects are left out.
+fn flatten(path: &str, value: &Value, out: &mut Vec<(String, Value)>) {
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                flatten(&p, v, out);
+            }
+        }
+        Value::Null => {}
+        Value::Array(a) if a.is_empty() => {}
+        v => out.push((path.to_string(), v.clone())),
+    }
+}
