@@ -147,6 +147,12 @@ pub fn notices() {
             path.display()
         );
     }
+    if let Some(path) = crate::state::secrets::created_backup_key_file() {
+        eprintln!(
+            "note: created the backup key {} (backup artifacts are encrypted with it). Back it up now, apart from the backups: without it no encrypted backup can be restored, and it never belongs in the repository.",
+            path.display()
+        );
+    }
 }
 
 fn render_error_json(cx: &Context, e: &Error) {

@@ -67,9 +67,11 @@ fn emit(line: &[u8], sink: &mut impl FnMut(&str)) {
 /// Removes a one-shot container if its run is abandoned (future dropped).
 /// Files copied out of a disposable container after it exits: (directory
 /// in the container, local directory).
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub(super) struct Around {
     pub after_exit: Option<(String, std::path::PathBuf)>,
+    /// How each file copied out is written (plain copy when `None`).
+    pub seal: Option<super::files::Seal>,
 }
 
 struct RemoveOnDrop {
@@ -339,7 +341,7 @@ impl Docker {
         let outcome = async {
             let outcome = self.run_created(&id, &spec.name).await?;
             if let Some((dir, local)) = &around.after_exit {
-                self.copy_out(&id, dir, local).await?;
+                self.copy_out(&id, dir, local, around.seal.clone()).await?;
             }
             Ok(outcome)
         }

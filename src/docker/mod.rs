@@ -27,7 +27,7 @@ use std::time::Duration;
 
 pub use error::DockerError;
 pub use exec::ExecOutput;
-pub use files::DirFiles;
+pub use files::{DirFiles, Seal, Unseal};
 pub use http::{HttpAnswer, HttpRequest};
 pub use probe::Probe;
 pub use spec::{ContainerInfo, ContainerSpec, Mount, MountSource, RunOutcome};

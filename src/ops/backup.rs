@@ -39,6 +39,51 @@ pub struct OpContext<'a> {
     pub project: &'a str,
     pub env: &'a str,
     pub key: &'a SecretKey,
+    /// The backup key: new artifacts are encrypted under it, encrypted
+    /// ones decrypted with it (`None`: none is configured).
+    pub backup_key: Option<SecretKey>,
+}
+
+/// How each artifact of backup `id` passes between the backup directory and
+/// the operation's `/backup`: encrypted on the way out of a backup,
+/// decrypted on the way into a restore or a verification when `encrypted`.
+fn transforms(
+    cx: &OpContext<'_>,
+    id: &str,
+    read_only: bool,
+    encrypted: bool,
+) -> Result<(Option<crate::docker::Seal>, Option<crate::docker::Unseal>)> {
+    use super::artifacts;
+    let Some(key) = cx.backup_key.clone() else {
+        return match read_only && encrypted {
+            true => Err(crate::state::secrets::SecretError::NoBackupKey {
+                path: crate::state::secrets::backup_key_file()
+                    .display()
+                    .to_string(),
+            }
+            .into()),
+            false => Ok((None, None)),
+        };
+    };
+    let id = id.to_string();
+    if !read_only {
+        let seal: crate::docker::Seal = std::sync::Arc::new(move |rel, from, to| {
+            artifacts::encrypt(&key, &artifacts::binding(&id, rel), from, to).map(|_| ())
+        });
+        return Ok((Some(seal), None));
+    }
+    if !encrypted {
+        return Ok((None, None));
+    }
+    let unseal: crate::docker::Unseal = std::sync::Arc::new(move |rel, file| {
+        let len = file.metadata()?.len();
+        let plain = artifacts::plain_len(len).ok_or_else(|| {
+            std::io::Error::new(std::io::ErrorKind::InvalidData, artifacts::DOES_NOT_OPEN)
+        })?;
+        let reader = artifacts::Decrypting::new(key.clone(), artifacts::binding(&id, rel), file);
+        Ok((plain, Box::new(reader) as Box<dyn std::io::Read + Send>))
+    });
+    Ok((None, Some(unseal)))
 }
 
 /// Runs one operation command for `resource` with `artifacts` at /backup;
@@ -96,11 +141,17 @@ pub(super) async fn run_operation(
     spec.env = env;
     spec.labels = labels::standard(cx.project, cx.env, labels::KIND_OPERATION, resource);
     spec.network = Some(naming::network(cx.project, cx.env));
-    // The engine's machine may not be this one: there the artifacts travel
-    // through the engine (a scratch volume at /backup, copied in for a
-    // restore, out after a backup) instead of a bind mount of this disk.
-    let remote = cx.docker.reach() == crate::docker::agent::Reach::Engine;
-    if !remote {
+    // The artifacts travel through the engine (a scratch volume at
+    // /backup, copied in for a restore, out after a backup), each file
+    // encrypted on its way out and decrypted on its way in: the plaintext
+    // never touches the backup directory, and the engine's machine need
+    // not be this one. Plaintext artifacts of earlier versions, on the
+    // local engine, are still bind-mounted.
+    let encrypted = read_only && super::artifacts::any_encrypted(artifacts);
+    let (seal, unseal) = transforms(cx, id, read_only, encrypted)?;
+    let local = cx.docker.reach() != crate::docker::agent::Reach::Engine;
+    let bind = local && seal.is_none() && unseal.is_none();
+    if bind {
         let mut mount = Mount::bind(artifacts.to_path_buf(), "/backup");
         mount.read_only = read_only;
         spec.mounts.push(mount);
@@ -114,13 +165,15 @@ pub(super) async fn run_operation(
             .unwrap_or_else(|| naming::volume(cx.project, cx.env, resource, handle));
         spec.mounts.push(Mount::volume(vname, target.clone()));
     }
-    let outcome = match remote {
-        false => cx.docker.run_to_completion(&spec).await?,
-        true => {
+    let outcome = match bind {
+        true => cx.docker.run_to_completion(&spec).await?,
+        false => {
             let files = crate::docker::DirFiles {
                 upload: read_only.then_some(artifacts),
                 read_only,
                 download: (!read_only).then_some(artifacts),
+                seal,
+                unseal,
             };
             cx.docker.run_with_dir(&spec, "/backup", files).await?
         }
@@ -269,6 +322,7 @@ pub async fn create(
         verified_at: None,
         verify_status: None,
         verify_error: None,
+        encrypted_with: None,
     };
     state.backups.push(record.clone());
     store.save(state)?;
@@ -287,7 +341,10 @@ pub async fn create(
     .map(|_| ());
     record.finished_at = Some(format_time(Utc::now().max(now)));
     match &result {
-        Ok(()) => record.status = "succeeded".into(),
+        Ok(()) => {
+            record.status = "succeeded".into();
+            record.encrypted_with = cx.backup_key.as_ref().map(SecretKey::fingerprint);
+        }
         Err(e) => {
             record.status = "failed".into();
             // The command's output stays out of the state file (which is
@@ -318,6 +375,35 @@ pub fn find<'s>(state: &'s State, id: &str) -> Result<&'s BackupRecord> {
             id: id.into(),
             environment: state.environment.clone(),
         })
+}
+
+/// Whether the artifacts of `record` in `dir` can be read with the
+/// configured backup key: plaintext ones always; encrypted ones need the
+/// key they were written with.
+pub(super) fn opens(
+    key: Option<&SecretKey>,
+    record: &BackupRecord,
+    dir: &std::path::Path,
+) -> Result<()> {
+    if !super::artifacts::any_encrypted(dir) {
+        return Ok(());
+    }
+    let Some(key) = key else {
+        return Err(crate::state::secrets::SecretError::NoBackupKey {
+            path: crate::state::secrets::backup_key_file()
+                .display()
+                .to_string(),
+        }
+        .into());
+    };
+    match &record.encrypted_with {
+        Some(recorded) if *recorded != key.fingerprint() => Err(OpsError::OtherBackupKey {
+            id: record.id.clone(),
+            recorded: recorded.clone(),
+            found: key.fingerprint(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 pub(super) fn usable(record: &BackupRecord) -> Result<PathBuf> {
@@ -383,7 +469,10 @@ pub async fn restore_in_place(
         project: &project,
         env: &shared.env,
         key: &shared.key,
+        backup_key: Some(SecretKey::load_or_create_of(crate::state::secrets::BACKUP)?),
     };
+    // An artifact that will not open is found before anything is reset.
+    opens(cx.backup_key.as_ref(), &record, &dir)?;
     let pre = create(&cx, declared, store, state, resource, "pre-restore", now)
         .await
         .map_err(|e| OpsError::PreRestoreFailed(Box::new(e)))?;
@@ -486,6 +575,8 @@ pub async fn restore_as(
         });
     }
     let dir = usable(&record)?;
+    let backup_key = SecretKey::load_of(crate::state::secrets::BACKUP)?;
+    opens(backup_key.as_ref(), &record, &dir)?;
     if crate::apply::prepare(&shared.docker, &shared.key, &project, &shared.env, state).await? {
         store.save(state)?;
     }
@@ -513,6 +604,7 @@ pub async fn restore_as(
         project: &project,
         env: &shared.env,
         key: &shared.key,
+        backup_key,
     };
     run_operation(
         &cx, state, new_name, &def, &restore, "restore", id, &dir, true,
@@ -546,6 +638,7 @@ mod tests {
             verified_at: None,
             verify_status: None,
             verify_error: None,
+            encrypted_with: None,
         }
     }
 

@@ -172,6 +172,7 @@ pub async fn backup(ws: &mut Workspace, resource: &str) -> Result<BackupRecord> 
         project: &p,
         env: &ws.env,
         key: &key,
+        backup_key: Some(SecretKey::load_or_create_of(crate::state::secrets::BACKUP)?),
     };
     backup::create(
         &ocx,

@@ -98,6 +98,12 @@ pub enum OpsError {
         "no backup `{id}` in environment `{environment}` (see `compartment resource backup list`)"
     )]
     NoBackup { id: String, environment: String },
+    #[error("the artifacts of backup `{id}` were encrypted with the backup key {recorded}, but the configured backup key is {found}; set COMPARTMENT_BACKUP_KEY (or the key file) to the key that wrote them; nothing was changed")]
+    OtherBackupKey {
+        id: String,
+        recorded: String,
+        found: String,
+    },
     #[error("backup `{id}` has status `{status}`; only succeeded backups can be restored")]
     NotRestorable { id: String, status: String },
     #[error("backup `{id}` records its artifacts at `{recorded}`, which is not inside the backup directory {}; refusing to read or delete it (a hand-edited or foreign state?)", .root.display())]

@@ -15,6 +15,7 @@
 //! failures.
 
 pub mod adopt;
+pub mod artifacts;
 pub mod audit;
 pub mod backup;
 pub mod clock;

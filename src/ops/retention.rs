@@ -13,7 +13,10 @@
 //!   or `running` ones (they also do not count towards `keepLast`, so a
 //!   failed run cannot push out a good backup), unknown purposes, and
 //!   records whose `startedAt` is not a valid timestamp (they cannot be
-//!   ordered or aged, so they are left for a person to look at).
+//!   ordered or aged, so they are left for a person to look at), and
+//!   records whose verification failed (kept with the reason, for a person
+//!   to look at; they do not count towards `keepLast` either, so red
+//!   backups never push out the last good one).
 //! - `keepLast: N` keeps the N newest eligible backups by `startedAt`
 //!   (ties broken by position in the state, later = newer) and cleans the
 //!   rest.
@@ -80,6 +83,7 @@ pub fn select(
 pub fn is_eligible(record: &BackupRecord, resource: &str, retention: &Retention) -> bool {
     record.resource == resource
         && record.status == "succeeded"
+        && record.verify_status.as_deref() != Some("failed")
         && match record.purpose.as_str() {
             "scheduled" => true,
             "manual" | "pre-restore" => retention.include_manual,
@@ -132,6 +136,7 @@ mod tests {
             verified_at: None,
             verify_status: None,
             verify_error: None,
+            encrypted_with: None,
         }
     }
 
@@ -164,6 +169,23 @@ mod tests {
     }
     fn ids(sel: &[(String, String)]) -> Vec<&str> {
         sel.iter().map(|(id, _)| id.as_str()).collect()
+    }
+
+    #[test]
+    fn red_verified_backups_are_kept_and_never_push_out_a_good_one() {
+        let mut records = daily("db");
+        for r in &mut records[7..] {
+            r.verify_status = Some("failed".into());
+        }
+        let now = t("2026-11-10T12:00:00Z");
+        // keepLast 2 keeps the two newest good ones (08 .. 10 are red).
+        let sel = select(&records, "db", &keep(2), now);
+        assert_eq!(ids(&sel), ["db-01", "db-02", "db-03", "db-04", "db-05"]);
+        // Red ones are never cleaned, not even by age.
+        let sel = select(&records, "db", &max_age(0), now);
+        assert!(ids(&sel)
+            .iter()
+            .all(|id| !["db-08", "db-09", "db-10"].contains(id)));
     }
 
     #[test]

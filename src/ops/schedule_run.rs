@@ -8,6 +8,7 @@ use super::error::OpsError;
 use super::{retention, schedule};
 use crate::apply::steps::Shared;
 use crate::descriptor::model::ResourceDef;
+use crate::state::secrets::SecretKey;
 
 type Result<T, E = OpsError> = std::result::Result<T, E>;
 use crate::state::store::StateStore;
@@ -145,6 +146,7 @@ pub async fn run_due(
         project: shared.project_name(),
         env: &shared.env,
         key: &shared.key,
+        backup_key: Some(SecretKey::load_or_create_of(crate::state::secrets::BACKUP)?),
     };
     let mut report = Report::default();
     let names: Vec<String> = state.resources.keys().cloned().collect();

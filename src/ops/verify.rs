@@ -14,6 +14,7 @@ use crate::apply::naming;
 use crate::apply::steps::{self, Shared};
 use crate::descriptor::model::{Operations, ResourceDef};
 use crate::plan::Action;
+use crate::state::secrets::SecretKey;
 use crate::state::store::StateStore;
 use crate::state::{applied, BackupRecord, Origin, State, Variable};
 use crate::support::time::format_time;
@@ -81,6 +82,10 @@ pub async fn verify(
 ) -> Result<Verified> {
     let record = backup::find(state, id)?.clone();
     let dir = backup::usable(&record)?;
+    // A key that cannot open the artifacts is no fault of the backup: it
+    // fails here, before anything is recorded.
+    let key = SecretKey::load_of(crate::state::secrets::BACKUP)?;
+    backup::opens(key.as_ref(), &record, &dir)?;
     let def = plan_for(&shared.project.compartment.resources, state, &record)?;
     if def.operations.restore.is_none() {
         return Err(OpsError::NoRestoreCommand { id: id.into() });
@@ -175,6 +180,7 @@ async fn check(
         project: shared.project_name(),
         env: &shared.env,
         key: &shared.key,
+        backup_key: SecretKey::load_of(crate::state::secrets::BACKUP)?,
     };
     let restore = def.operations.restore.as_ref().expect("checked by verify");
     backup::run_operation(

@@ -323,6 +323,10 @@ pub struct BackupRecord {
     /// last lines, redacted of sensitive values.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify_error: Option<String>,
+    /// The fingerprint of the backup key its artifacts were encrypted
+    /// with; `None` for plaintext artifacts (made before encryption).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encrypted_with: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

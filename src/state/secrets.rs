@@ -35,6 +35,48 @@ pub enum SecretError {
     OtherKey { recorded: String, found: String },
     #[error("a sealed value in the state does not open with this key ({what}): is COMPARTMENT_SECRET_KEY (or the key file) the one that wrote this state?")]
     WrongKey { what: String },
+    #[error(
+        "no backup key: set COMPARTMENT_BACKUP_KEY or put the key file {path} back (the first backup created it); encrypted backup artifacts cannot be read without the key that wrote them"
+    )]
+    NoBackupKey { path: String },
+}
+
+/// Where a key comes from: its variable and its key file.
+#[derive(Clone, Copy)]
+pub struct KeySpec {
+    pub variable: &'static str,
+    pub file: fn() -> PathBuf,
+    created: &'static std::sync::OnceLock<PathBuf>,
+}
+
+/// The state's secret key.
+pub const SECRET: KeySpec = KeySpec {
+    variable: "COMPARTMENT_SECRET_KEY",
+    file: key_file,
+    created: &CREATED,
+};
+
+/// The key of encrypted backup artifacts: kept like the secret key, apart
+/// from it (an artifact copied elsewhere does not carry the state's key).
+pub const BACKUP: KeySpec = KeySpec {
+    variable: "COMPARTMENT_BACKUP_KEY",
+    file: backup_key_file,
+    created: &CREATED_BACKUP,
+};
+
+/// The backup key file: `$XDG_CONFIG_HOME/compartment/backup.key`.
+pub fn backup_key_file() -> PathBuf {
+    dirs::config_dir()
+        .unwrap_or_else(|| PathBuf::from("."))
+        .join("compartment")
+        .join("backup.key")
+}
+
+static CREATED_BACKUP: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+
+/// The backup key file this process created, if any.
+pub fn created_backup_key_file() -> Option<&'static PathBuf> {
+    CREATED_BACKUP.get()
 }
 
 /// The key that seals and opens values.
@@ -121,12 +163,17 @@ impl SecretKey {
     /// refused: none of them silently means a well-known key. A blank
     /// `COMPARTMENT_SECRET_KEY` counts as unset.
     pub fn load() -> Result<Option<SecretKey>, SecretError> {
-        if let Ok(k) = std::env::var("COMPARTMENT_SECRET_KEY") {
+        SecretKey::load_of(SECRET)
+    }
+
+    /// The key `spec` configures, if any (see [`SecretKey::load`]).
+    pub fn load_of(spec: KeySpec) -> Result<Option<SecretKey>, SecretError> {
+        if let Ok(k) = std::env::var(spec.variable) {
             if !k.trim().is_empty() {
                 return Ok(Some(SecretKey::from_text(&k)));
             }
         }
-        let path = key_file();
+        let path = (spec.file)();
         match std::fs::read_to_string(&path) {
             Ok(s) => {
                 check_mode(&path)?;
@@ -154,6 +201,11 @@ impl SecretKey {
         <[u8; 32]>::try_from(b.as_slice()).ok().map(SecretKey)
     }
 
+    /// The raw key bytes, for a cipher of another module (backup artifacts).
+    pub fn bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
     /// `sha256:` and 16 hex digits of a domain-separated sha256 of the key:
     /// names the key without revealing it.
     pub fn fingerprint(&self) -> String {
@@ -165,8 +217,15 @@ impl SecretKey {
 
     /// The configured key, or an error saying how to provide one.
     pub fn require() -> Result<SecretKey, SecretError> {
-        SecretKey::load()?.ok_or_else(|| SecretError::NoKey {
-            path: key_file().display().to_string(),
+        SecretKey::require_of(SECRET)
+    }
+
+    /// The key `spec` configures, or an error saying how to provide one.
+    pub fn require_of(spec: KeySpec) -> Result<SecretKey, SecretError> {
+        let path = (spec.file)().display().to_string();
+        SecretKey::load_of(spec)?.ok_or(match spec.variable {
+            "COMPARTMENT_BACKUP_KEY" => SecretError::NoBackupKey { path },
+            _ => SecretError::NoKey { path },
         })
     }
 
@@ -176,10 +235,16 @@ impl SecretKey {
     /// written to a temporary file that is hard-linked into place, so a
     /// concurrent first run either wins or reads the winner's complete key.
     pub fn load_or_create() -> Result<SecretKey, SecretError> {
-        if let Some(k) = SecretKey::load()? {
+        SecretKey::load_or_create_of(SECRET)
+    }
+
+    /// The key `spec` configures, its key file created when there is none
+    /// (see [`SecretKey::load_or_create`]).
+    pub fn load_or_create_of(spec: KeySpec) -> Result<SecretKey, SecretError> {
+        if let Some(k) = SecretKey::load_of(spec)? {
             return Ok(k);
         }
-        let path = key_file();
+        let path = (spec.file)();
         let err = |e: std::io::Error| SecretError::KeyFile {
             path: path.display().to_string(),
             reason: e.to_string(),
@@ -215,10 +280,10 @@ impl SecretKey {
         let _ = std::fs::remove_file(&tmp);
         match linked {
             Ok(()) => {
-                let _ = CREATED.set(path);
+                let _ = spec.created.set(path);
                 Ok(SecretKey(key))
             }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => SecretKey::require(),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => SecretKey::require_of(spec),
             Err(e) => Err(err(e)),
         }
     }

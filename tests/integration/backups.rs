@@ -8,11 +8,45 @@
 
 use crate::engine::{docker_ok, Project};
 use crate::test::assert_text;
+use compartment::ops::artifacts;
+use compartment::state::secrets::SecretKey;
 use serde_json::Value;
+use std::path::Path;
 
 cases! {
     docker preset_backup_verified_green_and_a_corrupted_one_red,
+    docker artifacts_are_encrypted_bound_and_still_restore,
     docker scheduled_backups_verified_and_a_red_one_fails_run_due,
+}
+
+/// The backup key `Project::cmd` passes (COMPARTMENT_BACKUP_KEY).
+fn backup_key() -> SecretKey {
+    SecretKey::from_text("integration-test-backup-key")
+}
+
+/// The plaintext of the encrypted artifact `file` of backup `id`.
+fn read_artifact(p: &Project, id: &str, file: &str) -> String {
+    let path = p.backup_dir().join(id).join(file);
+    let mut out = Vec::new();
+    let aad = artifacts::binding(id, Path::new(file));
+    artifacts::decrypt(
+        &backup_key(),
+        &aad,
+        &mut std::fs::File::open(&path).unwrap(),
+        &mut out,
+    )
+    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    String::from_utf8(out).unwrap()
+}
+
+/// Replaces the artifact `file` of backup `id` with `text`, encrypted as
+/// compartment encrypts it.
+fn write_artifact(p: &Project, id: &str, file: &str, text: &str) {
+    let path = p.backup_dir().join(id).join(file);
+    let aad = artifacts::binding(id, Path::new(file));
+    let mut out = Vec::new();
+    artifacts::encrypt(&backup_key(), &aad, &mut text.as_bytes(), &mut out).unwrap();
+    std::fs::write(path, out).unwrap();
 }
 
 fn json(stdout: &str) -> Value {
@@ -167,10 +201,14 @@ Verified backup {id} of `db`: restored into the scratch resource `{s}`, ready, t
 
     // Red: a dump whose row no longer fits its column.
     let bad = create(&p, "db");
-    let dump = p.backup_dir().join(&bad).join("postgres.sql");
-    let text = std::fs::read_to_string(&dump).unwrap();
+    let text = read_artifact(&p, &bad, "postgres.sql");
     assert!(text.contains("1\tfirst\n"), "{text}");
-    std::fs::write(&dump, text.replace("1\tfirst\n", "one\tfirst\n")).unwrap();
+    write_artifact(
+        &p,
+        &bad,
+        "postgres.sql",
+        &text.replace("1\tfirst\n", "one\tfirst\n"),
+    );
     let run = p
         .ops(["resource", "backup", "verify", "--backup", &bad])
         .status(1)
@@ -281,4 +319,123 @@ fn scheduled_backups_verified_and_a_red_one_fails_run_due() {
     );
     let row = list.lines().find(|l| l.starts_with(&red)).unwrap();
     assert!(row.trim_end().ends_with("failed"), "{row}");
+}
+
+/// The artifacts of a backup are encrypted (a known row is nowhere in the
+/// backup directory), bound to their backup and key, and restore; a
+/// missing or other key is refused before anything is created; a changed
+/// byte makes verification red with the reason; a plaintext artifact of an
+/// earlier version still restores; the first backup without a key creates
+/// the key file and says so.
+fn artifacts_are_encrypted_bound_and_still_restore() {
+    let p = Project::new("ops/postgres");
+    p.ops(["apply", "--yes"]).output();
+    let url = |resource: &str| {
+        p.cmd([
+            "resource",
+            "output",
+            "show",
+            "connection-url",
+            "--resource",
+            resource,
+            "--reveal",
+        ])
+        .output()
+        .stdout
+        .trim_end()
+        .to_string()
+    };
+    let marker = "marker-row-7f3a9c";
+    psql(
+        &p,
+        &url("db"),
+        &format!("create table notes (body text); insert into notes values ('{marker}')"),
+    );
+    let id = create(&p, "db");
+    let dir = p.backup_dir().join(&id);
+    let dump = dir.join("postgres.sql");
+    let bytes = std::fs::read(&dump).unwrap();
+    assert!(bytes.starts_with(b"CMPTBAK1"), "not encrypted");
+    for entry in walkdir::WalkDir::new(p.backup_dir()) {
+        let entry = entry.unwrap();
+        if entry.file_type().is_file() {
+            let b = std::fs::read(entry.path()).unwrap();
+            assert!(
+                !b.windows(marker.len()).any(|w| w == marker.as_bytes()),
+                "plaintext in {}",
+                entry.path().display()
+            );
+        }
+    }
+    assert!(read_artifact(&p, &id, "postgres.sql").contains(marker));
+    let shown = json(
+        &p.ops(["resource", "backup", "show", "--backup", &id])
+            .output()
+            .stdout,
+    );
+    assert_eq!(
+        shown["encryptedWith"],
+        backup_key().fingerprint().as_str(),
+        "{shown}"
+    );
+    // It restores (decrypted on its way into the engine).
+    p.ops([
+        "resource", "backup", "restore", "--backup", &id, "--as", "copy",
+    ])
+    .output();
+    assert_eq!(
+        psql(&p, &url("copy"), "select body from notes"),
+        format!("{marker}\n")
+    );
+    // No key, or another key: refused before anything is created.
+    let refused = |key: &str| {
+        p.ops([
+            "resource", "backup", "restore", "--backup", &id, "--as", "copy2",
+        ])
+        .env("COMPARTMENT_BACKUP_KEY", key)
+        .status(1)
+        .output()
+        .stderr
+    };
+    let none = refused("");
+    assert!(
+        none.starts_with("error: no backup key: set COMPARTMENT_BACKUP_KEY or put the key file ")
+            && none.contains("backup.key back"),
+        "{none}"
+    );
+    let other = refused("another-key");
+    assert_eq!(other, format!("error: the artifacts of backup `{id}` were encrypted with the backup key {}, but the configured backup key is {}; set COMPARTMENT_BACKUP_KEY (or the key file) to the key that wrote them; nothing was changed\n", backup_key().fingerprint(), SecretKey::from_text("another-key").fingerprint()));
+    assert!(
+        !crate::engine::docker(&["inspect", &p.container("copy2")]).0,
+        "nothing was created"
+    );
+    // A plaintext artifact of an earlier version still restores.
+    let plain = read_artifact(&p, &id, "postgres.sql");
+    std::fs::write(&dump, &plain).unwrap();
+    p.ops([
+        "resource", "backup", "restore", "--backup", &id, "--as", "copy3",
+    ])
+    .output();
+    assert_eq!(
+        psql(&p, &url("copy3"), "select body from notes"),
+        format!("{marker}\n")
+    );
+    // One changed byte: verification is red and says why.
+    let mut changed = bytes.clone();
+    let mid = changed.len() / 2;
+    changed[mid] ^= 0x20;
+    std::fs::write(&dump, &changed).unwrap();
+    let run = p
+        .ops(["resource", "backup", "verify", "--backup", &id])
+        .status(1)
+        .output();
+    let why = record(&p, &id)["verifyError"].as_str().unwrap().to_string();
+    assert!(why.contains("it does not open with this backup key: it was changed or cut short, or written with another key"), "{why}\n{}", run.stderr);
+    // The first backup without a configured key creates the key file.
+    let run = p
+        .ops(["resource", "backup", "create", "--resource", "db"])
+        .env("COMPARTMENT_BACKUP_KEY", "")
+        .output();
+    let stderr = p.normalize(&run.stderr);
+    assert!(stderr.contains("note: created the backup key [TMP]/config/compartment/backup.key (backup artifacts are encrypted with it). Back it up now"), "{stderr}");
 }

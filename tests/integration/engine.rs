@@ -91,6 +91,7 @@ impl Project {
             .args(["--project", &self.name])
             .args(args)
             .env("COMPARTMENT_SECRET_KEY", "integration-test-key")
+            .env("COMPARTMENT_BACKUP_KEY", "integration-test-backup-key")
             .env(
                 "XDG_CONFIG_HOME",
                 self._tmp.path().join("config").to_str().unwrap(),
@@ -126,6 +127,39 @@ impl Project {
         )
     }
 
+    /// The plaintext of the backup artifact `file` of backup `id`: decrypted
+    /// with the backup key [`Project::cmd`] passes, as a restore does (or
+    /// as it is, for a plaintext artifact).
+    pub fn artifact(&self, id: &str, file: &str) -> Vec<u8> {
+        use compartment::ops::artifacts;
+        let path = self.backup_dir().join(id).join(file);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        if !bytes.starts_with(artifacts::MAGIC) {
+            return bytes;
+        }
+        let key = compartment::state::secrets::SecretKey::from_text("integration-test-backup-key");
+        let aad = artifacts::binding(id, std::path::Path::new(file));
+        let mut out = Vec::new();
+        artifacts::decrypt(&key, &aad, &mut &bytes[..], &mut out)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        out
+    }
+
+    /// The file `member` of the tar artifact `file` of backup `id`.
+    pub fn artifact_member(&self, id: &str, file: &str, member: &str) -> String {
+        let tar = self.artifact(id, file);
+        let mut archive = tar::Archive::new(&tar[..]);
+        for entry in archive.entries().unwrap() {
+            let mut entry = entry.unwrap();
+            if entry.path().unwrap().to_string_lossy() == member {
+                let mut text = String::new();
+                std::io::Read::read_to_string(&mut entry, &mut text).unwrap();
+                return text;
+            }
+        }
+        panic!("no {member} in {file} of {id}")
+    }
+
     /// The append-only audit log beside the state file.
     pub fn audit_path(&self) -> PathBuf {
         let mut p = self.state_path().into_os_string();
@@ -142,6 +176,7 @@ impl Project {
             .args(args)
             .current_dir(&self.dir)
             .env("COMPARTMENT_SECRET_KEY", "integration-test-key")
+            .env("COMPARTMENT_BACKUP_KEY", "integration-test-backup-key")
             .env("XDG_CONFIG_HOME", self._tmp.path().join("config"))
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())

@@ -171,6 +171,7 @@ impl Lines {
             .args(args)
             .current_dir(&p.dir)
             .env("COMPARTMENT_SECRET_KEY", "integration-test-key")
+            .env("COMPARTMENT_BACKUP_KEY", "integration-test-backup-key")
             .env("COMPARTMENT_RESOURCE_BACKUP_DIR", p.backup_dir())
             .env_remove("COMPARTMENT_NOW")
             .stdin(std::process::Stdio::null())
@@ -1177,17 +1178,17 @@ fn backups_restore_in_place_and_into_a_new_resource() {
     files.sort();
     assert_eq!(files, ["data.tar", "env.txt", "host.txt", "image.txt"]);
     assert_eq!(
-        std::fs::read_to_string(artifacts.join("image.txt")).unwrap(),
+        String::from_utf8(p.artifact(&id, "image.txt")).unwrap(),
         "debian\n"
     );
     assert!(
-        std::fs::read_to_string(artifacts.join("host.txt"))
+        String::from_utf8(p.artifact(&id, "host.txt"))
             .unwrap()
             .trim_end()
             .ends_with(&host),
         "the operation container resolves the resource's alias"
     );
-    let env = std::fs::read_to_string(artifacts.join("env.txt")).unwrap();
+    let env = String::from_utf8(p.artifact(&id, "env.txt")).unwrap();
     for want in [
         "COMPARTMENT_BACKUP_DIR=/backup".to_string(),
         format!("COMPARTMENT_RESOURCE_HOST={host}"),
@@ -1290,17 +1291,7 @@ Restored backup {id} into `store` (pre-restore backup: {pre_id}).
     assert_eq!(exec(&p, "store", "cat /data/file"), "v1\n");
     assert_ne!(p.inspect("store", "{{.Id}}"), id_before);
     assert!(!artifacts.join("probe").exists(), "/backup was writable");
-    let pre_tar = docker_ok(&[
-        "run",
-        "--rm",
-        "-v",
-        &format!("{}:/b:ro", p.backup_dir().join(pre_id).display()),
-        "compartment-test/busybox:1",
-        "tar",
-        "-xOf",
-        "/b/data.tar",
-        "./file",
-    ]);
+    let pre_tar = p.artifact_member(pre_id, "data.tar", "./file");
     assert_eq!(
         pre_tar, "v2\n",
         "the pre-restore backup holds the data before the restore"
@@ -1898,12 +1889,7 @@ Restored backup {id} into `db` (pre-restore backup: {pre_id}).
     assert_eq!(purposes, ["manual", "pre-restore"]);
     let pre = &v["backups"][1];
     assert_eq!(pre["status"], "succeeded");
-    let dump = std::fs::read_to_string(
-        p.backup_dir()
-            .join(pre["id"].as_str().unwrap())
-            .join("postgres.sql"),
-    )
-    .unwrap();
+    let dump = String::from_utf8(p.artifact(pre["id"].as_str().unwrap(), "postgres.sql")).unwrap();
     assert!(
         dump.contains("changed"),
         "the pre-restore dump holds the changed rows"

@@ -50,6 +50,7 @@ cases! {
     plain a_newer_plan_format_is_refused,
     plain detailed_exitcode_is_0_2_or_1,
     plain markdown_has_the_summary_table_first_and_collapsible_details,
+    plain a_create_shows_its_definition_in_every_format_without_a_secret,
     plain markdown_of_a_huge_plan_stays_under_60000_characters_with_a_note,
     plain a_plan_never_contains_a_secret_and_needs_no_key,
     plain sensitive_instance_values_are_masked_in_diffs,
@@ -1613,6 +1614,57 @@ fn detailed_exitcode_is_0_2_or_1() {
     sb.cmd().args(args).status(1).output();
     sb.edit("compartment.yml", "name: internal-tools", "name: [broken");
     sb.cmd().args(args).status(1).output();
+}
+
+/// The example on a new state: text, JSON, Markdown and the plan file each
+/// show what the creates create (image, ports, env, volumes, an output's
+/// template), and none holds the sensitive instance value.
+fn a_create_shows_its_definition_in_every_format_without_a_secret() {
+    let sb = Sandbox::copy("example");
+    let text = sb.cmd().args(["plan", "--no-color"]).output().stdout;
+    let json = sb.cmd().args(["plan", "--json"]).output().stdout;
+    let markdown = sb
+        .cmd()
+        .args(["plan", "--format", "markdown"])
+        .output()
+        .stdout;
+    sb.cmd().args(["plan", "--out", "plan.json"]).output();
+    let file = sb.read("plan.json");
+    for (format, out) in [("text", &text), ("markdown", &markdown)] {
+        for line in [
+            "+ image: \"compartment-test/busybox:1\"",
+            "+ ports: [6379]",
+            "+ env.CACHE_MODE: \"echo\"",
+            "+ volumes.data: \"/data\"",
+            "+ outputs.url.value: \"redis://:${env.CACHE_PASSWORD}@${resource.host}:6379/0\"",
+            "+ image: \"postgres:16-alpine\"",
+            "+ ingress.port: 8080",
+            "+ values.signing_secret: \"(sensitive)\"",
+        ] {
+            assert!(out.contains(line), "{format} lacks {line}:\n{out}");
+        }
+    }
+    assert_eq!(json, file, "the plan file is the JSON plan");
+    let plan: Value = serde_json::from_str(&json).unwrap();
+    let cache = change(&plan, "resource.cache");
+    let field = |path: &str| {
+        cache["diff"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["path"] == path)
+            .unwrap_or_else(|| panic!("no {path} in {cache:#}"))["after"]
+            .clone()
+    };
+    assert_eq!(field("image"), "compartment-test/busybox:1");
+    assert_eq!(field("ports"), json!([6379]));
+    assert_eq!(field("volumes.data"), "/data");
+    for out in [&text, &json, &markdown] {
+        assert!(
+            !out.contains("whsec-example-9f2c"),
+            "a secret leaked:\n{out}"
+        );
+    }
 }
 
 fn markdown_has_the_summary_table_first_and_collapsible_details() {

@@ -255,9 +255,13 @@ fn backups_of_a_remote_environment_land_here_and_restore_from_here() {
         .unwrap()
         .to_string();
     let artifacts = p.backup_dir().join(&id);
-    let tar = std::fs::read(artifacts.join("data.tar")).expect("the artifact is on this machine");
+    assert!(
+        artifacts.join("data.tar").is_file(),
+        "the artifact is on this machine"
+    );
+    let tar = p.artifact(&id, "data.tar");
     assert!(String::from_utf8_lossy(&tar).contains("precious"));
-    let os = std::fs::read_to_string(artifacts.join("image.txt")).unwrap();
+    let os = String::from_utf8(p.artifact(&id, "image.txt")).unwrap();
     assert_eq!(
         os.trim(),
         "debian",
