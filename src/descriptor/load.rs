@@ -327,7 +327,7 @@ fn resource(cx: &mut Cx, node: &Node, path: &str) -> Option<ResourceDef> {
     }
     let image = cx
         .required(&f, "image", "a Docker image reference, or use `preset:`")
-        .and_then(|n| cx.string(n, &f.path("image")));
+        .and_then(|n| image_ref(cx, n, &f.path("image")));
     let mut r = ResourceDef {
         preset: None,
         image: image.clone().unwrap_or_default(),
@@ -704,11 +704,29 @@ fn restart(cx: &mut Cx, n: &Node, rpath: &str) -> Option<String> {
     None
 }
 
+/// An image reference, checked as `docker pull` would check it.
+fn image_ref(cx: &mut Cx, n: &Node, path: &str) -> Option<String> {
+    let image = cx.string(n, path)?;
+    if let Err(why) = super::image::check(&image) {
+        cx.error(
+            "invalid-image",
+            n.loc,
+            path,
+            format!("`{image}` is not a Docker image reference: {why}"),
+            "write [registry[:port]/]name[:tag][@sha256:…] in lowercase, e.g. postgres:16 or registry.example.com/team/app:1.2",
+        );
+        return None;
+    }
+    Some(image)
+}
+
 fn operation(cx: &mut Cx, f: &Fields) -> Option<Operation> {
     let command = cx
         .required(f, "command", "the shell command to run")
         .and_then(|n| cx.string(n, &f.path("command")));
-    let image = f.get("image").and_then(|n| cx.string(n, &f.path("image")));
+    let image = f
+        .get("image")
+        .and_then(|n| image_ref(cx, n, &f.path("image")));
     let env = f
         .get("env")
         .map(|n| cx.string_map(n, &f.path("env")))

@@ -5,6 +5,7 @@
 
 pub mod check;
 pub mod cron;
+pub mod image;
 pub mod load;
 pub mod model;
 pub mod preset;
