@@ -25,6 +25,7 @@ const SERVICE: &[&str] = &[
     "ingress",
     "readiness",
     "stopGracePeriod",
+    "keepReleases",
 ];
 const RESOURCE: &[&str] = &[
     "preset",
@@ -262,7 +263,13 @@ fn service(cx: &mut Cx, node: &Node, path: &str) -> Option<ServiceDef> {
         ingress: None,
         readiness: None,
         stop_grace_period: None,
+        keep_releases: None,
     };
+    if let Some(n) = f.get("keepReleases") {
+        s.keep_releases = cx
+            .integer(n, &f.path("keepReleases"), 0, 20)
+            .map(|k| k as u32);
+    }
     if let Some(n) = f.get("readiness") {
         s.readiness = readiness(cx, n, &f.path("readiness"));
     }
@@ -1062,6 +1069,25 @@ mod tests {
         );
         assert_eq!(c.services["a"].stop_grace_period, Some(45));
         assert_eq!(c.services["b"].stop_grace_period, Some(90));
+    }
+
+    #[test]
+    fn keep_releases_is_0_to_20() {
+        let (c, diags) = decoded(concat!(
+            "name: demo\n",
+            "services:\n",
+            "  a: {path: a, keepReleases: 5}\n",
+            "  b: {path: b, keepReleases: 0}\n",
+            "  c: {path: c, keepReleases: 21}\n",
+            "  d: {path: d}\n",
+        ));
+        assert_eq!(
+            diags,
+            [("out-of-range", "services.c.keepReleases".to_string())]
+        );
+        assert_eq!(c.services["a"].keep_releases, Some(5));
+        assert_eq!(c.services["b"].keep_releases, Some(0));
+        assert_eq!(c.services["d"].keep_releases, None);
     }
 
     #[test]

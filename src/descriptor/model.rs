@@ -185,6 +185,14 @@ pub struct ServiceDef {
         skip_serializing_if = "Option::is_none"
     )]
     pub stop_grace_period: Option<u32>,
+    /// How many earlier releases `rollback` can return to (their images
+    /// kept); 3 when `None`.
+    #[serde(
+        rename = "keepReleases",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub keep_releases: Option<u32>,
 }
 
 /// Docker's own default stop timeout.

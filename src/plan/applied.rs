@@ -186,6 +186,7 @@ impl From<&d::ServiceDef> for a::ServiceConfig {
             ingress: def.ingress.as_ref().map(|i| a::Ingress { port: i.port }),
             readiness: def.readiness.as_ref().map(applied_readiness),
             stop_grace_period: def.stop_grace_period,
+            keep_releases: def.keep_releases,
         }
     }
 }
@@ -205,6 +206,7 @@ impl From<&a::ServiceConfig> for d::ServiceDef {
             ingress: c.ingress.as_ref().map(|i| d::Ingress { port: i.port }),
             readiness: c.readiness.as_ref().map(declared_readiness),
             stop_grace_period: c.stop_grace_period,
+            keep_releases: c.keep_releases,
         }
     }
 }
@@ -290,6 +292,7 @@ mod tests {
                 timeout_ms: 30_000,
             }),
             stop_grace_period: Some(45),
+            keep_releases: Some(1),
         }
     }
 

@@ -3,7 +3,6 @@
 //! markdown for a pull-request comment, kept under a size budget.
 
 use super::*;
-use crate::state::KEEP_RELEASES;
 use console::Style;
 use similar::{ChangeTag, TextDiff};
 
@@ -214,7 +213,7 @@ fn text_change(st: &Styles, ch: &super::Change, out: &mut String) {
     }
     for image in &ch.prune_images {
         out.push_str(&format!(
-            "    image {image}: pruned (an older release; the last {KEEP_RELEASES} are kept)\n"
+            "    image {image}: pruned (an older release than the service keeps)\n"
         ));
     }
 }

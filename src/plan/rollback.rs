@@ -196,6 +196,7 @@ mod tests {
                 ingress: None,
                 readiness: None,
                 stop_grace_period: None,
+                keep_releases: None,
             },
             applied_at: None,
             replaced_at: "t".into(),

@@ -236,6 +236,12 @@ pub struct ServiceConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub stop_grace_period: Option<u32>,
+    #[serde(
+        rename = "keepReleases",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub keep_releases: Option<u32>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -358,6 +364,7 @@ mod tests {
                 timeout_ms: 1,
             }),
             stop_grace_period: Some(30),
+            keep_releases: Some(5),
         };
         let service = serde_json::to_value(service).unwrap();
         assert_eq!(keys(&service), schema_keys("serviceDefinition"));

@@ -1,6 +1,6 @@
 //! A service's earlier releases: the list an apply records in the state
 //! when it replaces a service's build or definition (newest first, at most
-//! [`KEEP_RELEASES`], a release identical to the new one left out), and the
+//! the service's `keepReleases`, [`KEEP_RELEASES`] by default, a release identical to the new one left out), and the
 //! images no kept release needs, which the plan names and apply prunes.
 //! Pure: the planner and apply both use it.
 
@@ -43,7 +43,10 @@ pub fn next(
             kept.push(r.clone());
         }
     }
-    kept.truncate(KEEP_RELEASES);
+    let keep = definition
+        .keep_releases
+        .map_or(KEEP_RELEASES, |k| k as usize);
+    kept.truncate(keep);
     let needed =
         |r: &ServiceRelease| r.context_hash == context || kept.iter().any(|k| k.image == r.image);
     let mut dropped: Vec<String> = all
@@ -69,6 +72,7 @@ mod tests {
             ingress: None,
             readiness: None,
             stop_grace_period: None,
+            keep_releases: None,
         }
     }
 
@@ -125,6 +129,28 @@ mod tests {
             "t6",
         );
         assert_eq!((same, dropped), (r4, vec![]));
+    }
+
+    #[test]
+    fn keep_releases_sets_how_many_are_kept() {
+        let mut web = config("web");
+        web.keep_releases = Some(1);
+        let (r1, _) = next(
+            Some(&service("w:1", vec![])),
+            String::new(),
+            "2",
+            &web,
+            "t2",
+        );
+        let (r2, dropped) = next(Some(&service("w:2", r1)), String::new(), "3", &web, "t3");
+        assert_eq!(
+            (images(&r2), dropped),
+            (vec!["w:2"], vec!["w:1".to_string()])
+        );
+        web.keep_releases = Some(0);
+        let (r3, dropped) = next(Some(&service("w:3", r2)), String::new(), "4", &web, "t4");
+        assert!(r3.is_empty());
+        assert_eq!(dropped, ["w:2", "w:3"]);
     }
 
     #[test]

@@ -830,7 +830,7 @@ Plan: 0 to create, 0 to update, 0 to replace, 0 to delete, 0 unchanged; 1 blocke
     let plan = p.cmd(["plan"]).status(0).output().stdout;
     assert!(
         plan.contains(&format!(
-            "    image {first}: pruned (an older release; the last 3 are kept)\n"
+            "    image {first}: pruned (an older release than the service keeps)\n"
         )),
         "{plan}"
     );
