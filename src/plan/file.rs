@@ -3,6 +3,7 @@
 //! Newer format versions are refused.
 
 use super::{Plan, FORMAT_VERSION};
+use serde::Serialize;
 use serde_json::Value;
 use thiserror::Error;
 
@@ -23,13 +24,69 @@ pub fn to_json(plan: &Plan) -> String {
     String::from_utf8(out).expect("JSON is UTF-8")
 }
 
-/// The plan as pretty JSON with sorted keys (through a `Value`), written
-/// straight to `w` (a buffered stdout: the whole document is not held as a
-/// string besides the value).
+/// The plan as pretty JSON with sorted keys, written straight to `w` (a
+/// buffered stdout). Sorted through `Value`s, but one change at a time:
+/// the plan's top level (without its changes) becomes a `Value`, and each
+/// change is turned into one as it is written, so a plan of 11,000 changes
+/// is never held twice (its model and a whole-plan `Value`).
 pub fn write_json(plan: &Plan, mut w: impl std::io::Write) -> std::io::Result<()> {
-    let v = serde_json::to_value(plan).expect("plan serialises");
-    serde_json::to_writer_pretty(&mut w, &v)?;
+    let mut ser = serde_json::Serializer::pretty(&mut w);
+    Sorted(plan)
+        .serialize(&mut ser)
+        .map_err(std::io::Error::other)?;
     w.write_all(b"\n")
+}
+
+/// [`Plan`] serialised with its keys in order and its changes streamed.
+struct Sorted<'a>(&'a Plan);
+
+/// A plan's changes, each sorted as it is serialised.
+struct Changes<'a>(&'a [super::Change]);
+
+impl serde::Serialize for Changes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeSeq};
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for change in self.0 {
+            seq.serialize_element(&serde_json::to_value(change).map_err(S::Error::custom)?)?;
+        }
+        seq.end()
+    }
+}
+
+impl serde::Serialize for Sorted<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error, SerializeMap};
+        let p = self.0;
+        // Everything but the changes (a field added to `Plan` must be
+        // added here: the literal names them all).
+        let head = Plan {
+            format_version: p.format_version,
+            project: p.project.clone(),
+            environment: p.environment.clone(),
+            prior_state: p.prior_state.clone(),
+            inputs: p.inputs.clone(),
+            changes: Vec::new(),
+            blocked: p.blocked.clone(),
+            warnings: p.warnings.clone(),
+            summary: p.summary.clone(),
+            mode: p.mode.clone(),
+            teardown: p.teardown.clone(),
+            targets: p.targets.clone(),
+            engine: p.engine.clone(),
+        };
+        let Value::Object(top) = serde_json::to_value(&head).map_err(S::Error::custom)? else {
+            return Err(S::Error::custom("a plan serialises as an object"));
+        };
+        let mut map = s.serialize_map(Some(top.len()))?;
+        for (key, value) in &top {
+            match key.as_str() {
+                "changes" => map.serialize_entry(key, &Changes(&self.0.changes))?,
+                _ => map.serialize_entry(key, value)?,
+            }
+        }
+        map.end()
+    }
 }
 
 pub fn parse(path: &str, text: &str) -> Result<Plan, PlanFileError> {
@@ -223,6 +280,39 @@ mod tests {
             targets: vec![],
             engine: None,
         }
+    }
+
+    #[test]
+    fn the_streamed_json_is_the_sorted_json_of_the_whole_plan() {
+        use crate::plan::planner::new_change;
+        use crate::plan::{Action, FieldChange, Kind, Mode, Teardown};
+        let mut p = plan(3, Some(1));
+        let mut ch = new_change("resource.db", Kind::Resource, "db", Action::Delete);
+        ch.reason = Some("destroy".into());
+        ch.volumes.insert("v".into(), "keep".into());
+        ch.diff.push(FieldChange {
+            path: "image".into(),
+            before: Some(serde_json::json!({"z": 1, "a": [2, {"y": 3, "b": 4}]})),
+            after: None,
+            sensitive: false,
+            forces_replacement: true,
+            unchanged: false,
+        });
+        p.changes = vec![ch.clone(), ch];
+        p.mode = Mode::Destroy { delete_data: true };
+        p.teardown = Some(Teardown {
+            network: Some("n".into()),
+            images: vec!["i".into()],
+        });
+        p.targets = vec!["resource.db".into()];
+        p.engine = Some("tcp://h:2375".into());
+        let whole = serde_json::to_value(&p).unwrap();
+        let want = format!("{}\n", serde_json::to_string_pretty(&whole).unwrap());
+        assert_eq!(to_json(&p), want);
+        assert_eq!(to_json(&plan(1, None)), {
+            let v = serde_json::to_value(plan(1, None)).unwrap();
+            format!("{}\n", serde_json::to_string_pretty(&v).unwrap())
+        });
     }
 
     #[test]
