@@ -95,6 +95,8 @@ pub enum Command {
     Apply,
     /// `destroy` (and `apply FILE` of a destroy plan).
     Destroy,
+    /// `apply` of a plan that deletes a resource (listed under `removed:`).
+    ApplyResourceDelete,
     ServiceList,
     ServiceInspect,
     ServiceLogs,
@@ -111,7 +113,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 28] = [
+    pub const ALL: [Command; 29] = [
         Command::ResourceList,
         Command::ResourceInspect,
         Command::ResourceLogs,
@@ -131,6 +133,7 @@ impl Command {
         Command::VariableList,
         Command::Apply,
         Command::Destroy,
+        Command::ApplyResourceDelete,
         Command::ServiceList,
         Command::ServiceInspect,
         Command::ServiceLogs,
@@ -164,6 +167,7 @@ impl Command {
             Command::VariableList => "variable list",
             Command::Apply => "apply",
             Command::Destroy => "destroy",
+            Command::ApplyResourceDelete => "apply a plan that deletes a resource",
             Command::ServiceList => "service list",
             Command::ServiceInspect => "service inspect",
             Command::ServiceLogs => "service logs",
@@ -199,7 +203,9 @@ impl Command {
             | Command::BackupRunDue => &[DeploymentCreate],
             Command::ResourceLogs | Command::ServiceLogs => &[DeploymentCreate, DeploymentLogsRead],
             Command::Exec => &[DeploymentCreate, VariableValueRead],
-            Command::ResourceDelete | Command::Destroy => &[DeploymentCreate, DeploymentDelete],
+            Command::ResourceDelete | Command::Destroy | Command::ApplyResourceDelete => {
+                &[DeploymentCreate, DeploymentDelete]
+            }
             Command::OutputShow { reveal: true } => &[DeploymentCreate, VariableValueRead],
             Command::VariableSet | Command::VariableRemove => &[VariableValueWrite],
             Command::VariableList => &[VariableRead],

@@ -49,6 +49,7 @@ fn builtin_roles_on_every_command() {
         (VariableList,                       [true, true,  true,  false]),
         (Apply,                              [true, true,  false, false]),
         (Destroy,                            [true, true,  false, false]),
+        (ApplyResourceDelete,                [true, true,  false, false]),
         (ServiceList,                        [true, true,  false, false]),
         (ServiceInspect,                     [true, true,  false, false]),
         (ServiceLogs,                        [true, true,  false, false]),

@@ -120,7 +120,7 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
         c.kind == crate::plan::Kind::Resource && c.action == crate::plan::Action::Delete
     };
     if mode == Mode::Apply && plan.changes.iter().any(deletes_resource) {
-        grant.check(crate::access::Command::ResourceDelete)?;
+        grant.check(crate::access::Command::ApplyResourceDelete)?;
     }
     if let (Some(path), Some(saved)) = (&plan_file, &saved) {
         check_saved(path, saved, &plan)?;

@@ -214,7 +214,7 @@ fn a_removed_resource_is_deleted_by_the_reviewed_plan() {
         .status(1)
         .output();
     assert!(
-        refused.stderr.contains("ship (role shipper in production) may not run `resource delete`: it needs the permission `deployment.delete`"),
+        refused.stderr.contains("ship (role shipper in production) may not run `apply a plan that deletes a resource`: it needs the permission `deployment.delete`"),
         "{}",
         refused.stderr
     );

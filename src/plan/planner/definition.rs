@@ -31,7 +31,7 @@ pub(super) fn complete(input: &Input, changes: &mut BTreeMap<String, Change>) {
             continue;
         };
         let mut leaves = Vec::new();
-        flatten("", &view, &mut leaves);
+        flatten(String::new(), view, &mut leaves);
         let covered = |path: &str| {
             ch.diff.iter().any(|f| {
                 f.path == path
@@ -156,22 +156,23 @@ fn instance(inst: &Instance) -> (Value, Secret<'_>) {
     (view, Box::new(secret))
 }
 
-/// The leaves of `value` by dotted path: objects are walked, arrays and
-/// scalars are leaves, nulls and empty objects are left out.
-fn flatten(path: &str, value: &Value, out: &mut Vec<(String, Value)>) {
+/// The leaves of `value` by dotted path, moved out of it: objects are
+/// walked, arrays and scalars are leaves, nulls and empty objects are left
+/// out.
+fn flatten(path: String, value: Value, out: &mut Vec<(String, Value)>) {
     match value {
         Value::Object(map) => {
             for (k, v) in map {
                 let p = if path.is_empty() {
-                    k.clone()
+                    k
                 } else {
                     format!("{path}.{k}")
                 };
-                flatten(&p, v, out);
+                flatten(p, v, out);
             }
         }
         Value::Null => {}
         Value::Array(a) if a.is_empty() => {}
-        v => out.push((path.to_string(), v.clone())),
+        v => out.push((path, v)),
     }
 }
