@@ -89,6 +89,8 @@ pub enum Command {
     BackupRestore,
     /// Restores into a scratch resource, removed afterwards.
     BackupVerify,
+    /// A backup's artifacts written out in plaintext: the resource's data.
+    BackupExport,
     VariableSet,
     VariableRemove,
     VariableList,
@@ -113,7 +115,7 @@ pub enum Command {
 }
 
 impl Command {
-    pub const ALL: [Command; 29] = [
+    pub const ALL: [Command; 30] = [
         Command::ResourceList,
         Command::ResourceInspect,
         Command::ResourceLogs,
@@ -128,6 +130,7 @@ impl Command {
         Command::BackupShow,
         Command::BackupRestore,
         Command::BackupVerify,
+        Command::BackupExport,
         Command::VariableSet,
         Command::VariableRemove,
         Command::VariableList,
@@ -162,6 +165,7 @@ impl Command {
             Command::BackupShow => "resource backup show",
             Command::BackupRestore => "resource backup restore",
             Command::BackupVerify => "resource backup verify",
+            Command::BackupExport => "resource backup export",
             Command::VariableSet => "variable set",
             Command::VariableRemove => "variable remove",
             Command::VariableList => "variable list",
@@ -202,7 +206,7 @@ impl Command {
             | Command::Ps
             | Command::BackupRunDue => &[DeploymentCreate],
             Command::ResourceLogs | Command::ServiceLogs => &[DeploymentCreate, DeploymentLogsRead],
-            Command::Exec => &[DeploymentCreate, VariableValueRead],
+            Command::Exec | Command::BackupExport => &[DeploymentCreate, VariableValueRead],
             Command::ResourceDelete | Command::Destroy | Command::ApplyResourceDelete => {
                 &[DeploymentCreate, DeploymentDelete]
             }

@@ -44,6 +44,7 @@ fn builtin_roles_on_every_command() {
         (BackupShow,                         [true, true,  false, false]),
         (BackupRestore,                      [true, true,  false, false]),
         (BackupVerify,                       [true, true,  false, false]),
+        (BackupExport,                       [true, false, false, false]),
         (VariableSet,                        [true, true,  false, false]),
         (VariableRemove,                     [true, true,  false, false]),
         (VariableList,                       [true, true,  true,  false]),

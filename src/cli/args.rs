@@ -378,6 +378,17 @@ pub enum ResourceBackupCommand {
     Restore(RestoreArgs),
     /// Restore a backup into a scratch resource, check it, record the outcome, remove the scratch resource
     Verify(BackupShowArgs),
+    /// Write a backup's artifacts, decrypted, into a new directory (audited: they hold the resource's data)
+    Export(BackupExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BackupExportArgs {
+    #[arg(long)]
+    pub backup: String,
+    /// A directory that does not exist yet, or is empty
+    #[arg(long)]
+    pub to: std::path::PathBuf,
 }
 
 #[derive(Debug, Args)]

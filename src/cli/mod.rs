@@ -216,6 +216,7 @@ impl Subcommand {
                     ResourceBackupCommand::Show(_) => Command::BackupShow,
                     ResourceBackupCommand::Restore(_) => Command::BackupRestore,
                     ResourceBackupCommand::Verify(_) => Command::BackupVerify,
+                    ResourceBackupCommand::Export(_) => Command::BackupExport,
                 },
             },
             Subcommand::Validate

@@ -115,6 +115,18 @@ fn backup_command(
             print_or_json(cx, &listing, || print_backups(&listing));
         }
         ResourceBackupCommand::Show(a) => print_json(command::backup_record(&ws, &a.backup)?),
+        ResourceBackupCommand::Export(a) => {
+            let e = command::backup_export(&ws, &current_actor(), &a.backup, &a.to)?;
+            print_or_json(cx, &e, || {
+                println!(
+                    "Exported backup {} of `{}` ({} file(s), decrypted) to {}. They hold the resource's data in plaintext: keep them safe, and delete them when done.",
+                    e.backup,
+                    e.resource,
+                    e.files.len(),
+                    e.to.display()
+                )
+            });
+        }
         ResourceBackupCommand::Verify(a) => {
             let progress = if cx.json() {
                 Progress::silent()

@@ -200,6 +200,59 @@ impl<R: Read> Read for Decrypting<R> {
     }
 }
 
+/// Writes the artifacts of backup `id` in `dir` into `to` (created; it must
+/// not exist or be empty), each decrypted (or copied, when plaintext), mode
+/// 0600; returns each file's plaintext length by relative path.
+pub fn export(
+    key: Option<&SecretKey>,
+    id: &str,
+    dir: &Path,
+    to: &Path,
+) -> io::Result<std::collections::BTreeMap<String, u64>> {
+    if to.exists() && std::fs::read_dir(to)?.next().is_some() {
+        return Err(io::Error::new(
+            io::ErrorKind::AlreadyExists,
+            "it is not empty; name a new or empty directory",
+        ));
+    }
+    std::fs::create_dir_all(to)?;
+    let mut files = std::collections::BTreeMap::new();
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry?;
+        if !entry.file_type().is_file() {
+            continue;
+        }
+        let rel = entry
+            .path()
+            .strip_prefix(dir)
+            .expect("under dir")
+            .to_path_buf();
+        let target = to.join(&rel);
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let mut out = opts.open(&target)?;
+        let mut input = std::fs::File::open(entry.path())?;
+        let len = match (is_encrypted(entry.path())?, key) {
+            (true, Some(k)) => decrypt(k, &binding(id, &rel), &mut input, &mut out)?,
+            (true, None) => {
+                return Err(invalid("an artifact is encrypted and no backup key is set"))
+            }
+            (false, _) => io::copy(&mut input, &mut out)?,
+        };
+        out.sync_all()?;
+        files.insert(rel.to_string_lossy().into_owned(), len);
+    }
+    Ok(files)
+}
+
 /// Whether any file under `dir` is an encrypted artifact.
 pub fn any_encrypted(dir: &Path) -> bool {
     walkdir::WalkDir::new(dir)

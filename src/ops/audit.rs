@@ -21,6 +21,8 @@ use thiserror::Error;
 
 /// The action recorded by `resource output show --reveal`.
 pub const OUTPUT_REVEAL: &str = "output.reveal";
+/// The action recorded by `resource backup export`.
+pub const BACKUP_EXPORT: &str = "backup.export";
 
 /// One audited access. Deliberately without a value field.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,7 +35,12 @@ pub struct AuditEvent {
     /// What happened, e.g. `output.reveal`.
     pub action: String,
     pub resource: String,
+    /// The output revealed (`output.reveal`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub output: String,
+    /// The backup exported (`backup.export`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backup: Option<String>,
 }
 
 impl AuditEvent {
@@ -54,6 +61,27 @@ impl AuditEvent {
             action: OUTPUT_REVEAL.into(),
             resource: resource.into(),
             output: output.into(),
+            backup: None,
+        }
+    }
+
+    /// The event for exporting a backup's artifacts in plaintext.
+    pub fn backup_export(
+        at: DateTime<Utc>,
+        actor: &str,
+        (environment, project): (&str, &str),
+        resource: &str,
+        backup: &str,
+    ) -> AuditEvent {
+        AuditEvent {
+            at,
+            actor: actor.into(),
+            environment: environment.into(),
+            project: project.into(),
+            action: BACKUP_EXPORT.into(),
+            resource: resource.into(),
+            output: String::new(),
+            backup: Some(backup.into()),
         }
     }
 }

@@ -153,6 +153,51 @@ pub fn reveal(
     Ok(row)
 }
 
+/// What `resource backup export` wrote.
+#[derive(Debug, serde::Serialize)]
+pub struct Exported {
+    pub backup: String,
+    pub resource: String,
+    pub to: std::path::PathBuf,
+    /// Each file (relative path) and its plaintext length.
+    pub files: std::collections::BTreeMap<String, u64>,
+}
+
+/// `resource backup export`: a backup's artifacts, decrypted (or copied
+/// when plaintext), into `to` (new or empty; files mode 0600). The audit
+/// event is on disk before the first plaintext byte is written.
+pub fn backup_export(
+    ws: &Workspace,
+    actor: &str,
+    id: &str,
+    to: &std::path::Path,
+) -> Result<Exported> {
+    let record = backup::find(&ws.state, id)?;
+    let dir = backup::usable(record)?;
+    let key = SecretKey::load_of(crate::state::secrets::BACKUP)?;
+    backup::opens(key.as_ref(), record, &dir)?;
+    let event = audit::AuditEvent::backup_export(
+        clock::now()?,
+        actor,
+        (&ws.env, ws.name()),
+        &record.resource,
+        id,
+    );
+    audit::append(&audit::audit_path(&ws.target.store.path), &event)?;
+    let files = super::artifacts::export(key.as_ref(), id, &dir, to).map_err(|source| {
+        OpsError::Export {
+            to: to.to_path_buf(),
+            source,
+        }
+    })?;
+    Ok(Exported {
+        backup: id.into(),
+        resource: record.resource.clone(),
+        to: to.to_path_buf(),
+        files,
+    })
+}
+
 /// What a backup operation runs under and with: the state lock (named
 /// after the command), the secret key, the engine.
 async fn operation(ws: &Workspace, command: &str) -> Result<(LockGuard, SecretKey, Docker)> {

@@ -104,6 +104,8 @@ pub enum OpsError {
         recorded: String,
         found: String,
     },
+    #[error("cannot export to {}: {source}", .to.display())]
+    Export { to: PathBuf, source: std::io::Error },
     #[error("backup `{id}` has status `{status}`; only succeeded backups can be restored")]
     NotRestorable { id: String, status: String },
     #[error("backup `{id}` records its artifacts at `{recorded}`, which is not inside the backup directory {}; refusing to read or delete it (a hand-edited or foreign state?)", .root.display())]

@@ -387,6 +387,43 @@ fn artifacts_are_encrypted_bound_and_still_restore() {
         psql(&p, &url("copy"), "select body from notes"),
         format!("{marker}\n")
     );
+    // Exported, decrypted, for a person or another tool: audited.
+    let to = p.backup_dir().parent().unwrap().join("export");
+    let to_arg = to.to_str().unwrap();
+    let run = p
+        .ops([
+            "resource", "backup", "export", "--backup", &id, "--to", to_arg,
+        ])
+        .output();
+    assert_eq!(
+        p.normalize(&run.stdout),
+        format!("Exported backup {id} of `db` (1 file(s), decrypted) to [TMP]/export. They hold the resource's data in plaintext: keep them safe, and delete them when done.\n")
+    );
+    let exported = std::fs::read_to_string(to.join("postgres.sql")).unwrap();
+    assert!(exported.contains(marker));
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(to.join("postgres.sql"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let audit = std::fs::read_to_string(p.audit_path()).unwrap();
+    let last: Value = json(audit.lines().last().unwrap());
+    assert_eq!(
+        (last["action"].as_str(), last["backup"].as_str()),
+        (Some("backup.export"), Some(id.as_str())),
+        "{audit}"
+    );
+    let again = p
+        .ops([
+            "resource", "backup", "export", "--backup", &id, "--to", to_arg,
+        ])
+        .status(1)
+        .output();
+    assert_eq!(
+        p.normalize(&again.stderr),
+        "error: cannot export to [TMP]/export: it is not empty; name a new or empty directory\n"
+    );
     // No key, or another key: refused before anything is created.
     let refused = |key: &str| {
         p.ops([
