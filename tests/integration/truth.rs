@@ -272,7 +272,8 @@ fn deploy_is_apply() {
 }
 
 /// A per-test image tag, built from the busybox test image with a label
-/// (so each build is another image ID), removed on drop.
+/// (so each build is another image ID); the image is removed by its ID on
+/// drop (a later build of the same tag leaves this one untagged).
 struct TaggedImage(String);
 
 impl TaggedImage {
@@ -283,8 +284,8 @@ impl TaggedImage {
             format!("FROM compartment-test/busybox:1\nLABEL generation={generation}\n"),
         )
         .unwrap();
-        docker_ok(&["build", "-q", "-t", tag, dir.path().to_str().unwrap()]);
-        TaggedImage(tag.to_string())
+        let id = docker_ok(&["build", "-q", "-t", tag, dir.path().to_str().unwrap()]);
+        TaggedImage(id.trim().to_string())
     }
 }
 
@@ -317,9 +318,12 @@ fn run_labelled(p: &Project, name: &str, kind: &str, object: &str) {
 /// container, recreate the network and the containers on it), apply does
 /// it, and the next refreshed plan is a no-op.
 fn drift_beyond_missing_containers_is_planned_and_repaired() {
+    // Declared before the project: dropped after it, once no container
+    // uses the images.
+    let mut images = Vec::new();
     let p = Project::new("apply/drift");
     let tag = format!("compartment-test/drift:{}", p.name);
-    let _image = TaggedImage::build(&tag, "one");
+    images.push(TaggedImage::build(&tag, "one"));
     p.edit("compartment.yml", "IMAGE", &tag);
     p.cmd(["apply", "--yes"]).output();
     let converge = |plan: &str| {
@@ -337,7 +341,7 @@ fn drift_beyond_missing_containers_is_planned_and_repaired() {
     assert_eq!(p.inspect("store", "{{.State.Running}}"), "true");
     // The tag moved: the container is recreated on the image it names now.
     let old = docker_ok(&["image", "inspect", "-f", "{{.Id}}", &tag]);
-    let _image = TaggedImage::build(&tag, "two");
+    images.push(TaggedImage::build(&tag, "two"));
     let new = docker_ok(&["image", "inspect", "-f", "{{.Id}}", &tag]);
     assert_ne!(old, new);
     converge(&moved_plan(4));
