@@ -240,7 +240,10 @@ impl Drop for Project {
         }
         let (_, images) = docker(&["images", "-q", "--filter", &label]);
         for i in images.split_whitespace() {
-            docker(&["rmi", "-f", i]);
+            // Without pruning its parents: they are build cache other
+            // tests' builds of the same context may be using right now
+            // (deleting one fails their build with "failed to get digest").
+            docker(&["rmi", "-f", "--no-prune", i]);
         }
     }
 }
