@@ -32,6 +32,7 @@ pub mod plan;
 pub mod platz;
 pub mod project;
 pub mod state;
+pub mod storage;
 pub mod support;
 pub mod workspace;
 pub mod yaml;

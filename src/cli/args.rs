@@ -377,7 +377,7 @@ pub enum ResourceBackupCommand {
     /// Restore a backup in place (--resource, --yes) or into a new resource (--as)
     Restore(RestoreArgs),
     /// Restore a backup into a scratch resource, check it, record the outcome, remove the scratch resource
-    Verify(BackupShowArgs),
+    Verify(VerifyArgs),
     /// Write a backup's artifacts, decrypted, into a new directory (audited: they hold the resource's data)
     Export(BackupExportArgs),
 }
@@ -404,9 +404,21 @@ pub struct BackupShowArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[arg(long)]
+    pub backup: String,
+    /// Read the backup from its copy on this backup target (compartment.yml environments.<env>.backups)
+    #[arg(long, value_name = "TARGET")]
+    pub from: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub struct RestoreArgs {
     #[arg(long)]
     pub backup: String,
+    /// Read the backup from its copy on this backup target, e.g. when the local artifacts are gone
+    #[arg(long, value_name = "TARGET")]
+    pub from: Option<String>,
     /// Restore in place into this resource
     #[arg(long)]
     pub resource: Option<String>,

@@ -107,8 +107,14 @@ fn backup_command(
                     record.id,
                     record.resource,
                     root.join(&record.artifact_dir).display()
-                )
+                );
+                for c in record.copies.iter().filter(|c| c.error.is_none()) {
+                    println!("Copied it to `{}` ({}/{}).", c.target, c.url, c.path);
+                }
             });
+            if let Some(e) = command::copy_failure(&record) {
+                return Err(e.into());
+            }
         }
         ResourceBackupCommand::List(a) => {
             let listing = command::backups(&ws, a.resource.as_deref());
@@ -133,7 +139,7 @@ fn backup_command(
             } else {
                 Progress::new(false)
             };
-            let v = cx.block_on(command::verify(ws, &a.backup, progress))??;
+            let v = cx.block_on(command::verify(ws, &a.backup, a.from.as_deref(), progress))??;
             print_or_json(cx, &v, || {
                 if let Some(out) = v.output.as_deref().filter(|o| !o.is_empty()) {
                     println!("{out}");
@@ -154,7 +160,13 @@ fn backup_command(
             } else {
                 Progress::new(false)
             };
-            let restored = cx.block_on(command::restore(ws, &a.backup, target, progress))??;
+            let restored = cx.block_on(command::restore(
+                ws,
+                &a.backup,
+                target,
+                a.from.as_deref(),
+                progress,
+            ))??;
             if cx.json() {
                 print_json(&serde_json::json!({"backup": a.backup, "restored": restored}));
                 return Ok(0);

@@ -89,6 +89,15 @@ pub fn print_backups(listing: &command::BackupListing) {
         return;
     }
     let rows = listing.backups.iter().cloned().map(|r| {
+        let copies = r
+            .copies
+            .iter()
+            .map(|c| match c.status.as_str() {
+                "copied" => c.target.clone(),
+                other => format!("{} ({other})", c.target),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
         vec![
             r.id,
             r.resource,
@@ -97,14 +106,44 @@ pub fn print_backups(listing: &command::BackupListing) {
             r.started_at,
             r.finished_at.unwrap_or_default(),
             r.verify_status.unwrap_or_else(|| "-".into()),
+            if copies.is_empty() {
+                "-".into()
+            } else {
+                copies
+            },
         ]
     });
     table(
         &[
-            "ID", "RESOURCE", "PURPOSE", "STATUS", "STARTED", "FINISHED", "VERIFIED",
+            "ID", "RESOURCE", "PURPOSE", "STATUS", "STARTED", "FINISHED", "VERIFIED", "COPIES",
         ],
         rows.collect(),
     );
+    print_copies(listing);
+}
+
+/// Where each copy of the listed backups lives, and why one failed.
+fn print_copies(listing: &command::BackupListing) {
+    let rows: Vec<Vec<String>> = listing
+        .backups
+        .iter()
+        .flat_map(|r| r.copies.iter().map(move |c| (r, c)))
+        .map(|(r, c)| {
+            vec![
+                r.id.clone(),
+                c.target.clone(),
+                format!("{}/{}", c.url.trim_end_matches('/'), c.path),
+                c.status.clone(),
+                c.at.clone(),
+                c.error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    if rows.is_empty() {
+        return;
+    }
+    println!();
+    table(&["BACKUP", "TARGET", "WHERE", "COPY", "AT", "ERROR"], rows);
 }
 
 pub fn print_report(cx: &Context, report: &schedule_run::Report) {
@@ -112,7 +151,13 @@ pub fn print_report(cx: &Context, report: &schedule_run::Report) {
         print_json(report);
         return;
     }
-    if report.ran.is_empty() && report.cleaned.is_empty() && report.failed.is_empty() {
+    if report.ran.is_empty()
+        && report.cleaned.is_empty()
+        && report.failed.is_empty()
+        && report.copied.is_empty()
+        && report.copy_failed.is_empty()
+        && report.clean_failed.is_empty()
+    {
         println!("No scheduled backup is due.");
     }
     for r in &report.ran {
@@ -130,10 +175,31 @@ pub fn print_report(cx: &Context, report: &schedule_run::Report) {
             f.backup, f.resource, f.error
         );
     }
+    for c in &report.copied {
+        println!(
+            "copied backup {} of `{}` to `{}` ({})",
+            c.backup, c.resource, c.target, c.url
+        );
+    }
+    for c in &report.copy_failed {
+        eprintln!(
+            "copying backup {} of `{}` to `{}` failed: {}",
+            c.backup,
+            c.resource,
+            c.target,
+            c.error.as_deref().unwrap_or_default()
+        );
+    }
     for c in &report.cleaned {
         println!(
             "retention cleaned {} of `{}`: {}",
             c.backup, c.resource, c.reason
+        );
+    }
+    for c in &report.clean_failed {
+        eprintln!(
+            "retention kept {} of `{}`: {}",
+            c.backup, c.resource, c.error
         );
     }
 }

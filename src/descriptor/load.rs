@@ -17,7 +17,7 @@ const TOP: &[&str] = &[
     "removed",
 ];
 const REMOVED: &[&str] = &["deleteData"];
-const ENVIRONMENT: &[&str] = &["remote"];
+const ENVIRONMENT: &[&str] = &["remote", "backups"];
 const SERVICE: &[&str] = &[
     "path",
     "connections",
@@ -189,7 +189,39 @@ fn environment(cx: &mut Cx, node: &Node, path: &str) -> Option<EnvironmentDef> {
         }
         e.remote = Some(remote);
     }
+    if let Some(n) = f.get("backups") {
+        e.backups = backup_targets(cx, n, &f.path("backups"));
+    }
     Some(e)
+}
+
+/// `environments.<name>.backups`: target name → URL of where every backup
+/// is copied (a local path, `sftp://`, `s3://`).
+fn backup_targets(cx: &mut Cx, node: &Node, path: &str) -> BTreeMap<String, BackupTargetDef> {
+    let mut out = BTreeMap::new();
+    for (name, k, v) in cx.entries(node, path).unwrap_or_default() {
+        let at = join(path, &name);
+        check_name(cx, k, &at, &name, "backup target");
+        let Some(url) = cx.string(v, &at) else {
+            continue;
+        };
+        match crate::storage::Location::parse(&url) {
+            Ok(location) => {
+                out.insert(name, BackupTargetDef { url, location });
+            }
+            Err(why) => cx.error(
+                "invalid-backup-target",
+                v.loc,
+                &at,
+                format!(
+                    "`{}` is not a backup target: {why}",
+                    crate::storage::location::redacted(&url)
+                ),
+                "write an absolute path (another disk), sftp://user@host/path (through your ssh keys) or s3://bucket/prefix (endpoint and credentials from AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)",
+            ),
+        }
+    }
+    out
 }
 
 /// Whether `remote` is a `unix://`, `tcp://` or `ssh://` address or a Docker

@@ -261,6 +261,32 @@ pub struct EnvironmentDef {
     /// `--remote` overrides it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<String>,
+    /// Where every backup of the environment is copied after it is taken:
+    /// target name → place.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub backups: BTreeMap<String, BackupTargetDef>,
+}
+
+/// One backup target of an environment: its URL as written and where it is.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub struct BackupTargetDef {
+    pub url: String,
+    pub location: crate::storage::Location,
+}
+
+impl From<BackupTargetDef> for String {
+    fn from(t: BackupTargetDef) -> String {
+        t.url
+    }
+}
+
+impl TryFrom<String> for BackupTargetDef {
+    type Error = String;
+    fn try_from(url: String) -> Result<Self, String> {
+        let location = crate::storage::Location::parse(&url)?;
+        Ok(BackupTargetDef { url, location })
+    }
 }
 
 impl ResourceDef {

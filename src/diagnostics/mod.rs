@@ -76,6 +76,7 @@ pub const CODES: &[&str] = &[
     "readiness-field",
     "invalid-duration",
     "invalid-remote",
+    "invalid-backup-target",
     "invalid-image",
     "removed-declared",
     "unknown-restart",

@@ -8,7 +8,7 @@
 //! forwards a local socket to the remote one.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use super::{DockerError, DEFAULT_ADDRESS};
@@ -209,27 +209,16 @@ pub fn ssh_tunnel(address: &str) -> Result<(Tunnel, String), DockerError> {
         None => (rest, "/var/run/docker.sock".to_string()),
     };
     let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if p.parse::<u16>().is_ok() => (h, Some(p)),
+        Some((h, p)) if p.parse::<u16>().is_ok() => (h, p.parse::<u16>().ok()),
         _ => (authority, None),
     };
     let suffix = uuid::Uuid::new_v4().simple().to_string();
     let socket = std::env::temp_dir().join(format!("compartment-ssh-{}.sock", &suffix[..12]));
-    // `COMPARTMENT_SSH` (like GIT_SSH_COMMAND): the ssh program and options
-    // of the user's choosing, e.g. `ssh -F ~/.ssh/deploy_config`.
-    let program = std::env::var("COMPARTMENT_SSH")
-        .ok()
-        .filter(|c| !c.trim().is_empty())
-        .unwrap_or_else(|| "ssh".into());
-    let mut words = program.split_whitespace();
-    let mut cmd = Command::new(words.next().unwrap_or("ssh"));
-    cmd.args(words)
-        .args(["-o", "BatchMode=yes", "-o", "ExitOnForwardFailure=yes"])
+    let mut cmd = crate::support::ssh::command(port);
+    cmd.args(["-o", "ExitOnForwardFailure=yes"])
         .args(["-o", "StreamLocalBindUnlink=yes", "-nNT"])
         .arg("-L")
         .arg(format!("{}:{remote_socket}", socket.display()));
-    if let Some(p) = port {
-        cmd.args(["-p", p]);
-    }
     let child = cmd
         .arg(host)
         .stdin(Stdio::null())

@@ -323,6 +323,8 @@ pub async fn create(
         verify_status: None,
         verify_error: None,
         encrypted_with: None,
+        checksums: Default::default(),
+        copies: Default::default(),
     };
     state.backups.push(record.clone());
     store.save(state)?;
@@ -344,6 +346,7 @@ pub async fn create(
         Ok(()) => {
             record.status = "succeeded".into();
             record.encrypted_with = cx.backup_key.as_ref().map(SecretKey::fingerprint);
+            record.checksums = super::copies::checksums(&dir)?;
         }
         Err(e) => {
             record.status = "failed".into();
@@ -418,9 +421,43 @@ pub(super) fn usable(record: &BackupRecord) -> Result<PathBuf> {
         return Err(OpsError::ArtifactsMissing {
             id: record.id.clone(),
             dir,
+            copies: super::copies::copied_to(record),
         });
     }
     Ok(dir)
+}
+
+/// Where a restore or a verification reads a backup's artifacts: its
+/// local directory, or (`--from TARGET`) its copy on a target, read back
+/// and checked into a directory of its own, removed when this is dropped.
+pub(super) enum Artifacts {
+    Local(PathBuf),
+    Fetched(super::copies::Fetched),
+}
+
+impl Artifacts {
+    pub(super) fn dir(&self) -> &std::path::Path {
+        match self {
+            Artifacts::Local(d) => d,
+            Artifacts::Fetched(f) => &f.dir,
+        }
+    }
+}
+
+/// The artifacts of `record`, from the local directory or target `from`.
+pub(super) async fn artifacts(record: &BackupRecord, from: Option<&str>) -> Result<Artifacts> {
+    let Some(target) = from else {
+        return usable(record).map(Artifacts::Local);
+    };
+    if record.status != "succeeded" {
+        return Err(OpsError::NotRestorable {
+            id: record.id.clone(),
+            status: record.status.clone(),
+        });
+    }
+    super::copies::fetch(&backup_root()?, record, target)
+        .await
+        .map(Artifacts::Fetched)
 }
 
 /// In-place restore: only into the resource that made the backup. After a
@@ -429,12 +466,14 @@ pub(super) fn usable(record: &BackupRecord) -> Result<PathBuf> {
 /// restore command runs with the selected backup at /backup (read-only).
 /// Restoring into a live database would merge rows instead of bringing the
 /// backed-up data back.
+#[allow(clippy::too_many_arguments)]
 pub async fn restore_in_place(
     shared: &Shared,
     store: &StateStore,
     state: &mut State,
     resource: &str,
     id: &str,
+    from: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<BackupRecord> {
     let declared = &shared.project.compartment.resources;
@@ -463,7 +502,8 @@ pub async fn restore_in_place(
             hint: "in-place restore first takes a pre-restore backup",
         });
     }
-    let dir = usable(&record)?;
+    let artifacts = artifacts(&record, from).await?;
+    let dir = artifacts.dir();
     let cx = OpContext {
         docker: &shared.docker,
         project: &project,
@@ -472,7 +512,7 @@ pub async fn restore_in_place(
         backup_key: Some(SecretKey::load_or_create_of(crate::state::secrets::BACKUP)?),
     };
     // An artifact that will not open is found before anything is reset.
-    opens(cx.backup_key.as_ref(), &record, &dir)?;
+    opens(cx.backup_key.as_ref(), &record, dir)?;
     let pre = create(&cx, declared, store, state, resource, "pre-restore", now)
         .await
         .map_err(|e| OpsError::PreRestoreFailed(Box::new(e)))?;
@@ -505,7 +545,7 @@ pub async fn restore_in_place(
         });
     }
     run_operation(
-        &cx, state, resource, &def, &restore, "restore", id, &dir, true,
+        &cx, state, resource, &def, &restore, "restore", id, dir, true,
     )
     .await
     .map_err(|e| OpsError::RestoreFailed {
@@ -526,6 +566,7 @@ pub async fn restore_as(
     declared_services: &BTreeMap<String, crate::descriptor::model::ServiceDef>,
     declared: &BTreeMap<String, ResourceDef>,
     id: &str,
+    from: Option<&str>,
     new_name: &str,
 ) -> Result<()> {
     let record = find(state, id)?.clone();
@@ -574,9 +615,10 @@ pub async fn restore_as(
             volumes: leftover,
         });
     }
-    let dir = usable(&record)?;
+    let artifacts = artifacts(&record, from).await?;
+    let dir = artifacts.dir();
     let backup_key = SecretKey::load_of(crate::state::secrets::BACKUP)?;
-    opens(backup_key.as_ref(), &record, &dir)?;
+    opens(backup_key.as_ref(), &record, dir)?;
     if crate::apply::prepare(&shared.docker, &shared.key, &project, &shared.env, state).await? {
         store.save(state)?;
     }
@@ -607,7 +649,7 @@ pub async fn restore_as(
         backup_key,
     };
     run_operation(
-        &cx, state, new_name, &def, &restore, "restore", id, &dir, true,
+        &cx, state, new_name, &def, &restore, "restore", id, dir, true,
     )
     .await
     .map_err(|e| OpsError::RestoreAsFailed {
@@ -639,6 +681,8 @@ mod tests {
             verify_status: None,
             verify_error: None,
             encrypted_with: None,
+            checksums: Default::default(),
+            copies: Default::default(),
         }
     }
 

@@ -10,7 +10,7 @@ use super::resource::{self, Deleted, ResourceRow};
 use super::schedule_run::{self, ScheduleSummary};
 use super::variable::{self, Scope, VariableError};
 use super::verify::Verified;
-use super::{audit, clock, output};
+use super::{audit, clock, copies, output};
 use crate::apply::naming;
 use crate::apply::progress::Progress;
 use crate::apply::steps::Shared;
@@ -219,16 +219,55 @@ pub async fn backup(ws: &mut Workspace, resource: &str) -> Result<BackupRecord> 
         key: &key,
         backup_key: Some(SecretKey::load_or_create_of(crate::state::secrets::BACKUP)?),
     };
-    backup::create(
+    let now = clock::now()?;
+    let record = backup::create(
         &ocx,
         &ws.project.compartment.resources,
         &ws.target.store,
         &mut ws.state,
         resource,
         "manual",
-        clock::now()?,
+        now,
     )
-    .await
+    .await?;
+    let targets = copies::targets(&ws.project.compartment, &ws.env);
+    copies::copy(
+        &targets,
+        &ws.target.store,
+        &mut ws.state,
+        &p,
+        &record.id,
+        false,
+        now,
+    )
+    .await?;
+    Ok(backup::find(&ws.state, &record.id)?.clone())
+}
+
+/// The error a command ends with when a backup it took was not copied to
+/// every target (the backup itself is kept and recorded).
+pub fn copy_failure(record: &BackupRecord) -> Option<OpsError> {
+    let failed: Vec<&crate::state::BackupCopy> = record
+        .copies
+        .iter()
+        .filter(|c| c.status == copies::FAILED)
+        .collect();
+    if failed.is_empty() {
+        return None;
+    }
+    Some(OpsError::CopyFailed {
+        id: record.id.clone(),
+        failed: failed
+            .iter()
+            .map(|c| format!("`{}`", c.target))
+            .collect::<Vec<_>>()
+            .join(", "),
+        errors: failed
+            .iter()
+            .filter_map(|c| c.error.as_deref())
+            .collect::<Vec<_>>()
+            .join("; "),
+    })
 }
 
 /// `resource backup list`.
@@ -300,6 +339,7 @@ pub async fn restore(
     ws: Workspace,
     id: &str,
     target: RestoreTarget,
+    from: Option<&str>,
     progress: Progress,
 ) -> Result<Restored> {
     backup::backup_root()?;
@@ -316,12 +356,17 @@ pub async fn restore(
     let p = project.compartment.name.clone();
     let services = project.compartment.services.clone();
     let resources = project.compartment.resources.clone();
+    let targets = copies::targets(&project.compartment, &env);
     let shared = Shared::new(docker, project, env.clone(), key, progress);
     match target {
         RestoreTarget::InPlace(r) => {
             let now = clock::now()?;
             let pre =
-                backup::restore_in_place(&shared, &place.store, &mut state, &r, id, now).await?;
+                backup::restore_in_place(&shared, &place.store, &mut state, &r, id, from, now)
+                    .await?;
+            // The pre-restore backup is a backup like any other: copied
+            // (a failure is recorded on it, and `backup run-due` retries).
+            copies::copy(&targets, &place.store, &mut state, &p, &pre.id, false, now).await?;
             Ok(Restored::InPlace {
                 resource: r,
                 pre_restore: pre.id,
@@ -335,6 +380,7 @@ pub async fn restore(
                 &services,
                 &resources,
                 id,
+                from,
                 &new,
             )
             .await?;
@@ -478,7 +524,12 @@ pub async fn run_due(ws: &mut Workspace) -> Result<schedule_run::Report> {
 
 /// `resource backup verify`, under the state lock: the backup restored
 /// into a scratch resource and checked; the outcome recorded on it.
-pub async fn verify(ws: Workspace, id: &str, progress: Progress) -> Result<Verified> {
+pub async fn verify(
+    ws: Workspace,
+    id: &str,
+    from: Option<&str>,
+    progress: Progress,
+) -> Result<Verified> {
     backup::backup_root()?;
     let now = clock::now()?;
     let (_lock, key, docker) = operation(&ws, "resource backup verify").await?;
@@ -490,5 +541,5 @@ pub async fn verify(ws: Workspace, id: &str, progress: Progress) -> Result<Verif
         ..
     } = ws;
     let shared = Shared::new(docker, project, env, key, progress);
-    super::verify::verify(&shared, &place.store, &mut state, id, now).await
+    super::verify::verify(&shared, &place.store, &mut state, id, from, now).await
 }

@@ -114,8 +114,53 @@ pub enum OpsError {
         recorded: String,
         root: PathBuf,
     },
-    #[error("the artifacts of backup `{id}` are missing from {}", .dir.display())]
-    ArtifactsMissing { id: String, dir: PathBuf },
+    #[error("the artifacts of backup `{id}` are missing from {}{}", .dir.display(), match copies.as_str() { "none" => String::new(), c => format!("; it has copies on {c}: read it from one with --from TARGET") })]
+    ArtifactsMissing {
+        id: String,
+        dir: PathBuf,
+        /// The targets holding a copy (`none`).
+        copies: String,
+    },
+    #[error("cannot read the artifact {}: {source}", .path.display())]
+    ArtifactRead {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Storage(Box<crate::storage::StorageError>),
+    #[error("backup `{id}` has no copy on `{target}` (copies: {copies})")]
+    NoCopy {
+        id: String,
+        target: String,
+        copies: String,
+    },
+    #[error("backup `{id}` records a copy at `{url}`, which is not a backup target URL ({why}); a hand-edited state?")]
+    CopyUrl {
+        id: String,
+        url: String,
+        why: String,
+    },
+    #[error("backup `{id}` has no recorded checksums (it was made before copies existed), so a copy of it cannot be checked; restore it from the local artifacts")]
+    NoChecksums { id: String },
+    #[error("the copy of `{file}` of backup `{id}` has sha256 {found}, not the recorded {expected}: it is corrupt or not this backup's; nothing was restored from it")]
+    CopyCorrupt {
+        id: String,
+        file: String,
+        expected: String,
+        found: String,
+    },
+    #[error("deleting the copy of backup `{id}` on `{target}` failed (the backup and its local artifacts are kept): {source}")]
+    CopyDeleteFailed {
+        id: String,
+        target: String,
+        source: Box<OpsError>,
+    },
+    #[error("backup `{id}` was taken, but copying it failed for {failed} (recorded on the backup; `backup run-due` retries): {errors}")]
+    CopyFailed {
+        id: String,
+        failed: String,
+        errors: String,
+    },
     #[error("backup `{id}` was taken from resource `{resource}`; in-place restore applies only to the resource that created it (use `--as <new name>` to restore it into a new resource)")]
     OtherResource { id: String, resource: String },
     #[error("the pre-restore backup failed, nothing was restored: {0}")]
@@ -168,4 +213,10 @@ pub enum OpsError {
     Clock { value: String, reason: String },
     #[error(transparent)]
     Io(#[from] std::io::Error),
+}
+
+impl From<crate::storage::StorageError> for OpsError {
+    fn from(e: crate::storage::StorageError) -> Self {
+        OpsError::Storage(Box::new(e))
+    }
 }

@@ -8,7 +8,8 @@
 //!
 //! Against the engine: resource commands (`resource`), outputs (`output`),
 //! runtime variables and bindings (`variable`), backups and restores
-//! (`backup`), verification into a scratch resource (`verify`), scheduled runs with retention (`schedule_run`) and their
+//! (`backup`), copies on backup targets off the machine (`copies`),
+//! verification into a scratch resource (`verify`), scheduled runs with retention (`schedule_run`) and their
 //! loop (`scheduler`), services as day-2 objects, `exec` and `ps`
 //! (`service`), `import`, `state rm` and `state mv` (`adopt`). `command` is each day-2 command as one library call;
 //! `guard` the one permission check; `clock` "now"; `error` the typed
@@ -20,6 +21,7 @@ pub mod audit;
 pub mod backup;
 pub mod clock;
 pub mod command;
+pub mod copies;
 pub mod error;
 pub mod guard;
 pub mod ids;

@@ -84,6 +84,10 @@ pub fn is_eligible(record: &BackupRecord, resource: &str, retention: &Retention)
     record.resource == resource
         && record.status == "succeeded"
         && record.verify_status.as_deref() != Some("failed")
+        && !record
+            .copies
+            .iter()
+            .any(|c| c.status == super::copies::FAILED)
         && match record.purpose.as_str() {
             "scheduled" => true,
             "manual" | "pre-restore" => retention.include_manual,
@@ -137,6 +141,8 @@ mod tests {
             verify_status: None,
             verify_error: None,
             encrypted_with: None,
+            checksums: Default::default(),
+            copies: Default::default(),
         }
     }
 

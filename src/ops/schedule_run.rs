@@ -5,7 +5,7 @@
 
 use super::backup::{self, OpContext};
 use super::error::OpsError;
-use super::{retention, schedule};
+use super::{copies, retention, schedule};
 use crate::apply::steps::Shared;
 use crate::descriptor::model::ResourceDef;
 use crate::state::secrets::SecretKey;
@@ -31,13 +31,53 @@ pub struct Report {
     pub verify_failed: Vec<VerifyFailed>,
     /// Each record retention cleaned.
     pub cleaned: Vec<Cleaned>,
+    /// Each copy made to a backup target (new backups, and retries of
+    /// copies that failed before).
+    pub copied: Vec<Copied>,
+    /// Each copy that failed (recorded on the backup, which retention then
+    /// keeps).
+    #[serde(rename = "copyFailed")]
+    pub copy_failed: Vec<Copied>,
+    /// Each record retention selected but kept because deleting one of its
+    /// copies failed.
+    #[serde(rename = "cleanFailed")]
+    pub clean_failed: Vec<VerifyFailed>,
 }
 
 impl Report {
     /// Whether anything failed: `backup run-due` then exits non-zero.
     pub fn has_failures(&self) -> bool {
-        !self.failed.is_empty() || !self.verify_failed.is_empty()
+        !self.failed.is_empty()
+            || !self.verify_failed.is_empty()
+            || !self.copy_failed.is_empty()
+            || !self.clean_failed.is_empty()
     }
+
+    fn copies(&mut self, resource: &str, backup: &str, made: Vec<crate::state::BackupCopy>) {
+        for c in made {
+            let row = Copied {
+                resource: resource.into(),
+                backup: backup.into(),
+                target: c.target,
+                url: c.url,
+                error: c.error,
+            };
+            match row.error.is_some() {
+                true => self.copy_failed.push(row),
+                false => self.copied.push(row),
+            }
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct Copied {
+    pub resource: String,
+    pub backup: String,
+    pub target: String,
+    pub url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -149,6 +189,8 @@ pub async fn run_due(
         backup_key: Some(SecretKey::load_or_create_of(crate::state::secrets::BACKUP)?),
     };
     let mut report = Report::default();
+    let project = shared.project_name();
+    let targets = copies::targets(&shared.project.compartment, &shared.env);
     let names: Vec<String> = state.resources.keys().cloned().collect();
     for name in &names {
         let Some((sched, verify)) = backup::operations_in_force(declared, state, name)
@@ -193,6 +235,8 @@ pub async fn run_due(
                 if verify {
                     verify_one(shared, store, state, name, &r.id, now, &mut report).await?;
                 }
+                let made = copies::copy(&targets, store, state, project, &r.id, false, now).await?;
+                report.copies(name, &r.id, made);
             }
             Err(e) => report.failed.push(Failed {
                 resource: name.clone(),
@@ -200,6 +244,7 @@ pub async fn run_due(
             }),
         }
     }
+    retry_copies(&targets, store, state, project, now, &mut report).await?;
     for name in &names {
         let Some(ret) = backup::operations_in_force(declared, state, name)
             .and_then(|ops| ops.backup)
@@ -209,6 +254,20 @@ pub async fn run_due(
         };
         let selected = retention::select(&state.backups, name, &ret, now);
         for (id, reason) in selected {
+            // The copies go first: a copy that cannot be deleted keeps the
+            // whole backup (and says so), never a copy without its record.
+            match copies::delete(store, state, &id, now).await {
+                Ok(()) => {}
+                Err(e @ OpsError::Store(_)) => return Err(e),
+                Err(e) => {
+                    report.clean_failed.push(VerifyFailed {
+                        resource: name.clone(),
+                        backup: id,
+                        error: e.to_string(),
+                    });
+                    continue;
+                }
+            }
             if let Some(rec) = state.backups.iter_mut().find(|b| b.id == id) {
                 let dir = backup::artifact_path(&backup::backup_root()?, rec)?;
                 if dir.is_dir() {
@@ -235,6 +294,36 @@ pub async fn run_due(
     Ok(report)
 }
 
+/// Copies again every backup whose copy to a declared target failed
+/// before (and whose local artifacts are still there).
+async fn retry_copies(
+    targets: &BTreeMap<String, crate::descriptor::model::BackupTargetDef>,
+    store: &StateStore,
+    state: &mut State,
+    project: &str,
+    now: DateTime<Utc>,
+    report: &mut Report,
+) -> Result<()> {
+    // Not the backups this run took: their copies were just attempted.
+    let fresh: Vec<&str> = report.ran.iter().map(|r| r.backup.as_str()).collect();
+    let pending: Vec<(String, String)> = state
+        .backups
+        .iter()
+        .filter(|b| b.status == "succeeded" && !fresh.contains(&b.id.as_str()))
+        .filter(|b| {
+            b.copies
+                .iter()
+                .any(|c| c.status == copies::FAILED && targets.contains_key(&c.target))
+        })
+        .map(|b| (b.id.clone(), b.resource.clone()))
+        .collect();
+    for (id, resource) in pending {
+        let made = copies::copy(targets, store, state, project, &id, true, now).await?;
+        report.copies(&resource, &id, made);
+    }
+    Ok(())
+}
+
 /// Verifies a scheduled backup just taken; a failed verification goes to
 /// the report (and is recorded on the backup), a broken state stops.
 #[allow(clippy::too_many_arguments)]
@@ -247,7 +336,7 @@ async fn verify_one(
     now: DateTime<Utc>,
     report: &mut Report,
 ) -> Result<()> {
-    match super::verify::verify(shared, store, state, id, now).await {
+    match super::verify::verify(shared, store, state, id, None, now).await {
         Ok(_) => report.verified.push(Ran {
             resource: resource.into(),
             backup: id.into(),

@@ -71,21 +71,24 @@ fn plan_for(
     Ok(def)
 }
 
-/// `resource backup verify`: restores backup `id` into a scratch resource,
-/// checks it, records the outcome and removes the scratch resource.
+/// `resource backup verify`: restores backup `id` (read from target
+/// `from`, when given) into a scratch resource, checks it, records the
+/// outcome and removes the scratch resource.
 pub async fn verify(
     shared: &Shared,
     store: &StateStore,
     state: &mut State,
     id: &str,
+    from: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<Verified> {
     let record = backup::find(state, id)?.clone();
-    let dir = backup::usable(&record)?;
+    let artifacts = backup::artifacts(&record, from).await?;
+    let dir = artifacts.dir();
     // A key that cannot open the artifacts is no fault of the backup: it
     // fails here, before anything is recorded.
     let key = SecretKey::load_of(crate::state::secrets::BACKUP)?;
-    backup::opens(key.as_ref(), &record, &dir)?;
+    backup::opens(key.as_ref(), &record, dir)?;
     let def = plan_for(&shared.project.compartment.resources, state, &record)?;
     if def.operations.restore.is_none() {
         return Err(OpsError::NoRestoreCommand { id: id.into() });
@@ -102,7 +105,7 @@ pub async fn verify(
     {
         store.save(state)?;
     }
-    let outcome = check(shared, state, &record, &def, &scratch, &dir).await;
+    let outcome = check(shared, state, &record, &def, &scratch, dir).await;
     let removed = remove_scratch(shared, &def, &scratch).await;
     let finished = format_time(Utc::now().max(now));
     let rec = state

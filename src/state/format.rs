@@ -146,6 +146,7 @@ const UPGRADES: [(u64, Upgrade); CURRENT_VERSION as usize] = [
     (1, upgrade_v1),
     (2, upgrade_v2),
     (3, upgrade_v3),
+    (4, upgrade_v4),
 ];
 
 fn take_list(v: &mut Value, key: &str) -> Vec<Value> {
@@ -159,6 +160,18 @@ fn take_list(v: &mut Value, key: &str) -> Vec<Value> {
 fn upgrade_v3(mut v: Value) -> Result<Value, String> {
     let obj = v.as_object_mut().ok_or("the state is not an object")?;
     obj.insert("version".into(), json!(4));
+    Ok(v)
+}
+
+/// 4 → 5: version 5 adds only optional fields (a backup's `checksums`
+/// and `copies`, and those added while version 4 was current: `releases`,
+/// `engine`, `stopGracePeriod`, `keepReleases`, `appliedVariables`,
+/// `appliedVariableVersions`, the verify fields, `encryptedWith`), so a
+/// version 4 file reads unchanged; an older compartment refuses a version 5
+/// file as newer instead of naming an unknown field.
+fn upgrade_v4(mut v: Value) -> Result<Value, String> {
+    let obj = v.as_object_mut().ok_or("the state is not an object")?;
+    obj.insert("version".into(), json!(5));
     Ok(v)
 }
 
@@ -368,16 +381,18 @@ mod tests {
     const V2: &str = include_str!("../../state/samples/state-v2.json");
     const V3: &str = include_str!("../../state/samples/state-v3.json");
     const V4: &str = include_str!("../../state/samples/state-v4.json");
+    const V5: &str = include_str!("../../state/samples/state-v5.json");
 
     #[test]
     fn every_older_sample_upgrades_to_the_current_one() {
-        let current = read("v4", V4).unwrap();
+        let current = read("v5", V5).unwrap();
         assert_eq!(current.version, CURRENT_VERSION);
+        assert_eq!(read("v4", V4).unwrap(), current);
         assert_eq!(read("v3", V3).unwrap(), current);
         assert_eq!(read("v2", V2).unwrap(), current);
         assert_eq!(read("v1", V1).unwrap(), current);
         assert_eq!(read("v0", V0).unwrap(), current);
-        assert_eq!(write(&current), V4);
+        assert_eq!(write(&current), V5);
     }
 
     #[test]

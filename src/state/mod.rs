@@ -82,7 +82,7 @@ pub struct CreateIntent {
     pub volumes: BTreeMap<String, String>,
 }
 
-pub const CURRENT_VERSION: u32 = 4;
+pub const CURRENT_VERSION: u32 = 5;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -327,6 +327,36 @@ pub struct BackupRecord {
     /// with; `None` for plaintext artifacts (made before encryption).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encrypted_with: Option<String>,
+    /// sha256 of each artifact file (its path relative to the backup's
+    /// directory → lowercase hex), taken when the backup finished: what
+    /// every copy is checked against, on the way out and back.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub checksums: BTreeMap<String, String>,
+    /// The backup's copies on the environment's backup targets, one per
+    /// target, by target name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub copies: Vec<BackupCopy>,
+}
+
+/// A backup's copy on one backup target.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
+pub struct BackupCopy {
+    /// The target's name in compartment.yml.
+    pub target: String,
+    /// The target's URL when the copy was made (where restore `--from` and
+    /// retention find it, even after compartment.yml stops naming it).
+    pub url: String,
+    /// The backup's directory under the target: `<project>/<env>/<id>`.
+    pub path: String,
+    /// copied | failed | deleted
+    pub status: String,
+    /// When it was copied, failed or deleted.
+    pub at: String,
+    /// Why the copy (or its deletion) failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

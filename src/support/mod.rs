@@ -1,10 +1,11 @@
 //! Leaf helpers with one home each, imported by every layer and importing
 //! no other module of the crate: content digests, path display, RFC 3339
-//! timestamps, the walk of a build context and the bounded reading of a
-//! project's text files.
+//! timestamps, the walk of a build context, the bounded reading of a
+//! project's text files and the user's `ssh` command.
 
 pub mod context;
 pub mod digest;
 pub mod files;
 pub mod paths;
+pub mod ssh;
 pub mod time;

@@ -1,5 +1,6 @@
 //! The shape of the code, checked on the sources (docs/architecture.md):
 //! no import cycle between top-level modules, bollard only in `docker/`,
+//! the storage clients (opendal, openssh-sftp-client) only in `storage/`,
 //! clap only in `cli/` and `main.rs`, no errors flattened to strings.
 
 use crate::test::repo;
@@ -93,6 +94,8 @@ fn top_level_modules_import_each_other_without_cycles() {
         ("state", "descriptor"),
         ("plan", "apply"),
         ("docker", "apply"),
+        ("storage", "ops"),
+        ("storage", "descriptor"),
         ("apply", "ops"),
         ("apply", "cli"),
         ("ops", "cli"),
@@ -110,6 +113,9 @@ fn only_the_docker_runtime_uses_bollard_and_only_the_cli_uses_clap() {
         let m = module_of(&path);
         if code.contains("bollard") {
             assert_eq!(m, "docker", "{} uses bollard", path.display());
+        }
+        if code.contains("opendal") || code.contains("openssh_sftp_client") {
+            assert_eq!(m, "storage", "{} uses a storage client", path.display());
         }
         if code.contains("clap::") || code.contains("clap_complete") || code.contains("clap_mangen")
         {

@@ -17,6 +17,8 @@ cases! {
     docker preset_backup_verified_green_and_a_corrupted_one_red,
     docker artifacts_are_encrypted_bound_and_still_restore,
     docker scheduled_backups_verified_and_a_red_one_fails_run_due,
+    docker copies_on_sftp_and_s3_restore_when_the_local_artifacts_are_gone,
+    docker retention_deletes_copies_and_keeps_a_backup_whose_copy_failed,
 }
 
 /// The backup key `Project::cmd` passes (COMPARTMENT_BACKUP_KEY).
@@ -318,7 +320,7 @@ fn scheduled_backups_verified_and_a_red_one_fails_run_due() {
         "{list}"
     );
     let row = list.lines().find(|l| l.starts_with(&red)).unwrap();
-    assert!(row.trim_end().ends_with("failed"), "{row}");
+    assert_eq!(row.split_whitespace().nth(6), Some("failed"), "{row}");
 }
 
 /// The artifacts of a backup are encrypted (a known row is nowhere in the
@@ -475,4 +477,351 @@ fn artifacts_are_encrypted_bound_and_still_restore() {
         .output();
     let stderr = p.normalize(&run.stderr);
     assert!(stderr.contains("note: created the backup key [TMP]/config/compartment/backup.key (backup artifacts are encrypted with it). Back it up now"), "{stderr}");
+}
+
+/// `text` appended to the project's compartment.yml.
+fn append(p: &Project, text: &str) {
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(p.dir.join("compartment.yml"))
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    compartment::support::digest::sha256_hex(bytes)
+}
+
+/// What the backup directory holds besides the backups' own directories
+/// (a `--from` read leaves nothing behind).
+fn strays(p: &Project) -> Vec<String> {
+    std::fs::read_dir(p.backup_dir())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| !n.starts_with("rbak_"))
+        .collect()
+}
+
+/// Every backup is copied to an SFTP host (Debian's sshd in a test host of
+/// its own, through `ssh`) and to an S3 server, byte for byte with its
+/// checksums, encrypted (no row of the data in any copy); `backup list`
+/// says where each copy lives. With the local artifacts gone a restore
+/// names the copies, and restores from each (`--from`); a copy that changed
+/// is refused before anything is reset; an unknown target is named.
+fn copies_on_sftp_and_s3_restore_when_the_local_artifacts_are_gone() {
+    let sftp = crate::servers::SftpHost::start();
+    let s3 = crate::servers::S3Server::start("compartment-test");
+    let p = Project::new("ops/postgres");
+    let root = p.backup_dir().with_file_name("sftp-root");
+    let ip = sftp.host.ip.clone();
+    append(
+        &p,
+        &format!(
+            "\nenvironments:\n  production:\n    backups:\n      offsite: sftp://root@{ip}{}\n      vault: s3://compartment-test/shop\n",
+            root.display()
+        ),
+    );
+    let ssh = sftp.ssh_command();
+    let cmd = |args: &[&str]| {
+        let mut t = p.ops(args).env("COMPARTMENT_SSH", &ssh);
+        for (k, v) in s3.env() {
+            t = t.env(k, &v);
+        }
+        t
+    };
+    cmd(&["apply", "--yes"]).output();
+    let url = p
+        .cmd(["resource", "output", "show", "connection-url"])
+        .args(["--resource", "db", "--reveal"])
+        .output()
+        .stdout
+        .trim_end()
+        .to_string();
+    let rows = |p: &Project| psql(p, &url, "select id || ':' || body from notes order by id");
+    psql(
+        &p,
+        &url,
+        "create table notes (id int primary key, body text); insert into notes values (1, 'first-row'), (2, 'second-row')",
+    );
+
+    let run = cmd(&["resource", "backup", "create", "--resource", "db"]).output();
+    let id = run
+        .stdout
+        .split_whitespace()
+        .nth(2)
+        .unwrap_or_default()
+        .to_string();
+    let dir = format!("[PROJECT]/production/{id}");
+    assert_text(
+        "stdout",
+        &format!(
+            "Created backup {id} of `db` in [TMP]/backups/{id}.\n\
+             Copied it to `offsite` (sftp://root@[IP][TMP]/sftp-root/{dir}).\n\
+             Copied it to `vault` (s3://compartment-test/shop/{dir}).\n"
+        ),
+        &p.normalize(&run.stdout),
+    );
+    assert_text("stderr", "", &run.stderr);
+    // Byte for byte, with the checksum recorded and written beside it.
+    let local = std::fs::read(p.backup_dir().join(&id).join("postgres.sql")).unwrap();
+    let sum = sha256(&local);
+    assert_eq!(record(&p, &id)["checksums"]["postgres.sql"], sum.as_str());
+    let on_sftp = root.join(&p.name).join("production").join(&id);
+    assert_eq!(std::fs::read(on_sftp.join("postgres.sql")).unwrap(), local);
+    assert_eq!(
+        std::fs::read_to_string(on_sftp.join("SHA256SUMS")).unwrap(),
+        format!("{sum}  postgres.sql\n")
+    );
+    let prefix = format!("shop/{}/production/{id}", p.name);
+    assert_eq!(
+        s3.keys("shop/"),
+        [
+            format!("{prefix}/SHA256SUMS"),
+            format!("{prefix}/postgres.sql")
+        ]
+    );
+    // The copies are the encrypted artifact (the S3 one is checked against
+    // the same checksum when it is restored from, below).
+    for copy in [
+        &local,
+        &std::fs::read(on_sftp.join("postgres.sql")).unwrap(),
+    ] {
+        let text = String::from_utf8_lossy(copy);
+        assert!(!text.contains("first-row") && !text.contains("notes"));
+    }
+    // Where each copy lives.
+    let list = p.normalize(&p.cmd(["resource", "backup", "list"]).output().stdout);
+    for (target, place) in [
+        ("offsite", format!("sftp://root@[IP][TMP]/sftp-root/{dir}")),
+        ("vault", format!("s3://compartment-test/shop/{dir}")),
+    ] {
+        assert!(
+            list.lines().any(|l| l.contains(&id)
+                && l.contains(target)
+                && l.contains(&place)
+                && l.contains("copied")),
+            "{list}"
+        );
+    }
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(&id) && l.trim_end().ends_with("offsite, vault")),
+        "{list}"
+    );
+
+    // The local artifacts are lost: the restore says where copies are.
+    std::fs::remove_dir_all(p.backup_dir().join(&id)).unwrap();
+    let run = cmd(&["resource", "backup", "restore", "--backup", &id])
+        .args(["--resource", "db", "--yes"])
+        .status(1)
+        .output();
+    assert_text(
+        "stderr",
+        &format!("error: the artifacts of backup `{id}` are missing from [TMP]/backups/{id}; it has copies on offsite, vault: read it from one with --from TARGET\n"),
+        &p.normalize(&run.stderr),
+    );
+    for target in ["offsite", "vault"] {
+        psql(
+            &p,
+            &url,
+            &format!("insert into notes values (3, 'after-{target}')"),
+        );
+        let run = cmd(&["resource", "backup", "restore", "--backup", &id])
+            .args(["--resource", "db", "--yes", "--from", target])
+            .output();
+        let pre = run
+            .stdout
+            .lines()
+            .last()
+            .and_then(|l| {
+                l.strip_prefix(&format!(
+                    "Restored backup {id} into `db` (pre-restore backup: "
+                ))
+            })
+            .and_then(|l| l.strip_suffix(")."))
+            .unwrap_or_else(|| panic!("{}\n{}", run.stdout, run.stderr))
+            .to_string();
+        assert_eq!(rows(&p), "1:first-row\n2:second-row\n", "from {target}");
+        assert_eq!(strays(&p), Vec::<String>::new(), "from {target}");
+        // The pre-restore backup was copied like any other.
+        let copies = record(&p, &pre)["copies"].clone();
+        assert_eq!(copies[0]["status"], "copied", "{copies}");
+        assert_eq!(copies[1]["status"], "copied", "{copies}");
+    }
+
+    // A copy that changed is refused before the database is reset.
+    psql(&p, &url, "insert into notes values (5, 'kept')");
+    let mut changed = local.clone();
+    changed[40] ^= 1;
+    std::fs::write(on_sftp.join("postgres.sql"), &changed).unwrap();
+    let run = cmd(&["resource", "backup", "restore", "--backup", &id])
+        .args(["--resource", "db", "--yes", "--from", "offsite"])
+        .status(1)
+        .output();
+    assert_text(
+        "stderr",
+        &format!(
+            "error: the copy of `postgres.sql` of backup `{id}` has sha256 [ID], not the recorded [ID]: it is corrupt or not this backup's; nothing was restored from it\n"
+        ),
+        &p.normalize(&run.stderr),
+    );
+    assert_eq!(rows(&p), "1:first-row\n2:second-row\n5:kept\n");
+    assert_eq!(strays(&p), Vec::<String>::new());
+    let run = cmd(&["resource", "backup", "verify", "--backup", &id])
+        .args(["--from", "nowhere"])
+        .status(1)
+        .output();
+    assert_text(
+        "stderr",
+        &format!("error: backup `{id}` has no copy on `nowhere` (copies: offsite, vault)\n"),
+        &run.stderr,
+    );
+}
+
+/// Scheduled backups are copied to a directory on another disk and to an
+/// S3 server; a copy that fails (the server unreachable) marks the backup,
+/// fails `backup run-due` and shows in `backup list`; retention keeps a
+/// backup while its copy failed and a backup whose copy it cannot delete;
+/// the next run retries the failed copies, and retention then deletes the
+/// old backups' copies with them.
+fn retention_deletes_copies_and_keeps_a_backup_whose_copy_failed() {
+    let s3 = crate::servers::S3Server::start("compartment-test");
+    let p = Project::new("ops/store");
+    let disk = p.backup_dir().with_file_name("disk");
+    append(
+        &p,
+        &format!(
+            "\nenvironments:\n  production:\n    backups:\n      disk: {}\n      vault: s3://compartment-test/store\n",
+            disk.display()
+        ),
+    );
+    p.cmd(["apply", "--yes", "--target", "resource.store"])
+        .output();
+    let run_due = |now: &str, reachable: bool, status: i32| {
+        let mut t = p
+            .ops(["backup", "run-due", "--output", "json"])
+            .env("COMPARTMENT_NOW", now)
+            .status(status);
+        for (k, v) in s3.env() {
+            t = t.env(k, &v);
+        }
+        if !reachable {
+            t = t.env("AWS_ENDPOINT_URL", "http://127.0.0.1:9");
+        }
+        let run = t.output();
+        assert_eq!(run.status, status, "{}\n{}", run.stdout, run.stderr);
+        json(&run.stdout)
+    };
+    let names = |v: &Value, key: &str| -> Vec<String> {
+        v[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} {}",
+                    c["backup"].as_str().unwrap(),
+                    c["target"].as_str().unwrap_or("")
+                )
+            })
+            .collect()
+    };
+    let on_disk = |id: &str| disk.join(&p.name).join("production").join(id);
+    let in_s3 = |id: &str| s3.keys(&format!("store/{}/production/{id}/", p.name));
+    let files = ["SHA256SUMS", "data.tar", "env.txt", "host.txt", "image.txt"];
+
+    let r = run_due("2090-01-01T00:00:00Z", true, 0);
+    let a = r["ran"][0]["backup"].as_str().unwrap().to_string();
+    assert_eq!(
+        names(&r, "copied"),
+        [format!("{a} disk"), format!("{a} vault")]
+    );
+    for f in files {
+        assert!(on_disk(&a).join(f).is_file(), "{f}");
+    }
+    assert_eq!(in_s3(&a).len(), files.len());
+
+    // The server is unreachable: the copy fails, the run fails.
+    let r = run_due("2090-01-01T00:15:00Z", false, 1);
+    let b = r["ran"][0]["backup"].as_str().unwrap().to_string();
+    assert_eq!(names(&r, "copied"), [format!("{b} disk")]);
+    assert_eq!(names(&r, "copyFailed"), [format!("{b} vault")]);
+    let why = r["copyFailed"][0]["error"].as_str().unwrap();
+    assert!(
+        why.starts_with("backup target `vault` (s3://compartment-test/store): writing `"),
+        "{why}"
+    );
+    let copies = record(&p, &b)["copies"].clone();
+    assert_eq!(
+        (&copies[1]["target"], &copies[1]["status"]),
+        (&"vault".into(), &"failed".into())
+    );
+    let list = p.cmd(["resource", "backup", "list"]).output().stdout;
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with(&b) && l.trim_end().ends_with("disk, vault (failed)")),
+        "{list}"
+    );
+    assert!(
+        list.lines().any(|l| l.starts_with(&b)
+            && l.contains(" failed ")
+            && l.contains("backup target `vault`")),
+        "{list}"
+    );
+
+    // Two days on, still unreachable: `a` is due for deletion but its S3
+    // copy cannot be deleted, so all of it is kept; `b` is kept while its
+    // copy failed.
+    let r = run_due("2090-01-03T00:00:00Z", false, 1);
+    let c = r["ran"][0]["backup"].as_str().unwrap().to_string();
+    assert_eq!(
+        names(&r, "copyFailed"),
+        [format!("{c} vault"), format!("{b} vault")]
+    );
+    assert_eq!(r["cleaned"], serde_json::json!([]));
+    let kept = r["cleanFailed"][0]["error"].as_str().unwrap();
+    assert!(
+        kept.starts_with(&format!("deleting the copy of backup `{a}` on `vault` failed (the backup and its local artifacts are kept): backup target `vault`")),
+        "{kept}"
+    );
+    for id in [&a, &b] {
+        assert_eq!(record(&p, id)["status"], "succeeded", "{id}");
+        assert!(p.backup_dir().join(id).is_dir(), "{id}");
+    }
+    assert!(!on_disk(&a).exists(), "the disk copy of `a` went first");
+    assert_eq!(record(&p, &a)["copies"][0]["status"], "deleted");
+
+    // Reachable again: the failed copies are made, and retention (keepLast
+    // 2) deletes `a` and `b` with their copies.
+    let r = run_due("2090-01-03T00:15:00Z", true, 0);
+    let d = r["ran"][0]["backup"].as_str().unwrap().to_string();
+    assert_eq!(
+        names(&r, "copied"),
+        [
+            format!("{d} disk"),
+            format!("{d} vault"),
+            format!("{b} vault"),
+            format!("{c} vault")
+        ]
+    );
+    assert_eq!(names(&r, "cleaned"), [format!("{a} "), format!("{b} ")]);
+    for id in [&a, &b] {
+        let rec = record(&p, id);
+        assert_eq!(rec["status"], "deleted", "{rec}");
+        assert!(
+            rec["copies"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|c| c["status"] == "deleted"),
+            "{rec}"
+        );
+        assert!(!on_disk(id).exists() && in_s3(id).is_empty(), "{id}");
+        assert!(!p.backup_dir().join(id).exists(), "{id}");
+    }
+    for id in [&c, &d] {
+        assert_eq!(in_s3(id).len(), files.len(), "{id}");
+        assert!(on_disk(id).join("SHA256SUMS").is_file(), "{id}");
+    }
 }

@@ -300,7 +300,7 @@ fn state_version_and_unknown_fields_are_named() {
     );
     let run = sb.cmd().args(["plan"]).status(1).output();
     assert!(
-        run.stderr.starts_with(&format!("error: {STATE} (state format version 4) is malformed: at `linage`: unknown field `linage`, expected one of")),
+        run.stderr.starts_with(&format!("error: {STATE} (state format version 5) is malformed: at `linage`: unknown field `linage`, expected one of")),
         "{}",
         run.stderr
     );

@@ -17,7 +17,8 @@ pub struct TestHost {
     pub address: String,
     /// Its address, `10.231.N.2`.
     pub ip: String,
-    daemon: Child,
+    /// Its dockerd (none for a [`TestHost::bare`] host).
+    daemon: Option<Child>,
     /// Its directory: the daemon's data, config and Unix socket.
     pub root: std::path::PathBuf,
     /// What the docker CLI needs to talk to it (TLS flags).
@@ -39,6 +40,28 @@ fn must(args: &[&str]) {
     assert!(ok, "{}: {out}", args.join(" "));
 }
 
+/// A new network namespace `cthN` joined to this machine by a veth pair
+/// (10.231.N.1 here, 10.231.N.2 there): its name, N and its address.
+fn namespace() -> (String, u32, String) {
+    let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let n = (std::process::id() * 7 + k * 13) % 200 + 20;
+    let name = format!("cth{n}");
+    let (outer, inner) = (format!("{name}-o"), format!("{name}-i"));
+    let (host_ip, ns_ip) = (format!("10.231.{n}.1"), format!("10.231.{n}.2"));
+    let _ = sh(&["ip", "netns", "del", &name]);
+    let _ = sh(&["ip", "link", "del", &outer]);
+    must(&["ip", "netns", "add", &name]);
+    must(&[
+        "ip", "link", "add", &outer, "type", "veth", "peer", "name", &inner,
+    ]);
+    must(&["ip", "link", "set", &inner, "netns", &name]);
+    must(&["ip", "addr", "add", &format!("{host_ip}/24"), "dev", &outer]);
+    must(&["ip", "link", "set", &outer, "up"]);
+    let inside = format!("ip addr add {ns_ip}/24 dev {inner}; ip link set {inner} up; ip link set lo up; ip route add default via {host_ip}");
+    must(&["ip", "netns", "exec", &name, "sh", "-c", &inside]);
+    (name, n, ns_ip)
+}
+
 impl TestHost {
     /// A new host with the given test images loaded (none can be pulled).
     pub fn start(images: &[&str]) -> TestHost {
@@ -49,23 +72,8 @@ impl TestHost {
     /// `--tlsverify`, its CA and the client's `cert.pem`/`key.pem` in
     /// [`TestHost::tls_dir`].
     pub fn start_with(images: &[&str], tls: bool) -> TestHost {
-        let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let n = (std::process::id() * 7 + k * 13) % 200 + 20;
-        let name = format!("cth{n}");
-        let (outer, inner) = (format!("{name}-o"), format!("{name}-i"));
-        let (host_ip, ns_ip) = (format!("10.231.{n}.1"), format!("10.231.{n}.2"));
+        let (name, n, ns_ip) = namespace();
         let root = std::path::PathBuf::from(format!("/var/lib/compartment-test-{name}"));
-        let _ = sh(&["ip", "netns", "del", &name]);
-        let _ = sh(&["ip", "link", "del", &outer]);
-        must(&["ip", "netns", "add", &name]);
-        must(&[
-            "ip", "link", "add", &outer, "type", "veth", "peer", "name", &inner,
-        ]);
-        must(&["ip", "link", "set", &inner, "netns", &name]);
-        must(&["ip", "addr", "add", &format!("{host_ip}/24"), "dev", &outer]);
-        must(&["ip", "link", "set", &outer, "up"]);
-        let inside = format!("ip addr add {ns_ip}/24 dev {inner}; ip link set {inner} up; ip link set lo up; ip route add default via {host_ip}");
-        must(&["ip", "netns", "exec", &name, "sh", "-c", &inside]);
         std::fs::create_dir_all(&root).unwrap();
         let (_, driver) = sh(&["docker", "info", "-f", "{{.Driver}}"]);
         let config = root.join("daemon.json");
@@ -137,7 +145,7 @@ impl TestHost {
             name,
             address,
             ip: ns_ip,
-            daemon,
+            daemon: Some(daemon),
             root,
             cli,
         };
@@ -146,6 +154,20 @@ impl TestHost {
             host.load(image);
         }
         host
+    }
+
+    /// A host with no engine: only its network namespace and address, for
+    /// servers started in it (`sshd`).
+    pub fn bare() -> TestHost {
+        let (name, _, ip) = namespace();
+        TestHost {
+            name,
+            address: String::new(),
+            ip,
+            daemon: None,
+            root: std::path::PathBuf::new(),
+            cli: Vec::new(),
+        }
     }
 
     fn docker(&self, args: &[&str]) -> (bool, String) {
@@ -204,7 +226,8 @@ impl Drop for InHost {
 
 impl TestHost {
     /// Debian's `sshd` on the host's address, letting in the key `key.pub`
-    /// (root, forwarding Unix sockets); host key and config under `dir`.
+    /// (root, forwarding Unix sockets, serving SFTP); host key and config
+    /// under `dir`.
     pub fn sshd(&self, dir: &std::path::Path) -> InHost {
         must(&["mkdir", "-p", "/run/sshd"]);
         let host_key = dir.join("host_key");
@@ -222,7 +245,7 @@ impl TestHost {
         std::fs::write(
             &config,
             format!(
-                "ListenAddress {ip}\nHostKey {hk}\nPidFile {dir}/sshd.pid\nAuthorizedKeysFile {dir}/key.pub\nPermitRootLogin prohibit-password\nStrictModes no\nAllowStreamLocalForwarding yes\nUsePAM no\n",
+                "ListenAddress {ip}\nHostKey {hk}\nPidFile {dir}/sshd.pid\nAuthorizedKeysFile {dir}/key.pub\nPermitRootLogin prohibit-password\nStrictModes no\nAllowStreamLocalForwarding yes\nUsePAM no\nSubsystem sftp internal-sftp\n",
                 ip = self.ip,
                 hk = host_key.display(),
                 dir = dir.display()
@@ -271,19 +294,31 @@ openssl x509 -req -days 2 -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreates
 
 impl Drop for TestHost {
     fn drop(&mut self) {
-        let (_, ids) = self.docker(&["ps", "-aq"]);
-        for id in ids.split_whitespace() {
-            let _ = self.docker(&["rm", "-f", "-v", id]);
+        if let Some(daemon) = &mut self.daemon {
+            let (_, ids) = {
+                let mut all = vec!["docker"];
+                all.extend(self.cli.iter().map(String::as_str));
+                all.extend_from_slice(&["-H", &self.address, "ps", "-aq"]);
+                sh(&all)
+            };
+            for id in ids.split_whitespace() {
+                let mut all = vec!["docker"];
+                all.extend(self.cli.iter().map(String::as_str));
+                all.extend_from_slice(&["-H", &self.address, "rm", "-f", "-v", id]);
+                let _ = sh(&all);
+            }
+            let _ = daemon.kill();
+            let _ = daemon.wait();
         }
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
         let _ = sh(&["ip", "netns", "del", &self.name]);
         let _ = sh(&["ip", "link", "del", &format!("{}-o", self.name)]);
-        let _ = sh(&[
-            "umount",
-            "-R",
-            &self.root.join("data").display().to_string(),
-        ]);
-        let _ = std::fs::remove_dir_all(&self.root);
+        if self.daemon.is_some() {
+            let _ = sh(&[
+                "umount",
+                "-R",
+                &self.root.join("data").display().to_string(),
+            ]);
+            let _ = std::fs::remove_dir_all(&self.root);
+        }
     }
 }

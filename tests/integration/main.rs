@@ -35,6 +35,7 @@ mod preset;
 mod remote;
 mod runtime;
 mod schema;
+mod servers;
 mod state;
 mod test;
 mod torture;
