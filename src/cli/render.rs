@@ -88,6 +88,9 @@ pub fn print_backups(listing: &command::BackupListing) {
         println!("No backups.");
         return;
     }
+    // The copies column only where there is something to show: an
+    // environment without backup targets lists as it always did.
+    let any_copies = listing.backups.iter().any(|r| !r.copies.is_empty());
     let rows = listing.backups.iter().cloned().map(|r| {
         let copies = r
             .copies
@@ -98,7 +101,7 @@ pub fn print_backups(listing: &command::BackupListing) {
             })
             .collect::<Vec<_>>()
             .join(", ");
-        vec![
+        let mut row = vec![
             r.id,
             r.resource,
             r.purpose,
@@ -106,19 +109,19 @@ pub fn print_backups(listing: &command::BackupListing) {
             r.started_at,
             r.finished_at.unwrap_or_default(),
             r.verify_status.unwrap_or_else(|| "-".into()),
-            if copies.is_empty() {
-                "-".into()
-            } else {
-                copies
-            },
-        ]
+        ];
+        if any_copies {
+            row.push(match copies.is_empty() {
+                true => "-".into(),
+                false => copies,
+            });
+        }
+        row
     });
-    table(
-        &[
-            "ID", "RESOURCE", "PURPOSE", "STATUS", "STARTED", "FINISHED", "VERIFIED", "COPIES",
-        ],
-        rows.collect(),
-    );
+    let headers = [
+        "ID", "RESOURCE", "PURPOSE", "STATUS", "STARTED", "FINISHED", "VERIFIED", "COPIES",
+    ];
+    table(&headers[..if any_copies { 8 } else { 7 }], rows.collect());
     print_copies(listing);
 }
 

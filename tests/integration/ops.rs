@@ -1699,7 +1699,7 @@ ID                         RESOURCE  PURPOSE    STATUS     STARTED              
     let cleaned = |id: &str| serde_json::json!({"resource": "store", "backup": id, "reason": "older than 1 day"});
     assert_eq!(
         report,
-        serde_json::json!({"ran": [], "failed": [], "verified": [], "verifyFailed": [], "cleaned": [cleaned(&s4), cleaned(&s5), cleaned(&s6)]})
+        serde_json::json!({"ran": [], "failed": [], "verified": [], "verifyFailed": [], "cleaned": [cleaned(&s4), cleaned(&s5), cleaned(&s6)], "copied": [], "copyFailed": [], "cleanFailed": []})
     );
 
     // The scheduler loop: runs what is due, applies retention, then waits.

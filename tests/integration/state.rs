@@ -71,7 +71,7 @@ fn a_missing_state_file_is_an_empty_state() {
     let sb = Sandbox::copy("example");
     let run = sb.cmd().args(["state", "show"]).output();
     let v = json_of(&run.stdout);
-    assert_eq!(v["version"], 4);
+    assert_eq!(v["version"], 5);
     assert_eq!(v["serial"], 0);
     assert_eq!(v["project"], "internal-tools");
     assert_eq!(v["environment"], "production");
