@@ -12,6 +12,8 @@ use thiserror::Error;
 /// Why `apply` stopped before (or instead of) executing a plan.
 #[derive(Debug, Error)]
 pub enum ApplyError {
+    #[error("environment `{env}` runs on a swarm (`orchestrator: swarm` in compartment.yml): this version of compartment validates and plans a swarm environment but does not apply one yet; nothing was changed")]
+    SwarmNotYet { env: String },
     #[error("the plan is blocked by {count} change(s); nothing was applied")]
     Blocked { count: usize },
     #[error(

@@ -106,6 +106,17 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
     if let Mode::Destroy { .. } = mode {
         grant.check(crate::access::Command::Destroy)?;
     }
+    let swarm = ws
+        .project
+        .compartment
+        .environments
+        .get(&ws.env)
+        .is_some_and(|e| e.orchestrator == crate::descriptor::model::Orchestrator::Swarm);
+    if swarm {
+        return Err(ApplyError::SwarmNotYet {
+            env: ws.env.clone(),
+        });
+    }
     let _locks = lock(&ws)?;
     let docker = until_interrupted(&interrupt, async {
         Ok(Docker::connect_checked(ws.remote(), ws.required_engine()).await?)
@@ -234,7 +245,7 @@ async fn plan_live(docker: &Docker, ws: &Workspace, mode: &Mode) -> Result<Plan,
         drift: &drift,
     };
     let mut plan = crate::plan::plan_for(&input, mode)?;
-    plan.engine = ws.remote().map(str::to_string);
+    plan.target(ws.remote(), ws.project.compartment.environments.get(&ws.env));
     Ok(plan)
 }
 

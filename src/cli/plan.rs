@@ -43,7 +43,7 @@ fn make_plan(
         drift,
     };
     let mut plan = crate::plan::plan_for(&input, mode)?;
-    plan.engine = ws.remote().map(str::to_string);
+    plan.target(ws.remote(), ws.project.compartment.environments.get(&ws.env));
     Ok(plan)
 }
 

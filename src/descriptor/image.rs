@@ -57,6 +57,26 @@ fn digest_ok(digest: &str) -> Result<(), &'static str> {
     }
 }
 
+/// Whether `registry` is where built images can be pushed:
+/// `host[:port][/prefix]`, the host a domain name, an address or
+/// `localhost` (what `docker push` reads as a registry, not as a name on
+/// Docker Hub).
+pub fn check_registry(registry: &str) -> Result<(), &'static str> {
+    if registry.contains("://") {
+        return Err("a registry is host[:port][/prefix], without a scheme");
+    }
+    let first = registry.split('/').next().unwrap_or_default();
+    if !(first.contains('.') || first.contains(':') || first == "localhost") {
+        return Err("its host needs a `.` or a `:port` (or is localhost), or docker would read it as a name on Docker Hub");
+    }
+    if registry.ends_with('/') {
+        return Err("it ends with `/`");
+    }
+    check(&format!("{registry}/image:tag")).map_err(|_| {
+        "it is not host[:port][/prefix] with a host name or address and a lowercase prefix"
+    })
+}
+
 fn name_ok(name: &str) -> Result<(), &'static str> {
     let mut parts: Vec<&str> = name.split('/').collect();
     let first = parts[0];
@@ -125,7 +145,29 @@ fn component_ok(part: &str) -> Result<(), &'static str> {
 
 #[cfg(test)]
 mod tests {
-    use super::check;
+    use super::{check, check_registry};
+
+    #[test]
+    fn registries_are_hosts_with_an_optional_prefix() {
+        for ok in [
+            "10.231.5.1:5000",
+            "registry.example.com",
+            "registry.example.com:5000/team/apps",
+            "localhost:5000",
+        ] {
+            assert_eq!(check_registry(ok), Ok(()), "{ok}");
+        }
+        for bad in [
+            "https://registry.example.com",
+            "registry",
+            "team/apps",
+            "registry.example.com/",
+            "registry.example.com:port",
+            "registry.example.com/Team",
+        ] {
+            assert!(check_registry(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn what_docker_pull_accepts_passes() {

@@ -17,7 +17,7 @@ const TOP: &[&str] = &[
     "removed",
 ];
 const REMOVED: &[&str] = &["deleteData"];
-const ENVIRONMENT: &[&str] = &["remote", "backups"];
+const ENVIRONMENT: &[&str] = &["remote", "orchestrator", "registry", "backups"];
 const SERVICE: &[&str] = &[
     "path",
     "connections",
@@ -133,6 +133,18 @@ pub fn decode(cx: &mut Cx, root: &Node) -> Compartment {
             let path = join("environments", &name);
             check_name(cx, k, &path, &name, "environment");
             if let Some(e) = environment(cx, v, &path) {
+                if e.orchestrator == Orchestrator::Swarm
+                    && e.registry.is_none()
+                    && !c.services.is_empty()
+                {
+                    cx.error(
+                        "missing-registry",
+                        k.loc,
+                        &path,
+                        format!("environment `{name}` runs on a swarm but names no `registry` for the images of its services"),
+                        "add `registry: host:port[/prefix]`: every node pulls the services' built images from it (a swarm node cannot use an image built on another)",
+                    );
+                }
                 c.environments.insert(name, e);
             }
         }
@@ -189,10 +201,51 @@ fn environment(cx: &mut Cx, node: &Node, path: &str) -> Option<EnvironmentDef> {
         }
         e.remote = Some(remote);
     }
+    if let Some(n) = f.get("orchestrator") {
+        e.orchestrator = orchestrator(cx, n, &f.path("orchestrator"))?;
+    }
+    if let Some(n) = f.get("registry") {
+        let registry = cx.string(n, &f.path("registry"))?;
+        if let Err(why) = super::image::check_registry(&registry) {
+            cx.error(
+                "invalid-registry",
+                n.loc,
+                &f.path("registry"),
+                format!("`{registry}` is not a registry: {why}"),
+                "write host:port or a domain name, with an optional path prefix: 10.0.0.5:5000, registry.example.com/team",
+            );
+            return None;
+        }
+        e.registry = Some(registry);
+    }
     if let Some(n) = f.get("backups") {
         e.backups = backup_targets(cx, n, &f.path("backups"));
     }
     Some(e)
+}
+
+/// `environments.<name>.orchestrator`: `engine` or `swarm`.
+fn orchestrator(cx: &mut Cx, n: &Node, path: &str) -> Option<Orchestrator> {
+    const KNOWN: [&str; 2] = ["engine", "swarm"];
+    let s = cx.string(n, path)?;
+    match s.as_str() {
+        "engine" => Some(Orchestrator::Engine),
+        "swarm" => Some(Orchestrator::Swarm),
+        _ => {
+            let help = match crate::diagnostics::suggest(&s, KNOWN.iter().copied()) {
+                Some(x) => format!("did you mean `{x}`? use `engine` (plain containers, the default) or `swarm` (Docker Swarm services)"),
+                None => "use `engine` (plain containers, the default) or `swarm` (Docker Swarm services)".into(),
+            };
+            cx.error(
+                "unknown-orchestrator",
+                n.loc,
+                path,
+                format!("unknown orchestrator `{s}`"),
+                help,
+            );
+            None
+        }
+    }
 }
 
 /// `environments.<name>.backups`: target name → URL of where every backup

@@ -258,13 +258,45 @@ pub struct RemovedDef {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EnvironmentDef {
     /// The engine (`unix://`, `tcp://`, `ssh://` or a Docker context name);
-    /// `--remote` overrides it.
+    /// `--remote` overrides it. On a swarm, a manager.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote: Option<String>,
+    /// What runs the environment: plain containers (`engine`, the default)
+    /// or swarm services (`swarm`).
+    #[serde(default, skip_serializing_if = "Orchestrator::is_engine")]
+    pub orchestrator: Orchestrator,
+    /// Where a swarm environment's built images are pushed:
+    /// `host[:port][/prefix]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
     /// Where every backup of the environment is copied after it is taken:
     /// target name → place.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub backups: BTreeMap<String, BackupTargetDef>,
+}
+
+/// What runs an environment's resources and services.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Orchestrator {
+    /// Plain containers on one engine.
+    #[default]
+    Engine,
+    /// Docker Swarm mode: services and tasks across the swarm's nodes.
+    Swarm,
+}
+
+impl Orchestrator {
+    pub fn is_engine(&self) -> bool {
+        *self == Orchestrator::Engine
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Orchestrator::Engine => "engine",
+            Orchestrator::Swarm => "swarm",
+        }
+    }
 }
 
 /// One backup target of an environment: its URL as written and where it is.

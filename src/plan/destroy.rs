@@ -118,5 +118,7 @@ pub fn plan(input: &Input, delete_data: bool) -> Result<Plan, CycleError> {
         teardown: (teardown != Teardown::default()).then_some(teardown),
         targets: Vec::new(),
         engine: None,
+        orchestrator: None,
+        registry: None,
     })
 }

@@ -74,6 +74,8 @@ impl serde::Serialize for Sorted<'_> {
             teardown: p.teardown.clone(),
             targets: p.targets.clone(),
             engine: p.engine.clone(),
+            orchestrator: p.orchestrator.clone(),
+            registry: p.registry.clone(),
         };
         let Value::Object(top) = serde_json::to_value(&head).map_err(S::Error::custom)? else {
             return Err(S::Error::custom("a plan serialises as an object"));
@@ -155,6 +157,18 @@ pub fn stale_reasons(committed: &Plan, fresh: &Plan) -> Vec<String> {
             "the engine changed: the file was planned for {}, this run is for {}",
             name(&committed.engine),
             name(&fresh.engine)
+        ));
+    }
+    if committed.orchestrator != fresh.orchestrator || committed.registry != fresh.registry {
+        let name = |o: &Option<String>, r: &Option<String>| match (o, r) {
+            (None, _) => "plain containers on one engine".to_string(),
+            (Some(o), Some(r)) => format!("a {o} (registry {r})"),
+            (Some(o), None) => format!("a {o}"),
+        };
+        out.push(format!(
+            "the orchestrator changed: the file was planned for {}, this run is for {}",
+            name(&committed.orchestrator, &committed.registry),
+            name(&fresh.orchestrator, &fresh.registry)
         ));
     }
     let (a, b) = (&committed.prior_state, &fresh.prior_state);
@@ -279,6 +293,8 @@ mod tests {
             teardown: None,
             targets: vec![],
             engine: None,
+            orchestrator: None,
+            registry: None,
         }
     }
 

@@ -106,6 +106,30 @@ pub struct Plan {
     /// absent when the docker CLI's default is used.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub engine: Option<String>,
+    /// `swarm` for an environment on a swarm (`environments.<env>.orchestrator`);
+    /// absent for plain containers on one engine.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub orchestrator: Option<String>,
+    /// Where a swarm environment's built images are pushed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+}
+
+impl Plan {
+    /// Records what the environment runs on: its engine (`--remote` or the
+    /// environment's `remote`), and its orchestrator and registry when it
+    /// is a swarm.
+    pub fn target(
+        &mut self,
+        engine: Option<&str>,
+        declared: Option<&crate::descriptor::model::EnvironmentDef>,
+    ) {
+        self.engine = engine.map(str::to_string);
+        let swarm =
+            declared.filter(|e| e.orchestrator == crate::descriptor::model::Orchestrator::Swarm);
+        self.orchestrator = swarm.map(|_| "swarm".to_string());
+        self.registry = swarm.and_then(|e| e.registry.clone());
+    }
 }
 
 /// The kind of plan asked for.

@@ -75,12 +75,20 @@ fn header(plan: &Plan) -> String {
             &l[..l.len().min(8)]
         ),
     };
+    let on = match (&plan.orchestrator, &plan.registry) {
+        (Some(o), Some(r)) => format!(" on a {o} (registry {r})"),
+        (Some(o), None) => format!(" on a {o}"),
+        (None, _) => String::new(),
+    };
     match &plan.engine {
         Some(e) => format!(
-            "Plan for {} / {} against engine {e} ({state})",
+            "Plan for {} / {}{on} against engine {e} ({state})",
             plan.project, plan.environment
         ),
-        None => format!("Plan for {} / {} ({state})", plan.project, plan.environment),
+        None => format!(
+            "Plan for {} / {}{on} ({state})",
+            plan.project, plan.environment
+        ),
     }
 }
 

@@ -65,6 +65,8 @@ pub fn plan(input: &Input, services: &[String], to: Option<&str>) -> Result<Plan
         teardown: None,
         targets: Vec::new(),
         engine: None,
+        orchestrator: None,
+        registry: None,
     })
 }
 

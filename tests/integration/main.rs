@@ -37,6 +37,7 @@ mod runtime;
 mod schema;
 mod servers;
 mod state;
+mod swarm;
 mod test;
 mod torture;
 mod truth;
@@ -62,6 +63,7 @@ fn main() {
         ("runtime", runtime::TESTS),
         ("schema", schema::TESTS),
         ("state", state::TESTS),
+        ("swarm", swarm::TESTS),
         ("torture", torture::TESTS),
         ("truth", truth::TESTS),
         ("validate", validate::TESTS),

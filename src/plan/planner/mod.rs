@@ -192,6 +192,8 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
         teardown: None,
         targets: Vec::new(),
         engine: None,
+        orchestrator: None,
+        registry: None,
     })
 }
 
