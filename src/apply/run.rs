@@ -245,7 +245,10 @@ async fn plan_live(docker: &Docker, ws: &Workspace, mode: &Mode) -> Result<Plan,
         drift: &drift,
     };
     let mut plan = crate::plan::plan_for(&input, mode)?;
-    plan.target(ws.remote(), ws.project.compartment.environments.get(&ws.env));
+    plan.target(
+        ws.remote(),
+        ws.project.compartment.environments.get(&ws.env),
+    );
     Ok(plan)
 }
 

@@ -43,7 +43,10 @@ fn make_plan(
         drift,
     };
     let mut plan = crate::plan::plan_for(&input, mode)?;
-    plan.target(ws.remote(), ws.project.compartment.environments.get(&ws.env));
+    plan.target(
+        ws.remote(),
+        ws.project.compartment.environments.get(&ws.env),
+    );
     Ok(plan)
 }
 

@@ -322,6 +322,8 @@ mod tests {
         });
         p.targets = vec!["resource.db".into()];
         p.engine = Some("tcp://h:2375".into());
+        p.orchestrator = Some("swarm".into());
+        p.registry = Some("h:5000".into());
         let whole = serde_json::to_value(&p).unwrap();
         let want = format!("{}\n", serde_json::to_string_pretty(&whole).unwrap());
         assert_eq!(to_json(&p), want);
@@ -329,6 +331,25 @@ mod tests {
             let v = serde_json::to_value(plan(1, None)).unwrap();
             format!("{}\n", serde_json::to_string_pretty(&v).unwrap())
         });
+    }
+
+    #[test]
+    fn a_plan_for_another_orchestrator_or_registry_is_stale() {
+        let swarm = |registry: &str| {
+            let mut p = plan(3, None);
+            p.orchestrator = Some("swarm".into());
+            p.registry = Some(registry.into());
+            p
+        };
+        assert!(stale_reasons(&swarm("h:5000"), &swarm("h:5000")).is_empty());
+        assert_eq!(
+            stale_reasons(&swarm("h:5000"), &swarm("h:5000/other")),
+            ["the orchestrator changed: the file was planned for a swarm (registry h:5000), this run is for a swarm (registry h:5000/other)"]
+        );
+        assert_eq!(
+            stale_reasons(&swarm("h:5000"), &plan(3, None)),
+            ["the orchestrator changed: the file was planned for a swarm (registry h:5000), this run is for plain containers on one engine"]
+        );
     }
 
     #[test]
