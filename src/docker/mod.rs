@@ -21,6 +21,7 @@ pub mod labels;
 mod probe;
 mod resources;
 mod spec;
+mod swarm;
 pub mod target;
 
 use std::time::Duration;
@@ -31,6 +32,7 @@ pub use files::{DirFiles, Seal, Unseal};
 pub use http::{HttpAnswer, HttpRequest};
 pub use probe::Probe;
 pub use spec::{ContainerInfo, ContainerSpec, Mount, MountSource, RunOutcome};
+pub use swarm::{SwarmNode, SwarmService, SwarmTask};
 
 use error::one_line;
 

@@ -25,7 +25,7 @@ pub struct TestHost {
     cli: Vec<String>,
 }
 
-fn sh(args: &[&str]) -> (bool, String) {
+pub fn sh(args: &[&str]) -> (bool, String) {
     let out = Command::new(args[0])
         .args(&args[1..])
         .output()
@@ -35,7 +35,7 @@ fn sh(args: &[&str]) -> (bool, String) {
     (out.status.success(), text)
 }
 
-fn must(args: &[&str]) {
+pub fn must(args: &[&str]) {
     let (ok, out) = sh(args);
     assert!(ok, "{}: {out}", args.join(" "));
 }

@@ -21,6 +21,7 @@ mod architecture;
 mod backups;
 mod broken;
 mod cli;
+mod cluster;
 mod engine;
 mod fuzz;
 mod harden;
