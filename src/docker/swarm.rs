@@ -9,9 +9,8 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
-    EndpointSpec, EndpointSpecModeEnum, NetworkAttachmentConfig, NetworkCreateRequest,
-    ServiceSpec, ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec,
-    TaskSpecPlacement,
+    EndpointSpec, EndpointSpecModeEnum, NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec,
+    ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec, TaskSpecPlacement,
 };
 use bollard::query_parameters::{ListTasksOptionsBuilder, PushImageOptionsBuilder};
 use futures_util::TryStreamExt;
@@ -205,11 +204,7 @@ impl Docker {
             action: format!("push image `{image}`"),
             reason,
         };
-        while let Some(info) = stream
-            .try_next()
-            .await
-            .map_err(|e| failed(reason_of(&e)))?
-        {
+        while let Some(info) = stream.try_next().await.map_err(|e| failed(reason_of(&e)))? {
             if let Some(detail) = info.error_detail {
                 return Err(failed(detail.message.unwrap_or_default()));
             }

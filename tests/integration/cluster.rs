@@ -59,7 +59,14 @@ impl Swarm {
         let gateway = format!("10.234.{n}.1");
         let _ = sh(&["ip", "link", "del", &bridge]);
         must(&["ip", "link", "add", &bridge, "type", "bridge"]);
-        must(&["ip", "addr", "add", &format!("{gateway}/24"), "dev", &bridge]);
+        must(&[
+            "ip",
+            "addr",
+            "add",
+            &format!("{gateway}/24"),
+            "dev",
+            &bridge,
+        ]);
         must(&["ip", "link", "set", &bridge, "up"]);
         for dir in ["-i", "-o"] {
             must(&["iptables", "-I", "FORWARD", dir, &bridge, "-j", "ACCEPT"]);
@@ -200,7 +207,15 @@ fn start_node(n: u32, i: u32, bridge: &str, gateway: &str, registry: &str) -> No
     );
     let daemon = Command::new("nsenter")
         .arg(format!("--net=/var/run/netns/{name}"))
-        .args(["unshare", "--mount", "--propagation", "private", "sh", "-c", &script])
+        .args([
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+        ])
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(root.join("dockerd.log")).unwrap())
         .spawn()
@@ -238,13 +253,25 @@ impl Drop for Swarm {
             let _ = node.daemon.wait();
             let _ = sh(&["ip", "netns", "del", &node.name]);
             let _ = sh(&["ip", "link", "del", &format!("{}o", node.name)]);
-            let _ = sh(&["umount", "-R", &node.root.join("data").display().to_string()]);
+            let _ = sh(&[
+                "umount",
+                "-R",
+                &node.root.join("data").display().to_string(),
+            ]);
             let _ = std::fs::remove_dir_all(&node.root);
         }
         let _ = self.registry_process.kill();
         let _ = self.registry_process.wait();
         for dir in ["-i", "-o"] {
-            let _ = sh(&["iptables", "-D", "FORWARD", dir, &self.bridge, "-j", "ACCEPT"]);
+            let _ = sh(&[
+                "iptables",
+                "-D",
+                "FORWARD",
+                dir,
+                &self.bridge,
+                "-j",
+                "ACCEPT",
+            ]);
         }
         let _ = sh(&["ip", "link", "del", &self.bridge]);
         let _ = &self.registry_dir;

@@ -82,7 +82,10 @@ fn the_runtime_runs_a_replicated_service_across_a_two_node_swarm() {
             "io.compartment.test-run".to_string(),
             "swarm".to_string(),
         )]);
-        docker.ensure_overlay_network("cmpt-swarm-test", &labels).await.unwrap();
+        docker
+            .ensure_overlay_network("cmpt-swarm-test", &labels)
+            .await
+            .unwrap();
         let alias = "echo.production.swarm-test.resource.internal";
         let spec = SwarmService {
             name: "cmpt-swarm-test-echo".into(),
@@ -123,7 +126,14 @@ fn the_runtime_runs_a_replicated_service_across_a_two_node_swarm() {
             "for ip in $(nslookup {alias} | sed -n 's/^Address:[[:space:]]*//p' | grep -v ':53$'); do echo | nc -w 3 $ip 7000; done | sort"
         );
         let answers = manager.docker_ok(&[
-            "run", "--rm", "--network", "cmpt-swarm-test", &image, "sh", "-c", &probe,
+            "run",
+            "--rm",
+            "--network",
+            "cmpt-swarm-test",
+            &image,
+            "sh",
+            "-c",
+            &probe,
         ]);
         let hosts: Vec<&str> = answers.lines().filter(|l| !l.is_empty()).collect();
         assert_eq!(hosts.len(), 2, "{answers}");
