@@ -247,10 +247,15 @@ impl Docker {
         }
     }
 
-    /// Removes the image reference `image` (untags; deletes layers no longer
-    /// used). A missing image is not an error; an image used by a container is.
+    /// Removes the image reference `image` (untags it; the image goes when
+    /// nothing else names it). Its untagged parents are kept (`noprune`):
+    /// they are build cache, which a build of the same context for another
+    /// environment on this engine may be using at this moment (removing it
+    /// fails that build with "failed to get digest"); `docker image prune`
+    /// reclaims them. A missing image is not an error; an image used by a
+    /// container is.
     pub async fn remove_image(&self, image: &str) -> Result<(), DockerError> {
-        let options = RemoveImageOptionsBuilder::default().build();
+        let options = RemoveImageOptionsBuilder::default().noprune(true).build();
         match self.client.remove_image(image, Some(options), None).await {
             Ok(_) => Ok(()),
             Err(e) if is_not_found(&e) => Ok(()),
@@ -262,9 +267,10 @@ impl Docker {
 impl Docker {
     /// Removes the image reference `image` unless a container (running or
     /// not) uses it: `Ok(false)` then, and the image stays. A missing image
-    /// counts as removed.
+    /// counts as removed. Its parents stay, as [`Docker::remove_image`]
+    /// says why.
     pub async fn remove_image_unless_used(&self, image: &str) -> Result<bool, DockerError> {
-        let options = RemoveImageOptionsBuilder::default().build();
+        let options = RemoveImageOptionsBuilder::default().noprune(true).build();
         match self.client.remove_image(image, Some(options), None).await {
             Ok(_) => Ok(true),
             Err(e) if is_not_found(&e) => Ok(true),
