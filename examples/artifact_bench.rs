@@ -54,10 +54,16 @@ fn main() {
             path: dir.path().join("target"),
         },
     };
-    let mut steps: Vec<(&str, Vec<f64>)> = ["encrypt", "checksum", "copy to target", "read back", "decrypt"]
-        .iter()
-        .map(|s| (*s, Vec::new()))
-        .collect();
+    let mut steps: Vec<(&str, Vec<f64>)> = [
+        "encrypt",
+        "checksum",
+        "copy to target",
+        "read back",
+        "decrypt",
+    ]
+    .iter()
+    .map(|s| (*s, Vec::new()))
+    .collect();
     for run in 0..3 {
         let timed = |f: &mut dyn FnMut()| {
             let t = Instant::now();
@@ -77,7 +83,10 @@ fn main() {
         steps[2].1.push(timed(&mut || {
             rt.block_on(async {
                 let mut store = Store::open("bench", &target).await.unwrap();
-                store.put(&format!("r{run}/dump.sql"), &sealed).await.unwrap();
+                store
+                    .put(&format!("r{run}/dump.sql"), &sealed)
+                    .await
+                    .unwrap();
             })
         }));
         steps[3].1.push(timed(&mut || {
