@@ -15,7 +15,7 @@ use futures_util::TryStreamExt;
 
 use super::{engine_error, is_not_found, label_filter_query, reason_of, Docker, DockerError};
 
-fn to_hash_map(map: &BTreeMap<String, String>) -> HashMap<String, String> {
+pub(super) fn to_hash_map(map: &BTreeMap<String, String>) -> HashMap<String, String> {
     map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
@@ -47,6 +47,19 @@ impl Docker {
         name: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<String, DockerError> {
+        self.ensure_network_with(name, labels, "bridge", false)
+            .await
+    }
+
+    /// [`Docker::ensure_network`] with another `driver` (`overlay` on a
+    /// swarm, `attachable` so that one-off containers can join it).
+    pub(super) async fn ensure_network_with(
+        &self,
+        name: &str,
+        labels: &BTreeMap<String, String>,
+        driver: &str,
+        attachable: bool,
+    ) -> Result<String, DockerError> {
         match self.client.inspect_network(name, None).await {
             Ok(network) => return Ok(network.id.unwrap_or_default()),
             Err(e) if is_not_found(&e) => {}
@@ -54,7 +67,8 @@ impl Docker {
         }
         let request = NetworkCreateRequest {
             name: name.to_string(),
-            driver: Some("bridge".to_string()),
+            driver: Some(driver.to_string()),
+            attachable: attachable.then_some(true),
             labels: Some(to_hash_map(labels)),
             ..NetworkCreateRequest::default()
         };

@@ -9,12 +9,13 @@
 use std::collections::{BTreeMap, HashMap};
 
 use bollard::models::{
-    EndpointSpec, EndpointSpecModeEnum, NetworkAttachmentConfig, NetworkCreateRequest, ServiceSpec,
-    ServiceSpecMode, ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec, TaskSpecPlacement,
+    EndpointSpec, EndpointSpecModeEnum, NetworkAttachmentConfig, ServiceSpec, ServiceSpecMode,
+    ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec, TaskSpecPlacement,
 };
 use bollard::query_parameters::{ListTasksOptionsBuilder, PushImageOptionsBuilder};
 use futures_util::TryStreamExt;
 
+use super::resources::to_hash_map;
 use super::{engine_error, is_not_found, reason_of, Docker, DockerError};
 
 /// This engine's place in a swarm.
@@ -55,10 +56,6 @@ pub struct SwarmTask {
     pub error: Option<String>,
 }
 
-fn to_hash_map(map: &BTreeMap<String, String>) -> HashMap<String, String> {
-    map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
-}
-
 impl Docker {
     /// This engine's node in a swarm; `None` when it is in none.
     pub async fn swarm_node(&self) -> Result<Option<SwarmNode>, DockerError> {
@@ -87,24 +84,8 @@ impl Docker {
         name: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<String, DockerError> {
-        match self.client.inspect_network(name, None).await {
-            Ok(network) => return Ok(network.id.unwrap_or_default()),
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(engine_error(format!("inspect network `{name}`"), &e)),
-        }
-        let request = NetworkCreateRequest {
-            name: name.to_string(),
-            driver: Some("overlay".to_string()),
-            attachable: Some(true),
-            labels: Some(to_hash_map(labels)),
-            ..NetworkCreateRequest::default()
-        };
-        let created = self
-            .client
-            .create_network(request)
+        self.ensure_network_with(name, labels, "overlay", true)
             .await
-            .map_err(|e| engine_error(format!("create overlay network `{name}`"), &e))?;
-        Ok(created.id)
     }
 
     /// Creates the swarm service `spec` describes. Returns its id.

@@ -181,7 +181,7 @@ fn start_node(n: u32, i: u32, bridge: &str, gateway: &str, registry: &str) -> No
     must(&["ip", "netns", "exec", &name, "sh", "-c", &inside]);
     let root = std::path::PathBuf::from(format!("/var/lib/compartment-test-{name}"));
     let _ = std::fs::remove_dir_all(&root);
-    std::fs::create_dir_all(root.join("etc")).unwrap();
+    std::fs::create_dir_all(&root).unwrap();
     let (_, driver) = sh(&["docker", "info", "-f", "{{.Driver}}"]);
     let config = root.join("daemon.json");
     // Address ranges nothing on this machine routes; the overlay networks'
@@ -197,29 +197,7 @@ fn start_node(n: u32, i: u32, bridge: &str, gateway: &str, registry: &str) -> No
     )
     .unwrap();
     let address = format!("tcp://{ip}:2375");
-    let script = format!(
-        "mount --bind {etc} /etc/docker && exec dockerd --config-file {config} --exec-root {exec} --pidfile {pid} -H unix://{sock} -H {address}",
-        etc = root.join("etc").display(),
-        config = config.display(),
-        exec = root.join("exec").display(),
-        pid = root.join("dockerd.pid").display(),
-        sock = root.join("docker.sock").display(),
-    );
-    let daemon = Command::new("nsenter")
-        .arg(format!("--net=/var/run/netns/{name}"))
-        .args([
-            "unshare",
-            "--mount",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            &script,
-        ])
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(root.join("dockerd.log")).unwrap())
-        .spawn()
-        .expect("dockerd starts");
+    let daemon = crate::host::dockerd(&name, &root, &format!("-H {address}"));
     Node {
         name,
         ip,

@@ -62,6 +62,39 @@ fn namespace() -> (String, u32, String) {
     (name, n, ns_ip)
 }
 
+/// `dockerd` in network namespace `netns`, in a mount namespace of its
+/// own with its own `/etc/docker` (dockerd 20.10 derives the engine ID from
+/// `/etc/docker/key.json`, and a second host must not share the first
+/// one's identity), configured by `root/daemon.json`, its socket, pid and
+/// log under `root`, listening as `listen` adds (`-H tcp://…`, TLS flags).
+pub fn dockerd(netns: &str, root: &std::path::Path, listen: &str) -> Child {
+    let etc = root.join("etc");
+    std::fs::create_dir_all(&etc).unwrap();
+    let script = format!(
+        "mount --bind {etc} /etc/docker && exec dockerd --config-file {config} --exec-root {exec} --pidfile {pid} -H unix://{sock} {listen}",
+        etc = etc.display(),
+        config = root.join("daemon.json").display(),
+        exec = root.join("exec").display(),
+        pid = root.join("dockerd.pid").display(),
+        sock = root.join("docker.sock").display(),
+    );
+    Command::new("nsenter")
+        .arg(format!("--net=/var/run/netns/{netns}"))
+        .args([
+            "unshare",
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(root.join("dockerd.log")).unwrap())
+        .spawn()
+        .expect("dockerd starts")
+}
+
 impl TestHost {
     /// A new host with the given test images loaded (none can be pulled).
     pub fn start(images: &[&str]) -> TestHost {
@@ -113,34 +146,7 @@ impl TestHost {
                 (format!("tcp://{ns_ip}:2376"), daemon, cli)
             }
         };
-        // Its own mount namespace with its own /etc/docker: dockerd 20.10
-        // derives the engine ID from /etc/docker/key.json, and a second
-        // host must not share the first one's identity.
-        let etc = root.join("etc");
-        std::fs::create_dir_all(&etc).unwrap();
-        let script = format!(
-            "mount --bind {etc} /etc/docker && exec dockerd --config-file {config} --exec-root {exec} --pidfile {pid} -H unix://{sock} -H {address}{tls_flags}",
-            etc = etc.display(),
-            config = config.display(),
-            exec = root.join("exec").display(),
-            pid = root.join("dockerd.pid").display(),
-            sock = root.join("docker.sock").display(),
-        );
-        let daemon = Command::new("nsenter")
-            .arg(format!("--net=/var/run/netns/{name}"))
-            .args([
-                "unshare",
-                "--mount",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                &script,
-            ])
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(root.join("dockerd.log")).unwrap())
-            .spawn()
-            .expect("dockerd starts");
+        let daemon = dockerd(&name, &root, &format!("-H {address}{tls_flags}"));
         let host = TestHost {
             name,
             address,
