@@ -340,13 +340,16 @@ pub async fn create(
         false,
     )
     .await
-    .map(|_| ());
+    // The checksums every copy is checked against; a backup whose
+    // artifacts cannot be read back is a failed one (never a record left
+    // `running`).
+    .and_then(|_| super::copies::checksums(&dir))
+    .map(|sums| record.checksums = sums);
     record.finished_at = Some(format_time(Utc::now().max(now)));
     match &result {
         Ok(()) => {
             record.status = "succeeded".into();
             record.encrypted_with = cx.backup_key.as_ref().map(SecretKey::fingerprint);
-            record.checksums = super::copies::checksums(&dir)?;
         }
         Err(e) => {
             record.status = "failed".into();

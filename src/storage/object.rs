@@ -89,7 +89,11 @@ pub(super) async fn put(op: &Operator, key: &str, file: &mut tokio::fs::File) ->
             return Err(failed("writing", key)(e));
         }
     }
-    w.close().await.map_err(failed("writing", key))?;
+    if let Err(e) = w.close().await {
+        // No unfinished multipart upload left behind on the bucket.
+        let _ = w.abort().await;
+        return Err(failed("writing", key)(e));
+    }
     Ok(finish(hash, bytes))
 }
 
