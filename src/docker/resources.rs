@@ -19,10 +19,11 @@ pub(super) fn to_hash_map(map: &BTreeMap<String, String>) -> HashMap<String, Str
     map.iter().map(|(k, v)| (k.clone(), v.clone())).collect()
 }
 
-/// Splits an image reference into the `fromImage`/`tag` pair of a pull:
+/// Splits an image reference into the `fromImage`/`tag` pair of a pull (and
+/// the name/tag pair of a push):
 /// `repo[:tag]` (tag defaults to `latest`, so one tag is pulled, not all) or
 /// `repo@digest` (pulled as is).
-fn pull_reference(image: &str) -> (String, Option<String>) {
+pub(super) fn pull_reference(image: &str) -> (String, Option<String>) {
     if image.contains('@') {
         return (image.to_string(), None);
     }

@@ -175,12 +175,11 @@ impl Docker {
     /// Pushes `image` (`registry/name:tag`) to its registry, so that every
     /// node can pull it.
     pub async fn push_image(&self, image: &str) -> Result<(), DockerError> {
-        let (name, tag) = match image.rsplit_once(':').filter(|(_, t)| !t.contains('/')) {
-            Some((n, t)) => (n, t),
-            None => (image, "latest"),
-        };
-        let options = PushImageOptionsBuilder::default().tag(tag).build();
-        let mut stream = self.client.push_image(name, Some(options), None);
+        let (name, tag) = super::resources::pull_reference(image);
+        let options = PushImageOptionsBuilder::default()
+            .tag(tag.as_deref().unwrap_or("latest"))
+            .build();
+        let mut stream = self.client.push_image(&name, Some(options), None);
         let failed = |reason: String| DockerError::Engine {
             action: format!("push image `{image}`"),
             reason,

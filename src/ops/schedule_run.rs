@@ -28,7 +28,7 @@ pub struct Report {
     pub verified: Vec<Ran>,
     /// Each scheduled backup whose verification failed (recorded on it).
     #[serde(rename = "verifyFailed")]
-    pub verify_failed: Vec<VerifyFailed>,
+    pub verify_failed: Vec<BackupFailed>,
     /// Each record retention cleaned.
     pub cleaned: Vec<Cleaned>,
     /// Each copy made to a backup target (new backups, and retries of
@@ -41,7 +41,7 @@ pub struct Report {
     /// Each record retention selected but kept because deleting one of its
     /// copies failed.
     #[serde(rename = "cleanFailed")]
-    pub clean_failed: Vec<VerifyFailed>,
+    pub clean_failed: Vec<BackupFailed>,
 }
 
 impl Report {
@@ -80,8 +80,10 @@ pub struct Copied {
     pub error: Option<String>,
 }
 
+/// A backup one step of a run failed for: its verification, or the
+/// deletion of one of its copies.
 #[derive(Debug, Serialize)]
-pub struct VerifyFailed {
+pub struct BackupFailed {
     pub resource: String,
     pub backup: String,
     pub error: String,
@@ -260,7 +262,7 @@ pub async fn run_due(
                 Ok(()) => {}
                 Err(e @ OpsError::Store(_)) => return Err(e),
                 Err(e) => {
-                    report.clean_failed.push(VerifyFailed {
+                    report.clean_failed.push(BackupFailed {
                         resource: name.clone(),
                         backup: id,
                         error: e.to_string(),
@@ -342,12 +344,12 @@ async fn verify_one(
             backup: id.into(),
         }),
         Err(e @ OpsError::Store(_)) => return Err(e),
-        Err(OpsError::VerifyFailed { reason, .. }) => report.verify_failed.push(VerifyFailed {
+        Err(OpsError::VerifyFailed { reason, .. }) => report.verify_failed.push(BackupFailed {
             resource: resource.into(),
             backup: id.into(),
             error: reason,
         }),
-        Err(e) => report.verify_failed.push(VerifyFailed {
+        Err(e) => report.verify_failed.push(BackupFailed {
             resource: resource.into(),
             backup: id.into(),
             error: e.to_string(),

@@ -92,21 +92,7 @@ impl Session {
     }
 
     pub(super) async fn put(&mut self, key: &str, file: &mut tokio::fs::File) -> Result<Moved> {
-        let path = self.path(key);
-        if let Some(parent) = path.parent() {
-            self.make_dirs(parent).await?;
-        }
-        // Written beside its final name and renamed once complete.
-        let partial = PathBuf::from(format!("{}.partial", path.display()));
-        let mut out = self
-            .sftp
-            .options()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&partial)
-            .await
-            .map_err(failed("writing", &partial))?;
+        let (mut out, partial, path) = self.create_partial(key).await?;
         let mut hash = Sha256::new();
         let mut bytes = 0u64;
         loop {
@@ -121,9 +107,43 @@ impl Session {
                 .await
                 .map_err(failed("writing", &partial))?;
         }
-        out.close().await.map_err(failed("writing", &partial))?;
-        self.replace(&partial, &path).await?;
+        self.complete(out, &partial, &path).await?;
         Ok(finish(hash, bytes))
+    }
+
+    /// Opens `<key>.partial` for writing (its directories made): a file is
+    /// written beside its final name and renamed once complete. The open
+    /// file, the partial name and the final one.
+    async fn create_partial(
+        &mut self,
+        key: &str,
+    ) -> Result<(openssh_sftp_client::file::File, PathBuf, PathBuf)> {
+        let path = self.path(key);
+        if let Some(parent) = path.parent() {
+            self.make_dirs(parent).await?;
+        }
+        let partial = PathBuf::from(format!("{}.partial", path.display()));
+        let out = self
+            .sftp
+            .options()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(&partial)
+            .await
+            .map_err(failed("writing", &partial))?;
+        Ok((out, partial, path))
+    }
+
+    /// Closes a partial file and renames it to its final name.
+    async fn complete(
+        &mut self,
+        out: openssh_sftp_client::file::File,
+        partial: &Path,
+        path: &Path,
+    ) -> Result<()> {
+        out.close().await.map_err(failed("writing", partial))?;
+        self.replace(partial, path).await
     }
 
     /// Renames `from` to `to`, replacing `to` (plain SFTP rename refuses
@@ -138,21 +158,11 @@ impl Session {
     }
 
     pub(super) async fn put_bytes(&mut self, key: &str, bytes: &[u8]) -> Result<()> {
-        let path = self.path(key);
-        if let Some(parent) = path.parent() {
-            self.make_dirs(parent).await?;
-        }
-        let partial = PathBuf::from(format!("{}.partial", path.display()));
-        let mut out = self
-            .sftp
-            .create(&partial)
-            .await
-            .map_err(failed("writing", &partial))?;
+        let (mut out, partial, path) = self.create_partial(key).await?;
         out.write_all(bytes)
             .await
             .map_err(failed("writing", &partial))?;
-        out.close().await.map_err(failed("writing", &partial))?;
-        self.replace(&partial, &path).await
+        self.complete(out, &partial, &path).await
     }
 
     pub(super) async fn get(&mut self, key: &str, to: &mut tokio::fs::File) -> Result<Moved> {

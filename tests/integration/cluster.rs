@@ -208,15 +208,9 @@ fn start_node(n: u32, i: u32, bridge: &str, gateway: &str, registry: &str) -> No
 }
 
 fn wait_ready(node: &Node) {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(90) {
-        if node.docker(&["info", "-f", "{{.ID}}"]).0 {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(300));
-    }
-    let log = std::fs::read_to_string(node.root.join("dockerd.log")).unwrap_or_default();
-    panic!("node {} did not answer within 90 s:\n{log}", node.name);
+    crate::host::wait_for_dockerd(&format!("node {}", node.name), &node.root, || {
+        node.docker(&["info", "-f", "{{.ID}}"]).0
+    });
 }
 
 impl Drop for Swarm {

@@ -62,6 +62,20 @@ fn namespace() -> (String, u32, String) {
     (name, n, ns_ip)
 }
 
+/// Waits up to 90 s for a dockerd started by [`dockerd`] to answer
+/// (`answers`); panics with `what` and its log under `root` otherwise.
+pub fn wait_for_dockerd(what: &str, root: &std::path::Path, answers: impl Fn() -> bool) {
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(90) {
+        if answers() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let log = std::fs::read_to_string(root.join("dockerd.log")).unwrap_or_default();
+    panic!("{what} did not answer within 90 s:\n{log}");
+}
+
 /// `dockerd` in network namespace `netns`, in a mount namespace of its
 /// own with its own `/etc/docker` (dockerd 20.10 derives the engine ID from
 /// `/etc/docker/key.json`, and a second host must not share the first
@@ -185,15 +199,9 @@ impl TestHost {
     }
 
     fn wait_ready(&self) {
-        let started = Instant::now();
-        while started.elapsed() < Duration::from_secs(90) {
-            if self.docker(&["info", "-f", "{{.ID}}"]).0 {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(300));
-        }
-        let log = std::fs::read_to_string(self.root.join("dockerd.log")).unwrap_or_default();
-        panic!("the test host's dockerd did not answer within 90 s:\n{log}");
+        wait_for_dockerd("the test host's dockerd", &self.root, || {
+            self.docker(&["info", "-f", "{{.ID}}"]).0
+        });
     }
 
     fn load(&self, image: &str) {
