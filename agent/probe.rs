@@ -3,7 +3,8 @@
 //! machine's, so that readiness waits and lifecycle hooks reach containers
 //! from inside the network (their addresses are not routable from the
 //! workstation). A single static file, built by build.rs with rustc and
-//! shipped inside compartment; it talks only to the address it is given.
+//! shipped inside compartment; it talks only to the address it is given
+//! (or the host name: a swarm service's alias).
 //!
 //!   wait tcp IP PORT TIMEOUT_MS
 //!   wait http IP PORT PATH EXPECT TIMEOUT_MS     (EXPECT 0: any 2xx)
@@ -16,7 +17,7 @@
 //! 4 KiB of the body (exit 0), or `error: REASON` (exit 2).
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 const ATTEMPT: Duration = Duration::from_secs(1);
@@ -40,10 +41,20 @@ fn main() {
     std::process::exit(code);
 }
 
+/// `ip` may also be a host name (a swarm service's alias, resolved by the
+/// network's DNS: one of its tasks).
 fn address(ip: &str, port: &str) -> Result<SocketAddr, String> {
-    format!("{ip}:{port}")
+    if let Ok(addr) = format!("{ip}:{port}").parse() {
+        return Ok(addr);
+    }
+    let port: u16 = port
         .parse()
-        .map_err(|_| format!("`{ip}:{port}` is not an address"))
+        .map_err(|_| format!("`{port}` is not a port"))?;
+    (ip, port)
+        .to_socket_addrs()
+        .map_err(|e| format!("cannot resolve `{ip}`: {e}"))?
+        .next()
+        .ok_or_else(|| format!("`{ip}` resolves to no address"))
 }
 
 fn connect(ip: &str, port: &str, timeout: Duration) -> Result<TcpStream, String> {

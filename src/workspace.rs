@@ -3,6 +3,7 @@
 //! environment's state and the project-wide state of global instances.
 
 use crate::diagnostics::{Diagnostics, Sources};
+use crate::docker::{Docker, DockerError};
 use crate::project::{self, Project};
 use crate::state::store::{StateStore, StoreError};
 use crate::state::State;
@@ -187,6 +188,47 @@ impl Workspace {
             true => None,
             false => self.state.engine_id(),
         }
+    }
+
+    /// Whether the environment runs on a swarm (`orchestrator: swarm`).
+    pub fn on_swarm(&self) -> bool {
+        on_swarm(&self.project, &self.env)
+    }
+
+    /// Connects to the environment's engine (refusing another than the
+    /// one its state recorded), in swarm mode for a swarm environment.
+    pub async fn connect(&self) -> Result<Docker, DockerError> {
+        connect(
+            &self.project,
+            &self.env,
+            self.remote(),
+            self.required_engine(),
+        )
+        .await
+    }
+}
+
+/// Whether environment `env` of `project` runs on a swarm.
+pub fn on_swarm(project: &Project, env: &str) -> bool {
+    project
+        .compartment
+        .environments
+        .get(env)
+        .is_some_and(|e| e.orchestrator == crate::descriptor::model::Orchestrator::Swarm)
+}
+
+/// Connects to engine `remote` (refusing another than `required`), in
+/// swarm mode when environment `env` runs on a swarm.
+pub async fn connect(
+    project: &Project,
+    env: &str,
+    remote: Option<&str>,
+    required: Option<(&str, &str)>,
+) -> Result<Docker, DockerError> {
+    let docker = Docker::connect_checked(remote, required).await?;
+    match on_swarm(project, env) {
+        true => docker.into_swarm().await,
+        false => Ok(docker),
     }
 }
 

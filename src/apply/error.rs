@@ -12,8 +12,6 @@ use thiserror::Error;
 /// Why `apply` stopped before (or instead of) executing a plan.
 #[derive(Debug, Error)]
 pub enum ApplyError {
-    #[error("environment `{env}` runs on a swarm (`orchestrator: swarm` in compartment.yml): this version of compartment validates and plans a swarm environment but does not apply one yet; nothing was changed")]
-    SwarmNotYet { env: String },
     #[error("the plan is blocked by {count} change(s); nothing was applied")]
     Blocked { count: usize },
     #[error(
@@ -89,6 +87,8 @@ pub enum StepError {
     Secret(#[from] SecretError),
     #[error("the environment has no hook secret yet")]
     NoHookSecret,
+    #[error("no node of the swarm can take a task (none is ready and active: `docker node ls` on a manager)")]
+    NoSwarmNode,
     /// The step's task panicked (a bug); its dependents are skipped.
     #[error("{0}")]
     Panicked(String),

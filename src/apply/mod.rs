@@ -20,6 +20,7 @@ pub mod releases;
 pub mod rollout;
 pub mod run;
 pub mod steps;
+pub mod swarm;
 pub mod teardown;
 
 pub use error::{ApplyError, StepError};

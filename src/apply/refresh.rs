@@ -87,7 +87,10 @@ pub async fn detect(
         }
     }
     unrecorded(&objects, &containers, state, &mut drift);
-    for (name, r) in &state.resources {
+    // A swarm's volumes live on the nodes their resources are pinned to,
+    // out of the manager's sight: they are not compared.
+    let resources = state.resources.iter().filter(|_| !docker.on_swarm());
+    for (name, r) in resources {
         let missing: Vec<String> = r
             .volumes
             .values()
@@ -197,6 +200,6 @@ pub async fn drift(
     state: &State,
     (remote, required): (Option<&str>, Option<(&str, &str)>),
 ) -> Result<Drift, DockerError> {
-    let docker = Docker::connect_checked(remote, required).await?;
+    let docker = crate::workspace::connect(project, env, remote, required).await?;
     detect(&docker, &project.compartment.name, env, state).await
 }

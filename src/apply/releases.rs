@@ -29,7 +29,10 @@ pub async fn source(sh: &Shared, state: &State, change: &Change) -> Result<Sourc
         let context = sh.project.contexts.get(name).cloned().unwrap_or_default();
         return Ok(Source {
             def: sh.project.compartment.services[name].clone(),
-            image: naming::service_image(sh.project_name(), name, &context),
+            image: super::swarm::registry_image(
+                sh,
+                naming::service_image(sh.project_name(), name, &context),
+            ),
             context,
             rollback: false,
         });

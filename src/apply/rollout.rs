@@ -37,6 +37,17 @@ pub async fn service_container(
     how: &Rollout<'_>,
 ) -> Result<(String, String, bool, bool), StepError> {
     spec.stop_timeout = Some(how.grace_secs);
+    // On a swarm, the swarm's own rolling update starts each new task
+    // first (and rolls back a failed update).
+    if sh.docker.on_swarm() {
+        let existed = sh.docker.inspect_container(&spec.name).await?.is_some();
+        let name = spec.name.clone();
+        let (id, hash, recreated) = converge_container(sh, address, spec, action).await?;
+        if let Some(probe) = readiness_probe(sh, &name, how.declared, how.ingress).await? {
+            wait_ready(sh, address, &name, &probe).await?;
+        }
+        return Ok((id, hash, recreated, recreated && existed));
+    }
     let hash = steps::config_hash(&spec);
     // A leftover of an interrupted replace never finished: it goes.
     let next = format!("{}-next", spec.name);

@@ -106,22 +106,8 @@ pub async fn run(req: ApplyRequest, ui: &mut impl Ui) -> Result<ApplyReport, App
     if let Mode::Destroy { .. } = mode {
         grant.check(crate::access::Command::Destroy)?;
     }
-    let swarm = ws
-        .project
-        .compartment
-        .environments
-        .get(&ws.env)
-        .is_some_and(|e| e.orchestrator == crate::descriptor::model::Orchestrator::Swarm);
-    if swarm {
-        return Err(ApplyError::SwarmNotYet {
-            env: ws.env.clone(),
-        });
-    }
     let _locks = lock(&ws)?;
-    let docker = until_interrupted(&interrupt, async {
-        Ok(Docker::connect_checked(ws.remote(), ws.required_engine()).await?)
-    })
-    .await?;
+    let docker = until_interrupted(&interrupt, async { Ok(ws.connect().await?) }).await?;
     // A targeted plan file applies its own scope.
     let targets = saved.as_ref().map_or(targets, |s| s.targets.clone());
     let plan = plan_live(&docker, &ws, &mode).await?.targeted(&targets)?;

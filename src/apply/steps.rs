@@ -10,7 +10,7 @@ use super::hooks;
 use super::naming;
 use super::progress::Progress;
 use crate::descriptor::model::{Readiness, ResourceDef, DEFAULT_STOP_GRACE_SECS};
-use crate::docker::{labels, ContainerSpec, Docker, Mount, Probe};
+use crate::docker::{labels, ContainerSpec, Docker, Mount, Probe, Replication};
 use crate::plan::{Action, Change};
 use crate::project::Project;
 use crate::state::secrets::SecretKey;
@@ -284,6 +284,12 @@ pub fn config_hash(spec: &ContainerSpec) -> String {
     if let Some(t) = spec.stop_timeout {
         v["stopTimeout"] = t.into();
     }
+    if let Some(r) = &spec.replication {
+        v["replication"] = serde_json::json!({
+            "replicas": r.replicas, "constraints": r.constraints,
+            "startFirst": r.start_first, "health": r.health,
+        });
+    }
     crate::support::digest::sha256_hex(v.to_string().as_bytes())[..32].to_string()
 }
 
@@ -299,6 +305,9 @@ pub(super) async fn converge_container(
     spec.labels
         .insert(labels::DEFINITION_HASH.into(), hash.clone());
     let force = action == Action::Replace;
+    if sh.docker.on_swarm() {
+        return super::swarm::converge_service(sh, address, spec, &hash, force).await;
+    }
     if action == Action::Create {
         // Usually nothing is there yet: create directly, and look only when
         // a container of that name already exists.
@@ -406,6 +415,11 @@ pub async fn readiness_probe(
     ingress: Option<u16>,
 ) -> Result<Option<(Probe, u64)>, StepError> {
     if let Some(r) = declared {
+        // On a swarm, a command is the tasks' health check (it runs where
+        // they run): a running task has passed it.
+        if sh.docker.on_swarm() && r.kind == "command" {
+            return Ok(Some((Probe::Health, r.timeout_ms)));
+        }
         return Ok(Some(declared_probe(r)));
     }
     if sh.docker.has_healthcheck(container).await? {
@@ -598,6 +612,10 @@ pub async fn converge_resource(
     if let Err(e) = retire_renamed(sh, &address, prior, &cname).await {
         return fail(updates, e);
     }
+    let node = match super::swarm::place_resource(sh, state, &name, &def, &mut spec).await {
+        Ok(n) => n,
+        Err(e) => return fail(updates, e),
+    };
     let (id, hash, recreated) = match converge_container(sh, &address, spec, action).await {
         Ok(x) => x,
         Err(e) => return fail(updates, e),
@@ -630,6 +648,7 @@ pub async fn converge_resource(
             },
             volumes,
             origin,
+            node,
         }),
     ));
     StepResult {
@@ -774,9 +793,26 @@ async fn ensure_service_image(
     image: &str,
     runtime: &BTreeMap<String, String>,
 ) -> Result<(), StepError> {
-    if sh.docker.image_exists(image).await? {
-        return Ok(());
+    if !sh.docker.image_exists(image).await? {
+        build_service_image(sh, address, name, image, runtime).await?;
     }
+    // Every node of a swarm pulls it from the registry (a push of layers
+    // the registry has is quick).
+    if sh.docker.on_swarm() {
+        sh.progress.step(address, &format!("pushing {image}"));
+        sh.docker.push_image(image).await?;
+    }
+    Ok(())
+}
+
+/// Builds the service's image `image` from its context.
+async fn build_service_image(
+    sh: &Shared,
+    address: &str,
+    name: &str,
+    image: &str,
+    runtime: &BTreeMap<String, String>,
+) -> Result<(), StepError> {
     sh.progress.step(address, &format!("building {image}"));
     let def = &sh.project.compartment.services[name];
     let args: BTreeMap<String, String> = def
@@ -860,6 +896,12 @@ pub async fn service(sh: Arc<Shared>, state: Arc<State>, change: Change) -> Step
     spec.aliases = vec![naming::service_host(&p, &sh.env, &name)];
     spec.exposed_ports = def.ingress.iter().map(|i| i.port).collect();
     spec.restart = Some("unless-stopped".into());
+    spec.replication = sh.docker.on_swarm().then(|| Replication {
+        replicas: u64::from(def.replicas.unwrap_or(1)),
+        constraints: Vec::new(),
+        start_first: true,
+        health: super::swarm::health_command(def.readiness.as_ref()),
+    });
     let prior = state
         .services
         .get(&name)

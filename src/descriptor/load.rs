@@ -26,6 +26,7 @@ const SERVICE: &[&str] = &[
     "readiness",
     "stopGracePeriod",
     "keepReleases",
+    "replicas",
 ];
 const RESOURCE: &[&str] = &[
     "preset",
@@ -349,7 +350,11 @@ fn service(cx: &mut Cx, node: &Node, path: &str) -> Option<ServiceDef> {
         readiness: None,
         stop_grace_period: None,
         keep_releases: None,
+        replicas: None,
     };
+    if let Some(n) = f.get("replicas") {
+        s.replicas = cx.integer(n, &f.path("replicas"), 1, 100).map(|k| k as u32);
+    }
     if let Some(n) = f.get("keepReleases") {
         s.keep_releases = cx
             .integer(n, &f.path("keepReleases"), 0, 20)

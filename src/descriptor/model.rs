@@ -193,6 +193,10 @@ pub struct ServiceDef {
         skip_serializing_if = "Option::is_none"
     )]
     pub keep_releases: Option<u32>,
+    /// How many tasks run the service on a swarm (1 when `None`); a plain
+    /// engine runs one container, and the plan refuses more.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
 }
 
 /// Docker's own default stop timeout.

@@ -121,7 +121,12 @@ impl Docker {
     /// Creates and starts a container from `spec`; returns its id. Fails with
     /// [`DockerError::ContainerExists`] if the name is taken (the caller
     /// removes the old one first). A container that fails to start is removed.
+    /// On a swarm, the swarm service of `spec` is created (or updated) and
+    /// its tasks waited for.
     pub async fn create_and_start(&self, spec: &ContainerSpec) -> Result<String, DockerError> {
+        if self.on_swarm() {
+            return self.deploy_service(spec, false).await;
+        }
         let id = self.create_container(spec).await?;
         if let Err(e) = self.client.start_container(&id, None).await {
             let _ = self.remove_container(&id, true).await;
@@ -132,7 +137,11 @@ impl Docker {
 
     /// Removes a container (and its anonymous volumes, never named ones);
     /// `force` kills it first if running. A missing container is not an error.
+    /// On a swarm, the swarm service of that name goes first, with its tasks.
     pub async fn remove_container(&self, name_or_id: &str, force: bool) -> Result<(), DockerError> {
+        if self.on_swarm() {
+            self.remove_service_and_wait(name_or_id).await?;
+        }
         let options = RemoveContainerOptionsBuilder::default()
             .force(force)
             .v(true)
@@ -154,6 +163,10 @@ impl Docker {
     /// Stops a container, killing it after `timeout_secs`. Stopping a stopped
     /// container is fine; a missing one is [`DockerError::NoSuchContainer`].
     pub async fn stop_container(&self, name: &str, timeout_secs: u32) -> Result<(), DockerError> {
+        // A swarm service's tasks stop when it is removed or updated.
+        if self.on_swarm() && self.inspect_service_info(name).await?.is_some() {
+            return Ok(());
+        }
         let t = i32::try_from(timeout_secs).unwrap_or(i32::MAX);
         let options = StopContainerOptionsBuilder::default().t(t).build();
         match self.client.stop_container(name, Some(options)).await {
@@ -190,6 +203,10 @@ impl Docker {
 
     /// Starts an existing container (a running one is left alone).
     pub async fn start_container(&self, name: &str) -> Result<(), DockerError> {
+        // The swarm keeps a service's tasks running.
+        if self.on_swarm() && self.inspect_service_info(name).await?.is_some() {
+            return Ok(());
+        }
         match self.client.start_container(name, None).await {
             Ok(()) => Ok(()),
             Err(e) if is_not_found(&e) => Err(no_such(name)),
@@ -198,10 +215,16 @@ impl Docker {
     }
 
     /// Everything the engine reports about a container; `None` if missing.
+    /// On a swarm, a swarm service of that name comes first.
     pub async fn inspect_container(
         &self,
         name: &str,
     ) -> Result<Option<ContainerInfo>, DockerError> {
+        if self.on_swarm() {
+            if let Some(service) = self.inspect_service_info(name).await? {
+                return Ok(Some(service));
+            }
+        }
         match self.client.inspect_container(name, None).await {
             Ok(c) => Ok(Some(ContainerInfo::from_inspect(c))),
             Err(e) if is_not_found(&e) => Ok(None),
@@ -211,10 +234,15 @@ impl Docker {
 
     /// All containers (running or not) carrying all `label_filters`, sorted by
     /// name, from one list call: no env and no restart policy are filled in.
+    /// On a swarm, the swarm services carrying them come too.
     pub async fn list_containers(
         &self,
         label_filters: &[(&str, &str)],
     ) -> Result<Vec<ContainerInfo>, DockerError> {
+        let mut services = match self.on_swarm() {
+            true => self.list_service_infos(label_filters).await?,
+            false => Vec::new(),
+        };
         let options = ListContainersOptionsBuilder::default()
             .all(true)
             .filters(&label_filter_query(label_filters))
@@ -228,12 +256,15 @@ impl Docker {
             .into_iter()
             .map(ContainerInfo::from_summary)
             .collect();
+        infos.append(&mut services);
         infos.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(infos)
     }
 
     /// The container's IP address on `network`; `None` if the container is
-    /// missing, not attached to it, or has no address (not running).
+    /// missing, not attached to it, or has no address (not running). On a
+    /// swarm, a service's address is its alias (its running tasks by DNS
+    /// round robin, reached from the probe agent on the overlay).
     pub async fn container_ip(
         &self,
         name: &str,
@@ -302,7 +333,11 @@ impl Docker {
             .follow(follow)
             .tail(&tail)
             .build();
-        let mut stream = self.client.logs(name, Some(options));
+        let service = self.on_swarm() && self.inspect_service_info(name).await?.is_some();
+        let mut stream = match service {
+            true => self.client.service_logs(name, Some(options)).boxed(),
+            false => self.client.logs(name, Some(options)).boxed(),
+        };
         let mut lines = LineSplitter::default();
         while let Some(chunk) = stream.next().await {
             match chunk {

@@ -80,6 +80,15 @@ pub enum DockerError {
     #[error("invalid container specification for `{name}`: {reason}")]
     InvalidSpec { name: String, reason: String },
 
+    /// A swarm environment's engine does not manage a swarm.
+    #[error("the engine at {address} cannot run a swarm environment: {why}")]
+    NotSwarmManager { address: String, why: String },
+
+    /// A swarm service did not reach its declared tasks, or its update
+    /// failed (and was rolled back when it could be).
+    #[error("swarm service `{service}` {what}")]
+    ServiceFailed { service: String, what: String },
+
     /// Any other refusal or failure reported by the engine.
     #[error("the Docker engine failed to {action}: {reason}")]
     Engine { action: String, reason: String },

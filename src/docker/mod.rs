@@ -22,6 +22,7 @@ mod probe;
 mod resources;
 mod spec;
 mod swarm;
+mod swarm_spec;
 pub mod target;
 
 use std::time::Duration;
@@ -31,8 +32,8 @@ pub use exec::ExecOutput;
 pub use files::{DirFiles, Seal, Unseal};
 pub use http::{HttpAnswer, HttpRequest};
 pub use probe::Probe;
-pub use spec::{ContainerInfo, ContainerSpec, Mount, MountSource, RunOutcome};
-pub use swarm::{SwarmNode, SwarmService, SwarmTask};
+pub use spec::{ContainerInfo, ContainerSpec, Mount, MountSource, Replication, RunOutcome};
+pub use swarm::{SwarmNode, SwarmNodeInfo, SwarmService, SwarmTask};
 
 use error::one_line;
 
@@ -67,6 +68,9 @@ pub struct Docker {
     address: String,
     /// How network probes and hooks reach containers.
     reach: agent::Reach,
+    /// The manager this connection deploys through, for a swarm
+    /// environment ([`Docker::into_swarm`]).
+    swarm: Option<SwarmNode>,
     /// The ssh process of an `ssh://` engine, alive as long as a clone is.
     _tunnel: Option<std::sync::Arc<target::Tunnel>>,
 }
@@ -162,6 +166,7 @@ impl Docker {
             client,
             address: address.to_string(),
             reach: reach_for(address),
+            swarm: None,
             _tunnel: None,
         })
     }

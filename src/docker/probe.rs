@@ -252,6 +252,14 @@ impl Docker {
     }
 
     async fn health_attempt(&self, container: &str) -> Result<Attempt, DockerError> {
+        // A swarm task with a health check runs only once it passes.
+        if self.on_swarm() {
+            return Ok(match self.inspect_container(container).await? {
+                Some(c) if c.running => Ok(()),
+                Some(c) => Err(format!("no task running ({})", c.status)),
+                None => Err("the service is gone".into()),
+            });
+        }
         let Some((status, output)) = self.health(container).await? else {
             return Ok(Err("the image declares no HEALTHCHECK".into()));
         };
@@ -294,6 +302,9 @@ impl Docker {
 
     /// `Some(why)` when the container is not running and not restarting.
     async fn stopped(&self, container: &str) -> Result<Option<String>, DockerError> {
+        if self.on_swarm() {
+            return self.service_stopped(container).await;
+        }
         let Some(info) = self.inspect_container(container).await? else {
             return Ok(Some("the container is gone".into()));
         };

@@ -43,13 +43,22 @@ pub(super) fn pull_reference(image: &str) -> (String, Option<String>) {
 impl Docker {
     /// Creates the bridge network `name` with `labels`, or reuses an existing
     /// network of that name (its labels are left as they are). Returns its id.
+    /// On a swarm, an attachable overlay network (the probe agent joins it).
     pub async fn ensure_network(
         &self,
         name: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<String, DockerError> {
-        self.ensure_network_with(name, labels, "bridge", false)
-            .await
+        match self.on_swarm() {
+            true => {
+                self.ensure_network_with(name, labels, "overlay", true)
+                    .await
+            }
+            false => {
+                self.ensure_network_with(name, labels, "bridge", false)
+                    .await
+            }
+        }
     }
 
     /// [`Docker::ensure_network`] with another `driver` (`overlay` on a
@@ -139,6 +148,11 @@ impl Docker {
         name: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<(), DockerError> {
+        // On a swarm, the node a task lands on creates its volumes (with
+        // the labels of its mount).
+        if self.on_swarm() {
+            return Ok(());
+        }
         match self.client.inspect_volume(name).await {
             Ok(_) => return Ok(()),
             Err(e) if is_not_found(&e) => {}
@@ -162,6 +176,12 @@ impl Docker {
         let options = RemoveVolumeOptionsBuilder::default().force(false).build();
         match self.client.remove_volume(name, Some(options)).await {
             Ok(()) => Ok(()),
+            // A swarm node's volume is on that node, out of this
+            // connection's reach: never reported removed when it was not.
+            Err(e) if is_not_found(&e) && self.on_swarm() => Err(DockerError::Engine {
+                action: format!("remove volume `{name}`"),
+                reason: "it is not on the swarm manager this connection reaches; a volume lives on the node its resource was pinned to: remove it there (`docker volume rm` on that node)".into(),
+            }),
             Err(e) if is_not_found(&e) => Ok(()),
             Err(e) => Err(engine_error(format!("remove volume `{name}`"), &e)),
         }

@@ -39,6 +39,23 @@ pub struct ContainerSpec {
     /// Seconds `docker stop` waits after SIGTERM before SIGKILL (the
     /// engine's default, 10, when `None`).
     pub stop_timeout: Option<u32>,
+    /// How it runs on a swarm (a plain engine ignores it).
+    pub replication: Option<Replication>,
+}
+
+/// How a [`ContainerSpec`] runs as a swarm service.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Replication {
+    pub replicas: u64,
+    /// Placement constraints (`node.id==…`).
+    pub constraints: Vec<String>,
+    /// An update starts each new task before its old one stops (services);
+    /// otherwise the old one stops first (a resource never has two tasks
+    /// writing one volume).
+    pub start_first: bool,
+    /// A command the swarm runs in each task as its health check: a task
+    /// counts as running only once it passes.
+    pub health: Option<Vec<String>>,
 }
 
 impl ContainerSpec {

@@ -12,11 +12,17 @@ use bollard::models::{
     EndpointSpec, EndpointSpecModeEnum, NetworkAttachmentConfig, ServiceSpec, ServiceSpecMode,
     ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec, TaskSpecPlacement,
 };
-use bollard::query_parameters::{ListTasksOptionsBuilder, PushImageOptionsBuilder};
+use bollard::query_parameters::{
+    ListTasksOptionsBuilder, PushImageOptionsBuilder, UpdateServiceOptions,
+};
 use futures_util::TryStreamExt;
+use std::time::{Duration, Instant};
 
 use super::resources::to_hash_map;
-use super::{engine_error, is_not_found, reason_of, Docker, DockerError};
+use super::swarm_spec::{service_info, service_spec};
+use super::{
+    engine_error, is_not_found, reason_of, ContainerInfo, ContainerSpec, Docker, DockerError,
+};
 
 /// This engine's place in a swarm.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -190,5 +196,319 @@ impl Docker {
             }
         }
         Ok(())
+    }
+}
+
+/// A node a task can be placed on.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SwarmNodeInfo {
+    pub id: String,
+    pub hostname: String,
+    /// Tasks the swarm wants running there now.
+    pub tasks: usize,
+}
+
+/// How long a deploy waits for a service's tasks to run.
+const CONVERGE: Duration = Duration::from_secs(300);
+/// The pause between two looks at a service's tasks.
+const POLL: Duration = Duration::from_millis(500);
+/// Failed tasks of a deploy, with none running, that end its wait.
+const FAILED_TASKS: usize = 3;
+
+impl Docker {
+    /// This connection for a swarm environment: containers become swarm
+    /// services (see `swarm_spec`), networks attachable overlays, and
+    /// probes and hooks go through the agent. Refuses an engine that does
+    /// not manage a swarm.
+    pub async fn into_swarm(mut self) -> Result<Docker, DockerError> {
+        let refuse = |why: &str| DockerError::NotSwarmManager {
+            address: self.address.clone(),
+            why: why.to_string(),
+        };
+        match self.swarm_node().await? {
+            Some(node) if node.manager => {
+                self.swarm = Some(node);
+                self.reach = super::agent::Reach::Engine;
+                Ok(self)
+            }
+            Some(_) => Err(refuse("it is a worker of its swarm; point the environment's `remote` at a manager (`docker node ls` there lists them)")),
+            None => Err(refuse("it is not part of a swarm (`docker swarm init` makes one; or point `remote` at a manager of yours)")),
+        }
+    }
+
+    /// Whether containers are swarm services on this connection.
+    pub fn on_swarm(&self) -> bool {
+        self.swarm.is_some()
+    }
+
+    /// The nodes that can take tasks (ready, active), with how many tasks
+    /// each runs, by ID.
+    pub async fn swarm_nodes(&self) -> Result<Vec<SwarmNodeInfo>, DockerError> {
+        let nodes = self
+            .client
+            .list_nodes(None::<bollard::query_parameters::ListNodesOptions>)
+            .await
+            .map_err(|e| engine_error("list the swarm's nodes", &e))?;
+        let filters = HashMap::from([("desired-state", vec!["running"])]);
+        let options = ListTasksOptionsBuilder::default().filters(&filters).build();
+        let tasks = self
+            .client
+            .list_tasks(Some(options))
+            .await
+            .map_err(|e| engine_error("list the swarm's tasks", &e))?;
+        let mut out: Vec<SwarmNodeInfo> = nodes
+            .into_iter()
+            .filter(|n| {
+                let ready = n.status.as_ref().and_then(|s| s.state.as_ref())
+                    == Some(&bollard::models::NodeState::READY);
+                let active = n.spec.as_ref().and_then(|s| s.availability.as_ref())
+                    == Some(&bollard::models::NodeSpecAvailabilityEnum::ACTIVE);
+                ready && active
+            })
+            .map(|n| {
+                let id = n.id.unwrap_or_default();
+                SwarmNodeInfo {
+                    tasks: tasks
+                        .iter()
+                        .filter(|t| t.node_id.as_deref() == Some(&id))
+                        .count(),
+                    hostname: n.description.and_then(|d| d.hostname).unwrap_or_default(),
+                    id,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(out)
+    }
+
+    /// Creates the swarm service of `spec`, or updates the existing one
+    /// to it (`force`: new tasks even when nothing changed), and waits
+    /// until its tasks run: the update's own rollback on failure, a task
+    /// that keeps failing, or [`CONVERGE`] end the wait with
+    /// [`DockerError::ServiceFailed`]. Returns the service's ID.
+    pub async fn deploy_service(
+        &self,
+        spec: &ContainerSpec,
+        force: bool,
+    ) -> Result<String, DockerError> {
+        let before: std::collections::BTreeSet<String> = self
+            .swarm_tasks(&spec.name)
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        let action = |what: &str| format!("{what} swarm service `{}`", spec.name);
+        let id = match self.client.inspect_service(&spec.name, None).await {
+            Ok(existing) => {
+                let version = existing.version.and_then(|v| v.index).unwrap_or(0);
+                let previous = existing
+                    .spec
+                    .and_then(|s| s.task_template)
+                    .and_then(|t| t.force_update)
+                    .unwrap_or(0);
+                let body = service_spec(spec, if force { previous + 1 } else { previous })?;
+                let options = UpdateServiceOptions {
+                    version: i32::try_from(version).unwrap_or(i32::MAX),
+                    ..UpdateServiceOptions::default()
+                };
+                self.client
+                    .update_service(&spec.name, body, options, None)
+                    .await
+                    .map_err(|e| engine_error(action("update"), &e))?;
+                existing.id.unwrap_or_default()
+            }
+            Err(e) if is_not_found(&e) => {
+                let body = service_spec(spec, 0)?;
+                let created = self
+                    .client
+                    .create_service(body, None)
+                    .await
+                    .map_err(|e| engine_error(action("create"), &e))?;
+                created.id.unwrap_or_default()
+            }
+            Err(e) => return Err(engine_error(action("inspect"), &e)),
+        };
+        let replicas = spec.replication.as_ref().map_or(1, |r| r.replicas.max(1));
+        self.wait_converged(&spec.name, replicas as usize, &before)
+            .await?;
+        Ok(id)
+    }
+
+    /// Waits until service `name` runs `replicas` tasks and no update of
+    /// it is under way; tasks in `before` existed before this deploy.
+    async fn wait_converged(
+        &self,
+        name: &str,
+        replicas: usize,
+        before: &std::collections::BTreeSet<String>,
+    ) -> Result<(), DockerError> {
+        let started = Instant::now();
+        let failed = |what: String| DockerError::ServiceFailed {
+            service: name.to_string(),
+            what,
+        };
+        loop {
+            let service = self
+                .client
+                .inspect_service(name, None)
+                .await
+                .map_err(|e| engine_error(format!("inspect swarm service `{name}`"), &e))?;
+            let update = service.update_status.unwrap_or_default();
+            let state = update.state.map(|s| s.to_string()).unwrap_or_default();
+            let message = update.message.unwrap_or_default();
+            match state.as_str() {
+                "rollback_completed" => {
+                    return Err(failed(format!(
+                        "was rolled back: its update failed ({message})"
+                    )))
+                }
+                "paused" | "rollback_paused" => {
+                    return Err(failed(format!("stopped updating: {message}")))
+                }
+                _ => {}
+            }
+            let tasks = self.swarm_tasks(name).await?;
+            let wanted: Vec<&SwarmTask> = tasks.iter().filter(|t| t.desired == "running").collect();
+            let running = wanted.iter().filter(|t| t.state == "running").count();
+            let settled = matches!(state.as_str(), "" | "completed");
+            if settled && running == replicas && wanted.len() == replicas {
+                return Ok(());
+            }
+            let new_failures: Vec<&SwarmTask> = tasks
+                .iter()
+                .filter(|t| !before.contains(&t.id))
+                .filter(|t| matches!(t.state.as_str(), "failed" | "rejected"))
+                .collect();
+            if running == 0 && new_failures.len() >= FAILED_TASKS {
+                let last = new_failures.last().and_then(|t| t.error.clone());
+                return Err(failed(format!(
+                    "could not start a task ({} failed; last: {})",
+                    new_failures.len(),
+                    last.unwrap_or_else(|| "no reason given".into())
+                )));
+            }
+            if started.elapsed() >= CONVERGE {
+                return Err(failed(format!(
+                    "did not run {replicas} task(s) within {}s ({running} running)",
+                    CONVERGE.as_secs()
+                )));
+            }
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// The placement constraints of swarm service `name` (none when
+    /// there is no such service).
+    pub async fn swarm_constraints(&self, name: &str) -> Result<Vec<String>, DockerError> {
+        match self.client.inspect_service(name, None).await {
+            Ok(s) => Ok(s
+                .spec
+                .and_then(|s| s.task_template)
+                .and_then(|t| t.placement)
+                .and_then(|p| p.constraints)
+                .unwrap_or_default()),
+            Err(e) if is_not_found(&e) => Ok(Vec::new()),
+            Err(e) => Err(engine_error(format!("inspect swarm service `{name}`"), &e)),
+        }
+    }
+
+    /// Swarm service `name` as a container; `None` when there is none.
+    pub(super) async fn inspect_service_info(
+        &self,
+        name: &str,
+    ) -> Result<Option<ContainerInfo>, DockerError> {
+        let service = match self.client.inspect_service(name, None).await {
+            Ok(s) => s,
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(engine_error(format!("inspect swarm service `{name}`"), &e)),
+        };
+        let tasks = self.swarm_tasks(name).await?;
+        let networks = self.network_names().await?;
+        Ok(Some(service_info(service, &tasks, &networks)))
+    }
+
+    /// The swarm services carrying all `label_filters`, as containers,
+    /// sorted by name.
+    pub(super) async fn list_service_infos(
+        &self,
+        label_filters: &[(&str, &str)],
+    ) -> Result<Vec<ContainerInfo>, DockerError> {
+        let options = bollard::query_parameters::ListServicesOptionsBuilder::default()
+            .filters(&super::label_filter_query(label_filters))
+            .build();
+        let services = self
+            .client
+            .list_services(Some(options))
+            .await
+            .map_err(|e| engine_error("list swarm services", &e))?;
+        let networks = self.network_names().await?;
+        let mut out = Vec::new();
+        for service in services {
+            let name = service
+                .spec
+                .as_ref()
+                .and_then(|s| s.name.clone())
+                .unwrap_or_default();
+            let tasks = self.swarm_tasks(&name).await?;
+            out.push(service_info(service, &tasks, &networks));
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Network IDs to names.
+    async fn network_names(&self) -> Result<HashMap<String, String>, DockerError> {
+        let networks = self
+            .client
+            .list_networks(None::<bollard::query_parameters::ListNetworksOptions>)
+            .await
+            .map_err(|e| engine_error("list networks", &e))?;
+        Ok(networks
+            .into_iter()
+            .filter_map(|n| Some((n.id?, n.name?)))
+            .collect())
+    }
+
+    /// Removes swarm service `name` and waits until its tasks are gone (so
+    /// its volumes are free); absent is fine.
+    pub(super) async fn remove_service_and_wait(&self, name: &str) -> Result<(), DockerError> {
+        self.remove_swarm_service(name).await?;
+        let started = Instant::now();
+        while !self.swarm_tasks(name).await?.is_empty() {
+            if started.elapsed() >= CONVERGE {
+                return Err(DockerError::ServiceFailed {
+                    service: name.to_string(),
+                    what: format!(
+                        "was removed but its tasks were still there after {}s",
+                        CONVERGE.as_secs()
+                    ),
+                });
+            }
+            tokio::time::sleep(POLL).await;
+        }
+        Ok(())
+    }
+
+    /// `Some(why)` when swarm service `name` is gone or cannot run a task.
+    pub(super) async fn service_stopped(&self, name: &str) -> Result<Option<String>, DockerError> {
+        let tasks = match self.client.inspect_service(name, None).await {
+            Ok(_) => self.swarm_tasks(name).await?,
+            Err(e) if is_not_found(&e) => return Ok(Some("the service is gone".into())),
+            Err(e) => return Err(engine_error(format!("inspect swarm service `{name}`"), &e)),
+        };
+        if tasks.iter().any(|t| t.state == "running") {
+            return Ok(None);
+        }
+        let failures: Vec<&SwarmTask> = tasks
+            .iter()
+            .filter(|t| matches!(t.state.as_str(), "failed" | "rejected"))
+            .collect();
+        Ok((failures.len() >= FAILED_TASKS).then(|| {
+            let last = failures.last().and_then(|t| t.error.clone());
+            format!(
+                "its tasks keep failing (last: {})",
+                last.unwrap_or_else(|| "no reason given".into())
+            )
+        }))
     }
 }

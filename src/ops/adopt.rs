@@ -9,7 +9,7 @@
 //! matches.
 
 use super::error::OpsError;
-use crate::docker::{ContainerInfo, Docker};
+use crate::docker::ContainerInfo;
 use crate::state::{Applied, ResourceConfig, ResourceState, ServiceConfig, ServiceState, State};
 use crate::workspace::Workspace;
 use serde::Serialize;
@@ -233,7 +233,7 @@ pub async fn import(ws: &mut Workspace, address: &str, container: &str) -> Resul
             address: address.into(),
         });
     }
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     let info = docker
         .inspect_container(container)
         .await?
@@ -264,6 +264,7 @@ pub async fn import(ws: &mut Workspace, address: &str, container: &str) -> Resul
                 applied: applied(&info, ResourceConfig::from(def)),
                 volumes: volumes.clone(),
                 origin: Default::default(),
+                node: None,
             };
             ws.state.resources.insert(name.into(), record);
             ws.state.creating.remove(name);

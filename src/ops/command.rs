@@ -25,7 +25,7 @@ type Result<T, E = OpsError> = std::result::Result<T, E>;
 
 /// `resource list`.
 pub async fn list(ws: &Workspace) -> Result<Vec<ResourceRow>> {
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     resource::list(&docker, ws.name(), &ws.env, &ws.state).await
 }
 
@@ -34,7 +34,7 @@ pub async fn list(ws: &Workspace) -> Result<Vec<ResourceRow>> {
 pub async fn inspect(ws: &Workspace, name: &str) -> Result<serde_json::Value> {
     let r = resource::record(&ws.state, name)?.clone();
     let (p, env) = (ws.name(), ws.env.as_str());
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     let info = docker
         .inspect_container(&naming::container(p, env, name))
         .await?;
@@ -68,27 +68,27 @@ pub async fn logs(
     on_line: impl FnMut(&str),
 ) -> Result<()> {
     resource::record(&ws.state, name)?;
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     let container = naming::container(ws.name(), &ws.env, name);
     Ok(docker.logs(&container, tail, follow, on_line).await?)
 }
 
 /// `resource stop`.
 pub async fn stop(ws: &Workspace, name: &str) -> Result<()> {
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     resource::stop(&docker, ws.name(), &ws.env, &ws.state, name).await
 }
 
 /// `resource start`.
 pub async fn start(ws: &Workspace, name: &str) -> Result<()> {
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     resource::start(&docker, ws.name(), &ws.env, &ws.state, name).await
 }
 
 /// `resource delete [--delete-data]`, under the state lock.
 pub async fn delete(ws: &mut Workspace, name: &str, delete_data: bool) -> Result<Deleted> {
     let _lock = ws.target.store.lock("resource delete")?;
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     let p = ws.name().to_string();
     let report = resource::delete(&docker, &p, &ws.env, &mut ws.state, name, delete_data).await?;
     ws.target.store.save(&mut ws.state)?;
@@ -203,7 +203,7 @@ pub fn backup_export(
 async fn operation(ws: &Workspace, command: &str) -> Result<(LockGuard, SecretKey, Docker)> {
     let lock = ws.target.store.lock(command)?;
     let key = SecretKey::require()?;
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     Ok((lock, key, docker))
 }
 
@@ -345,7 +345,7 @@ pub async fn restore(
     backup::backup_root()?;
     let _lock = ws.target.store.lock("resource backup restore")?;
     let key = SecretKey::require()?;
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     let Workspace {
         project,
         env,

@@ -96,7 +96,7 @@ async fn live(
 
 /// `service list`: every applied service with its live status.
 pub async fn list(ws: &Workspace) -> Result<Vec<ServiceRow>> {
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     let (p, env) = (ws.name(), ws.env.as_str());
     let containers = live(&docker, p, env, labels::KIND_SERVICE).await?;
     Ok(ws
@@ -120,7 +120,7 @@ pub async fn list(ws: &Workspace) -> Result<Vec<ServiceRow>> {
 pub async fn inspect(ws: &Workspace, name: &str) -> Result<serde_json::Value> {
     let s = record(&ws.state, name)?.clone();
     let (p, env) = (ws.name(), ws.env.as_str());
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     let info = docker
         .inspect_container(&naming::container(p, env, name))
         .await?;
@@ -149,7 +149,7 @@ pub async fn logs(
     on_line: impl FnMut(&str),
 ) -> Result<()> {
     record(&ws.state, name)?;
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     let container = naming::container(ws.name(), &ws.env, name);
     Ok(docker.logs(&container, tail, follow, on_line).await?)
 }
@@ -164,7 +164,7 @@ pub async fn restart(ws: &Workspace, name: &str) -> Result<()> {
         .services
         .get(name)
         .map_or(DEFAULT_GRACE_SECS, grace_secs);
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     let container = naming::container(ws.name(), &ws.env, name);
     Ok(docker.restart_container(&container, grace).await?)
 }
@@ -194,7 +194,7 @@ pub async fn exec(
         Kind::Service => drop(record(&ws.state, name)?),
         Kind::Resource => drop(resource::record(&ws.state, name)?),
     }
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     let container = naming::container(ws.name(), &ws.env, name);
     match docker.inspect_container(&container).await? {
         Some(c) if c.running => {}
@@ -216,7 +216,7 @@ pub async fn exec(
 /// `compartment ps`: every applied resource and service, with the state of
 /// its container (each inspected: exit codes and health are not in a list).
 pub async fn ps(ws: &Workspace) -> Result<Vec<PsRow>> {
-    let docker = Docker::connect_checked(ws.remote(), ws.required_engine()).await?;
+    let docker = ws.connect().await?;
     let (p, env) = (ws.name(), ws.env.as_str());
     let nodes = ws
         .state

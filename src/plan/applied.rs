@@ -187,6 +187,7 @@ impl From<&d::ServiceDef> for a::ServiceConfig {
             readiness: def.readiness.as_ref().map(applied_readiness),
             stop_grace_period: def.stop_grace_period,
             keep_releases: def.keep_releases,
+            replicas: def.replicas,
         }
     }
 }
@@ -207,6 +208,7 @@ impl From<&a::ServiceConfig> for d::ServiceDef {
             readiness: c.readiness.as_ref().map(declared_readiness),
             stop_grace_period: c.stop_grace_period,
             keep_releases: c.keep_releases,
+            replicas: c.replicas,
         }
     }
 }
@@ -293,6 +295,7 @@ mod tests {
             }),
             stop_grace_period: Some(45),
             keep_releases: Some(1),
+            replicas: None,
         }
     }
 

@@ -199,6 +199,7 @@ mod tests {
                 readiness: None,
                 stop_grace_period: None,
                 keep_releases: None,
+                replicas: None,
             },
             applied_at: None,
             replaced_at: "t".into(),

@@ -236,6 +236,8 @@ pub struct ServiceConfig {
         skip_serializing_if = "Option::is_none"
     )]
     pub stop_grace_period: Option<u32>,
+    #[serde(rename = "replicas", default, skip_serializing_if = "Option::is_none")]
+    pub replicas: Option<u32>,
     #[serde(
         rename = "keepReleases",
         default,
@@ -365,6 +367,7 @@ mod tests {
             }),
             stop_grace_period: Some(30),
             keep_releases: Some(5),
+            replicas: None,
         };
         let service = serde_json::to_value(service).unwrap();
         assert_eq!(keys(&service), schema_keys("serviceDefinition"));

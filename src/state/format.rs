@@ -147,6 +147,7 @@ const UPGRADES: [(u64, Upgrade); CURRENT_VERSION as usize] = [
     (2, upgrade_v2),
     (3, upgrade_v3),
     (4, upgrade_v4),
+    (5, upgrade_v5),
 ];
 
 fn take_list(v: &mut Value, key: &str) -> Vec<Value> {
@@ -172,6 +173,14 @@ fn upgrade_v3(mut v: Value) -> Result<Value, String> {
 fn upgrade_v4(mut v: Value) -> Result<Value, String> {
     let obj = v.as_object_mut().ok_or("the state is not an object")?;
     obj.insert("version".into(), json!(5));
+    Ok(v)
+}
+
+/// 5 → 6: version 6 adds only an optional field (a resource's `node`, the
+/// swarm node it is pinned to), so a version 5 file reads unchanged.
+fn upgrade_v5(mut v: Value) -> Result<Value, String> {
+    let obj = v.as_object_mut().ok_or("the state is not an object")?;
+    obj.insert("version".into(), json!(6));
     Ok(v)
 }
 
@@ -382,17 +391,19 @@ mod tests {
     const V3: &str = include_str!("../../state/samples/state-v3.json");
     const V4: &str = include_str!("../../state/samples/state-v4.json");
     const V5: &str = include_str!("../../state/samples/state-v5.json");
+    const V6: &str = include_str!("../../state/samples/state-v6.json");
 
     #[test]
     fn every_older_sample_upgrades_to_the_current_one() {
-        let current = read("v5", V5).unwrap();
+        let current = read("v6", V6).unwrap();
         assert_eq!(current.version, CURRENT_VERSION);
+        assert_eq!(read("v5", V5).unwrap(), current);
         assert_eq!(read("v4", V4).unwrap(), current);
         assert_eq!(read("v3", V3).unwrap(), current);
         assert_eq!(read("v2", V2).unwrap(), current);
         assert_eq!(read("v1", V1).unwrap(), current);
         assert_eq!(read("v0", V0).unwrap(), current);
-        assert_eq!(write(&current), V5);
+        assert_eq!(write(&current), V6);
     }
 
     #[test]

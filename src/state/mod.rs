@@ -82,7 +82,7 @@ pub struct CreateIntent {
     pub volumes: BTreeMap<String, String>,
 }
 
-pub const CURRENT_VERSION: u32 = 5;
+pub const CURRENT_VERSION: u32 = 6;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -114,6 +114,20 @@ pub struct ResourceState {
     pub volumes: BTreeMap<String, String>,
     #[serde(rename = "origin", default)]
     pub origin: Origin,
+    /// On a swarm, the node its volumes live on: its task is placed
+    /// there only (recorded when it is first created).
+    #[serde(rename = "node", default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<PinnedNode>,
+}
+
+/// The swarm node a resource is pinned to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PinnedNode {
+    /// The node's ID (`docker node ls`).
+    pub id: String,
+    /// Its host name when it was pinned, for people.
+    pub hostname: String,
 }
 
 /// An applied service.

@@ -73,6 +73,7 @@ mod tests {
             readiness: None,
             stop_grace_period: None,
             keep_releases: None,
+            replicas: None,
         }
     }
 

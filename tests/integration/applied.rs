@@ -153,6 +153,7 @@ impl Sandbox {
                         .map(|h| (h.clone(), format!("{project}_{ENV}_{name}_{h}")))
                         .collect(),
                     origin: Default::default(),
+                    node: None,
                 },
             );
             for var in def.generated_variables.keys() {

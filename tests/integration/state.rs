@@ -28,6 +28,7 @@ cases! {
     plain a_v2_state_is_upgraded_on_read,
     plain a_v3_state_is_upgraded_on_read,
     plain a_v4_state_is_upgraded_on_read,
+    plain a_v5_state_is_upgraded_on_read,
     plain a_newer_state_version_is_refused_with_a_clear_message,
     plain samples_match_the_schemas,
     plain fresh_states_and_plans_match_the_schemas,
@@ -544,7 +545,11 @@ fn a_v4_state_is_upgraded_on_read() {
     upgraded_on_read("state-v4.json");
 }
 
-/// An older sample reads as the current one (`state-v5.json`, which
+fn a_v5_state_is_upgraded_on_read() {
+    upgraded_on_read("state-v5.json");
+}
+
+/// An older sample reads as the current one (`state-v6.json`, which
 /// describes the same state), plans work against it, and the next write
 /// saves the current version with the old file as the backup.
 fn upgraded_on_read(old: &str) {
@@ -557,13 +562,13 @@ fn upgraded_on_read(old: &str) {
     // The same content as the v1 sample, which describes the same state.
     assert_eq!(
         json_of(&show.stdout),
-        masked(json_of(&sample("state-v5.json")))
+        masked(json_of(&sample("state-v6.json")))
     );
     // Exactly, sealed values and lineage included, through the library.
     let upgraded = format::read(old, &sample(old)).unwrap();
     assert_eq!(
         upgraded,
-        format::read("v5", &sample("state-v5.json")).unwrap()
+        format::read("v6", &sample("state-v6.json")).unwrap()
     );
     assert_eq!(upgraded.lineage, LINEAGE);
     // Reading does not rewrite the file.
@@ -577,7 +582,7 @@ fn upgraded_on_read(old: &str) {
     assert_eq!(plan["prior_state"]["lineage"], LINEAGE);
     assert_eq!(plan["prior_state"]["serial"], 6);
     // The upgraded state is deployed exactly as the current sample says.
-    sb.write("v3-state.json", &sample("state-v5.json"));
+    sb.write("v3-state.json", &sample("state-v6.json"));
     let current = sb
         .cmd()
         .args(["plan", "--json", "--state", "v3-state.json"])
@@ -599,7 +604,7 @@ fn upgraded_on_read(old: &str) {
 
 fn a_newer_state_version_is_refused_with_a_clear_message() {
     let sb = Sandbox::copy("example");
-    let v99 = sample("state-v5.json").replacen("\"version\": 5", "\"version\": 99", 1);
+    let v99 = sample("state-v6.json").replacen("\"version\": 6", "\"version\": 99", 1);
     sb.write("v99.json", &v99);
     let expected = "error: v99.json has state format version 99, newer than this compartment understands (up to 5); upgrade compartment to read it\n";
     for args in [
@@ -658,16 +663,16 @@ fn assert_valid(validator: &jsonschema::Validator, what: &str, instance: &Value)
 fn samples_match_the_schemas() {
     let state = schema("state.schema.json");
     let plan = schema("plan.schema.json");
-    assert_valid(&state, "state-v3.json", &json_of(&sample("state-v5.json")));
+    assert_valid(&state, "state-v3.json", &json_of(&sample("state-v6.json")));
     assert_valid(&plan, "plan-v1.json", &json_of(&sample("plan-v1.json")));
     // The older samples are not current states.
     assert!(!state.is_valid(&json_of(&sample("state-v0.json"))));
     assert!(!state.is_valid(&json_of(&sample("state-v1.json"))));
     // A newer version is not either.
-    let v99 = sample("state-v5.json").replacen("\"version\": 5", "\"version\": 99", 1);
+    let v99 = sample("state-v6.json").replacen("\"version\": 6", "\"version\": 99", 1);
     assert!(!state.is_valid(&json_of(&v99)));
     // A plaintext in a sensitive variable is not valid.
-    let mut leaky = json_of(&sample("state-v5.json"));
+    let mut leaky = json_of(&sample("state-v6.json"));
     leaky["variables"]["resource"]["db"]["POSTGRES_PASSWORD"]["value"] = json!("hunter2");
     assert!(!state.is_valid(&leaky));
 }

@@ -1,23 +1,38 @@
-//! Environments on Docker Swarm (issue #12), as far as they go today: an
-//! environment declares `orchestrator: swarm` and a `registry`, both
-//! validated and located; the plan says where it goes (a plan file made for
-//! another orchestrator or registry is stale: `plan::file`'s unit tests),
-//! and `apply` refuses a swarm environment before it connects to anything,
-//! changing nothing. Below apply, the Docker runtime's swarm operations
-//! run against a real two-node swarm (`cluster`).
+//! Environments on Docker Swarm (issue #12): an environment declares
+//! `orchestrator: swarm` and a `registry`, both validated and located; the
+//! plan says where it goes (a plan file made for another orchestrator or
+//! registry is stale: `plan::file`'s unit tests), and `replicas` above 1 is
+//! refused on a plain engine. On a real two-node swarm (`cluster`): the
+//! Docker runtime's swarm operations, and the example project applied —
+//! every resource and service a swarm service, replicas across the nodes,
+//! built images in the swarm's registry, hooks through the overlay, a
+//! volume that survives a forced reschedule, a start-first rollout, and a
+//! replan with no changes.
 
 use crate::applied::Sandbox;
-use crate::test::assert_text;
 
 cases! {
-    plain a_swarm_environment_is_planned_and_apply_refuses_it,
+    plain a_swarm_environment_is_planned_and_replicas_need_one,
     docker the_runtime_runs_a_replicated_service_across_a_two_node_swarm,
+    docker the_example_project_runs_on_a_two_node_swarm,
 }
 
 const SWARM: &str = "environments:\n  production:\n    remote: tcp://10.0.0.5:2375\n    orchestrator: swarm\n    registry: 10.0.0.5:5000/shop\n";
 
-fn a_swarm_environment_is_planned_and_apply_refuses_it() {
+fn a_swarm_environment_is_planned_and_replicas_need_one() {
     let sb = Sandbox::copy("example");
+    sb.edit(
+        "compartment.yml",
+        "    path: services/api\n",
+        "    path: services/api\n    replicas: 2\n",
+    );
+    // On a plain engine (no environments declared), replicas are refused.
+    let blocked = sb.cmd().args(["plan", "--no-color"]).status(1).output();
+    assert!(
+        blocked.stdout.contains("service `api` declares `replicas: 2`, but environment `production` runs on a plain Docker engine, which runs one container per service"),
+        "{}",
+        blocked.stdout
+    );
     let yml = sb.read("compartment.yml");
     sb.write("compartment.yml", &format!("{yml}\n{SWARM}"));
     sb.cmd()
@@ -40,14 +55,15 @@ fn a_swarm_environment_is_planned_and_apply_refuses_it() {
             &"tcp://10.0.0.5:2375".into()
         )
     );
-
-    // Apply refuses before it connects to anything (the engine address is
-    // not reachable from here), and writes no state.
+    assert_eq!(json["blocked"], serde_json::json!([]));
+    // Apply needs a manager of a swarm: this address answers nothing, and
+    // no state is written.
     let run = sb.cmd().args(["apply", "--yes"]).status(1).output();
-    assert_text(
-        "stderr",
-        "error: environment `production` runs on a swarm (`orchestrator: swarm` in compartment.yml): this version of compartment validates and plans a swarm environment but does not apply one yet; nothing was changed\n",
-        &run.stderr,
+    assert!(
+        run.stderr
+            .contains("cannot reach the Docker engine at tcp://10.0.0.5:2375"),
+        "{}",
+        run.stderr
     );
     assert!(!sb.state_path().exists());
 }
@@ -146,4 +162,277 @@ fn the_runtime_runs_a_replicated_service_across_a_two_node_swarm() {
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
     });
+}
+
+/// The node IDs of the running tasks of service `name`, sorted (the
+/// nodes share this machine's host name).
+fn task_nodes(manager: &crate::cluster::Node, name: &str) -> Vec<String> {
+    let ids = manager.docker_ok(&[
+        "service",
+        "ps",
+        "-q",
+        "--filter",
+        "desired-state=running",
+        name,
+    ]);
+    let mut args = vec!["inspect", "--format", "{{.NodeID}} {{.Status.State}}"];
+    args.extend(ids.split_whitespace());
+    let out = manager.docker_ok(&args);
+    let mut nodes: Vec<String> = out
+        .lines()
+        .filter(|l| l.ends_with(" running"))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    nodes.sort();
+    nodes
+}
+
+/// A shell snippet that GETs `http://HOST:PORT/PATH` from inside a
+/// container and prints the body, failing unless the answer is 200:
+/// busybox's static `wget` crashes here, so `nslookup` finds one of the
+/// host's addresses (DNS round robin) and `nc` asks.
+fn get_script(host: &str, port: u16, path: &str) -> String {
+    format!(
+        "ip=$(nslookup {host} | sed -n 's/^Address:[[:space:]]*//p' | grep -v ':53$' | head -1) && printf 'GET {path} HTTP/1.0\\r\\n\\r\\n' | nc -w 3 $ip {port} > /tmp/answer; head -1 /tmp/answer | grep -q ' 200 ' && sed '1,/^\\r$/d' /tmp/answer"
+    )
+}
+
+/// `GET http://host:8080/path` from a container on the overlay `network`.
+fn fetch_on_overlay(
+    manager: &crate::cluster::Node,
+    network: &str,
+    host: &str,
+    path: &str,
+) -> String {
+    let script = get_script(host, 8080, path);
+    manager.docker_ok(&[
+        "run",
+        "--rm",
+        "--network",
+        network,
+        "compartment-test/busybox:1",
+        "sh",
+        "-c",
+        &script,
+    ])
+}
+
+/// The example project on a two-node swarm: apply makes every resource
+/// and service a swarm service (api with two replicas, one on each node),
+/// pushes the built images to the swarm's registry, delivers the create
+/// hooks through the overlay, pins the cache (it has a volume) to a node
+/// where its data survives a forced reschedule, rolls a changed api out
+/// start-first while a client keeps asking (no failed request), and plans
+/// no change after each apply.
+fn the_example_project_runs_on_a_two_node_swarm() {
+    let swarm = crate::cluster::Swarm::start(&[
+        "compartment-test/busybox:1",
+        "compartment-test/debian:12",
+        "postgres:16-alpine",
+    ]);
+    let manager = swarm.manager();
+    let sb = Sandbox::copy("example");
+    sb.edit(
+        "compartment.yml",
+        "    path: services/api\n",
+        "    path: services/api\n    replicas: 2\n",
+    );
+    let yml = sb.read("compartment.yml");
+    sb.write(
+        "compartment.yml",
+        &format!(
+            "{yml}\nenvironments:\n  production:\n    remote: {}\n    orchestrator: swarm\n    registry: {}/tools\n",
+            manager.address, swarm.registry
+        ),
+    );
+    // The services' base images are on the manager, where they are built.
+    let applied = sb.cmd().args(["apply", "--yes", "--no-color"]).output();
+    assert!(
+        applied.status == 0,
+        "{}\n{}",
+        applied.stdout,
+        applied.stderr
+    );
+    assert!(
+        applied
+            .stdout
+            .contains("Plan for internal-tools / production on a swarm"),
+        "{}",
+        applied.stdout
+    );
+
+    let services = manager.docker_ok(&["service", "ls", "--format", "{{.Name}} {{.Replicas}}"]);
+    let mut rows: Vec<&str> = services.lines().collect();
+    rows.sort();
+    assert_eq!(
+        rows,
+        [
+            "cmpt-internal-tools-production-api 2/2",
+            "cmpt-internal-tools-production-billing 1/1",
+            "cmpt-internal-tools-production-cache 1/1",
+            "cmpt-internal-tools-production-db 1/1",
+            "cmpt-internal-tools-production-storefront 1/1",
+        ],
+        "{services}"
+    );
+    let api_nodes = task_nodes(manager, "cmpt-internal-tools-production-api");
+    assert_eq!(api_nodes.len(), 2, "{api_nodes:?}");
+    assert_ne!(api_nodes[0], api_nodes[1], "one api task on each node");
+
+    let (_, catalog) = crate::host::sh(&[
+        "curl",
+        "-s",
+        &format!("http://{}/v2/_catalog", swarm.registry),
+    ]);
+    for service in ["api", "billing", "storefront"] {
+        assert!(
+            catalog.contains(&format!("tools/cmpt-internal-tools-{service}")),
+            "{catalog}"
+        );
+    }
+
+    let network = "cmpt-internal-tools-production";
+    let hooks = fetch_on_overlay(
+        manager,
+        network,
+        "storefront.production.internal-tools.service.internal",
+        "/_hooks",
+    );
+    let subjects = |json: &str| -> Vec<String> {
+        let hooks: serde_json::Value = serde_json::from_str(json).expect(json);
+        let mut subs: Vec<String> = hooks
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| format!("{} {}", h["method"], h["claims"]["sub"]))
+            .collect();
+        subs.sort();
+        subs
+    };
+    assert_eq!(
+        subjects(&hooks),
+        [
+            "\"POST\" \"instance.downtown\"",
+            "\"POST\" \"instance.uptown\""
+        ]
+    );
+    let billing = fetch_on_overlay(
+        manager,
+        network,
+        "billing.production.internal-tools.service.internal",
+        "/_hooks",
+    );
+    assert_eq!(subjects(&billing), ["\"POST\" \"instance.order-hook\""]);
+
+    let replan = sb.cmd().args(["plan", "--refresh", "--no-color"]).output();
+    assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+
+    survives_a_forced_reschedule(&swarm, &sb);
+    rolls_out_start_first(&swarm, &sb, network);
+
+    let replan = sb.cmd().args(["plan", "--refresh", "--no-color"]).output();
+    assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+}
+
+/// The cache's volume is on the node the state pinned it to; a forced
+/// reschedule brings its task back there, with its data.
+fn survives_a_forced_reschedule(swarm: &crate::cluster::Swarm, sb: &Sandbox) {
+    let manager = swarm.manager();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.state_path()).unwrap()).unwrap();
+    let pinned = &state["resources"]["cache"]["node"];
+    let id = pinned["id"]
+        .as_str()
+        .expect("the cache is pinned")
+        .to_string();
+    let service = "cmpt-internal-tools-production-cache";
+    assert_eq!(task_nodes(manager, service), vec![id.clone()]);
+    let node = swarm
+        .nodes
+        .iter()
+        .find(|n| n.docker_ok(&["info", "-f", "{{.Swarm.NodeID}}"]).trim() == id)
+        .expect("the pinned node is one of ours");
+    let container = |node: &crate::cluster::Node| {
+        node.docker_ok(&[
+            "ps",
+            "-q",
+            "--filter",
+            &format!("label=com.docker.swarm.service.name={service}"),
+        ])
+        .trim()
+        .to_string()
+    };
+    let before = container(node);
+    node.docker_ok(&["exec", &before, "sh", "-c", "echo kept > /data/marker"]);
+    manager.docker_ok(&[
+        "service",
+        "update",
+        "--force",
+        "--detach=false",
+        "-q",
+        service,
+    ]);
+    assert_eq!(task_nodes(manager, service), vec![id.clone()]);
+    let after = container(node);
+    assert_ne!(before, after, "a new task");
+    assert_eq!(
+        node.docker_ok(&["exec", &after, "cat", "/data/marker"])
+            .trim(),
+        "kept"
+    );
+    // The swarm's own update changed nothing compartment declared.
+    let replan = sb.cmd().args(["plan", "--refresh", "--no-color"]).output();
+    assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+}
+
+/// A changed api image rolls out start-first: a client asking through the
+/// alias all along never gets a failed request, and ends up served by the
+/// new image.
+fn rolls_out_start_first(swarm: &crate::cluster::Swarm, sb: &Sandbox, network: &str) {
+    let manager = swarm.manager();
+    let get = get_script("api.production.internal-tools.service.internal", 8080, "/");
+    let client = manager.docker_ok(&[
+        "run",
+        "-d",
+        "--network",
+        network,
+        "compartment-test/busybox:1",
+        "sh",
+        "-c",
+        &format!("while true; do {{ {get}; }} || echo FAILED; sleep 0.1; done"),
+    ]);
+    let client = client.trim().to_string();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    sb.edit(
+        "services/api/Dockerfile",
+        "echo \"api $APP_VERSION\"",
+        "echo \"api $APP_VERSION rolled\"",
+    );
+    let applied = sb.cmd().args(["apply", "--yes", "--no-color"]).output();
+    assert!(
+        applied.status == 0,
+        "{}\n{}",
+        applied.stdout,
+        applied.stderr
+    );
+    assert!(
+        applied
+            .stdout
+            .contains("service.api: ✓ replaced (the new container started beside the old one)"),
+        "{}",
+        applied.stdout
+    );
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let log = manager.docker_ok(&["logs", &client]);
+    manager.docker_ok(&["rm", "-f", &client]);
+    assert!(
+        !log.contains("FAILED"),
+        "a request failed during the rollout:\n{log}"
+    );
+    assert!(log.contains("api 1.4.2\n"), "{log}");
+    assert!(log.trim_end().ends_with("api 1.4.2 rolled"), "{log}");
+    assert_eq!(
+        task_nodes(manager, "cmpt-internal-tools-production-api").len(),
+        2
+    );
 }

@@ -16,6 +16,9 @@ pub(super) fn draft(input: &Input) -> Draft {
     for (name, def) in declared {
         let address = format!("service.{name}");
         let (ch, deps) = service(input, name, def, &mut draft);
+        if let Some(blocker) = replicas_off_swarm(input, name, def) {
+            draft.blocked.push(blocker);
+        }
         draft.changes.insert(address.clone(), ch);
         draft
             .desired_deps
@@ -30,6 +33,24 @@ pub(super) fn draft(input: &Input) -> Draft {
         }
     }
     draft
+}
+
+/// `replicas` above 1 in an environment on a plain engine, which runs one
+/// container per service: refused rather than silently run as one.
+fn replicas_off_swarm(input: &Input, name: &str, def: &ServiceDef) -> Option<Blocker> {
+    let replicas = def.replicas.filter(|n| *n > 1)?;
+    let swarm = input
+        .project
+        .compartment
+        .environments
+        .get(input.environment)
+        .is_some_and(|e| e.orchestrator == crate::descriptor::model::Orchestrator::Swarm);
+    (!swarm).then(|| Blocker {
+        address: format!("service.{name}"),
+        reason: "replicas-need-swarm".into(),
+        message: format!("service `{name}` declares `replicas: {replicas}`, but environment `{}` runs on a plain Docker engine, which runs one container per service", input.environment),
+        help: Some(format!("run it on a swarm (`environments.{}.orchestrator: swarm` with a `registry`), or drop `replicas` (a plain engine runs 1)", input.environment)),
+    })
 }
 
 /// What the plan compares for a service: its configuration and the hash

@@ -1,0 +1,138 @@
+//! What apply does differently on a swarm environment: a resource with
+//! volumes is pinned to one node (recorded in the state when it is first
+//! placed, so a reschedule never starts it on an empty volume), each
+//! container becomes a swarm service (created, or updated in place: the
+//! swarm's rolling update, start-first for services, with rollback), and
+//! a service's image goes to the environment's registry, where every node
+//! pulls it from.
+
+use super::error::StepError;
+use super::steps::Shared;
+use crate::descriptor::model::{Readiness, ResourceDef};
+use crate::docker::{labels, ContainerSpec, Replication};
+use crate::state::{PinnedNode, State};
+
+/// The swarm's health check for a declared `readiness:` of type
+/// `command` (it runs in each task, wherever the task runs).
+pub fn health_command(declared: Option<&Readiness>) -> Option<Vec<String>> {
+    declared
+        .filter(|r| r.kind == "command")
+        .and_then(|r| r.command.clone())
+}
+
+/// On a swarm, gives resource `name`'s spec one replica, its health
+/// check, and — when it has volumes — the node it is pinned to: the one
+/// the state recorded, else the one its service was already placed on (an
+/// apply interrupted before it saved), else the ready node running the
+/// fewest tasks. Returns the pinned node (none off a swarm or without
+/// volumes).
+pub async fn place_resource(
+    sh: &Shared,
+    state: &State,
+    name: &str,
+    def: &ResourceDef,
+    spec: &mut ContainerSpec,
+) -> Result<Option<PinnedNode>, StepError> {
+    if !sh.docker.on_swarm() {
+        return Ok(None);
+    }
+    let node = match def.volumes.is_empty() {
+        true => None,
+        false => Some(pinned_node(sh, state, name, &spec.name).await?),
+    };
+    spec.replication = Some(Replication {
+        replicas: 1,
+        constraints: node.iter().map(|n| format!("node.id=={}", n.id)).collect(),
+        start_first: false,
+        health: health_command(def.readiness.as_ref()),
+    });
+    Ok(node)
+}
+
+async fn pinned_node(
+    sh: &Shared,
+    state: &State,
+    name: &str,
+    service: &str,
+) -> Result<PinnedNode, StepError> {
+    if let Some(node) = state.resources.get(name).and_then(|r| r.node.clone()) {
+        return Ok(node);
+    }
+    let nodes = sh.docker.swarm_nodes().await?;
+    let placed = sh
+        .docker
+        .swarm_constraints(service)
+        .await?
+        .iter()
+        .find_map(|c| c.strip_prefix("node.id==").map(str::to_string));
+    let node = match placed {
+        Some(id) => nodes.into_iter().find(|n| n.id == id).map_or(
+            PinnedNode {
+                hostname: String::new(),
+                id,
+            },
+            |n| PinnedNode {
+                id: n.id,
+                hostname: n.hostname,
+            },
+        ),
+        None => {
+            let least = nodes
+                .into_iter()
+                .min_by(|a, b| (a.tasks, &a.id).cmp(&(b.tasks, &b.id)))
+                .ok_or(StepError::NoSwarmNode)?;
+            PinnedNode {
+                id: least.id,
+                hostname: least.hostname,
+            }
+        }
+    };
+    Ok(node)
+}
+
+/// Creates the swarm service of `spec`, or updates it in place when its
+/// configuration (`hash`) changed, it runs no task, or `force`. Returns
+/// (service id, hash, whether new tasks were started).
+pub async fn converge_service(
+    sh: &Shared,
+    address: &str,
+    mut spec: ContainerSpec,
+    hash: &str,
+    force: bool,
+) -> Result<(String, String, bool), StepError> {
+    spec.labels
+        .insert(labels::DEFINITION_HASH.into(), hash.to_string());
+    let existing = sh.docker.inspect_container(&spec.name).await?;
+    if let Some(c) = &existing {
+        let same = c.labels.get(labels::DEFINITION_HASH).map(String::as_str) == Some(hash);
+        if same && c.running && !force {
+            return Ok((c.id.clone(), hash.to_string(), false));
+        }
+    }
+    let replicas = spec.replication.as_ref().map_or(1, |r| r.replicas);
+    let what = match &existing {
+        Some(_) => format!("updating the swarm service ({replicas} task(s))"),
+        None => format!("creating the swarm service ({replicas} task(s))"),
+    };
+    sh.progress.step(address, &what);
+    let id = sh
+        .docker
+        .deploy_service(&spec, force && existing.is_some())
+        .await?;
+    Ok((id, hash.to_string(), true))
+}
+
+/// The image of a service on a swarm: `<registry>/<image>` (every node
+/// pulls it from there); the plain image elsewhere.
+pub fn registry_image(sh: &Shared, image: String) -> String {
+    let registry = sh
+        .project
+        .compartment
+        .environments
+        .get(&sh.env)
+        .and_then(|e| e.registry.as_deref());
+    match (sh.docker.on_swarm(), registry) {
+        (true, Some(r)) => format!("{}/{image}", r.trim_end_matches('/')),
+        _ => image,
+    }
+}
