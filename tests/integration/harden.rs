@@ -286,12 +286,12 @@ fn state_version_and_unknown_fields_are_named() {
     ] {
         sb.write(
             STATE,
-            &text.replacen("\"version\": 5", &format!("\"version\": {version}"), 1),
+            &text.replacen("\"version\": 6", &format!("\"version\": {version}"), 1),
         );
         let run = sb.cmd().args(["state", "show"]).status(1).output();
         assert_eq!(
             run.stderr,
-            format!("error: {STATE} has `version` {shown}; a state format version is a whole number from 0 to 5\n")
+            format!("error: {STATE} has `version` {shown}; a state format version is a whole number from 0 to 6\n")
         );
     }
     sb.write(
@@ -300,7 +300,7 @@ fn state_version_and_unknown_fields_are_named() {
     );
     let run = sb.cmd().args(["plan"]).status(1).output();
     assert!(
-        run.stderr.starts_with(&format!("error: {STATE} (state format version 5) is malformed: at `linage`: unknown field `linage`, expected one of")),
+        run.stderr.starts_with(&format!("error: {STATE} (state format version 6) is malformed: at `linage`: unknown field `linage`, expected one of")),
         "{}",
         run.stderr
     );

@@ -72,7 +72,7 @@ fn a_missing_state_file_is_an_empty_state() {
     let sb = Sandbox::copy("example");
     let run = sb.cmd().args(["state", "show"]).output();
     let v = json_of(&run.stdout);
-    assert_eq!(v["version"], 5);
+    assert_eq!(v["version"], 6);
     assert_eq!(v["serial"], 0);
     assert_eq!(v["project"], "internal-tools");
     assert_eq!(v["environment"], "production");
@@ -595,7 +595,7 @@ fn upgraded_on_read(old: &str) {
     let store = StateStore::at(sb.file("old-state.json"));
     let mut st = store.load("internal-tools", ENV).unwrap();
     store.save(&mut st).unwrap();
-    assert_eq!(json_of(&sb.read("old-state.json"))["version"], 5);
+    assert_eq!(json_of(&sb.read("old-state.json"))["version"], 6);
     assert_eq!(
         std::fs::read_to_string(store.backup_path()).unwrap(),
         sample(old)
@@ -606,7 +606,7 @@ fn a_newer_state_version_is_refused_with_a_clear_message() {
     let sb = Sandbox::copy("example");
     let v99 = sample("state-v6.json").replacen("\"version\": 6", "\"version\": 99", 1);
     sb.write("v99.json", &v99);
-    let expected = "error: v99.json has state format version 99, newer than this compartment understands (up to 5); upgrade compartment to read it\n";
+    let expected = "error: v99.json has state format version 99, newer than this compartment understands (up to 6); upgrade compartment to read it\n";
     for args in [
         vec!["state", "show", "--state", "v99.json"],
         vec!["plan", "--state", "v99.json"],
