@@ -210,11 +210,7 @@ impl Workspace {
 
 /// Whether environment `env` of `project` runs on a swarm.
 pub fn on_swarm(project: &Project, env: &str) -> bool {
-    project
-        .compartment
-        .environments
-        .get(env)
-        .is_some_and(|e| e.orchestrator == crate::descriptor::model::Orchestrator::Swarm)
+    project.compartment.on_swarm(env)
 }
 
 /// Connects to engine `remote` (refusing another than `required`), in

@@ -21,6 +21,8 @@ struct Recorded<'a> {
     name: String,
     digest: &'a str,
     image: &'a str,
+    /// The tasks it runs on a swarm.
+    replicas: u64,
 }
 
 /// The containers the state records, by address.
@@ -34,12 +36,14 @@ fn recorded<'a>(project: &str, env: &str, state: &'a State) -> Vec<Recorded<'a>>
         name: name_of(n, &r.applied.container_name),
         digest: &r.applied.config_digest,
         image: &r.applied.definition.image,
+        replicas: 1,
     });
     let services = state.services.iter().map(|(n, s)| Recorded {
         address: format!("service.{n}"),
         name: name_of(n, &s.applied.container_name),
         digest: &s.applied.config_digest,
         image: &s.image,
+        replicas: u64::from(s.applied.definition.replicas.unwrap_or(1)),
     });
     resources.chain(services).collect()
 }
@@ -121,6 +125,9 @@ async fn differs(
             "its configuration label differs from the applied definition".into(),
         ));
     }
+    if let Some(n) = c.replicas {
+        return Ok(swarm_differs(object, c, n));
+    }
     if !object.image.is_empty() {
         if !images.contains_key(object.image) {
             let id = docker.image_id(object.image).await?;
@@ -146,6 +153,24 @@ async fn differs(
         }
     }
     Ok(None)
+}
+
+/// What differs on a swarm service beyond its configuration label: its
+/// number of tasks or its image changed outside compartment.
+fn swarm_differs(object: &Recorded<'_>, c: &ContainerInfo, replicas: u64) -> Option<String> {
+    if replicas != object.replicas {
+        return Some(format!(
+            "it runs {replicas} task(s) where {} are declared (scaled outside compartment): apply sets it back",
+            object.replicas
+        ));
+    }
+    let live = super::swarm::live_image(&c.image);
+    (!object.image.is_empty() && live != object.image).then(|| {
+        format!(
+            "it runs image `{live}` instead of `{}` (changed outside compartment): apply puts it back",
+            object.image
+        )
+    })
 }
 
 /// An image ID's first 12 hex digits, as `docker images` shows it.

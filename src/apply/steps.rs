@@ -284,6 +284,14 @@ pub fn config_hash(spec: &ContainerSpec) -> String {
     if let Some(t) = spec.stop_timeout {
         v["stopTimeout"] = t.into();
     }
+    if !spec.secret_files.is_empty() {
+        let files: BTreeMap<&String, &String> = spec
+            .secret_files
+            .iter()
+            .map(|(name, f)| (name, &f.version))
+            .collect();
+        v["secretFiles"] = serde_json::json!(files);
+    }
     if let Some(r) = &spec.replication {
         v["replication"] = serde_json::json!({
             "replicas": r.replicas, "constraints": r.constraints,
@@ -545,6 +553,28 @@ fn generate_variables(
         .collect()
 }
 
+/// Moves the generated variables declared `file: true` out of the
+/// environment into `/run/secrets/<NAME>`, with `<NAME>_FILE` naming it.
+fn secret_files(
+    def: &ResourceDef,
+    vars: Option<&BTreeMap<String, Variable>>,
+    spec: &mut ContainerSpec,
+) {
+    for (name, g) in &def.generated_variables {
+        let (true, Some(var)) = (g.file, vars.and_then(|v| v.get(name))) else {
+            continue;
+        };
+        let Some(content) = spec.env.remove(name) else {
+            continue;
+        };
+        spec.env
+            .insert(format!("{name}_FILE"), format!("/run/secrets/{name}"));
+        let version = crate::state::variable_version(var);
+        spec.secret_files
+            .insert(name.clone(), crate::docker::SecretFile { content, version });
+    }
+}
+
 /// Brings one resource to `def`: generated variables, image, volumes,
 /// container, readiness. Used by apply and by `restore --as`.
 pub async fn converge_resource(
@@ -577,6 +607,7 @@ pub async fn converge_resource(
     let mut spec = ContainerSpec::new(cname.clone(), def.image.clone());
     spec.command = def.command.clone();
     spec.env = runtime;
+    secret_files(&def, vars.as_ref(), &mut spec);
     spec.labels = labels::standard(&p, &sh.env, labels::KIND_RESOURCE, &name);
     spec.network = Some(sh.network.clone());
     spec.aliases = vec![naming::resource_host(&p, &sh.env, &name)];

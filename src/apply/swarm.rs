@@ -103,23 +103,35 @@ pub async fn converge_service(
     spec.labels
         .insert(labels::DEFINITION_HASH.into(), hash.to_string());
     let existing = sh.docker.inspect_container(&spec.name).await?;
+    let replicas = spec.replication.as_ref().map_or(1, |r| r.replicas);
     if let Some(c) = &existing {
-        let same = c.labels.get(labels::DEFINITION_HASH).map(String::as_str) == Some(hash);
+        // Scaled or given another image outside compartment: put back.
+        let same = c.labels.get(labels::DEFINITION_HASH).map(String::as_str) == Some(hash)
+            && c.replicas == Some(replicas)
+            && live_image(&c.image) == spec.image;
         if same && c.running && !force {
             return Ok((c.id.clone(), hash.to_string(), false));
         }
     }
-    let replicas = spec.replication.as_ref().map_or(1, |r| r.replicas);
     let what = match &existing {
         Some(_) => format!("updating the swarm service ({replicas} task(s))"),
         None => format!("creating the swarm service ({replicas} task(s))"),
     };
     sh.progress.step(address, &what);
+    // A service with no running task gets new tasks even when its
+    // configuration is the same.
+    let stalled = existing.as_ref().is_some_and(|c| !c.running);
     let id = sh
         .docker
-        .deploy_service(&spec, force && existing.is_some())
+        .deploy_service(&spec, (force && existing.is_some()) || stalled)
         .await?;
     Ok((id, hash.to_string(), true))
+}
+
+/// The image a swarm service runs, without the digest the docker CLI pins
+/// (`image:tag@sha256:…`).
+pub fn live_image(image: &str) -> &str {
+    image.split_once('@').map_or(image, |(name, _)| name)
 }
 
 /// The image of a service on a swarm: `<registry>/<image>` (every node

@@ -41,7 +41,7 @@ const RESOURCE: &[&str] = &[
     "restart",
     "operations",
 ];
-const GENERATED: &[&str] = &["generator", "bytes", "encoding"];
+const GENERATED: &[&str] = &["generator", "bytes", "encoding", "file"];
 const OUTPUT: &[&str] = &["sensitive", "value"];
 const READINESS: &[&str] = &[
     "type",
@@ -556,6 +556,9 @@ fn generated_variables(cx: &mut Cx, n: &Node, gpath: &str) -> BTreeMap<String, G
                     "encoding",
                 )
                 .unwrap_or_default();
+        }
+        if let Some(f) = gf.get("file") {
+            g.file = cx.boolean(f, &gf.path("file")).unwrap_or(false);
         }
         out.insert(key, g);
     }

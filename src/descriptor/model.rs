@@ -41,6 +41,10 @@ pub struct GeneratedVariable {
     pub generator: String,
     pub bytes: u32,
     pub encoding: String,
+    /// Delivered as the file `/run/secrets/<NAME>` (a swarm secret on a
+    /// swarm), with `<NAME>_FILE` naming it, instead of in the environment.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub file: bool,
 }
 
 impl Default for GeneratedVariable {
@@ -49,6 +53,7 @@ impl Default for GeneratedVariable {
             generator: "token".into(),
             bytes: 24,
             encoding: "hex".into(),
+            file: false,
         }
     }
 }
@@ -247,6 +252,15 @@ pub struct Compartment {
     pub environments: BTreeMap<String, EnvironmentDef>,
     /// `removed:`: resources no longer declared that the plan deletes.
     pub removed: BTreeMap<String, RemovedDef>,
+}
+
+impl Compartment {
+    /// Whether environment `env` runs on a swarm (`orchestrator: swarm`).
+    pub fn on_swarm(&self, env: &str) -> bool {
+        self.environments
+            .get(env)
+            .is_some_and(|e| e.orchestrator == Orchestrator::Swarm)
+    }
 }
 
 /// One entry of `removed:`: the explicit, reviewed deletion of a resource

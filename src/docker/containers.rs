@@ -128,11 +128,52 @@ impl Docker {
             return self.deploy_service(spec, false).await;
         }
         let id = self.create_container(spec).await?;
+        if let Err(e) = self.put_secret_files(&id, spec).await {
+            let _ = self.remove_container(&id, true).await;
+            return Err(e);
+        }
         if let Err(e) = self.client.start_container(&id, None).await {
             let _ = self.remove_container(&id, true).await;
             return Err(engine_error(format!("start container `{}`", spec.name), &e));
         }
         Ok(id)
+    }
+
+    /// Copies the spec's secret files into the created container `id`, at
+    /// `/run/secrets/<name>`, readable by every user of the container (as
+    /// the swarm's secrets are).
+    async fn put_secret_files(&self, id: &str, spec: &ContainerSpec) -> Result<(), DockerError> {
+        if spec.secret_files.is_empty() {
+            return Ok(());
+        }
+        let mut tar = tar::Builder::new(Vec::new());
+        for (name, file) in &spec.secret_files {
+            let mut header = tar::Header::new_gnu();
+            header.set_size(file.content.len() as u64);
+            header.set_mode(0o444);
+            header.set_cksum();
+            tar.append_data(
+                &mut header,
+                format!("run/secrets/{name}"),
+                file.content.as_bytes(),
+            )
+            .map_err(|e| DockerError::Engine {
+                action: format!("pack the secret files of `{}`", spec.name),
+                reason: e.to_string(),
+            })?;
+        }
+        let archive = tar.into_inner().map_err(|e| DockerError::Engine {
+            action: format!("pack the secret files of `{}`", spec.name),
+            reason: e.to_string(),
+        })?;
+        let options = bollard::query_parameters::UploadToContainerOptions {
+            path: "/".to_string(),
+            ..Default::default()
+        };
+        self.client
+            .upload_to_container(id, Some(options), bollard::body_full(archive.into()))
+            .await
+            .map_err(|e| engine_error(format!("copy the secret files into `{}`", spec.name), &e))
     }
 
     /// Removes a container (and its anonymous volumes, never named ones);

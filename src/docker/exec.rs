@@ -17,13 +17,16 @@ pub enum ExecOutput {
 impl Docker {
     /// Runs `command` in the running container `name` (no terminal, no
     /// input), feeding its output to `sink` as it comes; returns its exit
-    /// code.
+    /// code. On a swarm, `name` may be a service: the command runs in one of
+    /// its tasks on the manager ([`Docker::task_container`]).
     pub async fn exec(
         &self,
         name: &str,
         command: &[String],
         mut sink: impl FnMut(ExecOutput),
     ) -> Result<i64, DockerError> {
+        let container = self.task_container(name).await?;
+        let name = container.as_str();
         let options = CreateExecOptions {
             attach_stdout: Some(true),
             attach_stderr: Some(true),
@@ -64,12 +67,16 @@ impl Docker {
     }
 
     /// Restarts the container `name`, killing it after `timeout_secs` if it
-    /// does not stop.
+    /// does not stop. On a swarm, the service's tasks are replaced one at a
+    /// time, as in its updates.
     pub async fn restart_container(
         &self,
         name: &str,
         timeout_secs: u32,
     ) -> Result<(), DockerError> {
+        if self.on_swarm() && self.inspect_service_info(name).await?.is_some() {
+            return self.restart_service(name).await;
+        }
         let t = i32::try_from(timeout_secs).unwrap_or(i32::MAX);
         let options = RestartContainerOptionsBuilder::default().t(t).build();
         match self.client.restart_container(name, Some(options)).await {

@@ -32,7 +32,9 @@ pub use exec::ExecOutput;
 pub use files::{DirFiles, Seal, Unseal};
 pub use http::{HttpAnswer, HttpRequest};
 pub use probe::Probe;
-pub use spec::{ContainerInfo, ContainerSpec, Mount, MountSource, Replication, RunOutcome};
+pub use spec::{
+    ContainerInfo, ContainerSpec, Mount, MountSource, Replication, RunOutcome, SecretFile,
+};
 pub use swarm::{SwarmNode, SwarmNodeInfo, SwarmService, SwarmTask};
 
 use error::one_line;

@@ -41,6 +41,29 @@ pub struct ContainerSpec {
     pub stop_timeout: Option<u32>,
     /// How it runs on a swarm (a plain engine ignores it).
     pub replication: Option<Replication>,
+    /// Files under `/run/secrets/`, by file name: swarm secrets on a swarm,
+    /// copied into the container before it starts on a plain engine; never
+    /// in its environment, labels or inspected configuration.
+    pub secret_files: BTreeMap<String, SecretFile>,
+}
+
+/// One file of [`ContainerSpec::secret_files`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct SecretFile {
+    pub content: String,
+    /// Names this content without revealing it (the version of the sealed
+    /// variable it comes from): part of the swarm secret's name, which
+    /// cannot change once made.
+    pub version: String,
+}
+
+impl std::fmt::Debug for SecretFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretFile")
+            .field("content", &"(secret)")
+            .field("version", &self.version)
+            .finish()
+    }
 }
 
 /// How a [`ContainerSpec`] runs as a swarm service.
@@ -144,6 +167,8 @@ pub struct ContainerInfo {
     /// `starting`, `healthy` or `unhealthy` for an image with a
     /// `HEALTHCHECK` (inspect only).
     pub health: Option<String>,
+    /// A swarm service's declared number of tasks (`None` for a container).
+    pub replicas: Option<u64>,
 }
 
 /// Result of a one-shot container.
@@ -392,6 +417,7 @@ impl ContainerInfo {
                 .and_then(|h| h.status)
                 .map(|s| s.to_string())
                 .filter(|s| !s.is_empty() && s != "none"),
+            replicas: None,
             id,
         }
     }
@@ -427,6 +453,7 @@ impl ContainerInfo {
             restart: None,
             exit_code: None,
             health: None,
+            replicas: None,
             id,
         }
     }

@@ -60,6 +60,8 @@ pub struct SwarmTask {
     pub desired: String,
     /// Why it failed, when it did.
     pub error: Option<String>,
+    /// Its container's ID (on its node's engine).
+    pub container: Option<String>,
 }
 
 impl Docker {
@@ -161,6 +163,10 @@ impl Docker {
                     state: status.state.map(|s| s.to_string()).unwrap_or_default(),
                     desired: t.desired_state.map(|s| s.to_string()).unwrap_or_default(),
                     error: status.err.filter(|e| !e.is_empty()),
+                    container: status
+                        .container_status
+                        .and_then(|c| c.container_id)
+                        .filter(|c| !c.is_empty()),
                 };
                 (created, task)
             })
@@ -208,6 +214,27 @@ pub struct SwarmNodeInfo {
     pub tasks: usize,
 }
 
+/// The label naming the swarm service a secret belongs to.
+const SECRET_OF: &str = "io.compartment.secret-of";
+
+/// The swarm secret holding file `file` of service `service` at
+/// `version`: a secret cannot change, so a new value is a new secret. At
+/// most 64 characters, as the swarm requires.
+fn secret_name(service: &str, file: &str, version: &str) -> String {
+    let version = &version[..version.len().min(12)];
+    let name = format!("{service}-{}-{version}", file.to_ascii_lowercase());
+    match name.len() <= 64 {
+        true => name,
+        false => {
+            let digest = crate::support::digest::sha256_hex(name.as_bytes());
+            format!("cmpt-secret-{}", &digest[..40])
+        }
+    }
+}
+
+/// One secret a service's tasks mount: (file name, secret ID, secret name).
+pub(super) type MountedSecret = (String, String, String);
+
 /// How long a deploy waits for a service's tasks to run.
 const CONVERGE: Duration = Duration::from_secs(300);
 /// The pause between two looks at a service's tasks.
@@ -234,6 +261,11 @@ impl Docker {
             Some(_) => Err(refuse("it is a worker of its swarm; point the environment's `remote` at a manager (`docker node ls` there lists them)")),
             None => Err(refuse("it is not part of a swarm (`docker swarm init` makes one; or point `remote` at a manager of yours)")),
         }
+    }
+
+    /// The ID of the swarm node this connection manages through.
+    pub fn swarm_node_id(&self) -> Option<&str> {
+        self.swarm.as_ref().map(|n| n.node_id.as_str())
     }
 
     /// Whether containers are swarm services on this connection.
@@ -298,6 +330,7 @@ impl Docker {
             .map(|t| t.id)
             .collect();
         let action = |what: &str| format!("{what} swarm service `{}`", spec.name);
+        let secrets = self.ensure_secrets(spec).await?;
         let id = match self.client.inspect_service(&spec.name, None).await {
             Ok(existing) => {
                 let version = existing.version.and_then(|v| v.index).unwrap_or(0);
@@ -306,7 +339,8 @@ impl Docker {
                     .and_then(|s| s.task_template)
                     .and_then(|t| t.force_update)
                     .unwrap_or(0);
-                let body = service_spec(spec, if force { previous + 1 } else { previous })?;
+                let body =
+                    service_spec(spec, if force { previous + 1 } else { previous }, &secrets)?;
                 let options = UpdateServiceOptions {
                     version: i32::try_from(version).unwrap_or(i32::MAX),
                     ..UpdateServiceOptions::default()
@@ -318,7 +352,7 @@ impl Docker {
                 existing.id.unwrap_or_default()
             }
             Err(e) if is_not_found(&e) => {
-                let body = service_spec(spec, 0)?;
+                let body = service_spec(spec, 0, &secrets)?;
                 let created = self
                     .client
                     .create_service(body, None)
@@ -331,6 +365,8 @@ impl Docker {
         let replicas = spec.replication.as_ref().map_or(1, |r| r.replicas.max(1));
         self.wait_converged(&spec.name, replicas as usize, &before)
             .await?;
+        // The tasks of the new configuration run: earlier values go.
+        self.prune_secrets(&spec.name, &secrets).await?;
         Ok(id)
     }
 
@@ -412,6 +448,154 @@ impl Docker {
         }
     }
 
+    /// The container to run in for `name`: off a swarm, or when no swarm
+    /// service has that name, `name` itself; on a swarm, the container of
+    /// one of the service's running tasks on the manager this connection
+    /// reaches (a task on another node is out of its engine's reach:
+    /// [`DockerError::TaskElsewhere`]).
+    pub async fn task_container(&self, name: &str) -> Result<String, DockerError> {
+        let Some(me) = &self.swarm else {
+            return Ok(name.to_string());
+        };
+        if self.inspect_service_info(name).await?.is_none() {
+            return Ok(name.to_string());
+        }
+        let tasks = self.swarm_tasks(name).await?;
+        let running: Vec<&SwarmTask> = tasks
+            .iter()
+            .filter(|t| t.state == "running" && t.desired == "running")
+            .collect();
+        if let Some(id) = running
+            .iter()
+            .find(|t| t.node_id == me.node_id)
+            .and_then(|t| t.container.clone())
+        {
+            return Ok(id);
+        }
+        let mut nodes: Vec<String> = running.iter().map(|t| t.node_id.clone()).collect();
+        nodes.dedup();
+        Err(DockerError::TaskElsewhere {
+            service: name.to_string(),
+            nodes,
+        })
+    }
+
+    /// Replaces every task of swarm service `name` (its configuration
+    /// unchanged) one at a time, as its updates do, and waits for them.
+    pub(super) async fn restart_service(&self, name: &str) -> Result<(), DockerError> {
+        let action = |what: &str| format!("{what} swarm service `{name}`");
+        let existing = self
+            .client
+            .inspect_service(name, None)
+            .await
+            .map_err(|e| engine_error(action("inspect"), &e))?;
+        let before = self
+            .swarm_tasks(name)
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        let version = existing.version.and_then(|v| v.index).unwrap_or(0);
+        let mut spec = existing.spec.unwrap_or_default();
+        let replicas = spec
+            .mode
+            .as_ref()
+            .and_then(|m| m.replicated.as_ref())
+            .and_then(|r| r.replicas)
+            .unwrap_or(1);
+        if let Some(t) = spec.task_template.as_mut() {
+            t.force_update = Some(t.force_update.unwrap_or(0) + 1);
+        }
+        let options = UpdateServiceOptions {
+            version: i32::try_from(version).unwrap_or(i32::MAX),
+            ..UpdateServiceOptions::default()
+        };
+        self.client
+            .update_service(name, spec, options, None)
+            .await
+            .map_err(|e| engine_error(action("restart"), &e))?;
+        self.wait_converged(name, replicas.max(1) as usize, &before)
+            .await
+    }
+
+    /// Creates the swarm secrets of `spec`'s secret files that do not
+    /// exist yet (labelled with the service they belong to).
+    async fn ensure_secrets(
+        &self,
+        spec: &ContainerSpec,
+    ) -> Result<Vec<MountedSecret>, DockerError> {
+        use base64::Engine;
+        if spec.secret_files.is_empty() {
+            return Ok(Vec::new());
+        }
+        let existing = self.secrets_of(&spec.name).await?;
+        let mut out = Vec::new();
+        for (file, secret) in &spec.secret_files {
+            let name = secret_name(&spec.name, file, &secret.version);
+            let id = match existing.get(&name) {
+                Some(id) => id.clone(),
+                None => {
+                    let mut labels = spec.labels.clone();
+                    labels.remove(super::labels::DEFINITION_HASH);
+                    labels.insert(SECRET_OF.to_string(), spec.name.clone());
+                    let body = bollard::models::SecretSpec {
+                        name: Some(name.clone()),
+                        labels: Some(to_hash_map(&labels)),
+                        data: Some(
+                            base64::engine::general_purpose::STANDARD.encode(&secret.content),
+                        ),
+                        ..Default::default()
+                    };
+                    let created =
+                        self.client.create_secret(body).await.map_err(|e| {
+                            engine_error(format!("create swarm secret `{name}`"), &e)
+                        })?;
+                    created.id
+                }
+            };
+            out.push((file.clone(), id, name));
+        }
+        Ok(out)
+    }
+
+    /// The swarm secrets of service `service`: name → ID.
+    async fn secrets_of(&self, service: &str) -> Result<BTreeMap<String, String>, DockerError> {
+        let label = format!("{SECRET_OF}={service}");
+        let filters = HashMap::from([("label", vec![label.as_str()])]);
+        let options = bollard::query_parameters::ListSecretsOptionsBuilder::default()
+            .filters(&filters)
+            .build();
+        let secrets = self
+            .client
+            .list_secrets(Some(options))
+            .await
+            .map_err(|e| engine_error("list swarm secrets", &e))?;
+        Ok(secrets
+            .into_iter()
+            .filter_map(|s| Some((s.spec?.name?, s.id?)))
+            .collect())
+    }
+
+    /// Removes the secrets of `service` not named in `keep` (earlier
+    /// values, or all of them once the service is gone).
+    async fn prune_secrets(
+        &self,
+        service: &str,
+        keep: &[MountedSecret],
+    ) -> Result<(), DockerError> {
+        for (name, id) in self.secrets_of(service).await? {
+            if keep.iter().any(|(_, _, k)| *k == name) {
+                continue;
+            }
+            match self.client.delete_secret(&id).await {
+                Ok(()) => {}
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(engine_error(format!("remove swarm secret `{name}`"), &e)),
+            }
+        }
+        Ok(())
+    }
+
     /// Swarm service `name` as a container; `None` when there is none.
     pub(super) async fn inspect_service_info(
         &self,
@@ -486,7 +670,7 @@ impl Docker {
             }
             tokio::time::sleep(POLL).await;
         }
-        Ok(())
+        self.prune_secrets(name, &[]).await
     }
 
     /// `Some(why)` when swarm service `name` is gone or cannot run a task.

@@ -13,13 +13,14 @@ use bollard::models::{
     MountVolumeOptions, NetworkAttachmentConfig, Service, ServiceSpec, ServiceSpecMode,
     ServiceSpecModeReplicated, ServiceSpecRollbackConfig, ServiceSpecRollbackConfigOrderEnum,
     ServiceSpecUpdateConfig, ServiceSpecUpdateConfigFailureActionEnum,
-    ServiceSpecUpdateConfigOrderEnum, TaskSpec, TaskSpecContainerSpec, TaskSpecPlacement,
-    TaskSpecRestartPolicy, TaskSpecRestartPolicyConditionEnum,
+    ServiceSpecUpdateConfigOrderEnum, TaskSpec, TaskSpecContainerSpec, TaskSpecContainerSpecFile,
+    TaskSpecContainerSpecSecrets, TaskSpecPlacement, TaskSpecRestartPolicy,
+    TaskSpecRestartPolicyConditionEnum,
 };
 
 use super::resources::to_hash_map;
 use super::spec::{ContainerInfo, ContainerSpec, MountSource};
-use super::swarm::SwarmTask;
+use super::swarm::{MountedSecret, SwarmTask};
 use super::DockerError;
 
 /// Nanoseconds in a second (the swarm API's durations).
@@ -27,7 +28,11 @@ const SECOND: i64 = 1_000_000_000;
 
 /// The swarm service of `spec` (`force` bumps the task template's update
 /// counter, so an unchanged spec still gets new tasks).
-pub(super) fn service_spec(spec: &ContainerSpec, force: u64) -> Result<ServiceSpec, DockerError> {
+pub(super) fn service_spec(
+    spec: &ContainerSpec,
+    force: u64,
+    secrets: &[MountedSecret],
+) -> Result<ServiceSpec, DockerError> {
     let invalid = |reason: String| DockerError::InvalidSpec {
         name: spec.name.clone(),
         reason,
@@ -70,6 +75,21 @@ pub(super) fn service_spec(spec: &ContainerSpec, force: u64) -> Result<ServiceSp
         args: spec.command.clone(),
         dir: spec.working_dir.clone(),
         mounts: Some(mounts),
+        secrets: Some(
+            secrets
+                .iter()
+                .map(|(file, id, name)| TaskSpecContainerSpecSecrets {
+                    file: Some(TaskSpecContainerSpecFile {
+                        name: Some(file.clone()),
+                        uid: Some("0".into()),
+                        gid: Some("0".into()),
+                        mode: Some(0o444),
+                    }),
+                    secret_id: Some(id.clone()),
+                    secret_name: Some(name.clone()),
+                })
+                .collect(),
+        ),
         stop_grace_period: spec.stop_timeout.map(|s| i64::from(s) * SECOND),
         health_check: replication.health.as_ref().map(|command| HealthConfig {
             test: Some([vec!["CMD".to_string()], command.clone()].concat()),
@@ -177,16 +197,24 @@ pub(super) fn service_info(
     networks: &HashMap<String, String>,
 ) -> ContainerInfo {
     let spec = service.spec.unwrap_or_default();
+    let replicas = spec
+        .mode
+        .as_ref()
+        .and_then(|m| m.replicated.as_ref())
+        .and_then(|r| r.replicas)
+        .map(|n| n.max(0) as u64);
     let template = spec.task_template.unwrap_or_default();
     let container = template.container_spec.unwrap_or_default();
     let running = tasks
         .iter()
         .any(|t| t.state == "running" && t.desired == "running");
-    let status = match running {
-        true => "running".to_string(),
-        false => tasks
-            .last()
-            .map_or("created".to_string(), |t| t.state.clone()),
+    let status = match (running, tasks.last()) {
+        (true, _) => "running".to_string(),
+        (false, None) => "without tasks".to_string(),
+        (false, Some(t)) => match &t.error {
+            Some(e) => format!("{} (its last task: {e})", t.state),
+            None => t.state.clone(),
+        },
     };
     let mut ip_addresses = BTreeMap::new();
     let mut aliases = BTreeMap::new();
@@ -233,6 +261,7 @@ pub(super) fn service_info(
         restart: None,
         exit_code: None,
         health: None,
+        replicas,
     }
 }
 
@@ -257,7 +286,12 @@ mod tests {
             start_first: false,
             health: Some(vec!["pg_isready".into()]),
         });
-        let s = service_spec(&spec, 0).unwrap();
+        let secrets = [(
+            "P".to_string(),
+            "id1".to_string(),
+            "p-prod-db-p-1".to_string(),
+        )];
+        let s = service_spec(&spec, 0, &secrets).unwrap();
         let t = s.task_template.clone().unwrap();
         let c = t.container_spec.unwrap();
         assert_eq!(c.args, Some(vec!["postgres".to_string()]));
@@ -280,6 +314,16 @@ mod tests {
             ["node.id==abc".to_string()]
         );
         assert_eq!(t.force_update, None);
+        let mounted = &s
+            .task_template
+            .clone()
+            .unwrap()
+            .container_spec
+            .unwrap()
+            .secrets
+            .unwrap()[0];
+        assert_eq!(mounted.secret_id.as_deref(), Some("id1"));
+        assert_eq!(mounted.file.as_ref().unwrap().name.as_deref(), Some("P"));
         assert_eq!(
             s.endpoint_spec.unwrap().mode,
             Some(EndpointSpecModeEnum::DNSRR)
@@ -289,7 +333,7 @@ mod tests {
             Some(ServiceSpecUpdateConfigOrderEnum::STOP_FIRST)
         );
         assert_eq!(
-            service_spec(&spec, 3)
+            service_spec(&spec, 3, &[])
                 .unwrap()
                 .task_template
                 .unwrap()
@@ -297,6 +341,6 @@ mod tests {
             Some(3)
         );
         spec.restart = Some("sometimes".into());
-        assert!(service_spec(&spec, 0).is_err());
+        assert!(service_spec(&spec, 0, &[]).is_err());
     }
 }

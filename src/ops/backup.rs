@@ -100,6 +100,16 @@ pub(super) async fn run_operation(
     artifacts: &std::path::Path,
     read_only: bool,
 ) -> Result<String> {
+    // On a swarm, the volumes are on the node the resource is pinned to:
+    // a one-off container elsewhere would find empty ones of that name.
+    if let Some(node) = state.resources.get(resource).and_then(|r| r.node.as_ref()) {
+        if cx.docker.swarm_node_id() != Some(node.id.as_str()) {
+            return Err(OpsError::VolumesElsewhere {
+                resource: resource.to_string(),
+                node: format!("{} ({})", node.hostname, &node.id[..node.id.len().min(12)]),
+            });
+        }
+    }
     let image = op.image.clone().unwrap_or_else(|| def.image.clone());
     cx.docker.ensure_image(&image).await?;
     let mut env = crate::apply::env::resource_env(

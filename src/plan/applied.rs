@@ -22,6 +22,7 @@ impl From<&d::ResourceDef> for a::ResourceConfig {
                         generator: g.generator.clone(),
                         bytes: g.bytes,
                         encoding: g.encoding.clone(),
+                        file: g.file,
                     };
                     (k.clone(), g)
                 })
@@ -61,6 +62,7 @@ impl From<&a::ResourceConfig> for d::ResourceDef {
                         generator: g.generator.clone(),
                         bytes: g.bytes,
                         encoding: g.encoding.clone(),
+                        file: g.file,
                     };
                     (k.clone(), g)
                 })

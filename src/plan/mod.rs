@@ -285,6 +285,10 @@ pub struct Change {
     /// container apply removes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<String>,
+    /// Resources with volumes on a swarm: the node they are pinned to (or
+    /// how apply will choose it, for a create).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node: Option<String>,
 }
 
 /// A recorded release of a service, as a rollback plan names it.

@@ -208,6 +208,9 @@ fn text_change(st: &Styles, ch: &super::Change, out: &mut String) {
             ch.action.word()
         ));
     }
+    if let Some(node) = &ch.node {
+        out.push_str(&format!("    node: {node}\n"));
+    }
     for (v, fate) in &ch.volumes {
         if fate == "delete" {
             let line = format!("volume {v}: DATA WILL BE DELETED");
@@ -333,6 +336,9 @@ fn change_details(ch: &Change) -> String {
     }
     if let Some(role) = &ch.role {
         body.push_str(&format!("  requires role: {role} ({})\n", ch.action.word()));
+    }
+    if let Some(node) = &ch.node {
+        body.push_str(&format!("  node: {node}\n"));
     }
     for (v, fate) in &ch.volumes {
         match fate.as_str() {

@@ -117,6 +117,8 @@ pub struct GeneratedVariable {
     pub bytes: u32,
     #[serde(rename = "encoding")]
     pub encoding: String,
+    #[serde(rename = "file", default, skip_serializing_if = "std::ops::Not::not")]
+    pub file: bool,
 }
 
 /// An output template (never a resolved value).

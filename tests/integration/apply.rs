@@ -7,6 +7,7 @@ use crate::test::{assert_text, Run, Test};
 
 cases! {
     docker example_project_end_to_end,
+    docker a_generated_variable_can_be_delivered_as_a_file,
     docker env_change_updates_image_change_replaces_and_volumes_survive,
     docker stale_plan_file_is_refused_and_a_fresh_one_applies,
     docker failed_readiness_skips_exactly_its_dependents,
@@ -1240,4 +1241,53 @@ warning[global-type]: resource type `tenants/tenant` is global: its instances ar
     assert_eq!(change("instance.acme")["action"], "no-op");
     assert_eq!(change("instance.acme")["global"], true);
     assert_eq!(change("service.tenants")["action"], "create");
+}
+
+/// `file: true`: the cache's generated password is the file
+/// /run/secrets/CACHE_PASSWORD (copied in before the container starts),
+/// `CACHE_PASSWORD_FILE` names it, and the value is nowhere in the
+/// container's inspected configuration, the state or the output.
+fn a_generated_variable_can_be_delivered_as_a_file() {
+    let p = Project::new("example");
+    p.edit(
+        "compartment.yml",
+        "        encoding: base64url\n",
+        "        encoding: base64url\n        file: true\n",
+    );
+    let applied = p
+        .cmd(["apply", "--yes", "--target", "resource.cache"])
+        .output();
+    let container = p.container("cache");
+    let (ok, value) = crate::host::sh(&[
+        "docker",
+        "exec",
+        &container,
+        "cat",
+        "/run/secrets/CACHE_PASSWORD",
+    ]);
+    assert!(ok, "{value}");
+    assert_eq!(value.len(), 43, "32 random bytes, base64url: {value}");
+    let (_, inspected) = crate::host::sh(&["docker", "inspect", &container]);
+    assert!(
+        inspected.contains("\"CACHE_PASSWORD_FILE=/run/secrets/CACHE_PASSWORD\""),
+        "{inspected}"
+    );
+    assert!(!inspected.contains("\"CACHE_PASSWORD="), "{inspected}");
+    for (what, text) in [
+        ("docker inspect", inspected),
+        (
+            "apply's output",
+            format!("{}{}", applied.stdout, applied.stderr),
+        ),
+        (
+            "the state",
+            std::fs::read_to_string(p.state_path()).unwrap(),
+        ),
+    ] {
+        assert!(!text.contains(&value), "the value is in {what}");
+    }
+    let replan = p
+        .cmd(["plan", "--refresh", "--target", "resource.cache"])
+        .output();
+    assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
 }

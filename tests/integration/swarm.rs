@@ -45,6 +45,12 @@ fn a_swarm_environment_is_planned_and_replicas_need_one() {
         first,
         "Plan for internal-tools / production on a swarm (registry 10.0.0.5:5000/shop) against engine tcp://10.0.0.5:2375 (new state)"
     );
+    assert!(
+        plan.stdout.contains("+ resource.cache create\n")
+            && plan.stdout.contains("    node: chosen by apply (the ready node running the fewest tasks), then pinned: its volumes stay there\n"),
+        "{}",
+        plan.stdout
+    );
     let json: serde_json::Value =
         serde_json::from_str(&sb.cmd().args(["plan", "--json"]).output().stdout).unwrap();
     assert_eq!(
@@ -237,6 +243,11 @@ fn the_example_project_runs_on_a_two_node_swarm() {
         "    path: services/api\n",
         "    path: services/api\n    replicas: 2\n",
     );
+    sb.edit(
+        "compartment.yml",
+        "        encoding: base64url\n",
+        "        encoding: base64url\n        file: true\n",
+    );
     let yml = sb.read("compartment.yml");
     sb.write(
         "compartment.yml",
@@ -327,9 +338,95 @@ fn the_example_project_runs_on_a_two_node_swarm() {
     let replan = sb.cmd().args(["plan", "--refresh", "--no-color"]).output();
     assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
 
+    day_2_commands_reach_the_services(&swarm, &sb);
+    scaled_by_hand_is_drift(&swarm, &sb);
     survives_a_forced_reschedule(&swarm, &sb);
     rolls_out_start_first(&swarm, &sb, network);
 
+    let replan = sb.cmd().args(["plan", "--refresh", "--no-color"]).output();
+    assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+}
+
+/// Logs come from the tasks through the manager; `exec` runs in a task on
+/// the manager, and names the node when the service's tasks are all
+/// elsewhere; a backup of a resource pinned to another node is refused
+/// rather than made of an empty volume.
+fn day_2_commands_reach_the_services(swarm: &crate::cluster::Swarm, sb: &Sandbox) {
+    let manager = swarm.manager();
+    let logs = sb.cmd().args(["service", "logs", "billing"]).output();
+    assert!(
+        logs.stdout.contains("listening on 8080"),
+        "{}\n{}",
+        logs.stdout,
+        logs.stderr
+    );
+    let listed = sb.cmd().args(["service", "list"]).output();
+    assert!(listed.status == 0, "{}", listed.stderr);
+    let manager_id = manager
+        .docker_ok(&["info", "-f", "{{.Swarm.NodeID}}"])
+        .trim()
+        .to_string();
+    // api runs a task on each node: one is on the manager.
+    sb.cmd()
+        .args(["service", "exec", "api", "--", "cat", "/www/index.html"])
+        .stdout("api 1.4.2\n")
+        .run();
+    let state: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sb.state_path()).unwrap()).unwrap();
+    let cache_node = state["resources"]["cache"]["node"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let backup = sb
+        .cmd()
+        .args(["resource", "backup", "create", "--resource", "cache"])
+        .env(
+            "COMPARTMENT_RESOURCE_BACKUP_DIR",
+            &sb.file("backups").display().to_string(),
+        )
+        .status(None)
+        .output();
+    if cache_node == manager_id {
+        assert!(backup.status == 0, "{}\n{}", backup.stdout, backup.stderr);
+    } else {
+        assert!(backup.status == 1, "{}", backup.stdout);
+        assert!(
+            backup
+                .stderr
+                .contains("the volumes of resource `cache` are on swarm node"),
+            "{}",
+            backup.stderr
+        );
+    }
+}
+
+/// A service scaled outside compartment is drift the plan names, and
+/// apply sets it back.
+fn scaled_by_hand_is_drift(swarm: &crate::cluster::Swarm, sb: &Sandbox) {
+    let manager = swarm.manager();
+    let service = "cmpt-internal-tools-production-api";
+    manager.docker_ok(&["service", "scale", "--detach", &format!("{service}=3")]);
+    let plan = sb.cmd().args(["plan", "--refresh", "--no-color"]).output();
+    assert!(
+        plan.stdout.contains("it runs 3 task(s) where 2 are declared (scaled outside compartment): apply sets it back"),
+        "{}",
+        plan.stdout
+    );
+    let applied = sb.cmd().args(["apply", "--yes", "--no-color"]).output();
+    assert!(
+        applied.status == 0,
+        "{}\n{}",
+        applied.stdout,
+        applied.stderr
+    );
+    let replicas = manager.docker_ok(&[
+        "service",
+        "inspect",
+        "-f",
+        "{{.Spec.Mode.Replicated.Replicas}}",
+        service,
+    ]);
+    assert_eq!(replicas.trim(), "2");
     let replan = sb.cmd().args(["plan", "--refresh", "--no-color"]).output();
     assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
 }
@@ -364,6 +461,29 @@ fn survives_a_forced_reschedule(swarm: &crate::cluster::Swarm, sb: &Sandbox) {
     };
     let before = container(node);
     node.docker_ok(&["exec", &before, "sh", "-c", "echo kept > /data/marker"]);
+    // The generated password declared `file: true` is a swarm secret: a
+    // file in the task, nowhere in the service's configuration.
+    let password = node.docker_ok(&["exec", &before, "cat", "/run/secrets/CACHE_PASSWORD"]);
+    assert_eq!(password.len(), 43, "{password}");
+    let inspected = manager.docker_ok(&["service", "inspect", service]);
+    assert!(
+        inspected.contains("\"CACHE_PASSWORD_FILE=/run/secrets/CACHE_PASSWORD\""),
+        "{inspected}"
+    );
+    let secrets = manager.docker_ok(&["secret", "ls", "--format", "{{.Name}}"]);
+    assert!(
+        secrets.starts_with("cmpt-internal-tools-production-cache-cache_password-"),
+        "{secrets}"
+    );
+    for (what, text) in [
+        ("docker service inspect", inspected),
+        (
+            "the state",
+            std::fs::read_to_string(sb.state_path()).unwrap(),
+        ),
+    ] {
+        assert!(!text.contains(&password), "the password is in {what}");
+    }
     manager.docker_ok(&[
         "service",
         "update",

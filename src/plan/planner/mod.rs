@@ -159,6 +159,7 @@ pub fn new_change(address: &str, kind: Kind, name: &str, action: Action) -> Chan
         release: None,
         prune_images: Vec::new(),
         container: None,
+        node: None,
     }
 }
 

@@ -9,11 +9,29 @@ use crate::descriptor::model::ResourceDef;
 use crate::plan::{Action, Blocker, Change, Kind, Warning};
 use crate::state::{Origin, ResourceConfig, ResourceState};
 
+/// On a swarm, where a resource with volumes runs: the node the state
+/// pinned it to, or, before its first apply, how apply chooses one.
+fn pinned_node(input: &Input, name: &str, def: &ResourceDef) -> Option<String> {
+    if def.volumes.is_empty() || !input.project.compartment.on_swarm(input.environment) {
+        return None;
+    }
+    let recorded = input
+        .state
+        .resources
+        .get(name)
+        .and_then(|r| r.node.as_ref());
+    Some(match recorded {
+        Some(n) => format!("{} ({}), where its volumes are", n.hostname, &n.id[..n.id.len().min(12)]),
+        None => "chosen by apply (the ready node running the fewest tasks), then pinned: its volumes stay there".to_string(),
+    })
+}
+
 pub(super) fn draft(input: &Input) -> Draft {
     let mut draft = Draft::default();
     for (name, def) in &input.project.compartment.resources {
         let address = format!("resource.{name}");
-        let ch = declared(input, name, def, &mut draft);
+        let mut ch = declared(input, name, def, &mut draft);
+        ch.node = pinned_node(input, name, def);
         draft.changes.insert(address.clone(), ch);
         draft.desired_deps.insert(address, Vec::new());
     }

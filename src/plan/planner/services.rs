@@ -39,12 +39,7 @@ pub(super) fn draft(input: &Input) -> Draft {
 /// container per service: refused rather than silently run as one.
 fn replicas_off_swarm(input: &Input, name: &str, def: &ServiceDef) -> Option<Blocker> {
     let replicas = def.replicas.filter(|n| *n > 1)?;
-    let swarm = input
-        .project
-        .compartment
-        .environments
-        .get(input.environment)
-        .is_some_and(|e| e.orchestrator == crate::descriptor::model::Orchestrator::Swarm);
+    let swarm = input.project.compartment.on_swarm(input.environment);
     (!swarm).then(|| Blocker {
         address: format!("service.{name}"),
         reason: "replicas-need-swarm".into(),
