@@ -62,6 +62,22 @@ pub struct SwarmTask {
     pub error: Option<String>,
     /// Its container's ID (on its node's engine).
     pub container: Option<String>,
+    /// Which configuration it runs ([`task_key`]).
+    pub key: String,
+}
+
+/// Names a service's task configuration: its definition label and its
+/// forced-update counter. A task runs the service's current configuration
+/// when its key is the one of the service's task template.
+fn task_key(template: Option<&bollard::models::TaskSpec>) -> String {
+    let label = template
+        .and_then(|t| t.container_spec.as_ref())
+        .and_then(|c| c.labels.as_ref())
+        .and_then(|l| l.get(super::labels::DEFINITION_HASH))
+        .cloned()
+        .unwrap_or_default();
+    let force = template.and_then(|t| t.force_update).unwrap_or(0);
+    format!("{label}/{force}")
 }
 
 impl Docker {
@@ -167,6 +183,7 @@ impl Docker {
                         .container_status
                         .and_then(|c| c.container_id)
                         .filter(|c| !c.is_empty()),
+                    key: task_key(t.spec.as_ref()),
                 };
                 (created, task)
             })
@@ -341,41 +358,58 @@ impl Docker {
                     .unwrap_or(0);
                 let body =
                     service_spec(spec, if force { previous + 1 } else { previous }, &secrets)?;
-                let options = UpdateServiceOptions {
-                    version: i32::try_from(version).unwrap_or(i32::MAX),
-                    ..UpdateServiceOptions::default()
-                };
-                self.client
-                    .update_service(&spec.name, body, options, None)
-                    .await
-                    .map_err(|e| engine_error(action("update"), &e))?;
-                existing.id.unwrap_or_default()
+                let key = task_key(body.task_template.as_ref());
+                self.update_to(&spec.name, body, version).await?;
+                (existing.id.unwrap_or_default(), key)
             }
             Err(e) if is_not_found(&e) => {
                 let body = service_spec(spec, 0, &secrets)?;
+                let key = task_key(body.task_template.as_ref());
                 let created = self
                     .client
                     .create_service(body, None)
                     .await
                     .map_err(|e| engine_error(action("create"), &e))?;
-                created.id.unwrap_or_default()
+                (created.id.unwrap_or_default(), key)
             }
             Err(e) => return Err(engine_error(action("inspect"), &e)),
         };
+        let (id, key) = id;
         let replicas = spec.replication.as_ref().map_or(1, |r| r.replicas.max(1));
-        self.wait_converged(&spec.name, replicas as usize, &before)
+        self.wait_converged(&spec.name, replicas as usize, &key, &before)
             .await?;
         // The tasks of the new configuration run: earlier values go.
         self.prune_secrets(&spec.name, &secrets).await?;
         Ok(id)
     }
 
-    /// Waits until service `name` runs `replicas` tasks and no update of
-    /// it is under way; tasks in `before` existed before this deploy.
+    /// Sends the new specification `body` of service `name`, whose
+    /// current version is `version`.
+    async fn update_to(
+        &self,
+        name: &str,
+        body: ServiceSpec,
+        version: u64,
+    ) -> Result<(), DockerError> {
+        let options = UpdateServiceOptions {
+            version: i32::try_from(version).unwrap_or(i32::MAX),
+            ..UpdateServiceOptions::default()
+        };
+        self.client
+            .update_service(name, body, options, None)
+            .await
+            .map(|_| ())
+            .map_err(|e| engine_error(format!("update swarm service `{name}`"), &e))
+    }
+
+    /// Waits until service `name` runs `replicas` tasks of the
+    /// configuration `key` and nothing else, with no update under way;
+    /// tasks in `before` existed before this deploy.
     async fn wait_converged(
         &self,
         name: &str,
         replicas: usize,
+        key: &str,
         before: &std::collections::BTreeSet<String>,
     ) -> Result<(), DockerError> {
         let started = Instant::now();
@@ -406,8 +440,12 @@ impl Docker {
             let tasks = self.swarm_tasks(name).await?;
             let wanted: Vec<&SwarmTask> = tasks.iter().filter(|t| t.desired == "running").collect();
             let running = wanted.iter().filter(|t| t.state == "running").count();
+            let current = wanted
+                .iter()
+                .filter(|t| t.state == "running" && t.key == key)
+                .count();
             let settled = matches!(state.as_str(), "" | "completed");
-            if settled && running == replicas && wanted.len() == replicas {
+            if settled && current == replicas && wanted.len() == replicas {
                 return Ok(());
             }
             let new_failures: Vec<&SwarmTask> = tasks
@@ -506,15 +544,9 @@ impl Docker {
         if let Some(t) = spec.task_template.as_mut() {
             t.force_update = Some(t.force_update.unwrap_or(0) + 1);
         }
-        let options = UpdateServiceOptions {
-            version: i32::try_from(version).unwrap_or(i32::MAX),
-            ..UpdateServiceOptions::default()
-        };
-        self.client
-            .update_service(name, spec, options, None)
-            .await
-            .map_err(|e| engine_error(action("restart"), &e))?;
-        self.wait_converged(name, replicas.max(1) as usize, &before)
+        let key = task_key(spec.task_template.as_ref());
+        self.update_to(name, spec, version).await?;
+        self.wait_converged(name, replicas.max(1) as usize, &key, &before)
             .await
     }
 

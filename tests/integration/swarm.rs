@@ -340,6 +340,7 @@ fn the_example_project_runs_on_a_two_node_swarm() {
 
     let replan = sb.cmd().args(["plan", "--refresh", "--no-color"]).output();
     assert!(replan.stdout.contains("No changes."), "{}", replan.stdout);
+    destroyed(&swarm, &sb);
 }
 
 /// Logs come from the tasks through the manager; `exec` runs in a task on
@@ -573,4 +574,37 @@ fn a_failed_update_is_rolled_back(swarm: &crate::cluster::Swarm, sb: &Sandbox, n
     );
     // Declared as before, the environment already matches.
     sb.edit("compartment.yml", failing, healthy);
+}
+
+/// `destroy` removes every swarm service, the overlay network and the
+/// secrets; the volumes stay on their nodes (kept by default).
+fn destroyed(swarm: &crate::cluster::Swarm, sb: &Sandbox) {
+    let manager = swarm.manager();
+    sb.cmd().args(["destroy", "--yes", "--no-color"]).output();
+    let services = manager.docker_ok(&["service", "ls", "-q"]);
+    assert_eq!(services.trim(), "", "no service left");
+    let secrets = manager.docker_ok(&["secret", "ls", "-q"]);
+    assert_eq!(secrets.trim(), "", "no secret left");
+    // The manager's own copy of a removed overlay goes a moment later.
+    let started = std::time::Instant::now();
+    loop {
+        let networks = manager.docker_ok(&["network", "ls", "--format", "{{.Name}}"]);
+        if !networks.contains("cmpt-internal-tools-production") {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "{networks}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    let volumes: String = swarm
+        .nodes
+        .iter()
+        .map(|n| n.docker_ok(&["volume", "ls", "-q"]))
+        .collect();
+    assert!(
+        volumes.contains("cmpt-internal-tools-production-cache-data"),
+        "{volumes}"
+    );
 }
