@@ -190,11 +190,6 @@ impl Workspace {
         }
     }
 
-    /// Whether the environment runs on a swarm (`orchestrator: swarm`).
-    pub fn on_swarm(&self) -> bool {
-        on_swarm(&self.project, &self.env)
-    }
-
     /// Connects to the environment's engine (refusing another than the
     /// one its state recorded), in swarm mode for a swarm environment.
     pub async fn connect(&self) -> Result<Docker, DockerError> {
@@ -208,11 +203,6 @@ impl Workspace {
     }
 }
 
-/// Whether environment `env` of `project` runs on a swarm.
-pub fn on_swarm(project: &Project, env: &str) -> bool {
-    project.compartment.on_swarm(env)
-}
-
 /// Connects to engine `remote` (refusing another than `required`), in
 /// swarm mode when environment `env` runs on a swarm.
 pub async fn connect(
@@ -222,7 +212,7 @@ pub async fn connect(
     required: Option<(&str, &str)>,
 ) -> Result<Docker, DockerError> {
     let docker = Docker::connect_checked(remote, required).await?;
-    match on_swarm(project, env) {
+    match project.compartment.on_swarm(env) {
         true => docker.into_swarm().await,
         false => Ok(docker),
     }

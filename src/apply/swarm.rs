@@ -65,29 +65,22 @@ async fn pinned_node(
         .await?
         .iter()
         .find_map(|c| c.strip_prefix("node.id==").map(str::to_string));
-    let node = match placed {
-        Some(id) => nodes.into_iter().find(|n| n.id == id).map_or(
-            PinnedNode {
-                hostname: String::new(),
-                id,
-            },
-            |n| PinnedNode {
-                id: n.id,
-                hostname: n.hostname,
-            },
-        ),
-        None => {
-            let least = nodes
-                .into_iter()
-                .min_by(|a, b| (a.tasks, &a.id).cmp(&(b.tasks, &b.id)))
-                .ok_or(StepError::NoSwarmNode)?;
-            PinnedNode {
-                id: least.id,
-                hostname: least.hostname,
-            }
-        }
+    let id = match placed {
+        Some(id) => id,
+        None => nodes
+            .iter()
+            .min_by(|a, b| (a.tasks, &a.id).cmp(&(b.tasks, &b.id)))
+            .ok_or(StepError::NoSwarmNode)?
+            .id
+            .clone(),
     };
-    Ok(node)
+    // A node that left the swarm since keeps its ID, without a host name.
+    let hostname = nodes
+        .into_iter()
+        .find(|n| n.id == id)
+        .map(|n| n.hostname)
+        .unwrap_or_default();
+    Ok(PinnedNode { id, hostname })
 }
 
 /// Creates the swarm service of `spec`, or updates it in place when its

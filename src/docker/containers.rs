@@ -146,6 +146,10 @@ impl Docker {
         if spec.secret_files.is_empty() {
             return Ok(());
         }
+        let packing = |e: std::io::Error| DockerError::Engine {
+            action: format!("pack the secret files of `{}`", spec.name),
+            reason: e.to_string(),
+        };
         let mut tar = tar::Builder::new(Vec::new());
         for (name, file) in &spec.secret_files {
             let mut header = tar::Header::new_gnu();
@@ -157,15 +161,9 @@ impl Docker {
                 format!("run/secrets/{name}"),
                 file.content.as_bytes(),
             )
-            .map_err(|e| DockerError::Engine {
-                action: format!("pack the secret files of `{}`", spec.name),
-                reason: e.to_string(),
-            })?;
+            .map_err(packing)?;
         }
-        let archive = tar.into_inner().map_err(|e| DockerError::Engine {
-            action: format!("pack the secret files of `{}`", spec.name),
-            reason: e.to_string(),
-        })?;
+        let archive = tar.into_inner().map_err(packing)?;
         let options = bollard::query_parameters::UploadToContainerOptions {
             path: "/".to_string(),
             ..Default::default()
@@ -205,7 +203,7 @@ impl Docker {
     /// container is fine; a missing one is [`DockerError::NoSuchContainer`].
     pub async fn stop_container(&self, name: &str, timeout_secs: u32) -> Result<(), DockerError> {
         // A swarm service's tasks stop when it is removed or updated.
-        if self.on_swarm() && self.inspect_service_info(name).await?.is_some() {
+        if self.is_service(name).await? {
             return Ok(());
         }
         let t = i32::try_from(timeout_secs).unwrap_or(i32::MAX);
@@ -245,7 +243,7 @@ impl Docker {
     /// Starts an existing container (a running one is left alone).
     pub async fn start_container(&self, name: &str) -> Result<(), DockerError> {
         // The swarm keeps a service's tasks running.
-        if self.on_swarm() && self.inspect_service_info(name).await?.is_some() {
+        if self.is_service(name).await? {
             return Ok(());
         }
         match self.client.start_container(name, None).await {
@@ -374,8 +372,7 @@ impl Docker {
             .follow(follow)
             .tail(&tail)
             .build();
-        let service = self.on_swarm() && self.inspect_service_info(name).await?.is_some();
-        let mut stream = match service {
+        let mut stream = match self.is_service(name).await? {
             true => self.client.service_logs(name, Some(options)).boxed(),
             false => self.client.logs(name, Some(options)).boxed(),
         };

@@ -74,7 +74,7 @@ impl Docker {
         name: &str,
         timeout_secs: u32,
     ) -> Result<(), DockerError> {
-        if self.on_swarm() && self.inspect_service_info(name).await?.is_some() {
+        if self.is_service(name).await? {
             return self.restart_service(name).await;
         }
         let t = i32::try_from(timeout_secs).unwrap_or(i32::MAX);

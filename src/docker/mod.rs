@@ -35,7 +35,7 @@ pub use probe::Probe;
 pub use spec::{
     ContainerInfo, ContainerSpec, Mount, MountSource, Replication, RunOutcome, SecretFile,
 };
-pub use swarm::{SwarmNode, SwarmNodeInfo, SwarmService, SwarmTask};
+pub use swarm::{SwarmNode, SwarmNodeInfo, SwarmTask};
 
 use error::one_line;
 

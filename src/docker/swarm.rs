@@ -1,17 +1,14 @@
 //! Docker Swarm mode, as far as compartment uses it: whether the engine is
-//! a swarm manager, attachable overlay networks, replicated swarm services
-//! (an image, env, labels, a command, N replicas, a network alias resolved
-//! by DNS round robin — this machine's kernel has no IPVS for the virtual-IP
-//! load balancer — and placement constraints) with their tasks, and images
-//! pushed to a registry every node can pull from. Nothing here knows
-//! resources or services of compartment.yml: `apply` maps them onto these.
+//! a swarm manager, its nodes, replicated swarm services deployed from a
+//! container spec (translated by `swarm_spec`) and waited for — the
+//! swarm's rollback of a failed update, a task that keeps failing —, their
+//! tasks and secrets, and images pushed to a registry every node can pull
+//! from. Nothing here knows resources or services of compartment.yml:
+//! `apply` maps them onto container specs.
 
 use std::collections::{BTreeMap, HashMap};
 
-use bollard::models::{
-    EndpointSpec, EndpointSpecModeEnum, NetworkAttachmentConfig, ServiceSpec, ServiceSpecMode,
-    ServiceSpecModeReplicated, TaskSpec, TaskSpecContainerSpec, TaskSpecPlacement,
-};
+use bollard::models::{Service, ServiceSpec};
 use bollard::query_parameters::{
     ListTasksOptionsBuilder, PushImageOptionsBuilder, UpdateServiceOptions,
 };
@@ -19,7 +16,7 @@ use futures_util::TryStreamExt;
 use std::time::{Duration, Instant};
 
 use super::resources::to_hash_map;
-use super::swarm_spec::{service_info, service_spec};
+use super::swarm_spec::{service_info, service_spec, spec_replicas};
 use super::{
     engine_error, is_not_found, reason_of, ContainerInfo, ContainerSpec, Docker, DockerError,
 };
@@ -30,23 +27,6 @@ pub struct SwarmNode {
     pub node_id: String,
     /// Whether it can manage the swarm (create services).
     pub manager: bool,
-}
-
-/// What compartment asks of one swarm service.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct SwarmService {
-    pub name: String,
-    pub image: String,
-    pub replicas: u64,
-    pub env: BTreeMap<String, String>,
-    pub labels: BTreeMap<String, String>,
-    /// Replaces the image's command (`None`: the image's own).
-    pub command: Option<Vec<String>>,
-    /// The overlay network its tasks join, and the names they answer to.
-    pub network: String,
-    pub aliases: Vec<String>,
-    /// Placement constraints, e.g. `node.id==…`.
-    pub constraints: Vec<String>,
 }
 
 /// One task of a service.
@@ -99,62 +79,6 @@ impl Docker {
             node_id,
             manager: swarm.control_available.unwrap_or(false),
         }))
-    }
-
-    /// Creates the attachable overlay network `name` with `labels`, or
-    /// reuses one of that name. Returns its id.
-    pub async fn ensure_overlay_network(
-        &self,
-        name: &str,
-        labels: &BTreeMap<String, String>,
-    ) -> Result<String, DockerError> {
-        self.ensure_network_with(name, labels, "overlay", true)
-            .await
-    }
-
-    /// Creates the swarm service `spec` describes. Returns its id.
-    pub async fn create_swarm_service(&self, spec: &SwarmService) -> Result<String, DockerError> {
-        let env: Vec<String> = spec.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-        let service = ServiceSpec {
-            name: Some(spec.name.clone()),
-            labels: Some(to_hash_map(&spec.labels)),
-            task_template: Some(TaskSpec {
-                container_spec: Some(TaskSpecContainerSpec {
-                    image: Some(spec.image.clone()),
-                    env: Some(env),
-                    labels: Some(to_hash_map(&spec.labels)),
-                    command: spec.command.clone(),
-                    ..TaskSpecContainerSpec::default()
-                }),
-                placement: Some(TaskSpecPlacement {
-                    constraints: Some(spec.constraints.clone()),
-                    ..TaskSpecPlacement::default()
-                }),
-                networks: Some(vec![NetworkAttachmentConfig {
-                    target: Some(spec.network.clone()),
-                    aliases: Some(spec.aliases.clone()),
-                    ..NetworkAttachmentConfig::default()
-                }]),
-                ..TaskSpec::default()
-            }),
-            mode: Some(ServiceSpecMode {
-                replicated: Some(ServiceSpecModeReplicated {
-                    replicas: Some(spec.replicas as i64),
-                }),
-                ..ServiceSpecMode::default()
-            }),
-            endpoint_spec: Some(EndpointSpec {
-                mode: Some(EndpointSpecModeEnum::DNSRR),
-                ..EndpointSpec::default()
-            }),
-            ..ServiceSpec::default()
-        };
-        let created = self
-            .client
-            .create_service(service, None)
-            .await
-            .map_err(|e| engine_error(format!("create swarm service `{}`", spec.name), &e))?;
-        Ok(created.id.unwrap_or_default())
     }
 
     /// The tasks of swarm service `name`, oldest first (none when there is
@@ -340,16 +264,10 @@ impl Docker {
         spec: &ContainerSpec,
         force: bool,
     ) -> Result<String, DockerError> {
-        let before: std::collections::BTreeSet<String> = self
-            .swarm_tasks(&spec.name)
-            .await?
-            .into_iter()
-            .map(|t| t.id)
-            .collect();
-        let action = |what: &str| format!("{what} swarm service `{}`", spec.name);
+        let before = self.task_ids(&spec.name).await?;
         let secrets = self.ensure_secrets(spec).await?;
-        let id = match self.client.inspect_service(&spec.name, None).await {
-            Ok(existing) => {
+        let (id, key) = match self.find_service(&spec.name).await? {
+            Some(existing) => {
                 let version = existing.version.and_then(|v| v.index).unwrap_or(0);
                 let previous = existing
                     .spec
@@ -362,25 +280,43 @@ impl Docker {
                 self.update_to(&spec.name, body, version).await?;
                 (existing.id.unwrap_or_default(), key)
             }
-            Err(e) if is_not_found(&e) => {
+            None => {
                 let body = service_spec(spec, 0, &secrets)?;
                 let key = task_key(body.task_template.as_ref());
-                let created = self
-                    .client
-                    .create_service(body, None)
-                    .await
-                    .map_err(|e| engine_error(action("create"), &e))?;
+                let created = self.client.create_service(body, None).await.map_err(|e| {
+                    engine_error(format!("create swarm service `{}`", spec.name), &e)
+                })?;
                 (created.id.unwrap_or_default(), key)
             }
-            Err(e) => return Err(engine_error(action("inspect"), &e)),
         };
-        let (id, key) = id;
         let replicas = spec.replication.as_ref().map_or(1, |r| r.replicas.max(1));
         self.wait_converged(&spec.name, replicas as usize, &key, &before)
             .await?;
         // The tasks of the new configuration run: earlier values go.
         self.prune_secrets(&spec.name, &secrets).await?;
         Ok(id)
+    }
+
+    /// Swarm service `name`; `None` when there is none.
+    async fn find_service(&self, name: &str) -> Result<Option<Service>, DockerError> {
+        match self.client.inspect_service(name, None).await {
+            Ok(s) => Ok(Some(s)),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(engine_error(format!("inspect swarm service `{name}`"), &e)),
+        }
+    }
+
+    /// The IDs of the tasks service `name` has now.
+    async fn task_ids(
+        &self,
+        name: &str,
+    ) -> Result<std::collections::BTreeSet<String>, DockerError> {
+        Ok(self
+            .swarm_tasks(name)
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect())
     }
 
     /// Sends the new specification `body` of service `name`, whose
@@ -474,16 +410,14 @@ impl Docker {
     /// The placement constraints of swarm service `name` (none when
     /// there is no such service).
     pub async fn swarm_constraints(&self, name: &str) -> Result<Vec<String>, DockerError> {
-        match self.client.inspect_service(name, None).await {
-            Ok(s) => Ok(s
-                .spec
-                .and_then(|s| s.task_template)
-                .and_then(|t| t.placement)
-                .and_then(|p| p.constraints)
-                .unwrap_or_default()),
-            Err(e) if is_not_found(&e) => Ok(Vec::new()),
-            Err(e) => Err(engine_error(format!("inspect swarm service `{name}`"), &e)),
-        }
+        Ok(self
+            .find_service(name)
+            .await?
+            .and_then(|s| s.spec)
+            .and_then(|s| s.task_template)
+            .and_then(|t| t.placement)
+            .and_then(|p| p.constraints)
+            .unwrap_or_default())
     }
 
     /// The container to run in for `name`: off a swarm, or when no swarm
@@ -495,7 +429,7 @@ impl Docker {
         let Some(me) = &self.swarm else {
             return Ok(name.to_string());
         };
-        if self.inspect_service_info(name).await?.is_none() {
+        if !self.is_service(name).await? {
             return Ok(name.to_string());
         }
         let tasks = self.swarm_tasks(name).await?;
@@ -521,26 +455,13 @@ impl Docker {
     /// Replaces every task of swarm service `name` (its configuration
     /// unchanged) one at a time, as its updates do, and waits for them.
     pub(super) async fn restart_service(&self, name: &str) -> Result<(), DockerError> {
-        let action = |what: &str| format!("{what} swarm service `{name}`");
-        let existing = self
-            .client
-            .inspect_service(name, None)
-            .await
-            .map_err(|e| engine_error(action("inspect"), &e))?;
-        let before = self
-            .swarm_tasks(name)
-            .await?
-            .into_iter()
-            .map(|t| t.id)
-            .collect();
+        let Some(existing) = self.find_service(name).await? else {
+            return Err(DockerError::NoSuchContainer { name: name.into() });
+        };
+        let before = self.task_ids(name).await?;
         let version = existing.version.and_then(|v| v.index).unwrap_or(0);
         let mut spec = existing.spec.unwrap_or_default();
-        let replicas = spec
-            .mode
-            .as_ref()
-            .and_then(|m| m.replicated.as_ref())
-            .and_then(|r| r.replicas)
-            .unwrap_or(1);
+        let replicas = spec_replicas(&spec).unwrap_or(1);
         if let Some(t) = spec.task_template.as_mut() {
             t.force_update = Some(t.force_update.unwrap_or(0) + 1);
         }
@@ -548,6 +469,12 @@ impl Docker {
         self.update_to(name, spec, version).await?;
         self.wait_converged(name, replicas.max(1) as usize, &key, &before)
             .await
+    }
+
+    /// Whether a swarm service is named `name` (one engine call; a
+    /// connection off a swarm has none).
+    pub(super) async fn is_service(&self, name: &str) -> Result<bool, DockerError> {
+        Ok(self.on_swarm() && self.find_service(name).await?.is_some())
     }
 
     /// Creates the swarm secrets of `spec`'s secret files that do not
@@ -633,10 +560,8 @@ impl Docker {
         &self,
         name: &str,
     ) -> Result<Option<ContainerInfo>, DockerError> {
-        let service = match self.client.inspect_service(name, None).await {
-            Ok(s) => s,
-            Err(e) if is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(engine_error(format!("inspect swarm service `{name}`"), &e)),
+        let Some(service) = self.find_service(name).await? else {
+            return Ok(None);
         };
         let tasks = self.swarm_tasks(name).await?;
         let networks = self.network_names().await?;
@@ -707,11 +632,10 @@ impl Docker {
 
     /// `Some(why)` when swarm service `name` is gone or cannot run a task.
     pub(super) async fn service_stopped(&self, name: &str) -> Result<Option<String>, DockerError> {
-        let tasks = match self.client.inspect_service(name, None).await {
-            Ok(_) => self.swarm_tasks(name).await?,
-            Err(e) if is_not_found(&e) => return Ok(Some("the service is gone".into())),
-            Err(e) => return Err(engine_error(format!("inspect swarm service `{name}`"), &e)),
-        };
+        if self.find_service(name).await?.is_none() {
+            return Ok(Some("the service is gone".into()));
+        }
+        let tasks = self.swarm_tasks(name).await?;
         if tasks.iter().any(|t| t.state == "running") {
             return Ok(None);
         }

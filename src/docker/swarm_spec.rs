@@ -187,6 +187,14 @@ fn restart_policy(text: &str) -> Result<TaskSpecRestartPolicy, String> {
     })
 }
 
+/// The number of tasks a replicated service's specification asks for.
+pub(super) fn spec_replicas(spec: &ServiceSpec) -> Option<i64> {
+    spec.mode
+        .as_ref()
+        .and_then(|m| m.replicated.as_ref())
+        .and_then(|r| r.replicas)
+}
+
 /// A swarm service as the container operations see it: running while one
 /// of its tasks runs; its "address" on a network is its first alias there
 /// (the tasks' addresses by DNS round robin, from the probe agent on the
@@ -197,12 +205,7 @@ pub(super) fn service_info(
     networks: &HashMap<String, String>,
 ) -> ContainerInfo {
     let spec = service.spec.unwrap_or_default();
-    let replicas = spec
-        .mode
-        .as_ref()
-        .and_then(|m| m.replicated.as_ref())
-        .and_then(|r| r.replicas)
-        .map(|n| n.max(0) as u64);
+    let replicas = spec_replicas(&spec).map(|n| n.max(0) as u64);
     let template = spec.task_template.unwrap_or_default();
     let container = template.container_spec.unwrap_or_default();
     let running = tasks

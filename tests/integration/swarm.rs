@@ -88,7 +88,7 @@ fn block_on<F: std::future::Future>(body: F) -> F::Output {
 /// each node, both answering behind one alias by DNS round robin to a
 /// container on the overlay, and the service removed with its tasks.
 fn the_runtime_runs_a_replicated_service_across_a_two_node_swarm() {
-    use compartment::docker::{Docker, SwarmService};
+    use compartment::docker::{ContainerSpec, Docker, Replication};
     let swarm = crate::cluster::Swarm::start(&["compartment-test/busybox:1"]);
     let (manager, worker) = (swarm.manager(), &swarm.nodes[1]);
     let image = format!("{}/compartment-test/busybox:1", swarm.registry);
@@ -97,6 +97,7 @@ fn the_runtime_runs_a_replicated_service_across_a_two_node_swarm() {
         let docker = Docker::connect_to(&manager.address).await.unwrap();
         let node = docker.swarm_node().await.unwrap().expect("in a swarm");
         assert!(node.manager);
+        let docker = docker.into_swarm().await.unwrap();
         docker.push_image(&image).await.unwrap();
         worker.docker_ok(&["rmi", "compartment-test/busybox:1"]);
         worker.docker_ok(&["pull", &image]);
@@ -104,27 +105,26 @@ fn the_runtime_runs_a_replicated_service_across_a_two_node_swarm() {
             "io.compartment.test-run".to_string(),
             "swarm".to_string(),
         )]);
+        // In swarm mode, the network is an attachable overlay.
         docker
-            .ensure_overlay_network("cmpt-swarm-test", &labels)
+            .ensure_network("cmpt-swarm-test", &labels)
             .await
             .unwrap();
         let alias = "echo.production.swarm-test.resource.internal";
-        let spec = SwarmService {
-            name: "cmpt-swarm-test-echo".into(),
-            image: image.clone(),
+        let mut spec = ContainerSpec::new("cmpt-swarm-test-echo", image.clone());
+        spec.labels = labels.clone();
+        spec.command = Some(vec![
+            "sh".into(),
+            "-c".into(),
+            "exec nc -ll -p 7000 -e hostname".into(),
+        ]);
+        spec.network = Some("cmpt-swarm-test".into());
+        spec.aliases = vec![alias.into()];
+        spec.replication = Some(Replication {
             replicas: 2,
-            labels: labels.clone(),
-            command: Some(vec![
-                "sh".into(),
-                "-c".into(),
-                "exec nc -ll -p 7000 -e hostname".into(),
-            ]),
-            network: "cmpt-swarm-test".into(),
-            aliases: vec![alias.into()],
-            constraints: Vec::new(),
-            ..SwarmService::default()
-        };
-        docker.create_swarm_service(&spec).await.unwrap();
+            ..Replication::default()
+        });
+        docker.deploy_service(&spec, false).await.unwrap();
         let started = std::time::Instant::now();
         let tasks = loop {
             let tasks = docker.swarm_tasks(&spec.name).await.unwrap();
