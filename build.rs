@@ -10,6 +10,7 @@ use std::process::Command;
 
 fn main() {
     println!("cargo:rerun-if-changed=agent/probe.rs");
+    println!("cargo:rerun-if-changed=agent/transfer.rs");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let target = out.join("compartment-probe");
     let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());

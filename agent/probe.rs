@@ -14,7 +14,11 @@
 //!
 //! `wait` prints `ready` (exit 0) or `last: ANSWER` (exit 1) once its time
 //! is up; `request` prints the status code on the first line and up to
-//! 4 KiB of the body (exit 0), or `error: REASON` (exit 2).
+//! 4 KiB of the body (exit 0), or `error: REASON` (exit 2). The `relay`,
+//! `job` and `volume-rm` commands (files between swarm nodes) are in
+//! transfer.rs.
+
+mod transfer;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
@@ -33,8 +37,14 @@ fn main() {
             wait(timeout, || http_status(ip, port, path, expect))
         }
         ["request", method, ip, port, path, timeout] => request(method, ip, port, path, timeout),
+        ["relay", mode, port, dir, token] => transfer::relay(mode, port, dir, token),
+        ["job", mode, host, port, dir, token, "--", command @ ..] => {
+            let command: Vec<String> = command.iter().map(|c| c.to_string()).collect();
+            transfer::job(mode, host, port, dir, token, &command)
+        }
+        ["volume-rm", socket, name] => transfer::volume_rm(socket, name),
         _ => {
-            println!("error: usage: wait tcp IP PORT MS | wait http IP PORT PATH EXPECT MS | request METHOD IP PORT PATH MS");
+            println!("error: usage: wait tcp IP PORT MS | wait http IP PORT PATH EXPECT MS | request METHOD IP PORT PATH MS | relay receive|send PORT DIR TOKEN_FILE | job backup|restore HOST PORT DIR TOKEN_FILE -- COMMAND... | volume-rm SOCKET NAME");
             2
         }
     };

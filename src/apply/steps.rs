@@ -491,7 +491,10 @@ async fn delete_resource(sh: &Shared, state: &State, change: &Change) -> StepRes
         if fate == "delete" {
             sh.progress
                 .step(&change.address, &format!("deleting volume {volume}"));
-            if let Err(e) = sh.docker.remove_volume(volume).await {
+            let of = (sh.project_name(), sh.env.as_str(), change.name.as_str());
+            let recorded = state.resources.get(&change.name);
+            let removed = super::swarm::remove_resource_volume(&sh.docker, of, recorded, volume);
+            if let Err(e) = removed.await {
                 return StepResult::failed(vec![], e, vec![]);
             }
         }

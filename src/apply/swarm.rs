@@ -9,8 +9,8 @@
 use super::error::StepError;
 use super::steps::Shared;
 use crate::descriptor::model::{Readiness, ResourceDef};
-use crate::docker::{labels, ContainerSpec, Replication};
-use crate::state::{PinnedNode, State};
+use crate::docker::{labels, ContainerSpec, Docker, DockerError, Replication};
+use crate::state::{PinnedNode, ResourceState, State};
 
 /// The swarm's health check for a declared `readiness:` of type
 /// `command` (it runs in each task, wherever the task runs).
@@ -47,6 +47,27 @@ pub async fn place_resource(
         health: health_command(def.readiness.as_ref()),
     });
     Ok(node)
+}
+
+/// Removes `volume` of resource `name` (`record` its state): on a swarm,
+/// on the node the resource is pinned to, through a one-shot task of its
+/// image when that is not the manager.
+pub async fn remove_resource_volume(
+    docker: &Docker,
+    (project, env, name): (&str, &str, &str),
+    record: Option<&ResourceState>,
+    volume: &str,
+) -> Result<(), DockerError> {
+    let pinned = record.and_then(|r| Some((r.node.as_ref()?, &r.applied.definition.image)));
+    match pinned {
+        Some((node, image)) if docker.on_swarm() => {
+            let labels = labels::standard(project, env, labels::KIND_OPERATION, name);
+            docker
+                .remove_volume_on_node(&node.id, volume, image, &labels)
+                .await
+        }
+        _ => docker.remove_volume(volume).await,
+    }
 }
 
 async fn pinned_node(

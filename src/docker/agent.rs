@@ -26,6 +26,11 @@ pub enum Reach {
     Engine,
 }
 
+/// This build's agent executable (empty when it could not be built).
+pub(super) fn executable() -> &'static [u8] {
+    AGENT
+}
+
 /// The image of this build's agent.
 pub fn image() -> String {
     let digest = crate::support::digest::sha256_hex(AGENT);
@@ -41,7 +46,7 @@ pub struct AgentAnswer {
 
 impl Docker {
     /// Builds the agent's image on the engine unless it is there already.
-    async fn ensure_agent(&self) -> Result<String, DockerError> {
+    pub(super) async fn ensure_agent(&self) -> Result<String, DockerError> {
         let tag = image();
         if self.image_exists(&tag).await? {
             return Ok(tag);

@@ -142,7 +142,11 @@ impl Docker {
     /// Copies the spec's secret files into the created container `id`, at
     /// `/run/secrets/<name>`, readable by every user of the container (as
     /// the swarm's secrets are).
-    async fn put_secret_files(&self, id: &str, spec: &ContainerSpec) -> Result<(), DockerError> {
+    pub(super) async fn put_secret_files(
+        &self,
+        id: &str,
+        spec: &ContainerSpec,
+    ) -> Result<(), DockerError> {
         if spec.secret_files.is_empty() {
             return Ok(());
         }

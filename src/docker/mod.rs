@@ -22,6 +22,7 @@ mod probe;
 mod resources;
 mod spec;
 mod swarm;
+mod swarm_job;
 mod swarm_spec;
 pub mod target;
 

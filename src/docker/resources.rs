@@ -174,7 +174,18 @@ impl Docker {
     /// an error, a volume still used by a container is.
     pub async fn remove_volume(&self, name: &str) -> Result<(), DockerError> {
         let options = RemoveVolumeOptionsBuilder::default().force(false).build();
-        match self.client.remove_volume(name, Some(options)).await {
+        let started = std::time::Instant::now();
+        let mut removed = self.client.remove_volume(name, Some(options.clone())).await;
+        // A swarm task's container goes a moment after the task has left
+        // the swarm's list: its volume is in use until then.
+        while self.on_swarm()
+            && matches!(&removed, Err(e) if super::status_of(e) == Some(409))
+            && started.elapsed() < std::time::Duration::from_secs(60)
+        {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            removed = self.client.remove_volume(name, Some(options.clone())).await;
+        }
+        match removed {
             Ok(()) => Ok(()),
             // A swarm node's volume is on that node, out of this
             // connection's reach: never reported removed when it was not.

@@ -44,6 +44,8 @@ pub struct SwarmTask {
     pub container: Option<String>,
     /// Which configuration it runs ([`task_key`]).
     pub key: String,
+    /// Its container's exit code, once it exited.
+    pub exit_code: Option<i64>,
 }
 
 /// Names a service's task configuration: its definition label and its
@@ -97,6 +99,7 @@ impl Docker {
             .map(|t| {
                 let status = t.status.unwrap_or_default();
                 let created = t.created_at.map(|d| d.to_string()).unwrap_or_default();
+                let exit_code = status.container_status.as_ref().and_then(|c| c.exit_code);
                 let task = SwarmTask {
                     id: t.id.unwrap_or_default(),
                     node_id: t.node_id.unwrap_or_default(),
@@ -108,6 +111,7 @@ impl Docker {
                         .and_then(|c| c.container_id)
                         .filter(|c| !c.is_empty()),
                     key: task_key(t.spec.as_ref()),
+                    exit_code,
                 };
                 (created, task)
             })
@@ -479,7 +483,7 @@ impl Docker {
 
     /// Creates the swarm secrets of `spec`'s secret files that do not
     /// exist yet (labelled with the service they belong to).
-    async fn ensure_secrets(
+    pub(super) async fn ensure_secrets(
         &self,
         spec: &ContainerSpec,
     ) -> Result<Vec<MountedSecret>, DockerError> {

@@ -101,15 +101,14 @@ pub(super) async fn run_operation(
     read_only: bool,
 ) -> Result<String> {
     // On a swarm, the volumes are on the node the resource is pinned to:
-    // a one-off container elsewhere would find empty ones of that name.
-    if let Some(node) = state.resources.get(resource).and_then(|r| r.node.as_ref()) {
-        if cx.docker.swarm_node_id() != Some(node.id.as_str()) {
-            return Err(OpsError::VolumesElsewhere {
-                resource: resource.to_string(),
-                node: format!("{} ({})", node.hostname, &node.id[..node.id.len().min(12)]),
-            });
-        }
-    }
+    // when that is not the manager, the operation runs there, as a
+    // one-shot task (a container here would find empty volumes).
+    let elsewhere = state
+        .resources
+        .get(resource)
+        .and_then(|r| r.node.as_ref())
+        .filter(|n| cx.docker.on_swarm() && cx.docker.swarm_node_id() != Some(n.id.as_str()))
+        .map(|n| n.id.clone());
     let image = op.image.clone().unwrap_or_else(|| def.image.clone());
     cx.docker.ensure_image(&image).await?;
     let mut env = crate::apply::env::resource_env(
@@ -160,7 +159,7 @@ pub(super) async fn run_operation(
     let encrypted = read_only && super::artifacts::any_encrypted(artifacts);
     let (seal, unseal) = transforms(cx, id, read_only, encrypted)?;
     let local = cx.docker.reach() != crate::docker::agent::Reach::Engine;
-    let bind = local && seal.is_none() && unseal.is_none();
+    let bind = local && seal.is_none() && unseal.is_none() && elsewhere.is_none();
     if bind {
         let mut mount = Mount::bind(artifacts.to_path_buf(), "/backup");
         mount.read_only = read_only;
@@ -175,18 +174,21 @@ pub(super) async fn run_operation(
             .unwrap_or_else(|| naming::volume(cx.project, cx.env, resource, handle));
         spec.mounts.push(Mount::volume(vname, target.clone()));
     }
-    let outcome = match bind {
-        true => cx.docker.run_to_completion(&spec).await?,
-        false => {
-            let files = crate::docker::DirFiles {
-                upload: read_only.then_some(artifacts),
-                read_only,
-                download: (!read_only).then_some(artifacts),
-                seal,
-                unseal,
-            };
-            cx.docker.run_with_dir(&spec, "/backup", files).await?
+    let files = crate::docker::DirFiles {
+        upload: read_only.then_some(artifacts),
+        read_only,
+        download: (!read_only).then_some(artifacts),
+        seal,
+        unseal,
+    };
+    let outcome = match (bind, elsewhere) {
+        (_, Some(node)) => {
+            cx.docker
+                .run_with_dir_on_node(&spec, &node, "/backup", files)
+                .await?
         }
+        (true, None) => cx.docker.run_to_completion(&spec).await?,
+        (false, None) => cx.docker.run_with_dir(&spec, "/backup", files).await?,
     };
     let tail: Vec<&str> = outcome
         .output
@@ -543,8 +545,10 @@ pub async fn restore_in_place(
         .docker
         .remove_container(&naming::container(&project, &shared.env, resource), true)
         .await?;
+    let of = (project.as_str(), shared.env.as_str(), resource);
     for v in volumes {
-        shared.docker.remove_volume(&v).await?;
+        let recorded = state.resources.get(resource);
+        crate::apply::swarm::remove_resource_volume(&shared.docker, of, recorded, &v).await?;
     }
     let mut result =
         steps::converge_resource(shared, state, resource, applied, Action::Replace, origin).await;

@@ -47,8 +47,6 @@ pub enum OpsError {
     NotDeclared { address: String },
     #[error("no container named `{name}` in the engine")]
     NoContainer { name: String },
-    #[error("the volumes of resource `{resource}` are on swarm node {node}, not on the manager this command reaches: backups and restores of a swarm environment run through the manager's engine and reach only resources pinned to it in this version")]
-    VolumesElsewhere { resource: String, node: String },
     #[error("instances have no container to import; declare the instance and apply (its create hook runs)")]
     ImportInstance,
     #[error("`{name}` is not running ({status}); start it first (`{start}`)")]

@@ -203,9 +203,11 @@ pub async fn delete(
         volumes_deleted: vec![],
         volumes_kept: vec![],
     };
+    let of = (project, env, name);
     for v in volumes {
         if delete_data {
-            docker.remove_volume(&v).await?;
+            let recorded = state.resources.get(name);
+            crate::apply::swarm::remove_resource_volume(docker, of, recorded, &v).await?;
             out.volumes_deleted.push(v);
         } else {
             out.volumes_kept.push(v);

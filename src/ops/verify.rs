@@ -105,8 +105,22 @@ pub async fn verify(
     {
         store.save(state)?;
     }
-    let outcome = check(shared, state, &record, &def, &scratch, dir).await;
-    let removed = remove_scratch(shared, &def, &scratch).await;
+    // A state of its own for the scratch resource, never saved.
+    let mut scratch_state = State {
+        environment: state.environment.clone(),
+        ..State::default()
+    };
+    let outcome = check(
+        shared,
+        state,
+        &mut scratch_state,
+        &record,
+        &def,
+        &scratch,
+        dir,
+    )
+    .await;
+    let removed = remove_scratch(shared, &scratch_state, &def, &scratch).await;
     let finished = format_time(Utc::now().max(now));
     let rec = state
         .backups
@@ -141,21 +155,18 @@ pub async fn verify(
 }
 
 /// The scratch resource's lifetime: created, restored into, checked.
+#[allow(clippy::too_many_arguments)]
 async fn check(
     shared: &Shared,
     state: &State,
+    scratch_state: &mut State,
     record: &BackupRecord,
     def: &ResourceDef,
     scratch: &str,
     dir: &std::path::Path,
 ) -> Result<Option<String>> {
-    // A state of its own for the scratch resource: the source resource's
-    // variables (its generated password, so the restore's env matches the
-    // dump's), and nothing of it is ever saved.
-    let mut scratch_state = State {
-        environment: state.environment.clone(),
-        ..State::default()
-    };
+    // The scratch resource gets the source resource's variables (its
+    // generated password, so the restore's env matches the dump's).
     scratch_state.network = state.network.clone();
     if let Some(vars) = state.variables.resource.get(&record.resource) {
         let vars = reseal(shared, vars, &record.resource, scratch)?;
@@ -166,14 +177,14 @@ async fn check(
     }
     let mut result = steps::converge_resource(
         shared,
-        &scratch_state,
+        scratch_state,
         scratch,
         def.clone(),
         Action::Create,
         Origin::Restore,
     )
     .await;
-    result.apply_to(&mut scratch_state);
+    result.apply_to(scratch_state);
     result.outcome.map_err(|source| OpsError::CreateFailed {
         name: scratch.into(),
         source: Box::new(source),
@@ -188,7 +199,7 @@ async fn check(
     let restore = def.operations.restore.as_ref().expect("checked by verify");
     backup::run_operation(
         &cx,
-        &scratch_state,
+        scratch_state,
         scratch,
         def,
         restore,
@@ -222,7 +233,7 @@ async fn check(
         .note(&format!("resource.{scratch}: running the verify command"));
     let output = backup::run_operation(
         &cx,
-        &scratch_state,
+        scratch_state,
         scratch,
         def,
         op,
@@ -264,14 +275,23 @@ fn reseal(
 }
 
 /// Removes the scratch container and its volumes (each one even when
-/// another fails); the first failure is returned.
-async fn remove_scratch(shared: &Shared, def: &ResourceDef, scratch: &str) -> Result<()> {
+/// another fails; on a swarm, on the node it was placed on); the first
+/// failure is returned.
+async fn remove_scratch(
+    shared: &Shared,
+    scratch_state: &State,
+    def: &ResourceDef,
+    scratch: &str,
+) -> Result<()> {
     let p = shared.project_name();
     let container = naming::container(p, &shared.env, scratch);
     let mut first = shared.docker.remove_container(&container, true).await.err();
+    let recorded = scratch_state.resources.get(scratch);
     for handle in def.volumes.keys() {
         let v = naming::volume(p, &shared.env, scratch, handle);
-        if let Err(e) = shared.docker.remove_volume(&v).await {
+        let of = (p, shared.env.as_str(), scratch);
+        let removed = crate::apply::swarm::remove_resource_volume(&shared.docker, of, recorded, &v);
+        if let Err(e) = removed.await {
             first.get_or_insert(e);
         }
     }

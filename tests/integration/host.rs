@@ -81,11 +81,16 @@ pub fn wait_for_dockerd(what: &str, root: &std::path::Path, answers: impl Fn() -
 /// `/etc/docker/key.json`, and a second host must not share the first
 /// one's identity), configured by `root/daemon.json`, its socket, pid and
 /// log under `root`, listening as `listen` adds (`-H tcp://…`, TLS flags).
+/// Once its socket is there, it is also `/var/run/docker.sock` in that
+/// mount namespace, as on a real host (a container that mounts the
+/// engine's socket reaches this engine, not the machine's).
 pub fn dockerd(netns: &str, root: &std::path::Path, listen: &str) -> Child {
     let etc = root.join("etc");
     std::fs::create_dir_all(&etc).unwrap();
     let script = format!(
-        "mount --bind {etc} /etc/docker && exec dockerd --config-file {config} --exec-root {exec} --pidfile {pid} -H unix://{sock} {listen}",
+        "mount --bind {etc} /etc/docker && \
+         (for i in $(seq 900); do [ -S {sock} ] && exec mount --bind {sock} /var/run/docker.sock; sleep 0.1; done) & \
+         exec dockerd --config-file {config} --exec-root {exec} --pidfile {pid} -H unix://{sock} {listen}",
         etc = etc.display(),
         config = root.join("daemon.json").display(),
         exec = root.join("exec").display(),
