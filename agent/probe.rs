@@ -15,8 +15,8 @@
 //! `wait` prints `ready` (exit 0) or `last: ANSWER` (exit 1) once its time
 //! is up; `request` prints the status code on the first line and up to
 //! 4 KiB of the body (exit 0), or `error: REASON` (exit 2). The `relay`,
-//! `job` and `volume-rm` commands (files between swarm nodes) are in
-//! transfer.rs.
+//! `job`, `volume-rm` and `exec` commands (what runs on another swarm
+//! node) are in transfer.rs.
 
 mod transfer;
 
@@ -43,8 +43,12 @@ fn main() {
             transfer::job(mode, host, port, dir, token, &command)
         }
         ["volume-rm", socket, name] => transfer::volume_rm(socket, name),
+        ["exec", socket, container, "--", command @ ..] => {
+            let command: Vec<String> = command.iter().map(|c| c.to_string()).collect();
+            transfer::exec(socket, container, &command)
+        }
         _ => {
-            println!("error: usage: wait tcp IP PORT MS | wait http IP PORT PATH EXPECT MS | request METHOD IP PORT PATH MS | relay receive|send PORT DIR TOKEN_FILE | job backup|restore HOST PORT DIR TOKEN_FILE -- COMMAND... | volume-rm SOCKET NAME");
+            println!("error: usage: wait tcp IP PORT MS | wait http IP PORT PATH EXPECT MS | request METHOD IP PORT PATH MS | relay receive|send PORT DIR TOKEN_FILE | job backup|restore HOST PORT DIR TOKEN_FILE -- COMMAND... | volume-rm SOCKET NAME | exec SOCKET CONTAINER -- COMMAND...");
             2
         }
     };

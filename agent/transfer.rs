@@ -17,6 +17,9 @@
 //!   volume-rm SOCKET NAME
 //!       removes volume NAME through the engine socket SOCKET (absent is
 //!       fine).
+//!   exec SOCKET CONTAINER -- COMMAND...
+//!       runs COMMAND in CONTAINER through the engine socket (no terminal,
+//!       no input), its output on stdout and stderr, its exit code ours.
 //!
 //! On the wire, after the token line: one `F LEN PATH\n` header and LEN
 //! bytes per regular file (PATH relative, `/`-separated), `E\n` at the end,
@@ -350,6 +353,110 @@ fn volume_rm_once(socket: &str, name: &str) -> i32 {
                 "409" => 409,
                 _ => 1,
             }
+        }
+    }
+}
+
+/// Runs COMMAND in container CONTAINER through the engine socket SOCKET
+/// (an exec without a terminal or input), its output on this process's
+/// stdout and stderr; exits with its exit code.
+pub fn exec(socket: &str, container: &str, command: &[String]) -> i32 {
+    match exec_in(socket, container, command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("compartment: could not run the command in {container}: {e}");
+            TRANSFER_FAILED
+        }
+    }
+}
+
+fn exec_in(socket: &str, container: &str, command: &[String]) -> Result<i32, String> {
+    let cmd: Vec<String> = command.iter().map(|c| json_string(c)).collect();
+    let body = format!(
+        "{{\"AttachStdout\":true,\"AttachStderr\":true,\"Cmd\":[{}]}}",
+        cmd.join(",")
+    );
+    let created = engine(socket, "POST", &format!("/containers/{container}/exec"), &body)?;
+    let id = json_field(&created, "Id").ok_or_else(|| format!("no exec created: {created}"))?;
+    let mut s = std::os::unix::net::UnixStream::connect(socket).map_err(|e| e.to_string())?;
+    let start = "{\"Detach\":false,\"Tty\":false}";
+    let head = format!(
+        "POST /exec/{id}/start HTTP/1.1\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n{start}",
+        start.len()
+    );
+    s.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+    let mut reader = BufReader::new(s);
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).map_err(|e| e.to_string())? == 0 || line == "\r\n" {
+            break;
+        }
+    }
+    // The multiplexed stream: an 8-byte header (stream, 0, 0, 0, length
+    // big-endian) before each chunk.
+    let mut header = [0u8; 8];
+    while reader.read_exact(&mut header).is_ok() {
+        let len = u32::from_be_bytes([header[4], header[5], header[6], header[7]]) as u64;
+        let mut chunk = Vec::new();
+        (&mut reader)
+            .take(len)
+            .read_to_end(&mut chunk)
+            .map_err(|e| e.to_string())?;
+        let _ = match header[0] {
+            2 => std::io::stderr().write_all(&chunk),
+            _ => std::io::stdout().write_all(&chunk),
+        };
+    }
+    let _ = std::io::stdout().flush();
+    let inspected = engine(socket, "GET", &format!("/exec/{id}/json"), "")?;
+    json_field(&inspected, "ExitCode")
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| format!("no exit code: {inspected}"))
+}
+
+/// One request on the engine socket; the body of a 2xx answer.
+fn engine(socket: &str, method: &str, path: &str, body: &str) -> Result<String, String> {
+    let mut s = std::os::unix::net::UnixStream::connect(socket).map_err(|e| format!("{socket}: {e}"))?;
+    let head = format!(
+        "{method} {path} HTTP/1.0\r\nHost: docker\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).map_err(|e| e.to_string())?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).map_err(|e| e.to_string())?;
+    let status = raw.split_whitespace().nth(1).unwrap_or("");
+    let answer = raw.split("\r\n\r\n").nth(1).unwrap_or("").trim().to_string();
+    match status.starts_with('2') {
+        true => Ok(answer),
+        false => Err(format!("HTTP {status}: {answer}")),
+    }
+}
+
+/// `text` as a JSON string.
+fn json_string(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// The value of a top-level scalar field of a small JSON object (a string
+/// without escapes, or a number).
+fn json_field(json: &str, name: &str) -> Option<String> {
+    let at = json.find(&format!("\"{name}\":"))? + name.len() + 3;
+    let rest = json[at..].trim_start();
+    match rest.strip_prefix('"') {
+        Some(s) => Some(s[..s.find('"')?].to_string()),
+        None => {
+            let end = rest.find([',', '}']).unwrap_or(rest.len());
+            Some(rest[..end].trim().to_string())
         }
     }
 }

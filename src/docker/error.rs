@@ -90,9 +90,9 @@ pub enum DockerError {
     ServiceFailed { service: String, what: String },
 
     /// On a swarm, a command needs a task's container, but the service
-    /// runs no task on the manager this connection reaches.
-    #[error("swarm service `{service}` runs no task on the manager this command reaches (its running tasks are on node(s) {}): commands in a task's container and backups go through the manager's engine, so they reach tasks on the manager only in this version", if nodes.is_empty() { "none".to_string() } else { nodes.join(", ") })]
-    TaskElsewhere { service: String, nodes: Vec<String> },
+    /// runs no task.
+    #[error("swarm service `{service}` runs no task to run the command in; `compartment plan --refresh` says why, `apply` starts it again")]
+    NoRunningTask { service: String },
 
     /// Any other refusal or failure reported by the engine.
     #[error("the Docker engine failed to {action}: {reason}")]

@@ -18,14 +18,26 @@ impl Docker {
     /// Runs `command` in the running container `name` (no terminal, no
     /// input), feeding its output to `sink` as it comes; returns its exit
     /// code. On a swarm, `name` may be a service: the command runs in one of
-    /// its tasks on the manager ([`Docker::task_container`]).
+    /// its tasks, on the manager when one runs there, else through the
+    /// agent on the task's node ([`Docker::exec_on_node`]).
     pub async fn exec(
         &self,
         name: &str,
         command: &[String],
         mut sink: impl FnMut(ExecOutput),
     ) -> Result<i64, DockerError> {
-        let container = self.task_container(name).await?;
+        let container = match self.task_container(name).await? {
+            super::swarm::TaskPlace::Here(container) => container,
+            super::swarm::TaskPlace::On {
+                node,
+                container,
+                image,
+            } => {
+                return self
+                    .exec_on_node(&node, &container, &image, command, sink)
+                    .await
+            }
+        };
         let name = container.as_str();
         let options = CreateExecOptions {
             attach_stdout: Some(true),

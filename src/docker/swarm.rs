@@ -48,6 +48,18 @@ pub struct SwarmTask {
     pub exit_code: Option<i64>,
 }
 
+/// Where a command for a service runs.
+pub(super) enum TaskPlace {
+    /// In this container, on the engine this connection reaches.
+    Here(String),
+    /// In `container` on swarm node `node`, whose tasks run `image`.
+    On {
+        node: String,
+        container: String,
+        image: String,
+    },
+}
+
 /// Names a service's task configuration: its definition label and its
 /// forced-update counter. A task runs the service's current configuration
 /// when its key is the one of the service's task template.
@@ -426,33 +438,43 @@ impl Docker {
 
     /// The container to run in for `name`: off a swarm, or when no swarm
     /// service has that name, `name` itself; on a swarm, the container of
-    /// one of the service's running tasks on the manager this connection
-    /// reaches (a task on another node is out of its engine's reach:
-    /// [`DockerError::TaskElsewhere`]).
-    pub async fn task_container(&self, name: &str) -> Result<String, DockerError> {
+    /// one of the service's running tasks — on the manager this connection
+    /// reaches when one runs there, else on another node (with the image
+    /// of the service, which that node has).
+    pub(super) async fn task_container(&self, name: &str) -> Result<TaskPlace, DockerError> {
         let Some(me) = &self.swarm else {
-            return Ok(name.to_string());
+            return Ok(TaskPlace::Here(name.to_string()));
         };
-        if !self.is_service(name).await? {
-            return Ok(name.to_string());
-        }
+        let Some(service) = self.find_service(name).await? else {
+            return Ok(TaskPlace::Here(name.to_string()));
+        };
         let tasks = self.swarm_tasks(name).await?;
-        let running: Vec<&SwarmTask> = tasks
+        let mut running: Vec<&SwarmTask> = tasks
             .iter()
             .filter(|t| t.state == "running" && t.desired == "running")
+            .filter(|t| t.container.is_some())
             .collect();
-        if let Some(id) = running
-            .iter()
-            .find(|t| t.node_id == me.node_id)
-            .and_then(|t| t.container.clone())
-        {
-            return Ok(id);
+        // The manager's own first, then by node.
+        running.sort_by_key(|t| (t.node_id != me.node_id, t.node_id.clone()));
+        let Some(task) = running.first() else {
+            return Err(DockerError::NoRunningTask {
+                service: name.to_string(),
+            });
+        };
+        let container = task.container.clone().unwrap_or_default();
+        if task.node_id == me.node_id {
+            return Ok(TaskPlace::Here(container));
         }
-        let mut nodes: Vec<String> = running.iter().map(|t| t.node_id.clone()).collect();
-        nodes.dedup();
-        Err(DockerError::TaskElsewhere {
-            service: name.to_string(),
-            nodes,
+        let image = service
+            .spec
+            .and_then(|s| s.task_template)
+            .and_then(|t| t.container_spec)
+            .and_then(|c| c.image)
+            .unwrap_or_default();
+        Ok(TaskPlace::On {
+            node: task.node_id.clone(),
+            container,
+            image,
         })
     }
 

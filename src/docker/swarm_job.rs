@@ -28,7 +28,8 @@ use super::resources::to_hash_map;
 use super::spec::SecretFile;
 use super::swarm_spec::service_spec;
 use super::{
-    engine_error, labels, ContainerSpec, DirFiles, Docker, DockerError, Mount, RunOutcome,
+    engine_error, labels, ContainerSpec, DirFiles, Docker, DockerError, ExecOutput, Mount,
+    RunOutcome,
 };
 
 /// The port the relay listens on (its own address on the overlay).
@@ -45,6 +46,28 @@ const START: Duration = Duration::from_secs(300);
 /// How long the relay may take to finish once the task has.
 const RELAY_DONE: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(500);
+
+/// How a one-shot task ended: its exit code and what it wrote.
+struct JobOutcome {
+    exit_code: i64,
+    output: Vec<ExecOutput>,
+}
+
+impl JobOutcome {
+    /// As a disposable container's run: the output as one text.
+    fn run(self) -> RunOutcome {
+        let mut output = Vec::new();
+        for chunk in self.output {
+            match chunk {
+                ExecOutput::Stdout(b) | ExecOutput::Stderr(b) => output.extend(b),
+            }
+        }
+        RunOutcome {
+            exit_code: self.exit_code,
+            output: String::from_utf8_lossy(&output).into_owned(),
+        }
+    }
+}
 
 /// Removes a one-shot swarm service if its run is abandoned (the future
 /// dropped on Ctrl-C).
@@ -137,7 +160,7 @@ impl Docker {
             .to_vec();
         args.extend(spec.entrypoint.clone().unwrap_or_default());
         args.extend(spec.command.clone().unwrap_or_default());
-        let outcome = self.run_agent_job(&job, node, args, Some(dir)).await?;
+        let outcome = self.run_agent_job(&job, node, args, Some(dir)).await?.run();
         if let (Some(local), 0) = (files.download, outcome.exit_code) {
             self.relay_finished(relay).await?;
             self.copy_out(relay, RELAY_DIR, local, files.seal.clone())
@@ -250,7 +273,7 @@ impl Docker {
         job.labels = labels.clone();
         job.mounts.push(Mount::bind(SOCKET, SOCKET));
         let args = ["volume-rm", SOCKET, name].map(String::from).to_vec();
-        let outcome = self.run_agent_job(&job, node, args, None).await?;
+        let outcome = self.run_agent_job(&job, node, args, None).await?.run();
         match outcome.exit_code {
             0 => Ok(()),
             _ => Err(DockerError::Engine {
@@ -270,7 +293,7 @@ impl Docker {
         node: &str,
         args: Vec<String>,
         scratch: Option<&str>,
-    ) -> Result<RunOutcome, DockerError> {
+    ) -> Result<JobOutcome, DockerError> {
         let configs = self.agent_configs().await?;
         let secrets = self.ensure_secrets(spec).await?;
         let mut body = job_spec(spec, node, &secrets, &configs, args)?;
@@ -297,7 +320,7 @@ impl Docker {
     }
 
     /// Waits until job `name`'s task has ended; its exit code and output.
-    async fn wait_job(&self, name: &str) -> Result<RunOutcome, DockerError> {
+    async fn wait_job(&self, name: &str) -> Result<JobOutcome, DockerError> {
         let started = Instant::now();
         let task = loop {
             let tasks = self.swarm_tasks(name).await?;
@@ -324,17 +347,59 @@ impl Docker {
                 ),
             });
         }
-        let mut output = String::new();
-        self.logs(name, None, false, |l| {
-            output.push_str(l);
-            output.push('\n');
-        })
-        .await?;
         let exit_code = match task.state.as_str() {
             "complete" => 0,
             _ => task.exit_code.filter(|c| *c != 0).unwrap_or(1),
         };
-        Ok(RunOutcome { exit_code, output })
+        let output = self.job_output(name).await?;
+        Ok(JobOutcome { exit_code, output })
+    }
+
+    /// What job `name` wrote, stdout and stderr apart, in order.
+    async fn job_output(&self, name: &str) -> Result<Vec<ExecOutput>, DockerError> {
+        use bollard::container::LogOutput;
+        let options = bollard::query_parameters::LogsOptionsBuilder::default()
+            .stdout(true)
+            .stderr(true)
+            .tail("all")
+            .build();
+        let mut stream = self.client.service_logs(name, Some(options));
+        let mut out = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            match chunk {
+                Ok(LogOutput::StdErr { message }) => out.push(ExecOutput::Stderr(message.to_vec())),
+                Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
+                    out.push(ExecOutput::Stdout(message.to_vec()))
+                }
+                Ok(LogOutput::StdIn { .. }) => {}
+                Err(e) => return Err(engine_error(format!("read the output of `{name}`"), &e)),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs `command` in `container` on swarm node `node` (no terminal,
+    /// no input): the agent, in a one-shot task of `image` (that node runs
+    /// it), asks the node's engine through its socket. Its output goes to
+    /// `sink`, stdout and stderr apart; returns its exit code.
+    pub(super) async fn exec_on_node(
+        &self,
+        node: &str,
+        container: &str,
+        image: &str,
+        command: &[String],
+        mut sink: impl FnMut(ExecOutput),
+    ) -> Result<i64, DockerError> {
+        let mut job = ContainerSpec::new(job_name(), image);
+        job.labels.insert(labels::AGENT.into(), "true".into());
+        job.mounts.push(Mount::bind(SOCKET, SOCKET));
+        let mut args = ["exec", SOCKET, container, "--"].map(String::from).to_vec();
+        args.extend(command.iter().cloned());
+        let outcome = self.run_agent_job(&job, node, args, None).await?;
+        for chunk in outcome.output {
+            sink(chunk);
+        }
+        Ok(outcome.exit_code)
     }
 
     /// The swarm configs holding this build's agent, in order, created

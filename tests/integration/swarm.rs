@@ -369,10 +369,11 @@ fn day_2_commands_reach_the_services(swarm: &crate::cluster::Swarm, sb: &Sandbox
     assert!(!manager_id.is_empty());
 }
 
-/// Backups, an in-place restore, a verification and `--delete-data` of a
-/// resource pinned to the worker (the manager paused while it is first
-/// placed): each runs as a one-shot task on the worker, its files
-/// relayed to the manager and encrypted here; nothing is left behind.
+/// Backups, an in-place restore, `exec`, a verification and
+/// `--delete-data` of a resource pinned to the worker (the manager paused
+/// while it is first placed): each runs as a one-shot task on the worker,
+/// a backup's files relayed to the manager and encrypted here; nothing is
+/// left behind.
 fn operations_run_on_the_resources_node(swarm: &crate::cluster::Swarm, sb: &Sandbox) {
     let (manager, worker) = (swarm.manager(), &swarm.nodes[1]);
     let node_id = |n: &crate::cluster::Node| {
@@ -462,6 +463,22 @@ fn operations_run_on_the_resources_node(swarm: &crate::cluster::Swarm, sb: &Sand
         "kept",
         "restored in place, on the worker"
     );
+    // `exec` reaches the task on the worker (through the agent there),
+    // its output and exit code as from a local container.
+    sb.cmd()
+        .args([
+            "resource",
+            "exec",
+            "files",
+            "--",
+            "sh",
+            "-c",
+            "cat /data/marker; echo oops >&2; exit 3",
+        ])
+        .status(3)
+        .stdout("kept\n")
+        .stderr("oops\n")
+        .run();
     let verified = ops(&[
         "resource", "backup", "verify", "--backup", &id, "--output", "json",
     ]);
