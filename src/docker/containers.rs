@@ -64,7 +64,6 @@ fn emit(line: &[u8], sink: &mut impl FnMut(&str)) {
     sink(&String::from_utf8_lossy(line));
 }
 
-/// Removes a one-shot container if its run is abandoned (future dropped).
 /// Files copied out of a disposable container after it exits: (directory
 /// in the container, local directory).
 #[derive(Default)]
@@ -74,9 +73,12 @@ pub(super) struct Around {
     pub seal: Option<super::files::Seal>,
 }
 
-struct RemoveOnDrop {
-    client: bollard::Docker,
-    id: Option<String>,
+/// Removes a one-shot container (or, `service`, swarm service) if its
+/// run is abandoned (the future dropped); disarmed by taking `id`.
+pub(super) struct RemoveOnDrop {
+    pub client: bollard::Docker,
+    pub id: Option<String>,
+    pub service: bool,
 }
 
 impl Drop for RemoveOnDrop {
@@ -85,8 +87,12 @@ impl Drop for RemoveOnDrop {
         else {
             return;
         };
-        let client = self.client.clone();
+        let (client, service) = (self.client.clone(), self.service);
         runtime.spawn(async move {
+            if service {
+                let _ = client.delete_service(&id).await;
+                return;
+            }
             let options = RemoveContainerOptionsBuilder::default()
                 .force(true)
                 .v(true)
@@ -414,6 +420,7 @@ impl Docker {
         let mut guard = RemoveOnDrop {
             client: self.client.clone(),
             id: Some(id.clone()),
+            service: false,
         };
         let outcome = async {
             let outcome = self.run_created(&id, &spec.name).await?;

@@ -14,6 +14,20 @@ pub enum ExecOutput {
     Stderr(Vec<u8>),
 }
 
+impl ExecOutput {
+    /// A chunk of an attached or logged stream (none for its input).
+    pub(super) fn from_log(chunk: bollard::container::LogOutput) -> Option<ExecOutput> {
+        use bollard::container::LogOutput;
+        match chunk {
+            LogOutput::StdErr { message } => Some(ExecOutput::Stderr(message.to_vec())),
+            LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                Some(ExecOutput::Stdout(message.to_vec()))
+            }
+            LogOutput::StdIn { .. } => None,
+        }
+    }
+}
+
 impl Docker {
     /// Runs `command` in the running container `name` (no terminal, no
     /// input), feeding its output to `sink` as it comes; returns its exit
@@ -59,14 +73,10 @@ impl Docker {
             .map_err(|e| engine_error(format!("run a command in `{name}`"), &e))?;
         if let StartExecResults::Attached { mut output, .. } = started {
             while let Some(chunk) = output.next().await {
-                use bollard::container::LogOutput;
-                match chunk {
-                    Ok(LogOutput::StdErr { message }) => sink(ExecOutput::Stderr(message.to_vec())),
-                    Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
-                        sink(ExecOutput::Stdout(message.to_vec()))
-                    }
-                    Ok(LogOutput::StdIn { .. }) => {}
-                    Err(e) => return Err(engine_error(format!("read the output of `{name}`"), &e)),
+                let chunk =
+                    chunk.map_err(|e| engine_error(format!("read the output of `{name}`"), &e))?;
+                if let Some(chunk) = ExecOutput::from_log(chunk) {
+                    sink(chunk);
                 }
             }
         }

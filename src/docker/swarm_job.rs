@@ -69,26 +69,6 @@ impl JobOutcome {
     }
 }
 
-/// Removes a one-shot swarm service if its run is abandoned (the future
-/// dropped on Ctrl-C).
-struct RemoveServiceOnDrop {
-    client: bollard::Docker,
-    name: Option<String>,
-}
-
-impl Drop for RemoveServiceOnDrop {
-    fn drop(&mut self) {
-        let (Some(name), Ok(runtime)) = (self.name.take(), tokio::runtime::Handle::try_current())
-        else {
-            return;
-        };
-        let client = self.client.clone();
-        runtime.spawn(async move {
-            let _ = client.delete_service(&name).await;
-        });
-    }
-}
-
 impl Docker {
     /// [`Docker::run_with_dir`] on swarm node `node`: `spec` runs there as
     /// a one-shot task (its named volumes are that node's), `dir` a
@@ -300,9 +280,10 @@ impl Docker {
         if let Some(dir) = scratch {
             add_scratch(&mut body, dir);
         }
-        let mut guard = RemoveServiceOnDrop {
+        let mut guard = super::containers::RemoveOnDrop {
             client: self.client.clone(),
-            name: Some(spec.name.clone()),
+            id: Some(spec.name.clone()),
+            service: true,
         };
         let created = self.client.create_service(body, None).await;
         let outcome = match created {
@@ -312,7 +293,7 @@ impl Docker {
                 &e,
             )),
         };
-        guard.name = None;
+        guard.id = None;
         let removed = self.remove_service_and_wait(&spec.name).await;
         let outcome = outcome?;
         removed?;
@@ -357,7 +338,6 @@ impl Docker {
 
     /// What job `name` wrote, stdout and stderr apart, in order.
     async fn job_output(&self, name: &str) -> Result<Vec<ExecOutput>, DockerError> {
-        use bollard::container::LogOutput;
         let options = bollard::query_parameters::LogsOptionsBuilder::default()
             .stdout(true)
             .stderr(true)
@@ -366,14 +346,9 @@ impl Docker {
         let mut stream = self.client.service_logs(name, Some(options));
         let mut out = Vec::new();
         while let Some(chunk) = stream.next().await {
-            match chunk {
-                Ok(LogOutput::StdErr { message }) => out.push(ExecOutput::Stderr(message.to_vec())),
-                Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
-                    out.push(ExecOutput::Stdout(message.to_vec()))
-                }
-                Ok(LogOutput::StdIn { .. }) => {}
-                Err(e) => return Err(engine_error(format!("read the output of `{name}`"), &e)),
-            }
+            let chunk =
+                chunk.map_err(|e| engine_error(format!("read the output of `{name}`"), &e))?;
+            out.extend(ExecOutput::from_log(chunk));
         }
         Ok(out)
     }

@@ -170,6 +170,14 @@ fn the_runtime_runs_a_replicated_service_across_a_two_node_swarm() {
     });
 }
 
+/// The container of swarm service `service`'s task on `node`.
+fn task_of(node: &crate::cluster::Node, service: &str) -> String {
+    let filter = format!("label=com.docker.swarm.service.name={service}");
+    node.docker_ok(&["ps", "-q", "--filter", &filter])
+        .trim()
+        .to_string()
+}
+
 /// The node IDs of the running tasks of service `name`, sorted (the
 /// nodes share this machine's host name).
 fn task_nodes(manager: &crate::cluster::Node, name: &str) -> Vec<String> {
@@ -398,17 +406,7 @@ fn operations_run_on_the_resources_node(swarm: &crate::cluster::Swarm, sb: &Sand
         worker_id.as_str()
     );
     let service = "cmpt-internal-tools-production-files";
-    let task = || {
-        worker
-            .docker_ok(&[
-                "ps",
-                "-q",
-                "--filter",
-                &format!("label=com.docker.swarm.service.name={service}"),
-            ])
-            .trim()
-            .to_string()
-    };
+    let task = || task_of(worker, service);
     let marker = |text: &str| {
         worker.docker_ok(&[
             "exec",
@@ -546,16 +544,7 @@ fn survives_a_forced_reschedule(swarm: &crate::cluster::Swarm, sb: &Sandbox) {
         .iter()
         .find(|n| n.docker_ok(&["info", "-f", "{{.Swarm.NodeID}}"]).trim() == id)
         .expect("the pinned node is one of ours");
-    let container = |node: &crate::cluster::Node| {
-        node.docker_ok(&[
-            "ps",
-            "-q",
-            "--filter",
-            &format!("label=com.docker.swarm.service.name={service}"),
-        ])
-        .trim()
-        .to_string()
-    };
+    let container = |node: &crate::cluster::Node| task_of(node, service);
     let before = container(node);
     node.docker_ok(&["exec", &before, "sh", "-c", "echo kept > /data/marker"]);
     // The generated password declared `file: true` is a swarm secret: a
