@@ -227,8 +227,7 @@ pub const PENDING_VERSION: &str = "pending";
 /// A version of a stored runtime variable: a digest of its stored form
 /// (the sealed value for a secret), never of a plaintext secret.
 pub fn variable_version(v: &Variable) -> String {
-    let stored = serde_json::to_value(v).unwrap_or(Value::Null);
-    crate::support::digest::sha256_hex(stored.to_string().as_bytes())[..16].to_string()
+    short_digest(v)
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -486,7 +485,7 @@ pub fn variable_versions(
         out.insert(
             key.clone(),
             VariableVersion {
-                version: short_digest(var),
+                version: variable_version(var),
                 sensitive: var.sensitive,
                 value: var.value.clone().filter(|_| !var.sensitive),
             },
