@@ -46,7 +46,7 @@ pub async fn inspect(ws: &Workspace, name: &str) -> Result<serde_json::Value> {
         .iter()
         .filter(|b| b.resource == name)
         .count();
-    Ok(serde_json::json!({
+    let mut out = serde_json::json!({
         "name": name,
         "host": naming::resource_host(p, env, name),
         "container": info.as_ref().map(|c| serde_json::json!({"name": c.name, "id": c.id, "status": c.status, "running": c.running, "image": c.image})),
@@ -56,7 +56,12 @@ pub async fn inspect(ws: &Workspace, name: &str) -> Result<serde_json::Value> {
         "appliedAt": r.applied.applied_at,
         "outputs": outputs,
         "backups": backups,
-    }))
+    });
+    // On a swarm: the node its volumes are on.
+    if let Some(node) = &r.node {
+        out["node"] = serde_json::json!(node);
+    }
+    Ok(out)
 }
 
 /// `resource logs`: each line to `on_line`.

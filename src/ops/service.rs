@@ -129,9 +129,16 @@ pub async fn inspect(ws: &Workspace, name: &str) -> Result<serde_json::Value> {
         "host": naming::service_host(p, env, name),
         "image": s.image,
         "contextHash": s.context_hash,
-        "container": info.as_ref().map(|c| serde_json::json!({
-            "name": c.name, "id": c.id, "status": status_text(Some(c)), "running": c.running, "image": c.image,
-        })),
+        "container": info.as_ref().map(|c| {
+            let mut container = serde_json::json!({
+                "name": c.name, "id": c.id, "status": status_text(Some(c)), "running": c.running, "image": c.image,
+            });
+            // On a swarm: how many tasks it declares.
+            if let Some(replicas) = c.replicas {
+                container["replicas"] = replicas.into();
+            }
+            container
+        }),
         "definition": s.applied.definition,
         "dependsOn": s.applied.depends_on,
         "appliedAt": s.applied.applied_at,

@@ -369,6 +369,10 @@ fn day_2_commands_reach_the_services(swarm: &crate::cluster::Swarm, sb: &Sandbox
         .docker_ok(&["info", "-f", "{{.Swarm.NodeID}}"])
         .trim()
         .to_string();
+    let inspected = sb.cmd().args(["service", "inspect", "api"]).output();
+    let inspected: serde_json::Value = serde_json::from_str(&inspected.stdout).unwrap();
+    assert_eq!(inspected["container"]["replicas"], 2, "{inspected}");
+    assert_eq!(inspected["container"]["running"], true, "{inspected}");
     // api runs a task on each node: one is on the manager.
     sb.cmd()
         .args(["service", "exec", "api", "--", "cat", "/www/index.html"])
@@ -405,6 +409,10 @@ fn operations_run_on_the_resources_node(swarm: &crate::cluster::Swarm, sb: &Sand
         state["resources"]["files"]["node"]["id"],
         worker_id.as_str()
     );
+    let inspected = sb.cmd().args(["resource", "inspect", "files"]).output();
+    let inspected: serde_json::Value = serde_json::from_str(&inspected.stdout).unwrap();
+    assert_eq!(inspected["node"]["id"], worker_id.as_str(), "{inspected}");
+    assert_eq!(inspected["container"]["running"], true, "{inspected}");
     let service = "cmpt-internal-tools-production-files";
     let task = || task_of(worker, service);
     let marker = |text: &str| {
