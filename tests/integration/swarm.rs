@@ -409,7 +409,10 @@ fn operations_run_on_the_resources_node(swarm: &crate::cluster::Swarm, sb: &Sand
         state["resources"]["files"]["node"]["id"],
         worker_id.as_str()
     );
-    let inspected = sb.cmd().args(["resource", "inspect", "files"]).output();
+    let inspected = sb
+        .cmd()
+        .args(["resource", "inspect", "--resource", "files"])
+        .output();
     let inspected: serde_json::Value = serde_json::from_str(&inspected.stdout).unwrap();
     assert_eq!(inspected["node"]["id"], worker_id.as_str(), "{inspected}");
     assert_eq!(inspected["container"]["running"], true, "{inspected}");
