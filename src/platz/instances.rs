@@ -166,16 +166,25 @@ fn loc_of(locs: &LocIndex, path: &str) -> Option<crate::diagnostics::Loc> {
 
 /// Resolves every declared instance. `types` is keyed by `<owner>/<key>`.
 /// `external` holds instances from elsewhere (the project-wide state of
-/// global types) that `CollectionSelect` values may also name.
+/// global types) that `CollectionSelect` values may also name. The
+/// declarations' values move into the instances (a copy of them was a
+/// tenth of the peak memory of planning 10,000 instances,
+/// docs/benchmarks.md).
 pub fn resolve(
-    decls: &BTreeMap<String, InstanceDecl>,
+    mut decls: BTreeMap<String, InstanceDecl>,
     types: &BTreeMap<String, ResourceType>,
     external: &BTreeMap<String, Instance>,
     locs: &LocIndex,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, Instance> {
+    // The values leave the declarations, which keep their names and types
+    // for the references of other instances.
+    let values: Vec<Map<String, Value>> = decls
+        .values_mut()
+        .map(|d| std::mem::take(&mut d.values))
+        .collect();
     let mut r = Resolver {
-        decls,
+        decls: &decls,
         types,
         external,
         locs,
@@ -186,7 +195,8 @@ pub fn resolve(
     // built in bulk (ordered inserts were 2 % of planning 10,000 instances).
     let mut resolved: BTreeMap<String, Instance> = decls
         .iter()
-        .filter_map(|(name, decl)| Some((name.clone(), r.instance(name, decl)?)))
+        .zip(values)
+        .filter_map(|((name, decl), values)| Some((name.clone(), r.instance(name, decl, values)?)))
         .collect();
     // 2. Order by references; name every member of a cycle.
     let order = r.order(&resolved);
@@ -238,14 +248,19 @@ impl Resolver<'_> {
 
     /// One declared instance with its values checked; `None` (after a
     /// diagnostic) when its type is unknown.
-    fn instance(&mut self, name: &str, decl: &InstanceDecl) -> Option<Instance> {
+    fn instance(
+        &mut self,
+        name: &str,
+        decl: &InstanceDecl,
+        values: Map<String, Value>,
+    ) -> Option<Instance> {
         let base = format!("instances.{name}");
         let types = self.types;
         let Some(t) = types.get(&decl.type_ref) else {
             self.unknown_type(name, decl, &base);
             return None;
         };
-        let values = self.known_values(decl, t, &base);
+        let values = self.known_values(values, t, &base);
         let mut references = BTreeSet::new();
         for input in &t.inputs {
             self.check_input(name, &base, input, &values, &mut references);
@@ -296,11 +311,10 @@ impl Resolver<'_> {
     /// `initialValue`s filling the gaps.
     fn known_values(
         &mut self,
-        decl: &InstanceDecl,
+        mut values: Map<String, Value>,
         t: &ResourceType,
         base: &str,
     ) -> Map<String, Value> {
-        let mut values = decl.values.clone();
         for id in values.keys() {
             if t.input(id).is_none() {
                 let help = match suggest(id, t.inputs.iter().map(|i| i.id.as_str())) {

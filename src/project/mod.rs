@@ -139,7 +139,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         diagnostics: &mut diags,
         locs: LocIndex::default(),
     };
-    let compartment = load::decode(&mut cx, &node);
+    let mut compartment = load::decode(&mut cx, &node);
     // The tree (15 MB for a 10,000-node project) is decoded: it goes
     // before the instances are resolved, the peak of a load.
     drop(node);
@@ -167,7 +167,9 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     checker.resources(&compartment);
     checker.services(&compartment, &root, &refused);
     crate::platz::check::types(&compartment, &types, &type_locs, &mut diags);
-    let instances = instances::resolve(&compartment.instances, &types, external, &locs, &mut diags);
+    // The declarations move into the resolved instances.
+    let decls = std::mem::take(&mut compartment.instances);
+    let instances = instances::resolve(decls, &types, external, &locs, &mut diags);
 
     let project = Project {
         root,

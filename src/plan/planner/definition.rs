@@ -16,7 +16,7 @@ use super::{Input, MASK};
 use crate::plan::{Action, Change, FieldChange, Kind};
 use crate::platz::instances::Instance;
 use crate::state::{ResourceConfig, ServiceConfig};
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
 /// Adds the desired definition to each create and replace of `changes`.
@@ -32,16 +32,11 @@ pub(super) fn complete(input: &Input, changes: &mut BTreeMap<String, Change>) {
         };
         let mut leaves = Vec::new();
         flatten(String::new(), view, &mut leaves);
-        let covered = |path: &str| {
-            ch.diff.iter().any(|f| {
-                f.path == path
-                    || path.starts_with(&format!("{}.", f.path))
-                    || f.path.starts_with(&format!("{path}."))
-            })
-        };
-        let mut extra = Vec::new();
+        // What the planner diffed: a replace lists the other leaves.
+        let diffed = ch.diff.len();
+        ch.diff.reserve(leaves.len());
         for (path, value) in leaves {
-            if ch.action == Action::Replace && covered(&path) {
+            if ch.action == Action::Replace && covered(&ch.diff[..diffed], &path) {
                 continue;
             }
             let sensitive = secret(&path, &value);
@@ -51,7 +46,7 @@ pub(super) fn complete(input: &Input, changes: &mut BTreeMap<String, Change>) {
                 Action::Delete => (Some(value), None),
                 _ => (Some(value.clone()), Some(value)),
             };
-            extra.push(FieldChange {
+            ch.diff.push(FieldChange {
                 before,
                 after,
                 path,
@@ -60,8 +55,16 @@ pub(super) fn complete(input: &Input, changes: &mut BTreeMap<String, Change>) {
                 unchanged: ch.action == Action::Replace,
             });
         }
-        ch.diff.extend(extra);
     }
+}
+
+/// Whether `diff` already has an entry for `path`, a parent or a child of it.
+fn covered(diff: &[FieldChange], path: &str) -> bool {
+    diff.iter().any(|f| {
+        f.path == path
+            || path.starts_with(&format!("{}.", f.path))
+            || f.path.starts_with(&format!("{path}."))
+    })
 }
 
 /// Whether a leaf (path, value) of a definition is secret.
@@ -146,7 +149,13 @@ fn instance(inst: &Instance) -> (Value, Secret<'_>) {
         .iter()
         .filter_map(|i| values.get(i).cloned())
         .collect();
-    let view = json!({"type": inst.type_id, "values": values, "properties": properties});
+    // Built by moving the maps in (`json!` would copy them: a sixth of
+    // completing 10,000 instances, docs/benchmarks.md).
+    let mut view = Map::new();
+    view.insert("properties".into(), Value::Object(properties));
+    view.insert("type".into(), Value::String(inst.type_id.clone()));
+    view.insert("values".into(), Value::Object(values));
+    let view = Value::Object(view);
     let secret = move |path: &str, value: &Value| {
         let input = path
             .strip_prefix("values.")
@@ -166,7 +175,11 @@ fn flatten(path: String, value: Value, out: &mut Vec<(String, Value)>) {
                 let p = if path.is_empty() {
                     k
                 } else {
-                    format!("{path}.{k}")
+                    let mut p = String::with_capacity(path.len() + 1 + k.len());
+                    p.push_str(&path);
+                    p.push('.');
+                    p.push_str(&k);
+                    p
                 };
                 flatten(p, v, out);
             }
