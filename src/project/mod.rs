@@ -218,6 +218,7 @@ fn service_files(
     let mut type_locs = BTreeMap::new();
     let mut contexts = BTreeMap::new();
     let mut refused = BTreeSet::new();
+    let resolved_root = std::fs::canonicalize(root).ok();
     for (svc, def) in &compartment.services {
         if def.path.is_empty() {
             continue;
@@ -225,7 +226,9 @@ fn service_files(
         let dir = under(root, &def.path);
         let ypath = format!("services.{svc}.path");
         let at = locs.value(&ypath).map(|l| (l, ypath.as_str()));
-        let resolved = files::outside(root, &dir);
+        let resolved = resolved_root
+            .as_deref()
+            .and_then(|r| files::outside_resolved(r, &dir));
         let spelled = files::escapes(&def.path);
         if spelled || resolved.is_some() {
             let to = resolved

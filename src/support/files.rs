@@ -83,9 +83,15 @@ impl std::error::Error for TextError {
 /// What is returned is what the user wrote when `path` is itself a link
 /// (its target, e.g. `/proc/self/environ`), else the resolved path.
 pub fn outside(root: &Path, path: &Path) -> Option<PathBuf> {
+    outside_resolved(&fs::canonicalize(root).ok()?, path)
+}
+
+/// [`outside`] with `root` already resolved (`fs::canonicalize`), for a
+/// caller asking about many paths (resolving the root again for each of a
+/// thousand services was a tenth of the system calls of a load).
+pub fn outside_resolved(root: &Path, path: &Path) -> Option<PathBuf> {
     let resolved = fs::canonicalize(path).ok()?;
-    let root = fs::canonicalize(root).ok()?;
-    if resolved.starts_with(&root) {
+    if resolved.starts_with(root) {
         return None;
     }
     Some(fs::read_link(path).unwrap_or(resolved))
