@@ -137,7 +137,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     };
     let mut cx = Cx {
         diagnostics: &mut diags,
-        locs: LocIndex::default(),
+        locs: LocIndex::with_capacity(node.paths()),
     };
     let mut compartment = load::decode(&mut cx, &node);
     // The tree (15 MB for a 10,000-node project) is decoded: it goes
