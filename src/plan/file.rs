@@ -30,7 +30,7 @@ pub fn to_json(plan: &Plan) -> String {
 /// are declared in sorted order), so a plan of 11,000 changes is never
 /// held twice.
 pub fn write_json(plan: &Plan, mut w: impl std::io::Write) -> std::io::Result<()> {
-    let mut ser = serde_json::Serializer::pretty(&mut w);
+    let mut ser = serde_json::Serializer::with_formatter(&mut w, super::pretty::Pretty::default());
     Sorted(plan)
         .serialize(&mut ser)
         .map_err(std::io::Error::other)?;

@@ -8,6 +8,7 @@ pub mod applied;
 pub mod destroy;
 pub mod file;
 pub mod planner;
+mod pretty;
 pub mod render;
 pub mod roles;
 pub mod rollback;
