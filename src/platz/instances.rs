@@ -254,16 +254,18 @@ impl Resolver<'_> {
         decl: &InstanceDecl,
         values: Map<String, Value>,
     ) -> Option<Instance> {
-        let base = format!("instances.{name}");
+        // Paths (`instances.NAME…`) are built only for a diagnostic: one
+        // per instance was a tenth of resolving 10,000 (docs/benchmarks.md).
         let types = self.types;
-        let Some(t) = types.get(&decl.type_ref) else {
-            self.unknown_type(name, decl, &base);
+        // Types are keyed by their id: the key is the instance's type id.
+        let Some((type_id, t)) = types.get_key_value(&decl.type_ref) else {
+            self.unknown_type(name, decl);
             return None;
         };
-        let values = self.known_values(values, t, &base);
+        let values = self.known_values(values, t, name);
         let mut references = BTreeSet::new();
         for input in &t.inputs {
-            self.check_input(name, &base, input, &values, &mut references);
+            self.check_input(name, input, &values, &mut references);
         }
         let sensitive_inputs = t
             .inputs
@@ -273,7 +275,7 @@ impl Resolver<'_> {
             .collect();
         Some(Instance {
             name: name.to_string(),
-            type_id: t.id(),
+            type_id: type_id.clone(),
             owner: t.owner.clone(),
             key: t.key.clone(),
             global: t.global,
@@ -284,9 +286,9 @@ impl Resolver<'_> {
         })
     }
 
-    fn unknown_type(&mut self, name: &str, decl: &InstanceDecl, base: &str) {
+    fn unknown_type(&mut self, name: &str, decl: &InstanceDecl) {
         let types = self.types;
-        let tpath = format!("{base}.type");
+        let tpath = format!("instances.{name}.type");
         let help = match suggest(&decl.type_ref, types.keys().map(String::as_str)) {
             Some(s) => format!("did you mean `{s}`? types are named `<owning service>/<key>`"),
             None if types.is_empty() => {
@@ -313,7 +315,7 @@ impl Resolver<'_> {
         &mut self,
         mut values: Map<String, Value>,
         t: &ResourceType,
-        base: &str,
+        name: &str,
     ) -> Map<String, Value> {
         for id in values.keys() {
             if t.input(id).is_none() {
@@ -330,7 +332,7 @@ impl Resolver<'_> {
                     ),
                 };
                 self.err_at(
-                    &format!("{base}.values.{id}"),
+                    &format!("instances.{name}.values.{id}"),
                     false,
                     "unknown-input",
                     format!("`{id}` is not an input of type `{}`", t.id()),
@@ -354,21 +356,21 @@ impl Resolver<'_> {
     fn check_input(
         &mut self,
         name: &str,
-        base: &str,
         input: &Input,
         values: &Map<String, Value>,
         references: &mut BTreeSet<String>,
     ) {
         // Built only for a diagnostic: a path per input of every instance
         // was 3 % of planning 10,000 instances (docs/benchmarks.md).
-        let vpath = || format!("{base}.values.{}", input.id);
+        let vpath = || format!("instances.{name}.values.{}", input.id);
         let shown = visible(input, values);
         match values.get(&input.id) {
             None if input.required && shown => {
-                let path = if decl_has_values(self.locs, base) {
+                let base = format!("instances.{name}");
+                let path = if decl_has_values(self.locs, &base) {
                     format!("{base}.values")
                 } else {
-                    base.to_string()
+                    base
                 };
                 self.err_at(
                     &path,

@@ -18,9 +18,11 @@ pub(crate) fn order(
     for address in changes.keys() {
         graph.add_node(address);
     }
+    // The graph's nodes are the changes: asking it (hashed) is asking
+    // `changes` (ordered, comparing long shared prefixes).
     for (address, deps) in desired_deps {
         for d in deps {
-            if changes.contains_key(d) {
+            if graph.contains(d) {
                 graph.add_dependency(address, d);
             }
         }
