@@ -16,7 +16,7 @@ use super::{Input, MASK};
 use crate::plan::{Action, Change, FieldChange, Kind};
 use crate::platz::instances::Instance;
 use crate::state::{ResourceConfig, ServiceConfig};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 /// Adds the desired definition to each create and replace of `changes`.
@@ -27,11 +27,9 @@ pub(super) fn complete(input: &Input, changes: &mut BTreeMap<String, Change>) {
             Action::Delete if ch.container.is_none() => applied(input, ch),
             _ => None,
         };
-        let Some((view, secret)) = found else {
+        let Some((leaves, secret)) = found else {
             continue;
         };
-        let mut leaves = Vec::new();
-        flatten(String::new(), view, &mut leaves);
         // What the planner diffed: a replace lists the other leaves.
         let diffed = ch.diff.len();
         ch.diff.reserve(leaves.len());
@@ -70,16 +68,26 @@ fn covered(diff: &[FieldChange], path: &str) -> bool {
 /// Whether a leaf (path, value) of a definition is secret.
 type Secret<'a> = Box<dyn Fn(&str, &Value) -> bool + 'a>;
 
+/// A definition's leaves by dotted path, in the order of the paths.
+type Leaves = Vec<(String, Value)>;
+
+/// The leaves of a whole definition.
+fn leaves_of(view: Value) -> Leaves {
+    let mut leaves = Vec::new();
+    flatten(String::new(), view, &mut leaves);
+    leaves
+}
+
 /// The desired definition of the object `ch` creates or replaces, and
 /// which of its leaves are secret.
-fn desired<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
+fn desired<'a>(input: &'a Input, ch: &Change) -> Option<(Leaves, Secret<'a>)> {
     let not_secret: Secret = Box::new(|_, _| false);
     match ch.kind {
         Kind::Resource => {
             let def = input.project.compartment.resources.get(&ch.name)?;
             let mut v = serde_json::to_value(ResourceConfig::from(def)).ok()?;
             v.as_object_mut()?.remove("generatedVariables");
-            Some((v, not_secret))
+            Some((leaves_of(v), not_secret))
         }
         Kind::Service => {
             let def = input.project.compartment.services.get(&ch.name)?;
@@ -87,7 +95,7 @@ fn desired<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
             v.as_object_mut()?.remove("connections");
             let context = input.project.contexts.get(&ch.name).cloned();
             v["contextHash"] = json!(context.unwrap_or_default());
-            Some((v, not_secret))
+            Some((leaves_of(v), not_secret))
         }
         Kind::Instance => {
             let inst = input.project.instances.get(&ch.name)?;
@@ -98,7 +106,7 @@ fn desired<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
 
 /// The applied definition of the object `ch` deletes (from the state), and
 /// which of its leaves are secret.
-fn applied<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
+fn applied<'a>(input: &'a Input, ch: &Change) -> Option<(Leaves, Secret<'a>)> {
     let not_secret: Secret = Box::new(|_, _| false);
     let st = input.state;
     match ch.kind {
@@ -106,14 +114,14 @@ fn applied<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
             let prior = st.resources.get(&ch.name)?;
             let mut v = serde_json::to_value(&prior.applied.definition).ok()?;
             v.as_object_mut()?.remove("generatedVariables");
-            Some((v, not_secret))
+            Some((leaves_of(v), not_secret))
         }
         Kind::Service => {
             let prior = st.services.get(&ch.name)?;
             let mut v = serde_json::to_value(&prior.applied.definition).ok()?;
             v.as_object_mut()?.remove("connections");
             v["contextHash"] = json!(prior.context_hash);
-            Some((v, not_secret))
+            Some((leaves_of(v), not_secret))
         }
         Kind::Instance => {
             let global = input.global.and_then(|g| g.instances.get(&ch.name));
@@ -130,14 +138,14 @@ fn applied<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
                     .map(|s| s.split('.').next().unwrap_or(s));
                 input.is_some_and(|i| prior.sensitive_inputs.contains(i)) || secrets.contains(value)
             };
-            Some((view, Box::new(secret)))
+            Some((leaves_of(view), Box::new(secret)))
         }
     }
 }
 
 /// An instance's type, values and properties as they will be stored; a
 /// value of a sensitive input, and a property holding one, are secret.
-fn instance(inst: &Instance) -> (Value, Secret<'_>) {
+fn instance(inst: &Instance) -> (Leaves, Secret<'_>) {
     let (values, properties) = crate::platz::instances::stored_form(
         &inst.values,
         &inst.properties,
@@ -149,20 +157,20 @@ fn instance(inst: &Instance) -> (Value, Secret<'_>) {
         .iter()
         .filter_map(|i| values.get(i).cloned())
         .collect();
-    // Built by moving the maps in (`json!` would copy them: a sixth of
-    // completing 10,000 instances, docs/benchmarks.md).
-    let mut view = Map::new();
-    view.insert("properties".into(), Value::Object(properties));
-    view.insert("type".into(), Value::String(inst.type_id.clone()));
-    view.insert("values".into(), Value::Object(values));
-    let view = Value::Object(view);
+    // The leaves of `{"properties", "type", "values"}` in that order,
+    // the maps moved in (a view built with `json!` copied them, and even
+    // an object of the three was a map per instance: docs/benchmarks.md).
+    let mut leaves = Vec::new();
+    flatten("properties".into(), Value::Object(properties), &mut leaves);
+    leaves.push(("type".into(), Value::String(inst.type_id.clone())));
+    flatten("values".into(), Value::Object(values), &mut leaves);
     let secret = move |path: &str, value: &Value| {
         let input = path
             .strip_prefix("values.")
             .map(|s| s.split('.').next().unwrap_or(s));
         input.is_some_and(|i| inst.sensitive_inputs.contains(i)) || secrets.contains(value)
     };
-    (view, Box::new(secret))
+    (leaves, Box::new(secret))
 }
 
 /// The leaves of `value` by dotted path, moved out of it: objects are
