@@ -226,9 +226,11 @@ fn service_files(
         let dir = under(root, &def.path);
         let ypath = format!("services.{svc}.path");
         let at = locs.value(&ypath).map(|l| (l, ypath.as_str()));
-        let resolved = resolved_root
-            .as_deref()
-            .and_then(|r| files::outside_resolved(r, &dir));
+        let resolved = match resolved_root.as_deref() {
+            _ if files::plainly_inside(root, &def.path) => None,
+            Some(r) => files::outside_resolved(r, &dir),
+            None => None,
+        };
         let spelled = files::escapes(&def.path);
         if spelled || resolved.is_some() {
             let to = resolved
