@@ -17,11 +17,10 @@ use crate::plan::{Action, Change, FieldChange, Kind};
 use crate::platz::instances::Instance;
 use crate::state::{ResourceConfig, ServiceConfig};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 /// Adds the desired definition to each create and replace of `changes`.
-pub(super) fn complete(input: &Input, changes: &mut BTreeMap<String, Change>) {
-    for ch in changes.values_mut() {
+pub(super) fn complete(input: &Input, changes: &mut [Change]) {
+    for ch in changes.iter_mut() {
         let found = match ch.action {
             Action::Create | Action::Replace => desired(input, ch),
             Action::Delete if ch.container.is_none() => applied(input, ch),

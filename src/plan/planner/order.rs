@@ -7,19 +7,20 @@ use crate::plan::{Action, Change, Kind};
 use crate::state::State;
 use std::collections::{BTreeMap, BTreeSet};
 
-/// Takes every change out of `changes` in a valid execution order, each
-/// with its direct dependencies in the graph.
+/// Every change of `changes` (sorted by address, as a map of them by
+/// address yields them) in a valid execution order, each with its direct
+/// dependencies in the graph.
 pub(crate) fn order(
     input: &Input,
-    changes: &mut BTreeMap<String, Change>,
+    mut changes: Vec<Change>,
     desired_deps: &BTreeMap<String, Vec<String>>,
 ) -> Result<Vec<Change>, CycleError> {
     let mut graph = Graph::new();
-    for address in changes.keys() {
-        graph.add_node(address);
+    for ch in &changes {
+        graph.add_node(&ch.address);
     }
     // The graph's nodes are the changes: asking it (hashed) is asking
-    // `changes` (ordered, comparing long shared prefixes).
+    // whether a change is planned.
     for (address, deps) in desired_deps {
         for d in deps {
             if graph.contains(d) {
@@ -27,19 +28,18 @@ pub(crate) fn order(
             }
         }
     }
-    add_delete_order(input, changes, &mut graph);
+    add_delete_order(input, &changes, &mut graph);
     let order = graph.topological_indices().map_err(CycleError)?;
     // Every node is a change, added in the order of `changes`: node `i` is
     // the `i`-th change. Put in order in place, by node number (a removal
     // by address per node and a second vector of changes were a tenth of
     // planning 10,000 nodes and 4.6 MB at its peak, docs/benchmarks.md).
     assert_eq!(order.len(), changes.len(), "every node is a change");
-    let mut ordered: Vec<Change> = std::mem::take(changes).into_values().collect();
-    permute(&mut ordered, &order);
-    for (ch, &i) in ordered.iter_mut().zip(&order) {
+    permute(&mut changes, &order);
+    for (ch, &i) in changes.iter_mut().zip(&order) {
         ch.depends_on = graph.dependencies_at(i);
     }
-    Ok(ordered)
+    Ok(changes)
 }
 
 /// Reorders `items` so that position `k` holds what was at `order[k]`
@@ -64,11 +64,13 @@ fn permute<T>(items: &mut [T], order: &[usize]) {
 /// everything that depended on it (and for the change of anything that
 /// stops depending on it); a deleted instance waits for its owning
 /// service, which receives the delete hook.
-fn add_delete_order(input: &Input, changes: &BTreeMap<String, Change>, graph: &mut Graph) {
+fn add_delete_order(input: &Input, changes: &[Change], graph: &mut Graph) {
     let empty = State::default();
     let global_state = input.global.unwrap_or(&empty);
-    let deleted = |a: &str| changes.get(a).is_some_and(|d| d.action == Action::Delete);
-    for (address, ch) in changes {
+    let planned = |a: &str| graph_index(changes, a).map(|i| &changes[i]);
+    let deleted = |a: &str| planned(a).is_some_and(|d| d.action == Action::Delete);
+    for ch in changes {
+        let address = &ch.address;
         let deps = recorded(input.state, global_state, address);
         if ch.action == Action::Delete {
             for dep in &deps {
@@ -76,7 +78,7 @@ fn add_delete_order(input: &Input, changes: &BTreeMap<String, Change>, graph: &m
                     graph.add_dependency(dep, address);
                 } else if ch.kind == Kind::Instance
                     && dep.starts_with("service.")
-                    && changes.contains_key(dep)
+                    && planned(dep).is_some()
                 {
                     // The delete hook goes to the owning service: once it
                     // is up to date, never while it is being replaced.
@@ -92,6 +94,13 @@ fn add_delete_order(input: &Input, changes: &BTreeMap<String, Change>, graph: &m
             }
         }
     }
+}
+
+/// Where the change to `address` is in `changes` (sorted by address).
+fn graph_index(changes: &[Change], address: &str) -> Option<usize> {
+    changes
+        .binary_search_by(|c| c.address.as_str().cmp(address))
+        .ok()
 }
 
 /// The dependencies recorded in the state for `address`.
