@@ -145,6 +145,16 @@ fn applied<'a>(input: &'a Input, ch: &Change) -> Option<(Leaves, Secret<'a>)> {
 /// An instance's type, values and properties as they will be stored; a
 /// value of a sensitive input, and a property holding one, are secret.
 fn instance(inst: &Instance) -> (Leaves, Secret<'_>) {
+    if inst.sensitive_inputs.is_empty() {
+        // Nothing is hashed or secret: the leaves are copied out of the
+        // instance's own maps (the stored form would copy both maps whole
+        // first, a fifth of completing 10,000 instances).
+        let mut leaves = Vec::new();
+        flatten_ref("properties", &inst.properties, &mut leaves);
+        leaves.push(("type".into(), Value::String(inst.type_id.clone())));
+        flatten_ref("values", &inst.values, &mut leaves);
+        return (leaves, Box::new(|_, _| false));
+    }
     let (values, properties) = crate::platz::instances::stored_form(
         &inst.values,
         &inst.properties,
@@ -175,6 +185,22 @@ fn instance(inst: &Instance) -> (Leaves, Secret<'_>) {
 /// The leaves of `value` by dotted path, moved out of it: objects are
 /// walked, arrays and scalars are leaves, nulls and empty objects are left
 /// out.
+/// [`flatten`] of the object `map` at `path`, its leaves copied.
+fn flatten_ref(path: &str, map: &serde_json::Map<String, Value>, out: &mut Leaves) {
+    for (k, v) in map {
+        let mut p = String::with_capacity(path.len() + 1 + k.len());
+        p.push_str(path);
+        p.push('.');
+        p.push_str(k);
+        match v {
+            Value::Object(inner) => flatten_ref(&p, inner, out),
+            Value::Null => {}
+            Value::Array(a) if a.is_empty() => {}
+            v => out.push((p, v.clone())),
+        }
+    }
+}
+
 fn flatten(path: String, value: Value, out: &mut Vec<(String, Value)>) {
     match value {
         Value::Object(map) => {
@@ -194,5 +220,20 @@ fn flatten(path: String, value: Value, out: &mut Vec<(String, Value)>) {
         Value::Null => {}
         Value::Array(a) if a.is_empty() => {}
         v => out.push((path, v)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaves_copied_are_the_leaves_moved() {
+        let v = json!({"b": {"x": 1, "e": {}, "n": null, "a": [], "l": [1]}, "a": "s", "c": {"d": {"e": true}}});
+        let mut moved = Vec::new();
+        flatten("values".into(), v.clone(), &mut moved);
+        let mut copied = Vec::new();
+        flatten_ref("values", v.as_object().unwrap(), &mut copied);
+        assert_eq!(copied, moved);
     }
 }
