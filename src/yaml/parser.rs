@@ -107,7 +107,8 @@ pub fn parse(file: usize, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
     let mut builder = Builder {
         file,
         text,
-        lines: text.lines().collect(),
+        line_count: line_count(text),
+        lines: std::cell::OnceCell::new(),
         stack: Vec::new(),
         root: None,
         anchors: BTreeMap::new(),
@@ -204,8 +205,12 @@ fn line_of_key(
 struct Builder<'a> {
     file: usize,
     text: &'a str,
-    /// The text's lines, split once (positions are looked up per node).
-    lines: Vec<&'a str>,
+    /// How many lines the text has (`str::lines`), for every position.
+    line_count: usize,
+    /// The text's lines, split once when a quoted scalar or a position
+    /// past the end needs one (splitting every text was 1 % of loading a
+    /// large project, where scalars are plain).
+    lines: std::cell::OnceCell<Vec<&'a str>>,
     stack: Vec<Frame>,
     root: Option<Node>,
     /// Anchored nodes and their sizes in nodes.
@@ -222,17 +227,22 @@ fn size(node: &Node) -> usize {
     }
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    /// The text's lines.
+    fn lines(&self) -> &[&'a str] {
+        self.lines.get_or_init(|| self.text.lines().collect())
+    }
+
     /// A position, clamped to the text (the scanner reports the end of
     /// input one line past the last one).
     fn loc(&self, m: &Marker, len: usize) -> Loc {
         let mut line = m.line().max(1);
         let mut col = m.col() + 1;
-        let lines = self.lines.len();
+        let lines = self.line_count;
         if line > lines {
             line = lines.max(1);
             col = self
-                .lines
+                .lines()
                 .get(line - 1)
                 .map(|l| l.chars().count() + 1)
                 .unwrap_or(1);
@@ -423,7 +433,7 @@ impl Builder<'_> {
             TScalarStyle::Plain => first_line_chars(value),
             TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
                 let line = self
-                    .lines
+                    .lines()
                     .get(m.line().saturating_sub(1))
                     .copied()
                     .unwrap_or("");
@@ -547,6 +557,13 @@ impl Builder<'_> {
         }
         Ok(())
     }
+}
+
+/// How many lines `text` has, as `str::lines` counts them: one per line
+/// break, and the last line when it has none.
+fn line_count(text: &str) -> usize {
+    let breaks = text.bytes().filter(|&b| b == b'\n').count();
+    breaks + usize::from(!text.is_empty() && !text.ends_with('\n'))
 }
 
 /// The characters of the first line of `value` (`str::lines` semantics:
@@ -722,6 +739,15 @@ mod tests {
             found,
             [("duplicate-key", "a[0].x"), ("complex-key", "a[1][1]")]
         );
+    }
+
+    #[test]
+    fn lines_are_counted_as_lines_counts_them() {
+        for t in [
+            "", "a", "a\n", "\n", "a\nb", "a\r\n", "a\r", "\n\n", "a\n\nb\n",
+        ] {
+            assert_eq!(line_count(t), t.lines().count(), "{t:?}");
+        }
     }
 
     #[test]
