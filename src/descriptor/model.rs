@@ -247,6 +247,8 @@ pub struct Compartment {
     pub name: String,
     pub services: BTreeMap<String, ServiceDef>,
     pub resources: BTreeMap<String, ResourceDef>,
+    /// As declared; `project::load` moves them into the project's resolved
+    /// instances (`Project::instances`), leaving this empty.
     pub instances: BTreeMap<String, InstanceDecl>,
     /// `environments:`: per environment, where its engine is.
     pub environments: BTreeMap<String, EnvironmentDef>,

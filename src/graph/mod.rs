@@ -76,6 +76,18 @@ impl Graph {
         deps
     }
 
+    /// Direct dependencies of node number `i` (see
+    /// [`Graph::topological_indices`]), sorted.
+    pub fn dependencies_at(&self, i: usize) -> Vec<String> {
+        let mut deps: Vec<String> = self
+            .graph
+            .neighbors(NodeIndex::new(i))
+            .map(|n| self.graph[n].clone())
+            .collect();
+        deps.sort();
+        deps
+    }
+
     /// Direct dependents of a node, sorted.
     pub fn dependents(&self, address: &str) -> Vec<String> {
         let Some(&i) = self.index.get(address) else {
@@ -108,6 +120,16 @@ impl Graph {
     /// Dependencies first; among ready nodes, by address. `Err` with the
     /// cycles when there are any.
     pub fn topological_order(&self) -> Result<Vec<String>, Vec<Vec<String>>> {
+        Ok(self
+            .topological_indices()?
+            .into_iter()
+            .map(|i| self.graph[NodeIndex::new(i)].clone())
+            .collect())
+    }
+
+    /// [`Graph::topological_order`] as node numbers: nodes are numbered
+    /// from 0 in the order they were first added.
+    pub fn topological_indices(&self) -> Result<Vec<usize>, Vec<Vec<String>>> {
         let n = self.graph.node_count();
         let mut remaining: Vec<usize> = vec![0; n];
         for i in self.graph.node_indices() {
@@ -120,8 +142,8 @@ impl Graph {
             .map(|i| Reverse((self.graph[i].as_str(), i.index())))
             .collect();
         let mut order = Vec::with_capacity(n);
-        while let Some(Reverse((name, i))) = ready.pop() {
-            order.push(name.to_string());
+        while let Some(Reverse((_, i))) = ready.pop() {
+            order.push(i);
             for dependent in self
                 .graph
                 .neighbors_directed(NodeIndex::new(i), petgraph::Direction::Incoming)

@@ -89,7 +89,7 @@ pub fn plan(input: &Input, delete_data: bool) -> Result<Plan, CycleError> {
             changes.insert(address, ch);
         }
     }
-    let ordered = order::order(input, &mut changes, &BTreeMap::new())?;
+    let ordered = order::order(input, changes.into_values().collect(), &BTreeMap::new())?;
     // The image each service runs and those of its recorded releases.
     let mut images: Vec<String> = st
         .services

@@ -8,6 +8,7 @@ pub mod applied;
 pub mod destroy;
 pub mod file;
 pub mod planner;
+mod pretty;
 pub mod render;
 pub mod roles;
 pub mod rollback;
@@ -239,83 +240,87 @@ pub enum Kind {
     Instance,
 }
 
+/// Fields of `Change` and of the types in it are declared in the
+/// alphabetical order of their JSON names: the plan's JSON has its keys
+/// sorted, and `plan::file` serialises changes straight to the output
+/// (a unit test there compares with the sorted rendering).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Change {
-    pub address: String,
     pub action: Action,
+    pub address: String,
+    /// `api.DATABASE_URL ← db.connection-url`, never resolved.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub connections: Vec<String>,
+    /// A delete of a container the state does not record (drift): the
+    /// container apply removes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub container: Option<String>,
     /// Direct dependencies: addresses that must be done first.
     pub depends_on: Vec<String>,
-    pub kind: Kind,
-    pub name: String,
-    /// Why an update or replace happens (first changed field).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
     /// Field-level differences of the definition.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub diff: Vec<FieldChange>,
     /// Generated variables: `generate`, `keep` or `regenerate`. Never a value.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub generated: BTreeMap<String, String>,
-    /// `api.DATABASE_URL ← db.connection-url`, never resolved.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub connections: Vec<String>,
-    /// Lifecycle hooks apply will fire.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub hooks: Vec<Hook>,
     /// Instances only: the global (project-wide) state holds it.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub global: bool,
-    /// A deleted resource's named volumes: Docker volume → `keep` or
-    /// `delete` (only with `--delete-data`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub volumes: BTreeMap<String, String>,
-    /// Instances only: the Platz role (`Owner`, `Maintainer`) the change
-    /// needs, from its type's `allowed_role` (`roles`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<String>,
-    /// Services only, in a rollback plan: the recorded release the service
-    /// returns to (its image is run as it is, never rebuilt).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub release: Option<ReleaseRef>,
-    /// Services only: images of earlier releases apply removes because the
-    /// release this change records pushes them past the ones kept.
+    /// Lifecycle hooks apply will fire.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub prune_images: Vec<String>,
-    /// A delete of a container the state does not record (drift): the
-    /// container apply removes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
+    pub hooks: Vec<Hook>,
+    pub kind: Kind,
+    pub name: String,
     /// Resources with volumes on a swarm: the node they are pinned to (or
     /// how apply will choose it, for a create).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+    /// Services only: images of earlier releases apply removes because the
+    /// release this change records pushes them past the ones kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub prune_images: Vec<String>,
+    /// Why an update or replace happens (first changed field).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Services only, in a rollback plan: the recorded release the service
+    /// returns to (its image is run as it is, never rebuilt).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub release: Option<ReleaseRef>,
+    /// Instances only: the Platz role (`Owner`, `Maintainer`) the change
+    /// needs, from its type's `allowed_role` (`roles`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// A deleted resource's named volumes: Docker volume → `keep` or
+    /// `delete` (only with `--delete-data`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub volumes: BTreeMap<String, String>,
 }
 
 /// A recorded release of a service, as a rollback plan names it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ReleaseRef {
-    pub image: String,
-    pub context_hash: String,
     /// When that release had been applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub applied_at: Option<String>,
+    pub context_hash: String,
+    pub image: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FieldChange {
-    /// Dotted path inside the definition, e.g. `env.POSTGRES_DB`.
-    pub path: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub before: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub after: Option<Value>,
-    /// The value is sensitive: before/after are masked.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub sensitive: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub before: Option<Value>,
     /// This field alone forces a replace.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub forces_replacement: bool,
+    /// Dotted path inside the definition, e.g. `env.POSTGRES_DB`.
+    pub path: String,
+    /// The value is sensitive: before/after are masked.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub sensitive: bool,
     /// Not a change: a field a replace keeps, listed so that the plan holds
     /// its full definition (text and Markdown count these instead of
     /// listing them).
@@ -325,8 +330,8 @@ pub struct FieldChange {
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hook {
-    pub operation: String,
     pub method: String,
+    pub operation: String,
     pub path: String,
     pub service: String,
 }

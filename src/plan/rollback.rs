@@ -47,7 +47,7 @@ pub fn plan(input: &Input, services: &[String], to: Option<&str>) -> Result<Plan
             ),
         });
     }
-    let ordered = order::order(input, &mut changes, &BTreeMap::new())?;
+    let ordered = order::order(input, changes.into_values().collect(), &BTreeMap::new())?;
     Ok(Plan {
         format_version: FORMAT_VERSION,
         project: input.project.compartment.name.clone(),

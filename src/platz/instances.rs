@@ -166,16 +166,25 @@ fn loc_of(locs: &LocIndex, path: &str) -> Option<crate::diagnostics::Loc> {
 
 /// Resolves every declared instance. `types` is keyed by `<owner>/<key>`.
 /// `external` holds instances from elsewhere (the project-wide state of
-/// global types) that `CollectionSelect` values may also name.
+/// global types) that `CollectionSelect` values may also name. The
+/// declarations' values move into the instances (a copy of them was a
+/// tenth of the peak memory of planning 10,000 instances,
+/// docs/benchmarks.md).
 pub fn resolve(
-    decls: &BTreeMap<String, InstanceDecl>,
+    mut decls: BTreeMap<String, InstanceDecl>,
     types: &BTreeMap<String, ResourceType>,
     external: &BTreeMap<String, Instance>,
     locs: &LocIndex,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> BTreeMap<String, Instance> {
+    // The values leave the declarations, which keep their names and types
+    // for the references of other instances.
+    let values: Vec<Map<String, Value>> = decls
+        .values_mut()
+        .map(|d| std::mem::take(&mut d.values))
+        .collect();
     let mut r = Resolver {
-        decls,
+        decls: &decls,
         types,
         external,
         locs,
@@ -186,7 +195,8 @@ pub fn resolve(
     // built in bulk (ordered inserts were 2 % of planning 10,000 instances).
     let mut resolved: BTreeMap<String, Instance> = decls
         .iter()
-        .filter_map(|(name, decl)| Some((name.clone(), r.instance(name, decl)?)))
+        .zip(values)
+        .filter_map(|((name, decl), values)| Some((name.clone(), r.instance(name, decl, values)?)))
         .collect();
     // 2. Order by references; name every member of a cycle.
     let order = r.order(&resolved);
@@ -238,17 +248,24 @@ impl Resolver<'_> {
 
     /// One declared instance with its values checked; `None` (after a
     /// diagnostic) when its type is unknown.
-    fn instance(&mut self, name: &str, decl: &InstanceDecl) -> Option<Instance> {
-        let base = format!("instances.{name}");
+    fn instance(
+        &mut self,
+        name: &str,
+        decl: &InstanceDecl,
+        values: Map<String, Value>,
+    ) -> Option<Instance> {
+        // Paths (`instances.NAME…`) are built only for a diagnostic: one
+        // per instance was a tenth of resolving 10,000 (docs/benchmarks.md).
         let types = self.types;
-        let Some(t) = types.get(&decl.type_ref) else {
-            self.unknown_type(name, decl, &base);
+        // Types are keyed by their id: the key is the instance's type id.
+        let Some((type_id, t)) = types.get_key_value(&decl.type_ref) else {
+            self.unknown_type(name, decl);
             return None;
         };
-        let values = self.known_values(decl, t, &base);
+        let values = self.known_values(values, t, name);
         let mut references = BTreeSet::new();
         for input in &t.inputs {
-            self.check_input(name, &base, input, &values, &mut references);
+            self.check_input(name, input, &values, &mut references);
         }
         let sensitive_inputs = t
             .inputs
@@ -258,7 +275,7 @@ impl Resolver<'_> {
             .collect();
         Some(Instance {
             name: name.to_string(),
-            type_id: t.id(),
+            type_id: type_id.clone(),
             owner: t.owner.clone(),
             key: t.key.clone(),
             global: t.global,
@@ -269,9 +286,9 @@ impl Resolver<'_> {
         })
     }
 
-    fn unknown_type(&mut self, name: &str, decl: &InstanceDecl, base: &str) {
+    fn unknown_type(&mut self, name: &str, decl: &InstanceDecl) {
         let types = self.types;
-        let tpath = format!("{base}.type");
+        let tpath = format!("instances.{name}.type");
         let help = match suggest(&decl.type_ref, types.keys().map(String::as_str)) {
             Some(s) => format!("did you mean `{s}`? types are named `<owning service>/<key>`"),
             None if types.is_empty() => {
@@ -296,11 +313,10 @@ impl Resolver<'_> {
     /// `initialValue`s filling the gaps.
     fn known_values(
         &mut self,
-        decl: &InstanceDecl,
+        mut values: Map<String, Value>,
         t: &ResourceType,
-        base: &str,
+        name: &str,
     ) -> Map<String, Value> {
-        let mut values = decl.values.clone();
         for id in values.keys() {
             if t.input(id).is_none() {
                 let help = match suggest(id, t.inputs.iter().map(|i| i.id.as_str())) {
@@ -316,7 +332,7 @@ impl Resolver<'_> {
                     ),
                 };
                 self.err_at(
-                    &format!("{base}.values.{id}"),
+                    &format!("instances.{name}.values.{id}"),
                     false,
                     "unknown-input",
                     format!("`{id}` is not an input of type `{}`", t.id()),
@@ -340,21 +356,21 @@ impl Resolver<'_> {
     fn check_input(
         &mut self,
         name: &str,
-        base: &str,
         input: &Input,
         values: &Map<String, Value>,
         references: &mut BTreeSet<String>,
     ) {
         // Built only for a diagnostic: a path per input of every instance
         // was 3 % of planning 10,000 instances (docs/benchmarks.md).
-        let vpath = || format!("{base}.values.{}", input.id);
+        let vpath = || format!("instances.{name}.values.{}", input.id);
         let shown = visible(input, values);
         match values.get(&input.id) {
             None if input.required && shown => {
-                let path = if decl_has_values(self.locs, base) {
+                let base = format!("instances.{name}");
+                let path = if decl_has_values(self.locs, &base) {
                     format!("{base}.values")
                 } else {
-                    base.to_string()
+                    base
                 };
                 self.err_at(
                     &path,

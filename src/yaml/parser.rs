@@ -59,6 +59,18 @@ impl Node {
         }
     }
 
+    /// How many entries its mappings and items its lists hold, nested
+    /// ones included: about how many paths decoding it records.
+    pub fn paths(&self) -> usize {
+        match &self.value {
+            Value::Seq(items) => items.len() + items.iter().map(Node::paths).sum::<usize>(),
+            Value::Map(entries) => {
+                entries.len() + entries.iter().map(|(_, v)| v.paths()).sum::<usize>()
+            }
+            _ => 0,
+        }
+    }
+
     /// The node as JSON (for instance values and initial values).
     pub fn to_json(&self) -> serde_json::Value {
         match &self.value {
@@ -95,7 +107,8 @@ pub fn parse(file: usize, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
     let mut builder = Builder {
         file,
         text,
-        lines: text.lines().collect(),
+        line_count: line_count(text),
+        lines: std::cell::OnceCell::new(),
         stack: Vec::new(),
         root: None,
         anchors: BTreeMap::new(),
@@ -192,8 +205,12 @@ fn line_of_key(
 struct Builder<'a> {
     file: usize,
     text: &'a str,
-    /// The text's lines, split once (positions are looked up per node).
-    lines: Vec<&'a str>,
+    /// How many lines the text has (`str::lines`), for every position.
+    line_count: usize,
+    /// The text's lines, split once when a quoted scalar or a position
+    /// past the end needs one (splitting every text was 1 % of loading a
+    /// large project, where scalars are plain).
+    lines: std::cell::OnceCell<Vec<&'a str>>,
     stack: Vec<Frame>,
     root: Option<Node>,
     /// Anchored nodes and their sizes in nodes.
@@ -210,17 +227,22 @@ fn size(node: &Node) -> usize {
     }
 }
 
-impl Builder<'_> {
+impl<'a> Builder<'a> {
+    /// The text's lines.
+    fn lines(&self) -> &[&'a str] {
+        self.lines.get_or_init(|| self.text.lines().collect())
+    }
+
     /// A position, clamped to the text (the scanner reports the end of
     /// input one line past the last one).
     fn loc(&self, m: &Marker, len: usize) -> Loc {
         let mut line = m.line().max(1);
         let mut col = m.col() + 1;
-        let lines = self.lines.len();
+        let lines = self.line_count;
         if line > lines {
             line = lines.max(1);
             col = self
-                .lines
+                .lines()
                 .get(line - 1)
                 .map(|l| l.chars().count() + 1)
                 .unwrap_or(1);
@@ -408,10 +430,10 @@ impl Builder<'_> {
     /// The length of a scalar as written on its line (quotes included).
     fn token_len(&self, m: &Marker, value: &str, style: TScalarStyle) -> usize {
         match style {
-            TScalarStyle::Plain => value.lines().next().map(|l| l.chars().count()).unwrap_or(0),
+            TScalarStyle::Plain => first_line_chars(value),
             TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
                 let line = self
-                    .lines
+                    .lines()
                     .get(m.line().saturating_sub(1))
                     .copied()
                     .unwrap_or("");
@@ -455,7 +477,7 @@ impl Builder<'_> {
             Event::Scalar(text, style, anchor, _tag) => {
                 let len = self.token_len(&mark, &text, style);
                 let value = if style == TScalarStyle::Plain {
-                    resolve_plain(&text)
+                    resolve_plain(text)
                 } else {
                     Value::Str { text, quoted: true }
                 };
@@ -485,6 +507,14 @@ impl Builder<'_> {
                         Frame::Seq(n, a) => (n, a),
                         Frame::Map(n, a, ..) => (n, a),
                     };
+                    // Grown by doubling while open: a mapping of two
+                    // entries held room for four (a third of the tree of a
+                    // 10,000-node project, docs/benchmarks.md).
+                    match &mut node.value {
+                        Value::Seq(items) => items.shrink_to_fit(),
+                        Value::Map(entries) => entries.shrink_to_fit(),
+                        _ => {}
+                    }
                     // The scanner places a block mapping at the `:` after
                     // its first key; point at the key instead.
                     if let Value::Map(entries) = &node.value {
@@ -529,8 +559,32 @@ impl Builder<'_> {
     }
 }
 
-fn resolve_plain(text: &str) -> Value {
-    match text {
+/// How many lines `text` has, as `str::lines` counts them: one per line
+/// break, and the last line when it has none.
+fn line_count(text: &str) -> usize {
+    let breaks = text.bytes().filter(|&b| b == b'\n').count();
+    breaks + usize::from(!text.is_empty() && !text.ends_with('\n'))
+}
+
+/// The characters of the first line of `value` (`str::lines` semantics:
+/// up to the first `\n`, without a `\r` before it), counted as bytes when
+/// they are ASCII (a line iterator and a character count per scalar were
+/// 2 % of loading a 10,000-node project).
+fn first_line_chars(value: &str) -> usize {
+    let line = match value.bytes().position(|b| b == b'\n') {
+        Some(i) => value[..i].strip_suffix('\r').unwrap_or(&value[..i]),
+        None => value,
+    };
+    if line.is_ascii() {
+        line.len()
+    } else {
+        line.chars().count()
+    }
+}
+
+/// A plain scalar's value; a string keeps `text` (moved, not copied).
+fn resolve_plain(text: String) -> Value {
+    match text.as_str() {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
@@ -556,7 +610,7 @@ fn resolve_plain(text: &str) -> Value {
         }
     }
     Value::Str {
-        text: text.to_string(),
+        text,
         quoted: false,
     }
 }
@@ -688,11 +742,40 @@ mod tests {
     }
 
     #[test]
+    fn lines_are_counted_as_lines_counts_them() {
+        for t in [
+            "", "a", "a\n", "\n", "a\nb", "a\r\n", "a\r", "\n\n", "a\n\nb\n",
+        ] {
+            assert_eq!(line_count(t), t.lines().count(), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn the_first_line_is_counted_as_lines_counts_it() {
+        for v in [
+            "",
+            "abc",
+            "a\nb",
+            "\nx",
+            "ab\r\ncd",
+            "ab\r",
+            "é\u{1F600}x\ny",
+            "x\r\r\n",
+        ] {
+            let want = v.lines().next().map(|l| l.chars().count()).unwrap_or(0);
+            assert_eq!(first_line_chars(v), want, "{v:?}");
+        }
+    }
+
+    #[test]
     fn plain_scalars_resolve_like_yaml_1_2() {
-        assert_eq!(resolve_plain("5432"), Value::Int(5432));
-        assert_eq!(resolve_plain("true"), Value::Bool(true));
-        assert_eq!(resolve_plain("~"), Value::Null);
-        assert_eq!(resolve_plain("1.5"), Value::Float(1.5));
-        assert!(matches!(resolve_plain("16-alpine"), Value::Str { .. }));
+        assert_eq!(resolve_plain("5432".into()), Value::Int(5432));
+        assert_eq!(resolve_plain("true".into()), Value::Bool(true));
+        assert_eq!(resolve_plain("~".into()), Value::Null);
+        assert_eq!(resolve_plain("1.5".into()), Value::Float(1.5));
+        assert!(matches!(
+            resolve_plain("16-alpine".into()),
+            Value::Str { .. }
+        ));
     }
 }

@@ -17,31 +17,23 @@ use crate::plan::{Action, Change, FieldChange, Kind};
 use crate::platz::instances::Instance;
 use crate::state::{ResourceConfig, ServiceConfig};
 use serde_json::{json, Value};
-use std::collections::BTreeMap;
 
 /// Adds the desired definition to each create and replace of `changes`.
-pub(super) fn complete(input: &Input, changes: &mut BTreeMap<String, Change>) {
-    for ch in changes.values_mut() {
+pub(super) fn complete(input: &Input, changes: &mut [Change]) {
+    for ch in changes.iter_mut() {
         let found = match ch.action {
             Action::Create | Action::Replace => desired(input, ch),
             Action::Delete if ch.container.is_none() => applied(input, ch),
             _ => None,
         };
-        let Some((view, secret)) = found else {
+        let Some((leaves, secret)) = found else {
             continue;
         };
-        let mut leaves = Vec::new();
-        flatten(String::new(), view, &mut leaves);
-        let covered = |path: &str| {
-            ch.diff.iter().any(|f| {
-                f.path == path
-                    || path.starts_with(&format!("{}.", f.path))
-                    || f.path.starts_with(&format!("{path}."))
-            })
-        };
-        let mut extra = Vec::new();
+        // What the planner diffed: a replace lists the other leaves.
+        let diffed = ch.diff.len();
+        ch.diff.reserve(leaves.len());
         for (path, value) in leaves {
-            if ch.action == Action::Replace && covered(&path) {
+            if ch.action == Action::Replace && covered(&ch.diff[..diffed], &path) {
                 continue;
             }
             let sensitive = secret(&path, &value);
@@ -51,7 +43,7 @@ pub(super) fn complete(input: &Input, changes: &mut BTreeMap<String, Change>) {
                 Action::Delete => (Some(value), None),
                 _ => (Some(value.clone()), Some(value)),
             };
-            extra.push(FieldChange {
+            ch.diff.push(FieldChange {
                 before,
                 after,
                 path,
@@ -60,23 +52,41 @@ pub(super) fn complete(input: &Input, changes: &mut BTreeMap<String, Change>) {
                 unchanged: ch.action == Action::Replace,
             });
         }
-        ch.diff.extend(extra);
     }
+}
+
+/// Whether `diff` already has an entry for `path`, a parent or a child of it.
+fn covered(diff: &[FieldChange], path: &str) -> bool {
+    diff.iter().any(|f| {
+        f.path == path
+            || path.starts_with(&format!("{}.", f.path))
+            || f.path.starts_with(&format!("{path}."))
+    })
 }
 
 /// Whether a leaf (path, value) of a definition is secret.
 type Secret<'a> = Box<dyn Fn(&str, &Value) -> bool + 'a>;
 
+/// A definition's leaves by dotted path, in the order of the paths.
+type Leaves = Vec<(String, Value)>;
+
+/// The leaves of a whole definition.
+fn leaves_of(view: Value) -> Leaves {
+    let mut leaves = Vec::new();
+    flatten(String::new(), view, &mut leaves);
+    leaves
+}
+
 /// The desired definition of the object `ch` creates or replaces, and
 /// which of its leaves are secret.
-fn desired<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
+fn desired<'a>(input: &'a Input, ch: &Change) -> Option<(Leaves, Secret<'a>)> {
     let not_secret: Secret = Box::new(|_, _| false);
     match ch.kind {
         Kind::Resource => {
             let def = input.project.compartment.resources.get(&ch.name)?;
             let mut v = serde_json::to_value(ResourceConfig::from(def)).ok()?;
             v.as_object_mut()?.remove("generatedVariables");
-            Some((v, not_secret))
+            Some((leaves_of(v), not_secret))
         }
         Kind::Service => {
             let def = input.project.compartment.services.get(&ch.name)?;
@@ -84,7 +94,7 @@ fn desired<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
             v.as_object_mut()?.remove("connections");
             let context = input.project.contexts.get(&ch.name).cloned();
             v["contextHash"] = json!(context.unwrap_or_default());
-            Some((v, not_secret))
+            Some((leaves_of(v), not_secret))
         }
         Kind::Instance => {
             let inst = input.project.instances.get(&ch.name)?;
@@ -95,7 +105,7 @@ fn desired<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
 
 /// The applied definition of the object `ch` deletes (from the state), and
 /// which of its leaves are secret.
-fn applied<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
+fn applied<'a>(input: &'a Input, ch: &Change) -> Option<(Leaves, Secret<'a>)> {
     let not_secret: Secret = Box::new(|_, _| false);
     let st = input.state;
     match ch.kind {
@@ -103,14 +113,14 @@ fn applied<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
             let prior = st.resources.get(&ch.name)?;
             let mut v = serde_json::to_value(&prior.applied.definition).ok()?;
             v.as_object_mut()?.remove("generatedVariables");
-            Some((v, not_secret))
+            Some((leaves_of(v), not_secret))
         }
         Kind::Service => {
             let prior = st.services.get(&ch.name)?;
             let mut v = serde_json::to_value(&prior.applied.definition).ok()?;
             v.as_object_mut()?.remove("connections");
             v["contextHash"] = json!(prior.context_hash);
-            Some((v, not_secret))
+            Some((leaves_of(v), not_secret))
         }
         Kind::Instance => {
             let global = input.global.and_then(|g| g.instances.get(&ch.name));
@@ -127,14 +137,24 @@ fn applied<'a>(input: &'a Input, ch: &Change) -> Option<(Value, Secret<'a>)> {
                     .map(|s| s.split('.').next().unwrap_or(s));
                 input.is_some_and(|i| prior.sensitive_inputs.contains(i)) || secrets.contains(value)
             };
-            Some((view, Box::new(secret)))
+            Some((leaves_of(view), Box::new(secret)))
         }
     }
 }
 
 /// An instance's type, values and properties as they will be stored; a
 /// value of a sensitive input, and a property holding one, are secret.
-fn instance(inst: &Instance) -> (Value, Secret<'_>) {
+fn instance(inst: &Instance) -> (Leaves, Secret<'_>) {
+    if inst.sensitive_inputs.is_empty() {
+        // Nothing is hashed or secret: the leaves are copied out of the
+        // instance's own maps (the stored form would copy both maps whole
+        // first, a fifth of completing 10,000 instances).
+        let mut leaves = Vec::new();
+        flatten_ref("properties", &inst.properties, &mut leaves);
+        leaves.push(("type".into(), Value::String(inst.type_id.clone())));
+        flatten_ref("values", &inst.values, &mut leaves);
+        return (leaves, Box::new(|_, _| false));
+    }
     let (values, properties) = crate::platz::instances::stored_form(
         &inst.values,
         &inst.properties,
@@ -146,19 +166,41 @@ fn instance(inst: &Instance) -> (Value, Secret<'_>) {
         .iter()
         .filter_map(|i| values.get(i).cloned())
         .collect();
-    let view = json!({"type": inst.type_id, "values": values, "properties": properties});
+    // The leaves of `{"properties", "type", "values"}` in that order,
+    // the maps moved in (a view built with `json!` copied them, and even
+    // an object of the three was a map per instance: docs/benchmarks.md).
+    let mut leaves = Vec::new();
+    flatten("properties".into(), Value::Object(properties), &mut leaves);
+    leaves.push(("type".into(), Value::String(inst.type_id.clone())));
+    flatten("values".into(), Value::Object(values), &mut leaves);
     let secret = move |path: &str, value: &Value| {
         let input = path
             .strip_prefix("values.")
             .map(|s| s.split('.').next().unwrap_or(s));
         input.is_some_and(|i| inst.sensitive_inputs.contains(i)) || secrets.contains(value)
     };
-    (view, Box::new(secret))
+    (leaves, Box::new(secret))
 }
 
 /// The leaves of `value` by dotted path, moved out of it: objects are
 /// walked, arrays and scalars are leaves, nulls and empty objects are left
 /// out.
+/// [`flatten`] of the object `map` at `path`, its leaves copied.
+fn flatten_ref(path: &str, map: &serde_json::Map<String, Value>, out: &mut Leaves) {
+    for (k, v) in map {
+        let mut p = String::with_capacity(path.len() + 1 + k.len());
+        p.push_str(path);
+        p.push('.');
+        p.push_str(k);
+        match v {
+            Value::Object(inner) => flatten_ref(&p, inner, out),
+            Value::Null => {}
+            Value::Array(a) if a.is_empty() => {}
+            v => out.push((p, v.clone())),
+        }
+    }
+}
+
 fn flatten(path: String, value: Value, out: &mut Vec<(String, Value)>) {
     match value {
         Value::Object(map) => {
@@ -166,7 +208,11 @@ fn flatten(path: String, value: Value, out: &mut Vec<(String, Value)>) {
                 let p = if path.is_empty() {
                     k
                 } else {
-                    format!("{path}.{k}")
+                    let mut p = String::with_capacity(path.len() + 1 + k.len());
+                    p.push_str(&path);
+                    p.push('.');
+                    p.push_str(&k);
+                    p
                 };
                 flatten(p, v, out);
             }
@@ -174,5 +220,20 @@ fn flatten(path: String, value: Value, out: &mut Vec<(String, Value)>) {
         Value::Null => {}
         Value::Array(a) if a.is_empty() => {}
         v => out.push((path, v)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leaves_copied_are_the_leaves_moved() {
+        let v = json!({"b": {"x": 1, "e": {}, "n": null, "a": [], "l": [1]}, "a": "s", "c": {"d": {"e": true}}});
+        let mut moved = Vec::new();
+        flatten("values".into(), v.clone(), &mut moved);
+        let mut copied = Vec::new();
+        flatten_ref("values", v.as_object().unwrap(), &mut copied);
+        assert_eq!(copied, moved);
     }
 }
