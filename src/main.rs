@@ -8,6 +8,7 @@ use compartment::cli::{args::Arguments, render_error, Context};
 
 /// jemalloc rather than the system allocator: fewer instructions and less
 /// time for the many small allocations of a large plan (Cargo.toml).
+#[cfg(not(target_env = "msvc"))]
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
@@ -17,14 +18,17 @@ static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// position index) do not stay resident once freed: peak memory of the
 /// 10,000-node plan 63.6 -> 57.4 MiB at the same CPU time
 /// (docs/benchmarks.md).
+#[cfg(not(target_env = "msvc"))]
 #[export_name = "_rjem_malloc_conf"]
 static MALLOC_CONF: MallocConf = MallocConf(c"oversize_threshold:0".as_ptr());
 
 /// A pointer to a static C string, as jemalloc reads `malloc_conf`.
+#[cfg(not(target_env = "msvc"))]
 #[repr(transparent)]
 struct MallocConf(*const std::ffi::c_char);
 
 // SAFETY: it points to an immutable static string.
+#[cfg(not(target_env = "msvc"))]
 unsafe impl Sync for MallocConf {}
 
 fn main() {
