@@ -49,9 +49,9 @@ pub async fn place_resource(
     Ok(node)
 }
 
-/// Removes `volume` of resource `name` (`record` its state): on a swarm,
-/// on the node the resource is pinned to, through a one-shot task of its
-/// image when that is not the manager.
+/// Removes `volume` of resource `name` (`record` its state): on the node
+/// the resource is pinned to, through a one-shot task of its image when
+/// that is not the manager (off a swarm, no node is recorded).
 pub async fn remove_resource_volume(
     docker: &Docker,
     (project, env, name): (&str, &str, &str),
@@ -60,7 +60,7 @@ pub async fn remove_resource_volume(
 ) -> Result<(), DockerError> {
     let pinned = record.and_then(|r| Some((r.node.as_ref()?, &r.applied.definition.image)));
     match pinned {
-        Some((node, image)) if docker.on_swarm() => {
+        Some((node, image)) => {
             let labels = labels::standard(project, env, labels::KIND_OPERATION, name);
             docker
                 .remove_volume_on_node(&node.id, volume, image, &labels)

@@ -38,6 +38,8 @@ const RELAY_PORT: &str = "7469";
 const RELAY_DIR: &str = "/relay";
 /// The token's secret file, in the relay and in the task.
 const TOKEN_FILE: &str = "compartment-relay-token";
+/// Where the token's file is (as every secret file: `/run/secrets/<name>`).
+const TOKEN_PATH: &str = "/run/secrets/compartment-relay-token";
 /// Largest part of the agent in one swarm config (the swarm allows
 /// 1000 KiB).
 const CONFIG_PART: usize = 900 * 1024;
@@ -83,18 +85,20 @@ impl Docker {
         files: DirFiles<'_>,
     ) -> Result<RunOutcome, DockerError> {
         let token = hex::encode(rand::random::<[u8; 32]>());
-        let mode = match files.upload.is_some() {
-            true => "send",
-            false => "receive",
+        // The relay's side and the task's side of the same transfer.
+        let (relay_mode, job_mode) = match files.upload.is_some() {
+            true => ("send", "restore"),
+            false => ("receive", "backup"),
         };
         let volume = format!("{}-files", spec.name);
         let relay = format!("{}-relay", spec.name);
         let started = self
-            .start_relay(spec, &relay, &volume, mode, &token, &files)
+            .start_relay(spec, &relay, &volume, relay_mode, &token, &files)
             .await;
         let outcome = match started {
             Ok(ip) => {
-                self.relayed_job(spec, node, dir, &ip, &token, &relay, &files)
+                let at = (ip.as_str(), relay.as_str());
+                self.relayed_job(spec, node, dir, job_mode, at, &token, &files)
                     .await
             }
             Err(e) => Err(e),
@@ -107,17 +111,19 @@ impl Docker {
         Ok(outcome)
     }
 
-    /// The job of [`Docker::run_with_dir_on_node`] once its relay listens
-    /// at `ip`; after a successful backup, the relay's files come out.
+    /// The job (`mode`: backup or restore) of
+    /// [`Docker::run_with_dir_on_node`] once its relay (address, container
+    /// name) listens; after a successful backup, the relay's files come
+    /// out.
     #[allow(clippy::too_many_arguments)]
     async fn relayed_job(
         &self,
         spec: &ContainerSpec,
         node: &str,
         dir: &str,
-        ip: &str,
+        mode: &str,
+        (ip, relay): (&str, &str),
         token: &str,
-        relay: &str,
         files: &DirFiles<'_>,
     ) -> Result<RunOutcome, DockerError> {
         let mut job = spec.clone();
@@ -130,12 +136,7 @@ impl Docker {
                 version: "once".to_string(),
             },
         );
-        let mode = match files.upload.is_some() {
-            true => "restore",
-            false => "backup",
-        };
-        let secret = format!("/run/secrets/{TOKEN_FILE}");
-        let mut args: Vec<String> = ["job", mode, ip, RELAY_PORT, dir, &secret, "--"]
+        let mut args: Vec<String> = ["job", mode, ip, RELAY_PORT, dir, TOKEN_PATH, "--"]
             .map(String::from)
             .to_vec();
         args.extend(spec.entrypoint.clone().unwrap_or_default());
@@ -170,9 +171,8 @@ impl Docker {
             })?;
         let image = self.ensure_agent().await?;
         let mut relay = ContainerSpec::new(name, image);
-        let token_path = format!("/run/secrets/{TOKEN_FILE}");
         relay.command = Some(
-            ["relay", mode, RELAY_PORT, RELAY_DIR, &token_path]
+            ["relay", mode, RELAY_PORT, RELAY_DIR, TOKEN_PATH]
                 .map(String::from)
                 .to_vec(),
         );
@@ -246,6 +246,7 @@ impl Docker {
         image: &str,
         labels: &BTreeMap<String, String>,
     ) -> Result<(), DockerError> {
+        // Off a swarm, or on the manager itself: this engine's volume.
         if self.swarm_node_id().is_none_or(|me| me == node) {
             return self.remove_volume(name).await;
         }

@@ -107,7 +107,7 @@ pub(super) async fn run_operation(
         .resources
         .get(resource)
         .and_then(|r| r.node.as_ref())
-        .filter(|n| cx.docker.on_swarm() && cx.docker.swarm_node_id() != Some(n.id.as_str()))
+        .filter(|n| cx.docker.swarm_node_id().is_some_and(|me| me != n.id))
         .map(|n| n.id.clone());
     let image = op.image.clone().unwrap_or_else(|| def.image.clone());
     cx.docker.ensure_image(&image).await?;
