@@ -12,15 +12,18 @@ use compartment::cli::{args::Arguments, render_error, Context};
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// jemalloc's options (its `malloc_conf`, a C string): every large
-/// allocation from the arena that returns freed memory at once, so the big
-/// vectors a large project grows through (the YAML tree's mappings, the
-/// position index) do not stay resident once freed: peak memory of the
-/// 10,000-node plan 63.6 -> 57.4 MiB at the same CPU time
-/// (docs/benchmarks.md).
+/// jemalloc's options (its `malloc_conf`, a C string). One arena for all
+/// threads, so what the loading threads free (the scanner's strings, the
+/// instances decoded aside) is reused by the planner rather than kept
+/// aside in arenas of their own; and allocations of 1 MiB and more (the
+/// position index, the YAML text, the vectors a large project grows
+/// through) from the arena that gives freed memory back at once, so they
+/// do not stay resident once dropped. Peak memory of the 10,000-node plan
+/// with the loading threads: 74 MiB with jemalloc's defaults, 66 MiB with
+/// one arena, 56 MiB with both (docs/benchmarks.md).
 #[cfg(not(target_env = "msvc"))]
 #[export_name = "_rjem_malloc_conf"]
-static MALLOC_CONF: MallocConf = MallocConf(c"oversize_threshold:0".as_ptr());
+static MALLOC_CONF: MallocConf = MallocConf(c"narenas:1,oversize_threshold:1048576".as_ptr());
 
 /// A pointer to a static C string, as jemalloc reads `malloc_conf`.
 #[cfg(not(target_env = "msvc"))]
@@ -32,6 +35,7 @@ struct MallocConf(*const std::ffi::c_char);
 unsafe impl Sync for MallocConf {}
 
 fn main() {
+    compartment::support::phases::mark("start");
     quiet_on_closed_stdout();
     let args = match Arguments::try_parse() {
         Ok(args) => args,

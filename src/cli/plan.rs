@@ -69,7 +69,9 @@ pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
     } else {
         Mode::Apply
     };
+    crate::support::phases::mark("open");
     let plan = make_plan(&ws, &drift, &mode)?;
+    crate::support::phases::mark("plan");
     let format = format_of(args.json, args.format, cx);
     if let Some(path) = &args.check {
         let committed = file::read(path)?;
@@ -94,6 +96,7 @@ pub fn plan(cx: &Context, args: PlanArgs) -> Result<i32> {
     }
     let plan = plan.targeted(&args.target)?;
     print_plan(cx, &plan, format);
+    crate::support::phases::mark("print");
     if plan.is_blocked() {
         return Err(Error::Blocked {
             count: plan.blocked.len(),

@@ -4,7 +4,7 @@
 
 use super::model::*;
 use super::preset;
-use crate::yaml::decode::{index, join, valid_name, Cx, Fields};
+use crate::yaml::decode::{index, join, valid_name, Cx, Fields, LocIndex};
 use crate::yaml::{Node, Value};
 use std::collections::BTreeMap;
 
@@ -83,11 +83,80 @@ fn check_name(cx: &mut Cx, loc_node: &Node, path: &str, name: &str, what: &str) 
 }
 
 pub fn decode(cx: &mut Cx, root: &Node) -> Compartment {
+    decode_with(cx, root, SIDE_PATHS)
+}
+
+/// From this many paths under `instances` on, they are decoded on a second
+/// thread while the services and resources are decoded here (instances are
+/// most of a large project; they depend on no other section).
+const SIDE_PATHS: usize = 4096;
+
+/// [`decode`], with the instances on a second thread when they have at least
+/// `side_paths` paths. The result, the positions and the diagnostics (in
+/// the order of the sections) are the same either way.
+fn decode_with(cx: &mut Cx, root: &Node, side_paths: usize) -> Compartment {
     let mut c = Compartment::default();
     let Some(top) = cx.fields(root, "", TOP) else {
         return c;
     };
-    if let Some(n) = cx.required(&top, "name", "the project name") {
+    let side = top
+        .get("instances")
+        .map(|n| (n, n.paths()))
+        .filter(|(_, p)| *p >= side_paths);
+    // The index holds what this thread records; the instances' positions
+    // join it from the other thread's own index.
+    cx.locs.reserve(root.paths() - side.map_or(0, |(_, p)| p));
+    std::thread::scope(|s| {
+        let aside = side.and_then(|(node, paths)| {
+            std::thread::Builder::new()
+                .name("decode-instances".into())
+                .spawn_scoped(s, move || {
+                    let mut diagnostics = Vec::new();
+                    let mut icx = Cx {
+                        diagnostics: &mut diagnostics,
+                        locs: LocIndex::with_capacity(paths),
+                    };
+                    let decls = instances(&mut icx, node);
+                    let locs = icx.locs;
+                    (decls, locs, diagnostics)
+                })
+                .ok()
+        });
+        sections(cx, &top, &mut c);
+        c.instances = match aside {
+            Some(h) => {
+                let (decls, locs, mut diagnostics) =
+                    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
+                cx.locs.absorb(locs);
+                cx.diagnostics.append(&mut diagnostics);
+                decls
+            }
+            None => top
+                .get("instances")
+                .map(|n| instances(cx, n))
+                .unwrap_or_default(),
+        };
+    });
+    rest(cx, &top, &mut c);
+    c
+}
+
+/// The instances declared under `node` (`instances`).
+fn instances(cx: &mut Cx, node: &Node) -> BTreeMap<String, InstanceDecl> {
+    let mut out = BTreeMap::new();
+    for (name, k, v) in cx.entries(node, "instances").unwrap_or_default() {
+        let path = join("instances", &name);
+        check_name(cx, k, &path, &name, "instance");
+        if let Some(i) = instance(cx, v, &path) {
+            out.insert(name, i);
+        }
+    }
+    out
+}
+
+/// The project's name, services and resources.
+fn sections(cx: &mut Cx, top: &Fields, c: &mut Compartment) {
+    if let Some(n) = cx.required(top, "name", "the project name") {
         if let Some(name) = cx.string(n, "name") {
             check_name(cx, n, "name", &name, "project");
             c.name = name;
@@ -120,15 +189,10 @@ pub fn decode(cx: &mut Cx, root: &Node) -> Compartment {
             }
         }
     }
-    if let Some(instances) = top.get("instances") {
-        for (name, k, v) in cx.entries(instances, "instances").unwrap_or_default() {
-            let path = join("instances", &name);
-            check_name(cx, k, &path, &name, "instance");
-            if let Some(i) = instance(cx, v, &path) {
-                c.instances.insert(name, i);
-            }
-        }
-    }
+}
+
+/// The environments and removed resources, which refer to what came before.
+fn rest(cx: &mut Cx, top: &Fields, c: &mut Compartment) {
     if let Some(envs) = top.get("environments") {
         for (name, k, v) in cx.entries(envs, "environments").unwrap_or_default() {
             let path = join("environments", &name);
@@ -168,7 +232,6 @@ pub fn decode(cx: &mut Cx, root: &Node) -> Compartment {
             }
         }
     }
-    c
 }
 
 /// `removed.<name>`: `{}` or null (keep the data), or `{deleteData: true}`.
@@ -1005,6 +1068,60 @@ fn instance(cx: &mut Cx, node: &Node, path: &str) -> Option<InstanceDecl> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every compartment.yml of the fixtures (the broken corpus included)
+    /// decodes to the same model, positions and diagnostics with its
+    /// instances on a second thread as on this one.
+    #[test]
+    fn instances_decoded_aside_are_the_same_as_decoded_in_place() {
+        let mut files = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.file_name().is_some_and(|n| n == "compartment.yml") {
+                    files.push(path);
+                }
+            }
+        }
+        let mut aside = 0;
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let (Some(node), _) = crate::yaml::parse(0, &text) else {
+                continue;
+            };
+            let run = |side_paths| {
+                let mut diags = Vec::new();
+                let mut cx = Cx {
+                    diagnostics: &mut diags,
+                    locs: LocIndex::default(),
+                };
+                let c = decode_with(&mut cx, &node, side_paths);
+                let locs = cx.locs;
+                (c, locs, diags)
+            };
+            let (c1, l1, d1) = run(usize::MAX);
+            let (c2, l2, d2) = run(0);
+            assert_eq!(c1, c2, "{}", file.display());
+            assert_eq!(d1, d2, "{}", file.display());
+            let paths = l1.paths();
+            assert_eq!(paths, l2.paths(), "{}", file.display());
+            for p in &paths {
+                assert_eq!((l1.key(p), l1.value(p)), (l2.key(p), l2.value(p)), "{p}");
+            }
+            aside += usize::from(!c2.instances.is_empty());
+        }
+        assert!(
+            aside > 5,
+            "fixtures with instances: {aside} of {}",
+            files.len()
+        );
+    }
     use crate::diagnostics::Diagnostic;
     use crate::yaml::decode::LocIndex;
 

@@ -23,8 +23,10 @@ pub struct Instance {
     pub key: String,
     pub global: bool,
     pub values: Map<String, Value>,
-    /// Instances named by `CollectionSelect` values.
-    pub references: BTreeSet<String>,
+    /// Instances named by `CollectionSelect` values, sorted, each once (a
+    /// vector: a set's smallest node is ten times the size of one name, for
+    /// each of 10,000 instances, docs/benchmarks.md).
+    pub references: Vec<String>,
     pub properties: Map<String, Value>,
     /// Input ids whose values are sensitive (masked in plans).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
@@ -280,7 +282,7 @@ impl Resolver<'_> {
             key: t.key.clone(),
             global: t.global,
             values,
-            references,
+            references: references.into_iter().collect(),
             properties: Map::new(),
             sensitive_inputs,
         })

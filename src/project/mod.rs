@@ -126,7 +126,11 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "compartment.yml".into());
     inputs.insert(file_name, format!("sha256:{}", sha256_hex(text.as_bytes())));
+    crate::support::phases::mark("load: read");
     let (node, mut d) = yaml::parse(fid, &text);
+    // `sources` keeps the text for diagnostics; this copy goes.
+    drop(text);
+    crate::support::phases::mark("load: parse");
     diags.append(&mut d);
     let Some(node) = node else {
         return Loaded {
@@ -137,12 +141,15 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     };
     let mut cx = Cx {
         diagnostics: &mut diags,
-        locs: LocIndex::with_capacity(node.paths()),
+        // Sized by the decoder, which knows what it records itself.
+        locs: LocIndex::default(),
     };
     let mut compartment = load::decode(&mut cx, &node);
+    crate::support::phases::mark("load: decode");
     // The tree (15 MB for a 10,000-node project) is decoded: it goes
     // before the instances are resolved, the peak of a load.
     drop(node);
+    crate::support::phases::mark("load: drop tree");
     let locs = cx.locs;
 
     let ServiceFiles {
@@ -158,18 +165,37 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         &mut diags,
         &mut inputs,
     );
+    crate::support::phases::mark("load: service files");
 
-    let mut checker = Checker {
-        locs: &locs,
-        diagnostics: &mut diags,
-        sources: &sources,
-    };
-    checker.resources(&compartment);
-    checker.services(&compartment, &root, &refused);
-    crate::platz::check::types(&compartment, &types, &type_locs, &mut diags);
-    // The declarations move into the resolved instances.
-    let decls = std::mem::take(&mut compartment.instances);
-    let instances = instances::resolve(decls, &types, external, &locs, &mut diags);
+    // The build contexts are walked and hashed on a second thread (file
+    // system calls for every file of every service) while the descriptors
+    // are checked and the instances resolved (docs/benchmarks.md).
+    let (contexts, instances) = std::thread::scope(|s| {
+        let hashing = std::thread::Builder::new()
+            .name("contexts".into())
+            .spawn_scoped(s, || context_hashes(&contexts, &root));
+        let mut checker = Checker {
+            locs: &locs,
+            diagnostics: &mut diags,
+            sources: &sources,
+        };
+        checker.resources(&compartment);
+        checker.services(&compartment, &root, &refused);
+        crate::platz::check::types(&compartment, &types, &type_locs, &mut diags);
+        crate::support::phases::mark("load: check");
+        // The declarations move into the resolved instances.
+        let decls = std::mem::take(&mut compartment.instances);
+        let instances = instances::resolve(decls, &types, external, &locs, &mut diags);
+        crate::support::phases::mark("load: resolve");
+        // Without a second thread, they are hashed here.
+        let (hashes, mut d) = match hashing {
+            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
+            Err(_) => context_hashes(&contexts, &root),
+        };
+        diags.append(&mut d);
+        crate::support::phases::mark("load: contexts");
+        (hashes, instances)
+    });
 
     let project = Project {
         root,
@@ -183,6 +209,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     // a 10,000-node project) is only for the diagnostics above; it goes
     // before planning starts (docs/benchmarks.md).
     drop(locs);
+    crate::support::phases::mark("load: drop index");
     Loaded {
         project: Some(project),
         sources,
@@ -192,11 +219,11 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
 
 /// What the services' directories contribute: the resource types of every
 /// service's `platz/resources.yaml` (with where each was written) and the
-/// hash of every build context.
+/// build contexts to hash.
 struct ServiceFiles {
     types: BTreeMap<String, ResourceType>,
     type_locs: BTreeMap<String, (LocIndex, String)>,
-    contexts: BTreeMap<String, String>,
+    contexts: Vec<BuildContext>,
     /// Services whose path leaves the project (reported here, not checked).
     refused: BTreeSet<String>,
 }
@@ -216,7 +243,7 @@ fn service_files(
 ) -> ServiceFiles {
     let mut types = BTreeMap::new();
     let mut type_locs = BTreeMap::new();
-    let mut contexts = BTreeMap::new();
+    let mut contexts = Vec::new();
     let mut refused = BTreeSet::new();
     let resolved_root = std::fs::canonicalize(root).ok();
     for (svc, def) in &compartment.services {
@@ -249,10 +276,13 @@ fn service_files(
             refused.insert(svc.clone());
             continue;
         }
-        if let Ok(h) = context_hash(svc, &def.path, &dir, root, at, diags) {
-            contexts.insert(svc.clone(), h);
-        }
         let rpath = dir.join("platz").join("resources.yaml");
+        contexts.push(BuildContext {
+            service: svc.clone(),
+            rel: def.path.clone(),
+            dir,
+            at: at.map(|(l, _)| (l, ypath.clone())),
+        });
         if !rpath.is_file() {
             continue;
         }
@@ -290,19 +320,46 @@ fn service_files(
     }
 }
 
+/// A service's build context to hash.
+struct BuildContext {
+    service: String,
+    /// Its `path` as written, and the directory it names.
+    rel: String,
+    dir: PathBuf,
+    /// Where its `path` was written, and that YAML path.
+    at: Option<(Loc, String)>,
+}
+
+/// The hashes of build contexts by service, with the diagnostics of links
+/// leading out of the project. Reads the file system only, so it can run
+/// beside the checks.
+fn context_hashes(
+    contexts: &[BuildContext],
+    root: &Path,
+) -> (BTreeMap<String, String>, Vec<Diagnostic>) {
+    let mut hashes = BTreeMap::new();
+    let mut diags = Vec::new();
+    for c in contexts {
+        if let Ok(h) = context_hash(c, root, &mut diags) {
+            hashes.insert(c.service.clone(), h);
+        }
+    }
+    (hashes, diags)
+}
+
 /// The hash of a service's build context; a link in it resolving outside
 /// the project is an error at the service's `path` (the link is not sent).
 fn context_hash(
-    svc: &str,
-    rel: &str,
-    dir: &Path,
+    c: &BuildContext,
     root: &Path,
-    at: Option<(Loc, &str)>,
     diags: &mut Vec<Diagnostic>,
 ) -> std::io::Result<String> {
-    let (entries, outside) = context::entries_within(dir, Some(root))?;
+    let (svc, rel) = (&c.service, &c.rel);
+    let (entries, outside) = context::entries_within(&c.dir, Some(root))?;
     for (link, to) in &outside {
-        let (loc, ypath) = at.map_or((None, ""), |(l, p)| (Some(l), p));
+        let (loc, ypath) =
+            c.at.as_ref()
+                .map_or((None, ""), |(l, p)| (Some(*l), p.as_str()));
         let rel = rel.trim_end_matches('/');
         diags.push(
             Diagnostic::error(

@@ -7,5 +7,6 @@ pub mod context;
 pub mod digest;
 pub mod files;
 pub mod paths;
+pub mod phases;
 pub mod ssh;
 pub mod time;

@@ -26,6 +26,9 @@ pub fn valid_name(s: &str) -> bool {
 #[derive(Clone, Debug, Default)]
 pub struct LocIndex {
     locs: FxHashMap<String, Locs>,
+    /// Indexes recorded on other threads and joined to this one (each path
+    /// is in one of them).
+    joined: Vec<FxHashMap<String, Locs>>,
     /// Names for paths that later stages cannot compute, e.g. the path of
     /// an input by its id (`[0].spec.values_ui.inputs#name` →
     /// `[0].spec.values_ui.inputs[3]`).
@@ -74,16 +77,47 @@ impl LocIndex {
     pub fn with_capacity(n: usize) -> LocIndex {
         LocIndex {
             locs: FxHashMap::with_capacity_and_hasher(n, Default::default()),
+            joined: Vec::new(),
             aliases: FxHashMap::default(),
         }
     }
 
+    /// Room for `n` more paths.
+    pub fn reserve(&mut self, n: usize) {
+        self.locs.reserve(n);
+    }
+
+    /// Joins an index recorded elsewhere (on another thread), whose paths
+    /// this one does not hold.
+    pub fn absorb(&mut self, other: LocIndex) {
+        self.joined.push(other.locs);
+        self.joined.extend(other.joined);
+        self.aliases.extend(other.aliases);
+    }
+
+    /// Every recorded path, sorted (for tests).
+    #[cfg(test)]
+    pub fn paths(&self) -> Vec<&str> {
+        let mut all: Vec<&str> = std::iter::once(&self.locs)
+            .chain(&self.joined)
+            .flat_map(|m| m.keys().map(String::as_str))
+            .collect();
+        all.sort_unstable();
+        all
+    }
+
+    fn get(&self, path: &str) -> Option<&Locs> {
+        self.locs
+            .get(path)
+            .or_else(|| self.joined.iter().find_map(|j| j.get(path)))
+    }
+
     pub fn key(&self, path: &str) -> Option<Loc> {
-        self.locs.get(path).and_then(|l| l.key().or(l.value()))
+        self.get(path).and_then(|l| l.key().or(l.value()))
     }
 
     pub fn value(&self, path: &str) -> Option<Loc> {
-        self.locs.get(path).and_then(|l| l.value().or(l.key()))
+        self.get(path).and_then(|l| l.value().or(l.key()))
     }
 
     fn set_value(&mut self, path: String, loc: Loc) {

@@ -8,7 +8,8 @@
 use crate::diagnostics::{Diagnostic, Loc};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
-use yaml_rust2::parser::{Event, Parser};
+use std::sync::mpsc;
+use yaml_rust2::parser::{Event, ParseResult, Parser};
 use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 #[derive(Clone, Debug, PartialEq)]
@@ -104,6 +105,115 @@ pub const MAX_ALIAS_NODES: usize = 100_000;
 /// come back as a located diagnostic; duplicate keys as diagnostics beside
 /// the (first-wins) tree.
 pub fn parse(file: usize, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
+    parse_with(file, text, text.len() >= PIPELINE_BYTES)
+}
+
+/// From this size on, a text is scanned on a second thread while its tree
+/// is built (`Piped`): the scanner and the builder each take about half of
+/// parsing a large descriptor (docs/benchmarks.md). Below it a thread costs
+/// more than it saves.
+const PIPELINE_BYTES: usize = 32 * 1024;
+
+/// [`parse`], scanning on a second thread when `piped` (and one starts).
+/// Both ways see the same events in the same order, so build the same tree
+/// and report the same diagnostics.
+fn parse_with(file: usize, text: &str, piped: bool) -> (Option<Node>, Vec<Diagnostic>) {
+    if !piped {
+        return build(file, text, Parser::new_from_str(text));
+    }
+    std::thread::scope(|s| match Piped::start(s, text) {
+        Some(events) => build(file, text, events),
+        None => build(file, text, Parser::new_from_str(text)),
+    })
+}
+
+/// Where the builder takes its events from.
+trait Events {
+    fn next_event(&mut self) -> ParseResult;
+}
+
+impl<T: Iterator<Item = char>> Events for Parser<T> {
+    fn next_event(&mut self) -> ParseResult {
+        self.next_token()
+    }
+}
+
+/// Events scanned by another thread, handed over in batches; emptied
+/// batches go back to it, so a large text is parsed in a few buffers.
+struct Piped {
+    full: mpsc::Receiver<Vec<ParseResult>>,
+    spent: mpsc::SyncSender<Vec<ParseResult>>,
+    /// The current batch, reversed: the next event is the last.
+    batch: Vec<ParseResult>,
+}
+
+/// Events per batch, and batches in flight each way.
+const BATCH: usize = 2048;
+const IN_FLIGHT: usize = 2;
+
+impl Piped {
+    /// Starts the scanning thread; `None` when no thread starts.
+    fn start<'s>(scope: &'s std::thread::Scope<'s, '_>, text: &'s str) -> Option<Piped> {
+        let (to_builder, full) = mpsc::sync_channel(IN_FLIGHT);
+        let (spent, from_builder) = mpsc::sync_channel(IN_FLIGHT);
+        std::thread::Builder::new()
+            .name("yaml-scanner".into())
+            .spawn_scoped(scope, move || scan(text, &to_builder, &from_builder))
+            .ok()?;
+        Some(Piped {
+            full,
+            spent,
+            batch: Vec::new(),
+        })
+    }
+}
+
+/// The scanning thread: every event of `text` until the end of the stream
+/// or the first error, or until the builder stops listening.
+fn scan(
+    text: &str,
+    to_builder: &mpsc::SyncSender<Vec<ParseResult>>,
+    from_builder: &mpsc::Receiver<Vec<ParseResult>>,
+) {
+    let mut parser = Parser::new_from_str(text);
+    let mut batch = Vec::with_capacity(BATCH);
+    loop {
+        let event = parser.next_token();
+        let last = matches!(event, Err(_) | Ok((Event::StreamEnd, _)));
+        batch.push(event);
+        if last || batch.len() == BATCH {
+            if to_builder.send(batch).is_err() || last {
+                return;
+            }
+            batch = from_builder
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+        }
+    }
+}
+
+impl Events for Piped {
+    fn next_event(&mut self) -> ParseResult {
+        loop {
+            if let Some(event) = self.batch.pop() {
+                return event;
+            }
+            let _ = self.spent.try_send(std::mem::take(&mut self.batch));
+            match self.full.recv() {
+                Ok(mut batch) => {
+                    batch.reverse();
+                    self.batch = batch;
+                }
+                // The scanner stopped without an end or an error: it
+                // panicked (as it would have here, unpiped).
+                Err(_) => panic!("the YAML scanner thread panicked"),
+            }
+        }
+    }
+}
+
+/// Builds the tree of one document from `events`.
+fn build(file: usize, text: &str, mut events: impl Events) -> (Option<Node>, Vec<Diagnostic>) {
     let mut builder = Builder {
         file,
         text,
@@ -115,10 +225,9 @@ pub fn parse(file: usize, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
         alias_nodes: 0,
         diagnostics: Vec::new(),
     };
-    let mut parser = Parser::new_from_str(text);
     let mut documents = 0usize;
     loop {
-        let (ev, mark) = match parser.next_token() {
+        let (ev, mark) = match events.next_event() {
             Ok(x) => x,
             Err(e) => {
                 let d = builder.syntax_error(e.marker(), e.info());
@@ -777,5 +886,59 @@ mod tests {
             resolve_plain("16-alpine".into()),
             Value::Str { .. }
         ));
+    }
+
+    /// Every descriptor of the fixtures (the broken corpus included), as
+    /// it is and grown past a few batches, parses to the same tree and
+    /// diagnostics whether its events come from this thread or a second.
+    #[test]
+    fn piped_parsing_is_the_same_as_parsing_in_place() {
+        let mut texts = Vec::new();
+        let mut dirs = vec![std::path::PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures"
+        ))];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
+                    texts.push(std::fs::read_to_string(&path).unwrap_or_default());
+                }
+            }
+        }
+        assert!(texts.len() > 100, "the fixtures hold the descriptors");
+        // A large valid part first, so errors and anchors come batches in.
+        let filler: String = (0..300)
+            .map(|i| format!("k{i}: {{a: [1, 'x'], b: &n{i} v}}\n"))
+            .collect();
+        let grown: Vec<String> = texts
+            .iter()
+            .map(|t| {
+                format!(
+                    "filler:\n{}{t}",
+                    filler
+                        .lines()
+                        .map(|l| format!("  {l}\n"))
+                        .collect::<String>()
+                )
+            })
+            .collect();
+        texts.extend(grown);
+        texts.push(format!("{filler}k5: duplicate\n"));
+        texts.push(format!("{filler}bad: [unclosed\n"));
+        texts.push(format!("{filler}---\nsecond: document\n"));
+        texts.push(format!("{filler}alias: *n7\n"));
+        for (i, text) in texts.iter().enumerate() {
+            let inline = parse_with(3, text, false);
+            let piped = parse_with(3, text, true);
+            assert_eq!(
+                inline,
+                piped,
+                "text {i}:\n{}",
+                text.chars().take(300).collect::<String>()
+            );
+        }
     }
 }

@@ -182,6 +182,7 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
     draft.merge(services::draft(input));
     draft.merge(instances::draft(input));
     drift::unrecorded(input, &mut draft);
+    crate::support::phases::mark("plan: drafts");
     let Draft {
         changes,
         mut blocked,
@@ -193,7 +194,9 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
     // (the peak of planning 10,000 nodes, docs/benchmarks.md).
     let mut changes: Vec<Change> = changes.into_values().collect();
     definition::complete(input, &mut changes);
+    crate::support::phases::mark("plan: definitions");
     let ordered = order::order(input, changes, &desired_deps)?;
+    crate::support::phases::mark("plan: order");
     let summary = Summary::count(&ordered, blocked.len());
     blocked.sort_by(|a, b| (&a.address, &a.reason).cmp(&(&b.address, &b.reason)));
     warnings.sort_by(|a, b| (&a.address, &a.reason).cmp(&(&b.address, &b.reason)));
