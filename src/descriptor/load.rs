@@ -89,7 +89,7 @@ pub fn decode(cx: &mut Cx, root: &Node) -> Compartment {
 /// From this many paths under `instances` on, they are decoded on a second
 /// thread while the services and resources are decoded here (instances are
 /// most of a large project; they depend on no other section).
-const SIDE_PATHS: usize = 4096;
+const SIDE_PATHS: usize = 1024;
 
 /// [`decode`], with the instances on a second thread when they have at least
 /// `side_paths` paths. The result, the positions and the diagnostics (in
