@@ -1043,7 +1043,7 @@ pub async fn instance(
             ),
             (_, Some(d), _) => (
                 d.type_id.clone(),
-                serde_json::Value::Object(d.properties.clone()),
+                serde_json::Value::Object(d.properties.to_map()),
             ),
             _ => continue,
         };

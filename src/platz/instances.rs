@@ -3,6 +3,7 @@
 //! other instances, and `outputs.values` evaluated into properties in
 //! dependency order.
 
+use super::fields::Fields;
 use super::model::*;
 use crate::descriptor::model::InstanceDecl;
 use crate::diagnostics::{suggest, Diagnostic};
@@ -22,12 +23,12 @@ pub struct Instance {
     pub owner: String,
     pub key: String,
     pub global: bool,
-    pub values: Map<String, Value>,
+    pub values: Fields,
     /// Instances named by `CollectionSelect` values, sorted, each once (a
     /// vector: a set's smallest node is ten times the size of one name, for
     /// each of 10,000 instances, docs/benchmarks.md).
     pub references: Vec<String>,
-    pub properties: Map<String, Value>,
+    pub properties: Fields,
     /// Input ids whose values are sensitive (masked in plans).
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub sensitive_inputs: BTreeSet<String>,
@@ -209,7 +210,7 @@ pub fn resolve(
         };
         let props = properties(&types[&inst.type_id], inst, &resolved, external);
         if let (Some(inst), Value::Object(p)) = (resolved.get_mut(&name), props) {
-            inst.properties = p;
+            inst.properties = p.into();
         }
     }
     resolved
@@ -281,9 +282,9 @@ impl Resolver<'_> {
             owner: t.owner.clone(),
             key: t.key.clone(),
             global: t.global,
-            values,
+            values: values.into(),
             references: references.into_iter().collect(),
-            properties: Map::new(),
+            properties: Fields::default(),
             sensitive_inputs,
         })
     }
@@ -783,13 +784,13 @@ mod tests {
 /// hash, so an unchanged secret compares equal without the key, and no
 /// plaintext secret is written to the state.
 pub fn stored_form(
-    values: &Map<String, Value>,
-    properties: &Map<String, Value>,
+    values: &Fields,
+    properties: &Fields,
     sensitive_inputs: &BTreeSet<String>,
     prior: Option<&Map<String, Value>>,
 ) -> (Map<String, Value>, Map<String, Value>) {
     use crate::support::digest::{secret_hash, secret_matches};
-    let mut vals = values.clone();
+    let mut vals = values.to_map();
     // Each secret value with its stored hash.
     let mut secrets: Vec<(&Value, Value)> = Vec::new();
     for id in sensitive_inputs {
@@ -806,7 +807,7 @@ pub fn stored_form(
         secrets.push((v, stored));
     }
     if secrets.is_empty() {
-        return (vals, properties.clone());
+        return (vals, properties.to_map());
     }
     fn walk(v: &mut Value, secrets: &[(&Value, Value)]) {
         if let Some((_, stored)) = secrets.iter().find(|(s, _)| *s == &*v) {
@@ -819,7 +820,7 @@ pub fn stored_form(
             _ => {}
         }
     }
-    let mut props = Value::Object(properties.clone());
+    let mut props = Value::Object(properties.to_map());
     walk(&mut props, &secrets);
     let Value::Object(props) = props else {
         unreachable!("an object stays an object")
@@ -834,14 +835,18 @@ mod stored_form_tests {
 
     #[test]
     fn sensitive_values_and_the_properties_made_from_them_are_hashed() {
-        let values = json!({"url": "https://x", "secret": "hunter2"})
-            .as_object()
-            .unwrap()
-            .clone();
-        let props = json!({"url": "https://x", "auth": {"token": "hunter2"}})
-            .as_object()
-            .unwrap()
-            .clone();
+        let values = Fields::from(
+            json!({"url": "https://x", "secret": "hunter2"})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
+        let props = Fields::from(
+            json!({"url": "https://x", "auth": {"token": "hunter2"}})
+                .as_object()
+                .unwrap()
+                .clone(),
+        );
         let sensitive = BTreeSet::from(["secret".to_string()]);
         let (v, p) = stored_form(&values, &props, &sensitive, None);
         let text = format!("{v:?}{p:?}");

@@ -5,6 +5,7 @@
 //! generator only: their values never exist outside the sealed state.
 
 use super::Project;
+use crate::platz::fields::Fields;
 use serde_json::{json, Map, Value};
 
 /// What replaces a sensitive value.
@@ -17,7 +18,7 @@ pub fn expanded(project: &Project) -> Value {
         .instances
         .iter()
         .map(|(name, i)| {
-            let mut values = i.values.clone();
+            let mut values = i.values.to_map();
             for (id, v) in values.iter_mut() {
                 if i.sensitive_inputs.contains(id) {
                     *v = Value::String(MASK.into());
@@ -44,8 +45,8 @@ pub fn expanded(project: &Project) -> Value {
 
 /// Properties that carry a sensitive input's value are masked too.
 fn masked_properties(
-    properties: &Map<String, Value>,
-    values: &Map<String, Value>,
+    properties: &Fields,
+    values: &Fields,
     sensitive: &std::collections::BTreeSet<String>,
 ) -> Value {
     let secrets: Vec<&Value> = sensitive.iter().filter_map(|id| values.get(id)).collect();
@@ -63,5 +64,5 @@ fn masked_properties(
             other => other.clone(),
         }
     }
-    mask(&Value::Object(properties.clone()), &secrets)
+    mask(&Value::Object(properties.to_map()), &secrets)
 }

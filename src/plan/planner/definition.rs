@@ -186,7 +186,11 @@ fn instance(inst: &Instance) -> (Leaves, Secret<'_>) {
 /// walked, arrays and scalars are leaves, nulls and empty objects are left
 /// out.
 /// [`flatten`] of the object `map` at `path`, its leaves copied.
-fn flatten_ref(path: &str, map: &serde_json::Map<String, Value>, out: &mut Leaves) {
+fn flatten_ref<'m>(
+    path: &str,
+    map: impl IntoIterator<Item = (&'m String, &'m Value)>,
+    out: &mut Leaves,
+) {
     for (k, v) in map {
         let mut p = String::with_capacity(path.len() + 1 + k.len());
         p.push_str(path);
