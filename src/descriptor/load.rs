@@ -106,37 +106,34 @@ fn decode_with(cx: &mut Cx, root: &Node, side_paths: usize) -> Compartment {
     // The index holds what this thread records; the instances' positions
     // join it from the other thread's own index.
     cx.locs.reserve(root.paths() - side.map_or(0, |(_, p)| p));
-    std::thread::scope(|s| {
-        let aside = side.and_then(|(node, paths)| {
-            std::thread::Builder::new()
-                .name("decode-instances".into())
-                .spawn_scoped(s, move || {
-                    let mut diagnostics = Vec::new();
-                    let mut icx = Cx {
-                        diagnostics: &mut diagnostics,
-                        locs: LocIndex::with_capacity(paths),
-                    };
-                    let decls = instances(&mut icx, node);
-                    let locs = icx.locs;
-                    (decls, locs, diagnostics)
-                })
-                .ok()
-        });
-        sections(cx, &top, &mut c);
-        c.instances = match aside {
-            Some(h) => {
-                let (decls, locs, mut diagnostics) =
-                    h.join().unwrap_or_else(|p| std::panic::resume_unwind(p));
-                cx.locs.absorb(locs);
-                cx.diagnostics.append(&mut diagnostics);
-                decls
-            }
-            None => top
+    match side {
+        Some((node, paths)) => {
+            let aside = || {
+                let mut diagnostics = Vec::new();
+                let mut icx = Cx {
+                    diagnostics: &mut diagnostics,
+                    locs: LocIndex::with_capacity(paths),
+                };
+                let decls = instances(&mut icx, node);
+                let locs = icx.locs;
+                (decls, locs, diagnostics)
+            };
+            let ((decls, locs, mut diagnostics), ()) =
+                crate::support::parallel::join("decode-instances", aside, || {
+                    sections(cx, &top, &mut c)
+                });
+            cx.locs.absorb(locs);
+            cx.diagnostics.append(&mut diagnostics);
+            c.instances = decls;
+        }
+        None => {
+            sections(cx, &top, &mut c);
+            c.instances = top
                 .get("instances")
                 .map(|n| instances(cx, n))
-                .unwrap_or_default(),
-        };
-    });
+                .unwrap_or_default();
+        }
+    }
     rest(cx, &top, &mut c);
     c
 }
@@ -1055,12 +1052,16 @@ fn instance(cx: &mut Cx, node: &Node, path: &str) -> Option<InstanceDecl> {
     let type_ref = cx
         .required(&f, "type", "`<owning service>/<resource type key>`")
         .and_then(|n| cx.string(n, &f.path("type")))?;
-    let mut values = serde_json::Map::new();
+    // A vector of their number, not a B-tree map: a 632-byte node for one
+    // or two values of each of 10,000 instances (docs/benchmarks.md).
+    let mut values = crate::support::fields::Fields::default();
     if let Some(v) = f.get("values") {
         let vpath = f.path("values");
-        for (k, _, val) in cx.entries(v, &vpath).unwrap_or_default() {
-            values.insert(k, val.to_json());
-        }
+        let entries = cx.entries(v, &vpath).unwrap_or_default();
+        values = entries
+            .into_iter()
+            .map(|(k, _, val)| (k, val.to_json()))
+            .collect();
     }
     Some(InstanceDecl { type_ref, values })
 }

@@ -238,7 +238,7 @@ pub struct InstanceDecl {
     #[serde(rename = "type")]
     pub type_ref: String,
     #[serde(default)]
-    pub values: serde_json::Map<String, serde_json::Value>,
+    pub values: crate::support::fields::Fields,
 }
 
 /// compartment.yml, decoded and expanded.

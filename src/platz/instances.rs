@@ -3,11 +3,11 @@
 //! other instances, and `outputs.values` evaluated into properties in
 //! dependency order.
 
-use super::fields::Fields;
 use super::model::*;
 use crate::descriptor::model::InstanceDecl;
 use crate::diagnostics::{suggest, Diagnostic};
 use crate::graph::Graph;
+use crate::support::fields::Fields;
 use crate::yaml::decode::LocIndex;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -155,7 +155,7 @@ fn describe(v: &Value) -> String {
     }
 }
 
-fn visible(input: &Input, values: &Map<String, Value>) -> bool {
+fn visible(input: &Input, values: &Fields) -> bool {
     input
         .show_if_all
         .iter()
@@ -182,7 +182,7 @@ pub fn resolve(
 ) -> BTreeMap<String, Instance> {
     // The values leave the declarations, which keep their names and types
     // for the references of other instances.
-    let values: Vec<Map<String, Value>> = decls
+    let values: Vec<Fields> = decls
         .values_mut()
         .map(|d| std::mem::take(&mut d.values))
         .collect();
@@ -251,12 +251,7 @@ impl Resolver<'_> {
 
     /// One declared instance with its values checked; `None` (after a
     /// diagnostic) when its type is unknown.
-    fn instance(
-        &mut self,
-        name: &str,
-        decl: &InstanceDecl,
-        values: Map<String, Value>,
-    ) -> Option<Instance> {
+    fn instance(&mut self, name: &str, decl: &InstanceDecl, values: Fields) -> Option<Instance> {
         // Paths (`instances.NAME…`) are built only for a diagnostic: one
         // per instance was a tenth of resolving 10,000 (docs/benchmarks.md).
         let types = self.types;
@@ -282,7 +277,7 @@ impl Resolver<'_> {
             owner: t.owner.clone(),
             key: t.key.clone(),
             global: t.global,
-            values: values.into(),
+            values,
             references: references.into_iter().collect(),
             properties: Fields::default(),
             sensitive_inputs,
@@ -314,12 +309,7 @@ impl Resolver<'_> {
 
     /// The declared values that name inputs of `t` (others reported), with
     /// `initialValue`s filling the gaps.
-    fn known_values(
-        &mut self,
-        mut values: Map<String, Value>,
-        t: &ResourceType,
-        name: &str,
-    ) -> Map<String, Value> {
+    fn known_values(&mut self, mut values: Fields, t: &ResourceType, name: &str) -> Fields {
         for id in values.keys() {
             if t.input(id).is_none() {
                 let help = match suggest(id, t.inputs.iter().map(|i| i.id.as_str())) {
@@ -360,7 +350,7 @@ impl Resolver<'_> {
         &mut self,
         name: &str,
         input: &Input,
-        values: &Map<String, Value>,
+        values: &Fields,
         references: &mut BTreeSet<String>,
     ) {
         // Built only for a diagnostic: a path per input of every instance

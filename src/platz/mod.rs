@@ -2,7 +2,6 @@
 //! instances of them declared in compartment.yml.
 
 pub mod check;
-pub mod fields;
 pub mod instances;
 pub mod load;
 pub mod model;

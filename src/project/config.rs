@@ -5,7 +5,7 @@
 //! generator only: their values never exist outside the sealed state.
 
 use super::Project;
-use crate::platz::fields::Fields;
+use crate::support::fields::Fields;
 use serde_json::{json, Map, Value};
 
 /// What replaces a sensitive value.

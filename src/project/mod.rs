@@ -170,32 +170,28 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     // The build contexts are walked and hashed on a second thread (file
     // system calls for every file of every service) while the descriptors
     // are checked and the instances resolved (docs/benchmarks.md).
-    let (contexts, instances) = std::thread::scope(|s| {
-        let hashing = std::thread::Builder::new()
-            .name("contexts".into())
-            .spawn_scoped(s, || context_hashes(&contexts, &root));
-        let mut checker = Checker {
-            locs: &locs,
-            diagnostics: &mut diags,
-            sources: &sources,
-        };
-        checker.resources(&compartment);
-        checker.services(&compartment, &root, &refused);
-        crate::platz::check::types(&compartment, &types, &type_locs, &mut diags);
-        crate::support::phases::mark("load: check");
-        // The declarations move into the resolved instances.
-        let decls = std::mem::take(&mut compartment.instances);
-        let instances = instances::resolve(decls, &types, external, &locs, &mut diags);
-        crate::support::phases::mark("load: resolve");
-        // Without a second thread, they are hashed here.
-        let (hashes, mut d) = match hashing {
-            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            Err(_) => context_hashes(&contexts, &root),
-        };
-        diags.append(&mut d);
-        crate::support::phases::mark("load: contexts");
-        (hashes, instances)
-    });
+    let ((contexts, mut context_diags), instances) = crate::support::parallel::join(
+        "contexts",
+        || context_hashes(&contexts, &root),
+        || {
+            let mut checker = Checker {
+                locs: &locs,
+                diagnostics: &mut diags,
+                sources: &sources,
+            };
+            checker.resources(&compartment);
+            checker.services(&compartment, &root, &refused);
+            crate::platz::check::types(&compartment, &types, &type_locs, &mut diags);
+            crate::support::phases::mark("load: check");
+            // The declarations move into the resolved instances.
+            let decls = std::mem::take(&mut compartment.instances);
+            let instances = instances::resolve(decls, &types, external, &locs, &mut diags);
+            crate::support::phases::mark("load: resolve");
+            instances
+        },
+    );
+    diags.append(&mut context_diags);
+    crate::support::phases::mark("load: contexts");
 
     let project = Project {
         root,

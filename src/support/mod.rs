@@ -5,7 +5,9 @@
 
 pub mod context;
 pub mod digest;
+pub mod fields;
 pub mod files;
+pub mod parallel;
 pub mod paths;
 pub mod phases;
 pub mod ssh;

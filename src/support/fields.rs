@@ -49,6 +49,11 @@ impl Fields {
         }
     }
 
+    /// Keeps the entries for which `keep` holds.
+    pub fn retain(&mut self, mut keep: impl FnMut(&str, &Value) -> bool) {
+        self.0.retain(|(k, v)| keep(k, v));
+    }
+
     /// The same entries as a JSON map.
     pub fn to_map(&self) -> Map<String, Value> {
         self.0.iter().cloned().collect()
@@ -75,12 +80,13 @@ impl From<Fields> for Map<String, Value> {
 }
 
 impl FromIterator<(String, Value)> for Fields {
+    /// Entries in any order; a repeated key keeps its last value.
     fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Fields {
-        let mut fields = Fields::default();
+        let iter = iter.into_iter();
+        let mut fields = Fields(Vec::with_capacity(iter.size_hint().0));
         for (k, v) in iter {
             fields.insert(k, v);
         }
-        fields.0.shrink_to_fit();
         fields
     }
 }
