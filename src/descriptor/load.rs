@@ -1075,21 +1075,8 @@ mod tests {
     /// instances on a second thread as on this one.
     #[test]
     fn instances_decoded_aside_are_the_same_as_decoded_in_place() {
-        let mut files = Vec::new();
-        let mut dirs = vec![std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures"
-        ))];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.file_name().is_some_and(|n| n == "compartment.yml") {
-                    files.push(path);
-                }
-            }
-        }
+        let files =
+            crate::yaml::fixture_files(|p| p.file_name().is_some_and(|n| n == "compartment.yml"));
         let mut aside = 0;
         for file in &files {
             let text = std::fs::read_to_string(file).unwrap_or_default();

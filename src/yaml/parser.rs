@@ -893,21 +893,12 @@ mod tests {
     /// diagnostics whether its events come from this thread or a second.
     #[test]
     fn piped_parsing_is_the_same_as_parsing_in_place() {
-        let mut texts = Vec::new();
-        let mut dirs = vec![std::path::PathBuf::from(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures"
-        ))];
-        while let Some(dir) = dirs.pop() {
-            for entry in std::fs::read_dir(&dir).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    dirs.push(path);
-                } else if path.extension().is_some_and(|e| e == "yml" || e == "yaml") {
-                    texts.push(std::fs::read_to_string(&path).unwrap_or_default());
-                }
-            }
-        }
+        let mut texts: Vec<String> = super::super::fixture_files(|p| {
+            p.extension().is_some_and(|e| e == "yml" || e == "yaml")
+        })
+        .iter()
+        .map(|p| std::fs::read_to_string(p).unwrap_or_default())
+        .collect();
         assert!(texts.len() > 100, "the fixtures hold the descriptors");
         // A large valid part first, so errors and anchors come batches in.
         let filler: String = (0..300)
