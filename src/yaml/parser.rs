@@ -109,9 +109,9 @@ pub fn parse(file: usize, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
 }
 
 /// From this size on, a text is scanned on a second thread while its tree
-/// is built (`Piped`): the scanner and the builder each take about half of
-/// parsing a large descriptor (docs/benchmarks.md). Below it a thread costs
-/// more than it saves.
+/// is built (`Piped`): yaml-rust2's scanner and parser take about two
+/// thirds of parsing a large descriptor, building the tree the rest
+/// (docs/benchmarks.md). Below it a thread costs more than it saves.
 const PIPELINE_BYTES: usize = 32 * 1024;
 
 /// [`parse`], scanning on a second thread when `piped` (and one starts).
