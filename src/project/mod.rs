@@ -57,18 +57,19 @@ pub struct Loaded {
 /// `support::files::read_text`: a file resolving outside `root`, too large,
 /// not UTF-8 or holding a NUL byte is an error (located when it can be
 /// shown: only a file inside the project is ever added to `sources`). `at`
-/// is where a refused file is named (its `services.<name>.path`).
+/// is where a refused file is named (its `services.<name>.path`). The text
+/// read is in `sources` under the id returned.
 fn read(
     path: &Path,
     root: &Path,
     at: Option<(Loc, &str)>,
     sources: &mut Sources,
     diags: &mut Vec<Diagnostic>,
-) -> Option<(usize, String)> {
+) -> Option<usize> {
     let shown = crate::support::paths::display_path(path);
     let (loc, ypath) = at.map_or((None, ""), |(l, p)| (Some(l), p));
     let (code, message, help) = match files::read_text(path, Some(root)) {
-        Ok(text) => return Some((sources.add(path, text.clone()), text)),
+        Ok(text) => return Some(sources.add(path, text)),
         Err(TextError::NotUtf8 { shown: text, line, col }) => {
             let id = sources.add(path, text);
             let message = format!("{shown} is not UTF-8 text (invalid byte at line {line}, column {col})");
@@ -114,7 +115,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         root
     };
     let mut inputs = BTreeMap::new();
-    let Some((fid, text)) = read(file, &root, None, &mut sources, &mut diags) else {
+    let Some(fid) = read(file, &root, None, &mut sources, &mut diags) else {
         return Loaded {
             project: None,
             sources,
@@ -125,11 +126,10 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "compartment.yml".into());
+    let text = &sources.get(fid).text;
     inputs.insert(file_name, format!("sha256:{}", sha256_hex(text.as_bytes())));
     crate::support::phases::mark("load: read");
-    let (node, mut d) = yaml::parse(fid, &text);
-    // `sources` keeps the text for diagnostics; this copy goes.
-    drop(text);
+    let (node, mut d) = yaml::parse(fid, text);
     crate::support::phases::mark("load: parse");
     diags.append(&mut d);
     let Some(node) = node else {
@@ -282,15 +282,16 @@ fn service_files(
         if !rpath.is_file() {
             continue;
         }
-        let Some((rid, rtext)) = read(&rpath, root, at, sources, diags) else {
+        let Some(rid) = read(&rpath, root, at, sources, diags) else {
             continue;
         };
+        let rtext = &sources.get(rid).text;
         let rel = Path::new(&def.path).join("platz").join("resources.yaml");
         inputs.insert(
             normalize(&rel),
             format!("sha256:{}", sha256_hex(rtext.as_bytes())),
         );
-        let (rnode, mut d) = yaml::parse(rid, &rtext);
+        let (rnode, mut d) = yaml::parse(rid, rtext);
         diags.append(&mut d);
         let Some(rnode) = rnode else { continue };
         let mut rcx = Cx {

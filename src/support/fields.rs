@@ -21,17 +21,9 @@ impl Fields {
         self.position(key).is_ok()
     }
 
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-
     /// Entries in key order.
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &Value)> {
-        self.0.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> <&Fields as IntoIterator>::IntoIter {
+        self.into_iter()
     }
 
     pub fn keys(&self) -> impl Iterator<Item = &String> {
@@ -70,12 +62,6 @@ impl From<Map<String, Value>> for Fields {
         let mut entries = Vec::with_capacity(map.len());
         entries.extend(map);
         Fields(entries)
-    }
-}
-
-impl From<Fields> for Map<String, Value> {
-    fn from(fields: Fields) -> Map<String, Value> {
-        fields.0.into_iter().collect()
     }
 }
 
@@ -150,7 +136,7 @@ mod tests {
         assert_eq!(fields.keys().collect::<Vec<_>>(), ["a", "aa", "b", "c"]);
         let back: Fields = serde_json::from_str(r#"{"z": 1, "y": 2}"#).unwrap();
         assert_eq!(back.keys().collect::<Vec<_>>(), ["y", "z"]);
-        assert_eq!(Map::from(back.clone()), back.to_map());
+        assert_eq!(Fields::from(map.clone()).to_map(), map);
         let collected: Fields = [("q".to_string(), json!(1)), ("p".to_string(), json!(2))]
             .into_iter()
             .collect();

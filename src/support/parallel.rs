@@ -1,7 +1,7 @@
 //! Two pieces of independent work at once: the first on a second thread,
-//! the second on this one. Loading and planning a large project use it
-//! where their parts do not depend on each other (docs/benchmarks.md). When
-//! the system refuses a thread, both run here, one after the other.
+//! the second on this one. Loading a large project uses it where its parts
+//! do not depend on each other (docs/benchmarks.md). When the system
+//! refuses a thread, both run here, one after the other.
 
 use std::sync::{Mutex, PoisonError};
 
