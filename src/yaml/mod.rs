@@ -5,6 +5,7 @@
 //! `diagnostics`.
 
 pub mod decode;
+mod fast;
 mod parser;
 
 pub use parser::{parse, Node, Value};

@@ -105,6 +105,9 @@ pub const MAX_ALIAS_NODES: usize = 100_000;
 /// come back as a located diagnostic; duplicate keys as diagnostics beside
 /// the (first-wins) tree.
 pub fn parse(file: usize, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
+    if let Some(parsed) = super::fast::parse(file, text) {
+        return parsed;
+    }
     parse_with(file, text, text.len() >= PIPELINE_BYTES)
 }
 
@@ -114,10 +117,10 @@ pub fn parse(file: usize, text: &str) -> (Option<Node>, Vec<Diagnostic>) {
 /// (docs/benchmarks.md). Below it a thread costs more than it saves.
 const PIPELINE_BYTES: usize = 32 * 1024;
 
-/// [`parse`], scanning on a second thread when `piped` (and one starts).
+/// [`parse`] by yaml-rust2, scanning on a second thread when `piped` (and one starts).
 /// Both ways see the same events in the same order, so build the same tree
 /// and report the same diagnostics.
-fn parse_with(file: usize, text: &str, piped: bool) -> (Option<Node>, Vec<Diagnostic>) {
+pub(super) fn parse_with(file: usize, text: &str, piped: bool) -> (Option<Node>, Vec<Diagnostic>) {
     if !piped {
         return build(file, text, Parser::new_from_str(text));
     }
@@ -214,26 +217,17 @@ impl Events for Piped {
 
 /// Builds the tree of one document from `events`.
 fn build(file: usize, text: &str, mut events: impl Events) -> (Option<Node>, Vec<Diagnostic>) {
-    let mut builder = Builder {
-        file,
-        text,
-        line_count: line_count(text),
-        lines: std::cell::OnceCell::new(),
-        stack: Vec::new(),
-        root: None,
-        anchors: BTreeMap::new(),
-        alias_nodes: 0,
-        diagnostics: Vec::new(),
-    };
+    let mut builder = Builder::new(file, text);
     let mut documents = 0usize;
     loop {
         let (ev, mark) = match events.next_event() {
             Ok(x) => x,
             Err(e) => {
-                let d = builder.syntax_error(e.marker(), e.info());
+                let d = builder.syntax_error(&Mark::from(e.marker()), e.info());
                 return (None, vec![d]);
             }
         };
+        let mark = Mark::from(&mark);
         match ev {
             Event::StreamEnd => break,
             Event::DocumentStart => {
@@ -258,16 +252,24 @@ fn build(file: usize, text: &str, mut events: impl Events) -> (Option<Node>, Vec
             }
         }
     }
-    let root = builder.root.take().unwrap_or(Node {
-        value: Value::Null,
-        loc: Loc {
-            file,
-            line: 1,
-            col: 1,
-            len: 1,
-        },
-    });
-    (Some(root), builder.diagnostics)
+    builder.into_result()
+}
+
+/// Where an event starts: its line (from 1) and column (in characters,
+/// from 0), as yaml-rust2's scanner counts them.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(super) struct Mark {
+    pub line: usize,
+    pub col: usize,
+}
+
+impl From<&Marker> for Mark {
+    fn from(m: &Marker) -> Mark {
+        Mark {
+            line: m.line(),
+            col: m.col(),
+        }
+    }
 }
 
 /// A collection being built. Its YAML path is not stored: it follows from
@@ -311,7 +313,7 @@ fn line_of_key(
     }
 }
 
-struct Builder<'a> {
+pub(super) struct Builder<'a> {
     file: usize,
     text: &'a str,
     /// How many lines the text has (`str::lines`), for every position.
@@ -337,6 +339,39 @@ fn size(node: &Node) -> usize {
 }
 
 impl<'a> Builder<'a> {
+    pub(super) fn new(file: usize, text: &'a str) -> Builder<'a> {
+        Builder {
+            file,
+            text,
+            line_count: line_count(text),
+            lines: std::cell::OnceCell::new(),
+            stack: Vec::new(),
+            root: None,
+            anchors: BTreeMap::new(),
+            alias_nodes: 0,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    /// The tree built (`Null` for an empty document) and its diagnostics.
+    pub(super) fn into_result(mut self) -> (Option<Node>, Vec<Diagnostic>) {
+        let root = self.root.take().unwrap_or(Node {
+            value: Value::Null,
+            loc: Loc {
+                file: self.file,
+                line: 1,
+                col: 1,
+                len: 1,
+            },
+        });
+        (Some(root), self.diagnostics)
+    }
+
+    /// How many lines the text has.
+    pub(super) fn line_count(&self) -> usize {
+        self.line_count
+    }
+
     /// The text's lines.
     fn lines(&self) -> &[&'a str] {
         self.lines.get_or_init(|| self.text.lines().collect())
@@ -344,9 +379,9 @@ impl<'a> Builder<'a> {
 
     /// A position, clamped to the text (the scanner reports the end of
     /// input one line past the last one).
-    fn loc(&self, m: &Marker, len: usize) -> Loc {
-        let mut line = m.line().max(1);
-        let mut col = m.col() + 1;
+    fn loc(&self, m: &Mark, len: usize) -> Loc {
+        let mut line = m.line.max(1);
+        let mut col = m.col + 1;
         let lines = self.line_count;
         if line > lines {
             line = lines.max(1);
@@ -394,7 +429,7 @@ impl<'a> Builder<'a> {
         path
     }
 
-    fn syntax_error(&self, m: &Marker, info: &str) -> Diagnostic {
+    fn syntax_error(&self, m: &Mark, info: &str) -> Diagnostic {
         let mut loc = self.loc(m, 1);
         let mut help = self.syntax_help(info, &mut loc);
         // An unclosed `[` or `{` is the usual cause of errors further down.
@@ -537,16 +572,16 @@ impl<'a> Builder<'a> {
     }
 
     /// The length of a scalar as written on its line (quotes included).
-    fn token_len(&self, m: &Marker, value: &str, style: TScalarStyle) -> usize {
+    fn token_len(&self, m: &Mark, value: &str, style: TScalarStyle) -> usize {
         match style {
             TScalarStyle::Plain => first_line_chars(value),
             TScalarStyle::SingleQuoted | TScalarStyle::DoubleQuoted => {
                 let line = self
                     .lines()
-                    .get(m.line().saturating_sub(1))
+                    .get(m.line.saturating_sub(1))
                     .copied()
                     .unwrap_or("");
-                let rest: String = line.chars().skip(m.col()).collect();
+                let rest: String = line.chars().skip(m.col).collect();
                 let quote = rest.chars().next().unwrap_or('"');
                 let mut len = 1;
                 let mut escaped = false;
@@ -566,7 +601,7 @@ impl<'a> Builder<'a> {
         }
     }
 
-    fn push(&mut self, frame: Frame, mark: &Marker) -> Result<(), Box<Diagnostic>> {
+    fn push(&mut self, frame: Frame, mark: &Mark) -> Result<(), Box<Diagnostic>> {
         if self.stack.len() >= MAX_DEPTH {
             let d = Diagnostic::error(
                 "yaml-syntax",
@@ -581,7 +616,7 @@ impl<'a> Builder<'a> {
         Ok(())
     }
 
-    fn event(&mut self, ev: Event, mark: Marker) -> Result<(), Box<Diagnostic>> {
+    pub(super) fn event(&mut self, ev: Event, mark: Mark) -> Result<(), Box<Diagnostic>> {
         match ev {
             Event::Scalar(text, style, anchor, _tag) => {
                 let len = self.token_len(&mark, &text, style);

@@ -18,8 +18,21 @@ use crate::platz::instances::Instance;
 use crate::state::{ResourceConfig, ServiceConfig};
 use serde_json::{json, Value};
 
-/// Adds the desired definition to each create and replace of `changes`.
+/// Adds the desired definition to each create and replace of `changes`,
+/// half of them on a second thread when there are many.
 pub(super) fn complete(input: &Input, changes: &mut [Change]) {
+    if changes.len() < super::PARALLEL_INSTANCES {
+        return complete_each(input, changes);
+    }
+    let (first, second) = changes.split_at_mut(changes.len() / 2);
+    crate::support::parallel::join(
+        "plan-definitions",
+        || complete_each(input, second),
+        || complete_each(input, first),
+    );
+}
+
+fn complete_each(input: &Input, changes: &mut [Change]) {
     for ch in changes.iter_mut() {
         let found = match ch.action {
             Action::Create | Action::Replace => desired(input, ch),

@@ -178,9 +178,18 @@ pub fn new_change(address: &str, kind: Kind, name: &str, action: Action) -> Chan
 }
 
 pub fn plan(input: &Input) -> Result<Plan, CycleError> {
-    let mut draft = resources::draft(input);
-    draft.merge(services::draft(input));
-    draft.merge(instances::draft(input));
+    // Instances on a second thread beside resources and services when
+    // there are many (docs/benchmarks.md); merged in the same order.
+    let (instances, mut draft) = if input.project.instances.len() >= PARALLEL_INSTANCES {
+        crate::support::parallel::join(
+            "plan-instances",
+            || instances::draft(input),
+            || resources_and_services(input),
+        )
+    } else {
+        (instances::draft(input), resources_and_services(input))
+    };
+    draft.merge(instances);
     drift::unrecorded(input, &mut draft);
     crate::support::phases::mark("plan: drafts");
     let Draft {
@@ -217,6 +226,17 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
         orchestrator: None,
         registry: None,
     })
+}
+
+/// From this many instances, their drafts and definitions are made on a
+/// second thread beside the rest.
+pub(super) const PARALLEL_INSTANCES: usize = 256;
+
+/// The drafts of the resources and services.
+fn resources_and_services(input: &Input) -> Draft {
+    let mut draft = resources::draft(input);
+    draft.merge(services::draft(input));
+    draft
 }
 
 /// What a plan is made against: the state's lineage and serials, and the
