@@ -57,6 +57,7 @@ fn main() {
         }
     };
     compartment::cli::notices();
+    compartment::support::parallel::settle();
     // Exits without dropping the runtime: a prompt abandoned by Ctrl-C may
     // still hold a blocking thread on standard input.
     std::process::exit(code);

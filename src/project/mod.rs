@@ -146,9 +146,10 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     };
     let mut compartment = load::decode(&mut cx, &node);
     crate::support::phases::mark("load: decode");
-    // The tree (15 MB for a 10,000-node project) is decoded: it goes
-    // before the instances are resolved, the peak of a load.
-    drop(node);
+    // The tree (15 MB for a 10,000-node project) is decoded: it goes,
+    // freed on another thread, before the instances are resolved, the
+    // peak of a load.
+    crate::support::parallel::drop_aside(node);
     crate::support::phases::mark("load: drop tree");
     let locs = cx.locs;
 
@@ -203,8 +204,8 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     };
     // The position index (a path and a position per mapping key: 12 MB for
     // a 10,000-node project) is only for the diagnostics above; it goes
-    // before planning starts (docs/benchmarks.md).
-    drop(locs);
+    // before planning starts (docs/benchmarks.md), freed on another thread.
+    crate::support::parallel::drop_aside(locs);
     crate::support::phases::mark("load: drop index");
     Loaded {
         project: Some(project),

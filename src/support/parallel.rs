@@ -1,7 +1,8 @@
 //! Two pieces of independent work at once: the first on a second thread,
-//! the second on this one. Loading a large project uses it where its parts
-//! do not depend on each other (docs/benchmarks.md). When the system
-//! refuses a thread, both run here, one after the other.
+//! the second on this one. Loading and planning a large project use it
+//! where their parts do not depend on each other, and drop large
+//! structures aside (docs/benchmarks.md). When the system refuses a
+//! thread, both run here, one after the other.
 
 use std::sync::{Mutex, PoisonError};
 
@@ -31,6 +32,34 @@ where
     })
 }
 
+/// Threads dropping what [`drop_aside`] gave them, joined by [`settle`].
+static ASIDE: Mutex<Vec<std::thread::JoinHandle<()>>> = Mutex::new(Vec::new());
+
+/// Drops `value` on a thread of its own, so that this one goes on while
+/// a large structure is freed (a 10,000-node project's YAML tree and
+/// position index: 2-3 ms each, docs/benchmarks.md). Here when the system
+/// refuses a thread.
+pub fn drop_aside<T: Send + 'static>(value: T) {
+    // A refused thread drops its closure, and `value` with it, here.
+    if let Ok(handle) = std::thread::Builder::new()
+        .name("drop".into())
+        .spawn(move || drop(value))
+    {
+        ASIDE
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(handle);
+    }
+}
+
+/// Waits for every [`drop_aside`] to finish (before the process exits).
+pub fn settle() {
+    let handles = std::mem::take(&mut *ASIDE.lock().unwrap_or_else(PoisonError::into_inner));
+    for handle in handles {
+        let _ = handle.join();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -38,6 +67,20 @@ mod tests {
         let mut here = Vec::new();
         let (a, ()) = super::join("test", || (1..=10).sum::<u32>(), || here.push(1));
         assert_eq!((a, here), (55, vec![1]));
+    }
+
+    #[test]
+    fn what_is_dropped_aside_is_dropped_by_settle() {
+        struct Flag(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Flag {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let dropped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        super::drop_aside(Flag(dropped.clone()));
+        super::settle();
+        assert!(dropped.load(std::sync::atomic::Ordering::SeqCst));
     }
 
     #[test]

@@ -13,7 +13,7 @@
 //! tests compare both readers on every fixture and on generated texts.
 
 use super::parser::{Builder, Mark};
-use super::Node;
+use super::{Node, Value};
 use crate::diagnostics::Diagnostic;
 use yaml_rust2::parser::Event;
 use yaml_rust2::scanner::TScalarStyle;
@@ -29,22 +29,150 @@ pub(super) fn parse(file: usize, text: &str) -> Option<(Option<Node>, Vec<Diagno
     if !plain_characters(text) {
         return None;
     }
+    if text.len() >= SPLIT_BYTES {
+        if let Some(parsed) = cut(text).and_then(|at| parse_split(file, text, at)) {
+            return Some(parsed);
+        }
+    }
+    read(file, text, 0..text.len(), 1, None)
+}
+
+/// From this size on, a text whose second half lies in its last top-level
+/// entry (the `instances` of a large project) is read in two parts at
+/// once, the first on a second thread (docs/benchmarks.md).
+const SPLIT_BYTES: usize = 64 * 1024;
+
+/// Where a text is cut in two: the byte and line where a line starts,
+/// and the column of that line's key.
+#[derive(Clone, Copy, Debug)]
+struct Cut {
+    at: usize,
+    line: usize,
+    col: usize,
+}
+
+/// The tree of `range` of `text` (whose first line is `line`), or `None`
+/// when this reader leaves it to yaml-rust2. What the reader finds at the
+/// end of the range is marked at `end` (the whole text's end by default).
+fn read(
+    file: usize,
+    text: &str,
+    range: std::ops::Range<usize>,
+    line: usize,
+    end: Option<Mark>,
+) -> Option<(Option<Node>, Vec<Diagnostic>)> {
     let builder = Builder::new(file, text);
-    let eof = Mark {
+    let eof = end.unwrap_or(Mark {
         line: builder.line_count() + 1,
         col: 0,
-    };
+    });
     let mut reader = Reader {
         builder,
         text,
-        next: 0,
-        next_no: 1,
+        next: range.start,
+        end: range.end,
+        next_no: line,
         current: None,
         ascii: text.is_ascii(),
         eof,
     };
     reader.document().ok()?;
     Some(reader.builder.into_result())
+}
+
+/// Where to cut `text`: the first line past its middle that is a key of
+/// the mapping that is the value of the last top-level entry, when that
+/// entry holds the whole second half.
+fn cut(text: &str) -> Option<Cut> {
+    let bytes = text.as_bytes();
+    let top = |i: usize| !matches!(bytes.get(i), Some(b' ' | b'\n' | b'#') | None);
+    let middle = bytes.len() / 2;
+    // No top-level line after the middle.
+    if newlines(&bytes[middle..]).any(|i| top(middle + i + 1)) {
+        return None;
+    }
+    // The last top-level line before it, and the column of its entries:
+    // the indentation of the next line with content.
+    let last = newlines(&bytes[..middle])
+        .rev()
+        .map(|i| i + 1)
+        .find(|&i| top(i))
+        .or(top(0).then_some(0))?;
+    let after = last + text[last..].find('\n')? + 1;
+    let next = text[after..]
+        .split('\n')
+        .map(|l| l.trim_start_matches(' '))
+        .zip(text[after..].split('\n'))
+        .find(|(content, _)| !content.is_empty() && !content.starts_with('#'))?;
+    let col = next.1.len() - next.0.len();
+    if col == 0 || next.0.starts_with('-') {
+        return None;
+    }
+    // The first line past the middle with a key at that column.
+    let key_at = |i: usize| {
+        bytes[i..].len() > col
+            && bytes[i..i + col].iter().all(|&b| b == b' ')
+            && !matches!(bytes[i + col], b' ' | b'-' | b'#' | b'\n')
+    };
+    let at = newlines(&bytes[middle..])
+        .map(|i| middle + i + 1)
+        .find(|&i| key_at(i))?;
+    let line = 1 + newlines(&bytes[..at]).count();
+    Some(Cut { at, line, col })
+}
+
+/// Where the line feeds of `bytes` are.
+fn newlines(bytes: &[u8]) -> impl DoubleEndedIterator<Item = usize> + '_ {
+    bytes
+        .iter()
+        .enumerate()
+        .filter(|(_, &b)| b == b'\n')
+        .map(|(i, _)| i)
+}
+
+/// `text` read in two parts at `cut`, the first on a second thread, and
+/// joined: the second part's entries continue the mapping the first part
+/// ends in. `None` when either part is not read, or when the second
+/// reports anything or repeats a key of the first (then the whole text is
+/// read again, so diagnostics come as they would).
+fn parse_split(file: usize, text: &str, cut: Cut) -> Option<(Option<Node>, Vec<Diagnostic>)> {
+    let end = Mark {
+        line: cut.line,
+        col: cut.col,
+    };
+    let (first, second) = crate::support::parallel::join(
+        "yaml-first-part",
+        || read(file, text, 0..cut.at, 1, Some(end)),
+        || read(file, text, cut.at..text.len(), cut.line, None),
+    );
+    let ((Some(mut root), diagnostics), (Some(rest), rest_diagnostics)) = (first?, second?) else {
+        return None;
+    };
+    let (Value::Map(top), Value::Map(more)) = (&mut root.value, rest.value) else {
+        return None;
+    };
+    let Value::Map(entries) = &mut top.last_mut()?.1.value else {
+        return None;
+    };
+    let column = |e: &[(Node, Node)]| e.first().map(|(k, _)| k.loc.col as usize);
+    if !rest_diagnostics.is_empty()
+        || column(entries) != Some(cut.col + 1)
+        || column(&more) != Some(cut.col + 1)
+    {
+        return None;
+    }
+    let names: rustc_hash::FxHashSet<String> = entries
+        .iter()
+        .filter_map(|(k, _)| k.scalar_text())
+        .collect();
+    if more
+        .iter()
+        .any(|(k, _)| k.scalar_text().is_none_or(|t| names.contains(&t)))
+    {
+        return None;
+    }
+    entries.extend(more);
+    Some((Some(root), diagnostics))
 }
 
 /// Whether `text` holds none of the characters this reader leaves to
@@ -81,9 +209,11 @@ struct Key {
 struct Reader<'a> {
     builder: Builder<'a>,
     text: &'a str,
-    /// Where the next unread line starts, and its number.
+    /// Where the next unread line starts, and its number; where the
+    /// range read ends.
     next: usize,
     next_no: usize,
+    end: usize,
     /// The line being read (peeked, or the rest of one after a `- `).
     current: Option<Line<'a>>,
     /// Whether the text is ASCII: byte offsets are then columns.
@@ -109,8 +239,8 @@ impl<'a> Reader<'a> {
         if let Some(line) = self.current {
             return Ok(Some(line));
         }
-        while self.next < self.text.len() {
-            let rest = &self.text[self.next..];
+        while self.next < self.end {
+            let rest = &self.text[self.next..self.end];
             let end = rest.find('\n').unwrap_or(rest.len());
             let raw = &rest[..end];
             let no = self.next_no;
@@ -759,9 +889,18 @@ mod tests {
         let Some(quick) = parse(7, text) else {
             return false;
         };
-        let full = parse_with(7, text, false);
+        assert_same(&quick, &parse_with(7, text, false), text);
+        true
+    }
+
+    /// Fails with the first node or diagnostic that differs.
+    fn assert_same(
+        quick: &(Option<Node>, Vec<Diagnostic>),
+        full: &(Option<Node>, Vec<Diagnostic>),
+        text: &str,
+    ) {
         if quick != full {
-            let (q, f) = (flatten(&quick), flatten(&full));
+            let (q, f) = (flatten(quick), flatten(full));
             let at = q
                 .iter()
                 .zip(&f)
@@ -773,7 +912,6 @@ mod tests {
                 f.get(at)
             );
         }
-        true
     }
 
     /// Every node and diagnostic as a line, for a readable difference.
@@ -872,6 +1010,95 @@ mod tests {
             // And the whole parse still reads it.
             let _ = super::super::parse(0, text);
         }
+    }
+
+    /// A project-like text whose last top-level entry holds `n` entries
+    /// at column `col`, each written in one of several forms; `extra`
+    /// goes after entry `at`.
+    fn large(n: usize, col: usize, at: usize, extra: &str) -> String {
+        let pad = " ".repeat(col);
+        let mut text = String::from("name: x\nservices:\n  a: {path: p}\ninstances:\n");
+        for i in 0..n {
+            let entry = match i % 5 {
+                0 => format!("{pad}e{i}:\n{pad}  type: t\n{pad}  values: {{v: {i}}}\n"),
+                1 => format!("{pad}e{i}:\n{pad}- a\n{pad}-\n"),
+                2 => format!("{pad}e{i}:\n# note\n\n"),
+                3 => format!("{pad}'e{i}': [x, 'y']  # c\n"),
+                _ => format!("{pad}e{i}:\n{pad}  k:\n{pad}  - {{a: 1}}\n"),
+            };
+            text.push_str(&entry);
+            if i == at {
+                text.push_str(&extra.replace("PAD", &pad));
+            }
+        }
+        text
+    }
+
+    /// Every cut of several texts reads as yaml-rust2 reads the whole, or
+    /// is refused.
+    #[test]
+    fn texts_read_in_two_parts_read_as_yaml_rust2_reads_them() {
+        let extras = [
+            "",
+            "PADe3: duplicate across the cut\n",
+            "PADe40: twice\nPADe40: in the second part\n",
+            "PADbad: [unclosed\n",
+            "PADx: &a anchored\n",
+            "top: level after\n",
+        ];
+        let mut split = 0;
+        for (i, extra) in extras.iter().enumerate() {
+            for col in [2, 4] {
+                let text = large(60, col, 30 + i, extra);
+                let whole = parse_with(7, &text, false);
+                let mut line = 1;
+                for (at, _) in text.match_indices('\n') {
+                    line += 1;
+                    // A key at the column, as `cut` chooses.
+                    let rest = &text[at + 1..];
+                    let key = rest.len() > col
+                        && rest[..col].bytes().all(|b| b == b' ')
+                        && !matches!(rest.as_bytes()[col], b' ' | b'-' | b'#' | b'\n');
+                    if !key {
+                        continue;
+                    }
+                    let cut = Cut {
+                        at: at + 1,
+                        line,
+                        col,
+                    };
+                    if let Some(parsed) = parse_split(7, &text, cut) {
+                        assert_same(&parsed, &whole, &format!("cut at line {line}:\n{text}"));
+                        split += 1;
+                    }
+                }
+                // The whole way in.
+                if let Some(parsed) = parse(7, &text) {
+                    assert_same(&parsed, &whole, &text);
+                }
+            }
+        }
+        assert!(split > 200, "{split} cuts read");
+    }
+
+    #[test]
+    fn a_large_text_is_cut_past_its_middle_in_its_last_entry() {
+        let text = large(4000, 2, 0, "");
+        assert!(text.len() > SPLIT_BYTES);
+        let cut = cut(&text).expect("a cut");
+        assert!(
+            cut.at > text.len() / 2 && text[cut.at..].starts_with("  e"),
+            "{cut:?}"
+        );
+        assert_eq!(cut.line, 1 + text[..cut.at].matches('\n').count());
+        assert!(parse_split(7, &text, cut).is_some());
+        assert_same(
+            &parse(7, &text).expect("read"),
+            &parse_with(7, &text, false),
+            &text,
+        );
+        // A top-level entry after the middle: no cut.
+        assert!(super::cut(&format!("{text}last: entry\n")).is_none());
     }
 
     #[test]
