@@ -28,27 +28,122 @@ pub fn to_json(plan: &Plan) -> String {
 /// buffered stdout). The plan's top level (without its changes) is sorted
 /// through a `Value`; the changes are serialised as they are (their fields
 /// are declared in sorted order), so a plan of 11,000 changes is never
-/// held twice.
-pub fn write_json(plan: &Plan, mut w: impl std::io::Write) -> std::io::Result<()> {
-    let mut ser = serde_json::Serializer::with_formatter(&mut w, super::pretty::Pretty::default());
-    Sorted(plan)
-        .serialize(&mut ser)
-        .map_err(std::io::Error::other)?;
-    w.write_all(b"\n")
+/// held twice. A large plan's changes are written in blocks, every other
+/// block made into JSON on a second thread meanwhile (`Changes`).
+pub fn write_json(plan: &Plan, w: impl std::io::Write) -> std::io::Result<()> {
+    let out = std::cell::RefCell::new(w);
+    let mut ser =
+        serde_json::Serializer::with_formatter(Shared(&out), super::pretty::Pretty::default());
+    let changes = &plan.changes;
+    let result = if changes.len() < 2 * BLOCK {
+        Sorted(plan, Changes::Here(changes)).serialize(&mut ser)
+    } else {
+        std::thread::scope(|scope| {
+            let (to_writer, blocks) = std::sync::mpsc::sync_channel(2);
+            let aside = std::thread::Builder::new()
+                .name("plan-json".into())
+                .spawn_scoped(scope, move || render_odd_blocks(changes, &to_writer));
+            let changes = match aside {
+                Ok(_) => Changes::Interleaved {
+                    changes,
+                    blocks,
+                    out: &|bytes: &[u8]| out.borrow_mut().write_all(bytes),
+                },
+                Err(_) => Changes::Here(changes),
+            };
+            Sorted(plan, changes).serialize(&mut ser)
+        })
+    };
+    result.map_err(std::io::Error::other)?;
+    out.into_inner().write_all(b"\n")
+}
+
+/// Changes per block of a large plan's JSON.
+const BLOCK: usize = 256;
+
+/// The writer shared by the serialiser and the blocks made aside.
+struct Shared<'a, W>(&'a std::cell::RefCell<W>);
+
+impl<W: std::io::Write> std::io::Write for Shared<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.borrow_mut().write(buf)
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        self.0.borrow_mut().write_all(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.borrow_mut().flush()
+    }
+}
+
+/// Blocks 1, 3, 5… of `changes` as JSON, each change as the elements of
+/// the plan's `changes` array are written after the first (`,`, a line
+/// break, the indentation of two levels, the change); until the writer
+/// stops taking them.
+fn render_odd_blocks(changes: &[super::Change], to_writer: &std::sync::mpsc::SyncSender<Vec<u8>>) {
+    for block in changes.chunks(BLOCK).skip(1).step_by(2) {
+        let mut bytes = Vec::with_capacity(BLOCK * 512);
+        for change in block {
+            bytes.extend_from_slice(b",\n    ");
+            let pretty = super::pretty::Pretty::at_depth(2);
+            let mut ser = serde_json::Serializer::with_formatter(&mut bytes, pretty);
+            change
+                .serialize(&mut ser)
+                .expect("a change serialises to memory");
+        }
+        if to_writer.send(bytes).is_err() {
+            return;
+        }
+    }
 }
 
 /// [`Plan`] serialised with its keys in order and its changes streamed.
-struct Sorted<'a>(&'a Plan);
+struct Sorted<'a>(&'a Plan, Changes<'a>);
 
 /// A plan's changes, serialised as they are: `Change` and the types in it
 /// declare their fields in the order of their sorted JSON names (no
 /// `Value` per change: it was a fifth of a large plan's instructions,
 /// docs/benchmarks.md).
-struct Changes<'a>(&'a [super::Change]);
+enum Changes<'a> {
+    /// All of them on this thread.
+    Here(&'a [super::Change]),
+    /// Even blocks here, odd ones as `blocks` brings them, written to `out`.
+    Interleaved {
+        changes: &'a [super::Change],
+        blocks: std::sync::mpsc::Receiver<Vec<u8>>,
+        out: &'a dyn Fn(&[u8]) -> std::io::Result<()>,
+    },
+}
 
 impl serde::Serialize for Changes<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0)
+        use serde::ser::{Error, SerializeSeq};
+        let (changes, blocks, out) = match self {
+            Changes::Here(changes) => return s.collect_seq(*changes),
+            Changes::Interleaved {
+                changes,
+                blocks,
+                out,
+            } => (changes, blocks, out),
+        };
+        let mut seq = s.serialize_seq(Some(changes.len()))?;
+        for (i, block) in changes.chunks(BLOCK).enumerate() {
+            if i % 2 == 0 {
+                for change in block {
+                    seq.serialize_element(change)?;
+                }
+                continue;
+            }
+            // The serialiser has written the first block: its state (an
+            // element written) is what it is after the ones written aside.
+            let bytes = blocks
+                .recv()
+                .map_err(|_| S::Error::custom("the plan's JSON thread stopped"))?;
+            out(&bytes).map_err(S::Error::custom)?;
+        }
+        seq.end()
     }
 }
 
@@ -81,7 +176,7 @@ impl serde::Serialize for Sorted<'_> {
         let mut map = s.serialize_map(Some(top.len()))?;
         for (key, value) in &top {
             match key.as_str() {
-                "changes" => map.serialize_entry(key, &Changes(&self.0.changes))?,
+                "changes" => map.serialize_entry(key, &self.1)?,
                 _ => map.serialize_entry(key, value)?,
             }
         }
@@ -360,6 +455,44 @@ mod tests {
             let v = serde_json::to_value(plan(1, None)).unwrap();
             format!("{}\n", serde_json::to_string_pretty(&v).unwrap())
         });
+        // Large plans, their blocks written on two threads: every count
+        // around the blocks' edges.
+        let three = p.changes.clone();
+        for n in [
+            2 * BLOCK - 1,
+            2 * BLOCK,
+            2 * BLOCK + 1,
+            3 * BLOCK,
+            5 * BLOCK - 7,
+        ] {
+            p.changes = three.iter().cycle().take(n).cloned().collect();
+            let whole = serde_json::to_value(&p).unwrap();
+            let want = format!("{}\n", serde_json::to_string_pretty(&whole).unwrap());
+            assert!(to_json(&p) == want, "{n} changes");
+        }
+    }
+
+    #[test]
+    fn a_writer_that_fails_stops_a_large_plan_without_hanging() {
+        struct Closed;
+        impl std::io::Write for Closed {
+            fn write(&mut self, _: &[u8]) -> std::io::Result<usize> {
+                Err(std::io::ErrorKind::BrokenPipe.into())
+            }
+            fn flush(&mut self) -> std::io::Result<()> {
+                Ok(())
+            }
+        }
+        let mut p = plan(1, None);
+        let ch = crate::plan::planner::new_change(
+            "resource.db",
+            crate::plan::Kind::Resource,
+            "db",
+            crate::plan::Action::Create,
+        );
+        p.changes = vec![ch; 10 * BLOCK];
+        let e = write_json(&p, Closed).unwrap_err();
+        assert!(e.to_string().contains("roken pipe"), "{e}");
     }
 
     #[test]

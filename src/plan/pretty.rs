@@ -26,6 +26,15 @@ pub(super) struct Pretty {
 }
 
 impl Pretty {
+    /// The layout of a value written at `depth` levels of indentation, as
+    /// an element of an array at that depth is.
+    pub(super) fn at_depth(depth: usize) -> Pretty {
+        Pretty {
+            depth,
+            has_value: false,
+        }
+    }
+
     /// A line break and the indentation of the current depth.
     fn line<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
         let shallow = self.depth.min(LEVELS);
