@@ -472,19 +472,30 @@ impl<'a> Reader<'a> {
         }
         loop {
             i = spaces(bytes, self.flow(line, i)?);
-            match bytes.get(i) {
-                Some(b',') => {
-                    i = spaces(bytes, i + 1);
-                    if matches!(bytes.get(i), Some(b']' | b',') | None) {
-                        return Err(Bail);
-                    }
-                }
-                Some(b']') => {
-                    self.emit(Event::SequenceEnd, self.eof)?;
-                    return Ok(i + 1);
-                }
-                _ => return Err(Bail),
+            match self.next_entry(bytes, i, b']', Event::SequenceEnd)? {
+                (end, true) => return Ok(end),
+                (next, false) => i = next,
             }
+        }
+    }
+
+    /// What follows an entry of a flow collection closed by `close`: `,`
+    /// and the next entry (its start, `false`), or the end (past it,
+    /// `true`, after `end` is emitted).
+    fn next_entry(&mut self, bytes: &[u8], i: usize, close: u8, end: Event) -> Step<(usize, bool)> {
+        match bytes.get(i) {
+            Some(b',') => {
+                let next = spaces(bytes, i + 1);
+                match bytes.get(next) {
+                    Some(&b) if b != close && b != b',' => Ok((next, false)),
+                    _ => Err(Bail),
+                }
+            }
+            Some(&b) if b == close => {
+                self.emit(end, self.eof)?;
+                Ok((i + 1, true))
+            }
+            _ => Err(Bail),
         }
     }
 
@@ -519,18 +530,9 @@ impl<'a> Reader<'a> {
                 return Err(Bail);
             }
             i = spaces(bytes, self.flow(line, i)?);
-            match bytes.get(i) {
-                Some(b',') => {
-                    i = spaces(bytes, i + 1);
-                    if matches!(bytes.get(i), Some(b'}' | b',') | None) {
-                        return Err(Bail);
-                    }
-                }
-                Some(b'}') => {
-                    self.emit(Event::MappingEnd, self.eof)?;
-                    return Ok(i + 1);
-                }
-                _ => return Err(Bail),
+            match self.next_entry(bytes, i, b'}', Event::MappingEnd)? {
+                (end, true) => return Ok(end),
+                (next, false) => i = next,
             }
         }
     }
