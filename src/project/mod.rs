@@ -102,6 +102,18 @@ fn read(
     None
 }
 
+/// From this size of compartment.yml, its tree and position index are
+/// freed on threads of their own (`parallel::drop_aside`): 2-3 ms each at
+/// 10,000 instances, less than a thread costs for a small project.
+const DROP_ASIDE_BYTES: usize = 64 * 1024;
+
+/// Drops `value`, on another thread when `aside`.
+fn dispose<T: Send + 'static>(value: T, aside: bool) {
+    if aside {
+        crate::support::parallel::drop_aside(value);
+    }
+}
+
 /// Loads and checks the project at `file`. `external` instances (global
 /// types, from the project-wide state) may be referenced by
 /// `CollectionSelect` values.
@@ -146,10 +158,11 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     };
     let mut compartment = load::decode(&mut cx, &node);
     crate::support::phases::mark("load: decode");
-    // The tree (15 MB for a 10,000-node project) is decoded: it goes,
-    // freed on another thread, before the instances are resolved, the
-    // peak of a load.
-    crate::support::parallel::drop_aside(node);
+    // The tree (15 MB for a 10,000-node project) is decoded: it goes
+    // before the instances are resolved, the peak of a load; a large one
+    // (as its text) freed on another thread.
+    let large = sources.get(fid).text.len() >= DROP_ASIDE_BYTES;
+    dispose(node, large);
     crate::support::phases::mark("load: drop tree");
     let locs = cx.locs;
 
@@ -204,8 +217,8 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     };
     // The position index (a path and a position per mapping key: 12 MB for
     // a 10,000-node project) is only for the diagnostics above; it goes
-    // before planning starts (docs/benchmarks.md), freed on another thread.
-    crate::support::parallel::drop_aside(locs);
+    // before planning starts (docs/benchmarks.md), freed aside if large.
+    dispose(locs, large);
     crate::support::phases::mark("load: drop index");
     Loaded {
         project: Some(project),

@@ -45,10 +45,11 @@ pub fn drop_aside<T: Send + 'static>(value: T) {
         .name("drop".into())
         .spawn(move || drop(value))
     {
-        ASIDE
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(handle);
+        let mut aside = ASIDE.lock().unwrap_or_else(PoisonError::into_inner);
+        // Those done are joined now: a process that loads projects again
+        // and again keeps only the threads still freeing.
+        aside.retain(|h| !h.is_finished());
+        aside.push(handle);
     }
 }
 
