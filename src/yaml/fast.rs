@@ -26,15 +26,16 @@ type Step<T = ()> = Result<T, Bail>;
 /// The tree and diagnostics of `text`, as `parser::parse_with` would give
 /// them, or `None` when the text is not in the form this reader knows.
 pub(super) fn parse(file: usize, text: &str) -> Option<(Option<Node>, Vec<Diagnostic>)> {
-    if !plain_characters(text) {
+    let ascii = text.is_ascii();
+    if !plain_characters(text, ascii) {
         return None;
     }
     if text.len() >= SPLIT_BYTES {
-        if let Some(parsed) = cut(text).and_then(|at| parse_split(file, text, at)) {
+        if let Some(parsed) = cut(text).and_then(|at| parse_split(file, text, ascii, at)) {
             return Some(parsed);
         }
     }
-    read(file, text, 0..text.len(), 1, None)
+    read(file, text, ascii, 0..text.len(), 1, None)
 }
 
 /// From this size on, a text whose second half lies in its last top-level
@@ -51,12 +52,14 @@ struct Cut {
     col: usize,
 }
 
-/// The tree of `range` of `text` (whose first line is `line`), or `None`
+/// The tree of `range` of `text` (whose first line is `line`; `ascii`:
+/// whether the text is), or `None`
 /// when this reader leaves it to yaml-rust2. What the reader finds at the
 /// end of the range is marked at `end` (the whole text's end by default).
 fn read(
     file: usize,
     text: &str,
+    ascii: bool,
     range: std::ops::Range<usize>,
     line: usize,
     end: Option<Mark>,
@@ -73,7 +76,7 @@ fn read(
         end: range.end,
         next_no: line,
         current: None,
-        ascii: text.is_ascii(),
+        ascii,
         eof,
     };
     reader.document().ok()?;
@@ -135,15 +138,20 @@ fn newlines(bytes: &[u8]) -> impl DoubleEndedIterator<Item = usize> + '_ {
 /// ends in. `None` when either part is not read, when either reports
 /// anything, or when the second repeats a key of the first (then the whole
 /// text is read again, so diagnostics come as they would).
-fn parse_split(file: usize, text: &str, cut: Cut) -> Option<(Option<Node>, Vec<Diagnostic>)> {
+fn parse_split(
+    file: usize,
+    text: &str,
+    ascii: bool,
+    cut: Cut,
+) -> Option<(Option<Node>, Vec<Diagnostic>)> {
     let end = Mark {
         line: cut.line,
         col: cut.col,
     };
     let (first, second) = crate::support::parallel::join(
         "yaml-first-part",
-        || read(file, text, 0..cut.at, 1, Some(end)),
-        || read(file, text, cut.at..text.len(), cut.line, None),
+        || read(file, text, ascii, 0..cut.at, 1, Some(end)),
+        || read(file, text, ascii, cut.at..text.len(), cut.line, None),
     );
     // A diagnostic in either part (a duplicate key, say: the last entry
     // may be one, dropped, and its mapping not the one the second part
@@ -181,10 +189,10 @@ fn parse_split(file: usize, text: &str, cut: Cut) -> Option<(Option<Node>, Vec<D
 /// Whether `text` holds none of the characters this reader leaves to
 /// yaml-rust2: control characters but the line feed (tabs and carriage
 /// returns among them), DEL, a byte-order mark, and Unicode's line breaks.
-fn plain_characters(text: &str) -> bool {
+fn plain_characters(text: &str, ascii: bool) -> bool {
     let bytes_ok = text.bytes().all(|b| (b >= 0x20 && b != 0x7f) || b == b'\n');
     bytes_ok
-        && (text.is_ascii()
+        && (ascii
             || !text
                 .chars()
                 .any(|c| matches!(c, '\u{85}' | '\u{feff}' | '\u{2028}' | '\u{2029}')))
@@ -450,19 +458,26 @@ impl<'a> Reader<'a> {
         match bytes.get(at) {
             Some(b'[') => self.flow_sequence(line, at),
             Some(b'{') => self.flow_mapping(line, at),
-            Some(b'\'' | b'"') => {
-                let (text, style, len) = quoted(&line.content[at..])?;
-                self.scalar(text, style, self.mark(line, at))?;
-                Ok(at + len)
-            }
-            Some(_) => {
-                let len = plain_flow(&line.content[at..], false)?;
-                let text = line.content[at..at + len].to_string();
-                self.scalar(text, TScalarStyle::Plain, self.mark(line, at))?;
-                Ok(at + len)
-            }
+            Some(_) => self.flow_scalar(line, at, false),
             None => Err(Bail),
         }
+    }
+
+    /// A quoted or plain scalar inside a flow collection at byte `at` of
+    /// `line` (a mapping's key when `as_key`: it ends at `: `); where it
+    /// ends.
+    fn flow_scalar(&mut self, line: &Line, at: usize, as_key: bool) -> Step<usize> {
+        let (text, style, len) = match line.content.as_bytes().get(at) {
+            Some(b'\'' | b'"') => quoted(&line.content[at..])?,
+            // An empty one (the end of the line) is refused there.
+            _ => {
+                let len = plain_flow(&line.content[at..], as_key)?;
+                let text = line.content[at..at + len].to_string();
+                (text, TScalarStyle::Plain, len)
+            }
+        };
+        self.scalar(text, style, self.mark(line, at))?;
+        Ok(at + len)
     }
 
     fn flow_sequence(&mut self, line: &Line, at: usize) -> Step<usize> {
@@ -512,19 +527,7 @@ impl<'a> Reader<'a> {
         }
         loop {
             // The key: a scalar followed by `: `.
-            let (text, style, len) = match bytes.get(i) {
-                Some(b'\'' | b'"') => quoted(&line.content[i..])?,
-                _ => {
-                    let len = plain_flow(&line.content[i..], true)?;
-                    (
-                        line.content[i..i + len].to_string(),
-                        TScalarStyle::Plain,
-                        len,
-                    )
-                }
-            };
-            self.scalar(text, style, self.mark(line, i))?;
-            i = spaces(bytes, i + len);
+            i = spaces(bytes, self.flow_scalar(line, i, true)?);
             if bytes.get(i) != Some(&b':') || bytes.get(i + 1) != Some(&b' ') {
                 return Err(Bail);
             }
@@ -1004,6 +1007,8 @@ mod tests {
             "a: plain\n  continued\n",
             "a: 'quoted\n  continued'\n",
             "a: [1,\n  2]\n",
+            "a: {\n",
+            "a: {k: v,\n",
             "a: \"\\x41\"\n",
             "",
             "# only a comment\n",
@@ -1077,7 +1082,7 @@ mod tests {
                         line,
                         col,
                     };
-                    if let Some(parsed) = parse_split(7, &text, cut) {
+                    if let Some(parsed) = parse_split(7, &text, text.is_ascii(), cut) {
                         assert_same(&parsed, &whole, &format!("cut at line {line}:\n{text}"));
                         split += 1;
                     }
@@ -1101,7 +1106,7 @@ mod tests {
             "{cut:?}"
         );
         assert_eq!(cut.line, 1 + text[..cut.at].matches('\n').count());
-        assert!(parse_split(7, &text, cut).is_some());
+        assert!(parse_split(7, &text, text.is_ascii(), cut).is_some());
         assert_same(
             &parse(7, &text).expect("read"),
             &parse_with(7, &text, false),
