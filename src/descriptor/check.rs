@@ -143,12 +143,19 @@ impl Checker<'_> {
     }
 
     /// `refused`: services whose path leaves the project (already reported
-    /// by the loader, which never looks inside them).
-    pub fn services(&mut self, c: &Compartment, root: &Path, refused: &BTreeSet<String>) {
+    /// by the loader, which never looks inside them); `dirs`: services whose
+    /// path the loader found to be a directory (not asked again).
+    pub fn services(
+        &mut self,
+        c: &Compartment,
+        root: &Path,
+        refused: &BTreeSet<String>,
+        dirs: &BTreeSet<String>,
+    ) {
         for (name, s) in &c.services {
             let base = format!("services.{name}");
             if !refused.contains(name) {
-                self.service_path(root, name, s, &base);
+                self.service_path(root, name, s, &base, dirs.contains(name));
             }
             for (res, conn) in &s.connections {
                 self.env_keys(conn.env.keys(), &format!("{base}.connections.{res}.env"));
@@ -248,9 +255,16 @@ impl Checker<'_> {
     }
 
     /// The service's `path` is a directory holding a Dockerfile.
-    fn service_path(&mut self, root: &Path, name: &str, s: &ServiceDef, base: &str) {
+    fn service_path(
+        &mut self,
+        root: &Path,
+        name: &str,
+        s: &ServiceDef,
+        base: &str,
+        dir_known: bool,
+    ) {
         let dir = root.join(&s.path);
-        if !s.path.is_empty() && !dir.is_dir() {
+        if !s.path.is_empty() && !dir_known && !dir.is_dir() {
             let path = format!("{base}.path");
             self.error(
                 "missing-path",

@@ -1070,6 +1070,47 @@ fn instance(cx: &mut Cx, node: &Node, path: &str) -> Option<InstanceDecl> {
 mod tests {
     use super::*;
 
+    /// The position index answers alike whether it was first looked up
+    /// before decoding (as a diagnostic while decoding does, after which
+    /// what is recorded goes into the map built) or after it (the map built
+    /// from the records at once), over every fixture compartment.yml.
+    #[test]
+    fn positions_read_alike_looked_up_while_decoding_or_after() {
+        let files =
+            crate::yaml::fixture_files(|p| p.file_name().is_some_and(|n| n == "compartment.yml"));
+        let mut compared = 0;
+        for file in &files {
+            let text = std::fs::read_to_string(file).unwrap_or_default();
+            let (Some(node), _) = crate::yaml::parse(0, &text) else {
+                continue;
+            };
+            let run = |early: bool| {
+                let mut diags = Vec::new();
+                let mut cx = Cx {
+                    diagnostics: &mut diags,
+                    locs: LocIndex::default(),
+                };
+                if early {
+                    assert_eq!(cx.locs.key("name"), None);
+                }
+                decode_with(&mut cx, &node, usize::MAX);
+                cx.locs
+            };
+            let (early, late) = (run(true), run(false));
+            let paths = late.paths();
+            compared += paths.len();
+            assert_eq!(early.paths(), paths, "{}", file.display());
+            for p in &paths {
+                assert_eq!(
+                    (early.key(p), early.value(p)),
+                    (late.key(p), late.value(p)),
+                    "{p}"
+                );
+            }
+        }
+        assert!(compared > 1000, "{compared} paths compared");
+    }
+
     /// Every compartment.yml of the fixtures (the broken corpus included)
     /// decodes to the same model, positions and diagnostics with its
     /// instances on a second thread as on this one.

@@ -171,6 +171,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         type_locs,
         contexts,
         refused,
+        dirs,
     } = service_files(
         &compartment,
         &root,
@@ -194,7 +195,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
                 sources: &sources,
             };
             checker.resources(&compartment);
-            checker.services(&compartment, &root, &refused);
+            checker.services(&compartment, &root, &refused, &dirs);
             crate::platz::check::types(&compartment, &types, &type_locs, &mut diags);
             crate::support::phases::mark("load: check");
             // The declarations move into the resolved instances.
@@ -204,6 +205,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
             instances
         },
     );
+    place(&mut context_diags, &locs);
     diags.append(&mut context_diags);
     crate::support::phases::mark("load: contexts");
 
@@ -236,6 +238,8 @@ struct ServiceFiles {
     contexts: Vec<BuildContext>,
     /// Services whose path leaves the project (reported here, not checked).
     refused: BTreeSet<String>,
+    /// Services whose path was found to be a directory (not asked again).
+    dirs: BTreeSet<String>,
 }
 
 /// Reads every service's directory; each `resources.yaml` read is added to
@@ -255,6 +259,8 @@ fn service_files(
     let mut type_locs = BTreeMap::new();
     let mut contexts = Vec::new();
     let mut refused = BTreeSet::new();
+    let mut dirs = BTreeSet::new();
+    let mut plain = files::Plain::default();
     let resolved_root = std::fs::canonicalize(root).ok();
     for (svc, def) in &compartment.services {
         if def.path.is_empty() {
@@ -262,9 +268,15 @@ fn service_files(
         }
         let dir = under(root, &def.path);
         let ypath = format!("services.{svc}.path");
-        let at = locs.value(&ypath).map(|l| (l, ypath.as_str()));
+        // Looked up only for a diagnostic: the position index is built on
+        // its first lookup (`LocIndex`), which a clean load never makes.
+        let at = || locs.value(&ypath).map(|l| (l, ypath.as_str()));
+        let inside = plain.inside(root, &def.path);
+        if inside == Some(true) {
+            dirs.insert(svc.clone());
+        }
         let resolved = match resolved_root.as_deref() {
-            _ if files::plainly_inside(root, &def.path) => None,
+            _ if inside.is_some() => None,
             Some(r) => files::outside_resolved(r, &dir),
             None => None,
         };
@@ -277,7 +289,7 @@ fn service_files(
             diags.push(
                 Diagnostic::error(
                     "outside-project",
-                    at.map(|a| a.0),
+                    at().map(|a| a.0),
                     ypath.as_str(),
                     format!("service `{svc}` path `{}` leaves the project directory{to}", def.path),
                 )
@@ -291,12 +303,12 @@ fn service_files(
             service: svc.clone(),
             rel: def.path.clone(),
             dir,
-            at: at.map(|(l, _)| (l, ypath.clone())),
+            ypath: ypath.clone(),
         });
         if !rpath.is_file() {
             continue;
         }
-        let Some(rid) = read(&rpath, root, at, sources, diags) else {
+        let Some(rid) = read(&rpath, root, at(), sources, diags) else {
             continue;
         };
         let rtext = &sources.get(rid).text;
@@ -328,6 +340,7 @@ fn service_files(
         type_locs,
         contexts,
         refused,
+        dirs,
     }
 }
 
@@ -337,8 +350,8 @@ struct BuildContext {
     /// Its `path` as written, and the directory it names.
     rel: String,
     dir: PathBuf,
-    /// Where its `path` was written, and that YAML path.
-    at: Option<(Loc, String)>,
+    /// The YAML path of its `path`.
+    ypath: String,
 }
 
 /// The hashes of build contexts by service, with the diagnostics of links
@@ -368,15 +381,13 @@ fn context_hash(
     let (svc, rel) = (&c.service, &c.rel);
     let (entries, outside) = context::entries_within(&c.dir, Some(root))?;
     for (link, to) in &outside {
-        let (loc, ypath) =
-            c.at.as_ref()
-                .map_or((None, ""), |(l, p)| (Some(*l), p.as_str()));
         let rel = rel.trim_end_matches('/');
+        // Placed at the service's `path` by `place` once back.
         diags.push(
             Diagnostic::error(
                 "outside-project",
-                loc,
-                ypath,
+                None,
+                &c.ypath,
                 format!(
                     "the build context of service `{svc}` links `{rel}/{link}` to {}, outside the project directory",
                     to.display()
@@ -386,6 +397,18 @@ fn context_hash(
         );
     }
     context::hash_entries(&entries)
+}
+
+/// Gives the diagnostics of the build contexts' walks, made without the
+/// position index, the position of their YAML path (none found: no path,
+/// as when the index had none for them).
+fn place(diags: &mut [Diagnostic], locs: &LocIndex) {
+    for d in diags {
+        d.loc = locs.value(&d.path);
+        if d.loc.is_none() {
+            d.path.clear();
+        }
+    }
 }
 
 /// `rel` below `root`, without a leading `./` when root is the current

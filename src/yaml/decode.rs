@@ -6,6 +6,7 @@ use super::{Node, Value};
 use crate::diagnostics::{suggest, Diagnostic, Loc};
 use rustc_hash::FxHashMap;
 use std::collections::BTreeMap;
+use std::sync::OnceLock;
 
 /// A name usable in container names and hostnames.
 pub fn valid_name(s: &str) -> bool {
@@ -20,24 +21,52 @@ pub fn valid_name(s: &str) -> bool {
 /// Where each YAML path was written: the key of a mapping entry and its
 /// value, so later stages (checks, plan blockers) can point at source.
 ///
-/// One map with both positions per path (one hash and one key string per
-/// path, not two), hashed with FxHash: the paths are our own, not an
-/// attacker's choice of collisions worth SipHash's cost (docs/benchmarks.md).
+/// Recorded compactly as decoding goes ([`Log`]) and made into a map from
+/// path to positions only when something is looked up: a clean load looks
+/// up nothing, so it never builds the map (a path string and a hash entry
+/// per mapping key, 12 MB and a fifth of decoding a 10,000-node project,
+/// docs/benchmarks.md). The map is hashed with FxHash: the paths are our
+/// own, not an attacker's choice of collisions worth SipHash's cost.
 #[derive(Clone, Debug, Default)]
 pub struct LocIndex {
-    locs: FxHashMap<String, Locs>,
+    own: Log,
     /// Indexes recorded on other threads and joined to this one (each path
     /// is in one of them).
-    joined: Vec<FxHashMap<String, Locs>>,
+    joined: Vec<Log>,
     /// Names for paths that later stages cannot compute, e.g. the path of
     /// an input by its id (`[0].spec.values_ui.inputs#name` →
     /// `[0].spec.values_ui.inputs[3]`).
     aliases: FxHashMap<String, String>,
 }
 
+/// The positions one decoding recorded, in order: the paths' parts in one
+/// string, a fixed-size record per position. Replayed in order into a map
+/// on the first lookup, so the map is what recording into it directly gave
+/// (a later record of a path overwriting what it records).
+#[derive(Clone, Debug, Default)]
+struct Log {
+    text: String,
+    records: Vec<Record>,
+    map: OnceLock<FxHashMap<String, Locs>>,
+}
+
+/// One recorded position: the path is `parent.key`, or `parent` alone when
+/// `whole` (ranges of the log's text).
+#[derive(Clone, Copy, Debug)]
+struct Record {
+    parent: (u32, u32),
+    key: (u32, u32),
+    whole: bool,
+    locs: Locs,
+}
+
+/// A parent path already in a log's text ([`LocIndex::parent`]).
+#[derive(Clone, Copy, Debug)]
+pub struct Parent((u32, u32));
+
 /// The positions recorded for one path, packed in 36 bytes rather than
-/// the 64 of two `Option<Loc>` (the index holds one per mapping key:
-/// 69,000 for a 10,000-node project, docs/benchmarks.md).
+/// the 64 of two `Option<Loc>` (one per mapping key: 69,000 for a
+/// 10,000-node project, docs/benchmarks.md).
 #[derive(Clone, Copy, Debug, Default)]
 struct Locs {
     /// File, line, column and length of the key, then of the value.
@@ -71,26 +100,77 @@ impl Locs {
     }
 }
 
+impl Log {
+    /// Appends `s` to the text, as a range of it.
+    fn add(&mut self, s: &str) -> (u32, u32) {
+        let start = u32::try_from(self.text.len()).expect("paths under 4 GiB");
+        self.text.push_str(s);
+        (start, s.len() as u32)
+    }
+
+    fn part(&self, (start, len): (u32, u32)) -> &str {
+        &self.text[start as usize..(start + len) as usize]
+    }
+
+    fn map(&self) -> &FxHashMap<String, Locs> {
+        self.map.get_or_init(|| {
+            let mut map =
+                FxHashMap::with_capacity_and_hasher(self.records.len(), Default::default());
+            for r in &self.records {
+                self.apply(&mut map, r);
+            }
+            map
+        })
+    }
+
+    /// Records `r`, into the map too if it was built (a lookup made while
+    /// decoding, for a diagnostic).
+    fn push(&mut self, r: Record) {
+        if let Some(mut map) = self.map.take() {
+            self.apply(&mut map, &r);
+            let _ = self.map.set(map);
+        }
+        self.records.push(r);
+    }
+
+    fn apply(&self, map: &mut FxHashMap<String, Locs>, r: &Record) {
+        let parent = self.part(r.parent);
+        let path = if r.whole {
+            parent.to_string()
+        } else {
+            join(parent, self.part(r.key))
+        };
+        let l = map.entry(path).or_default();
+        if r.locs.has_key {
+            l.key = r.locs.key;
+            l.has_key = true;
+        }
+        if r.locs.has_value {
+            l.value = r.locs.value;
+            l.has_value = true;
+        }
+    }
+}
+
 impl LocIndex {
     /// An index for about `n` paths, sized once (growing it kept the old
-    /// table beside the new one at the peak of a load).
+    /// records beside the new ones at the peak of a load).
     pub fn with_capacity(n: usize) -> LocIndex {
-        LocIndex {
-            locs: FxHashMap::with_capacity_and_hasher(n, Default::default()),
-            joined: Vec::new(),
-            aliases: FxHashMap::default(),
-        }
+        let mut index = LocIndex::default();
+        index.reserve(n);
+        index
     }
 
     /// Room for `n` more paths.
     pub fn reserve(&mut self, n: usize) {
-        self.locs.reserve(n);
+        self.own.records.reserve(n);
+        self.own.text.reserve(n * 8);
     }
 
     /// Joins an index recorded elsewhere (on another thread), whose paths
     /// this one does not hold.
     pub fn absorb(&mut self, other: LocIndex) {
-        self.joined.push(other.locs);
+        self.joined.push(other.own);
         self.joined.extend(other.joined);
         self.aliases.extend(other.aliases);
     }
@@ -98,18 +178,19 @@ impl LocIndex {
     /// Every recorded path, sorted (for tests).
     #[cfg(test)]
     pub fn paths(&self) -> Vec<&str> {
-        let mut all: Vec<&str> = std::iter::once(&self.locs)
+        let mut all: Vec<&str> = std::iter::once(&self.own)
             .chain(&self.joined)
-            .flat_map(|m| m.keys().map(String::as_str))
+            .flat_map(|log| log.map().keys().map(String::as_str))
             .collect();
         all.sort_unstable();
         all
     }
 
     fn get(&self, path: &str) -> Option<&Locs> {
-        self.locs
+        self.own
+            .map()
             .get(path)
-            .or_else(|| self.joined.iter().find_map(|j| j.get(path)))
+            .or_else(|| self.joined.iter().find_map(|j| j.map().get(path)))
     }
 
     pub fn key(&self, path: &str) -> Option<Loc> {
@@ -120,18 +201,42 @@ impl LocIndex {
         self.get(path).and_then(|l| l.value().or(l.key()))
     }
 
-    fn set_value(&mut self, path: String, loc: Loc) {
-        let l = self.locs.entry(path).or_default();
-        l.value = pack(loc);
-        l.has_value = true;
+    /// Records the position of the value at `path`.
+    pub fn set_value(&mut self, path: &str, loc: Loc) {
+        let parent = self.own.add(path);
+        self.own.push(Record {
+            parent,
+            key: (0, 0),
+            whole: true,
+            locs: Locs {
+                value: pack(loc),
+                has_value: true,
+                ..Locs::default()
+            },
+        });
     }
 
-    fn set_entry(&mut self, path: String, key: Loc, value: Loc) {
-        let l = self.locs.entry(path).or_default();
-        l.key = pack(key);
-        l.value = pack(value);
-        l.has_key = true;
-        l.has_value = true;
+    /// The path of a mapping whose entries are recorded next
+    /// ([`LocIndex::set_entry`]), written once for all of them.
+    pub fn parent(&mut self, path: &str) -> Parent {
+        Parent(self.own.add(path))
+    }
+
+    /// Records the key and value positions of the entry `key` of the
+    /// mapping at `parent`.
+    pub fn set_entry(&mut self, parent: Parent, key: &str, key_loc: Loc, value_loc: Loc) {
+        let key = self.own.add(key);
+        self.own.push(Record {
+            parent: parent.0,
+            key,
+            whole: false,
+            locs: Locs {
+                key: pack(key_loc),
+                value: pack(value_loc),
+                has_key: true,
+                has_value: true,
+            },
+        });
     }
 
     pub fn set_alias(&mut self, name: String, path: String) {
@@ -251,7 +356,7 @@ impl Cx<'_> {
 
     /// Records the position of a value addressed by `path`.
     pub fn locs_value(&mut self, path: &str, node: &Node) {
-        self.locs.set_value(path.to_string(), node.loc);
+        self.locs.set_value(path, node.loc);
     }
 
     pub fn type_error(&mut self, node: &Node, path: &str, expected: &str) {
@@ -273,11 +378,11 @@ impl Cx<'_> {
     ) -> Option<Vec<(String, &'n Node, &'n Node)>> {
         match &node.value {
             Value::Map(entries) => {
-                let mut out = Vec::new();
+                let parent = self.locs.parent(path);
+                let mut out = Vec::with_capacity(entries.len());
                 for (k, v) in entries {
                     let name = k.scalar_text().unwrap_or_default();
-                    let p = join(path, &name);
-                    self.locs.set_entry(p, k.loc, v.loc);
+                    self.locs.set_entry(parent, &name, k.loc, v.loc);
                     out.push((name, k, v));
                 }
                 Some(out)
@@ -428,7 +533,7 @@ impl Cx<'_> {
                 let mut out = Vec::new();
                 for (i, item) in items.iter().enumerate() {
                     let p = index(path, i);
-                    self.locs.set_value(p.clone(), item.loc);
+                    self.locs.set_value(&p, item.loc);
                     if let Some(s) = self.scalar(item, &p) {
                         out.push(s);
                     }
@@ -480,8 +585,9 @@ mod tests {
             len,
         };
         let mut locs = LocIndex::with_capacity(2);
-        locs.set_entry("a.b".into(), at(1, 2, 3, 4), at(1, 2, 6, 9));
-        locs.set_value("a.c[0]".into(), at(2, 7, 5, 1));
+        let a = locs.parent("a");
+        locs.set_entry(a, "b", at(1, 2, 3, 4), at(1, 2, 6, 9));
+        locs.set_value("a.c[0]", at(2, 7, 5, 1));
         assert_eq!(locs.key("a.b"), Some(at(1, 2, 3, 4)));
         assert_eq!(locs.value("a.b"), Some(at(1, 2, 6, 9)));
         // A path with only a value answers for its key too.
@@ -489,5 +595,52 @@ mod tests {
         assert_eq!(locs.value("a.c[0]"), Some(at(2, 7, 5, 1)));
         assert_eq!(locs.key("a.d"), None);
         assert_eq!(locs.nearest("a.b.x"), Some(at(1, 2, 3, 4)));
+    }
+
+    #[test]
+    fn positions_recorded_in_order_read_back_as_if_mapped_at_once() {
+        let at = |line| Loc {
+            file: 0,
+            line,
+            col: 1,
+            len: 1,
+        };
+        let mut locs = LocIndex::default();
+        let top = locs.parent("");
+        locs.set_entry(top, "a", at(1), at(2));
+        locs.set_entry(top, "", at(3), at(4));
+        let a = locs.parent("a");
+        locs.set_entry(a, "b", at(5), at(6));
+        // Looked up while recording (a diagnostic while decoding): what is
+        // recorded afterwards is found too.
+        assert_eq!(locs.key("a.b"), Some(at(5)));
+        assert_eq!(locs.key("a."), None);
+        locs.set_entry(a, "", at(7), at(8));
+        // A later record of a path overwrites what it records, and only that.
+        locs.set_value("a.b", at(9));
+        locs.set_entry(a, "c", at(10), at(11));
+        locs.set_value("a.c", at(12));
+        locs.set_entry(a, "c", at(13), at(14));
+        let mut other = LocIndex::default();
+        other.set_value("a.b", at(20));
+        other.set_value("d[0]", at(21));
+        locs.absorb(other);
+        assert_eq!(locs.key("a"), Some(at(1)));
+        assert_eq!(locs.value(""), Some(at(4)));
+        assert_eq!(locs.key("a."), Some(at(7)));
+        assert_eq!(
+            (locs.key("a.b"), locs.value("a.b")),
+            (Some(at(5)), Some(at(9)))
+        );
+        assert_eq!(
+            (locs.key("a.c"), locs.value("a.c")),
+            (Some(at(13)), Some(at(14)))
+        );
+        // Joined indexes answer for the paths this one lacks.
+        assert_eq!(locs.key("d[0]"), Some(at(21)));
+        assert_eq!(locs.nearest("d[0].x.y"), Some(at(21)));
+        assert_eq!(locs.paths(), ["", "a", "a.", "a.b", "a.b", "a.c", "d[0]"]);
+        // A copy answers alike, built or not.
+        assert_eq!(locs.clone().value("a.b"), Some(at(9)));
     }
 }
