@@ -91,19 +91,23 @@ impl Checker<'_> {
                 .chain(r.generated_variables.keys())
                 .map(String::as_str)
                 .collect();
-            let preset_loc = r
-                .preset
-                .as_ref()
-                .and_then(|_| self.locs.key(&format!("{base}.preset")));
+            // Positions are looked up for a diagnostic only: the index is
+            // built on its first lookup (`LocIndex`).
+            let (locs, sources) = (self.locs, self.sources);
+            let preset_loc = || {
+                r.preset
+                    .as_ref()
+                    .and_then(|_| locs.key(&format!("{base}.preset")))
+            };
             for (out, o) in &r.outputs {
                 let path = format!("{base}.outputs.{out}.value");
                 // Inside the written value, or at `preset:` for an expansion.
-                let value_loc = self.locs.value(&path);
                 let locate = |needle: &str| {
+                    let value_loc = locs.value(&path);
                     value_loc
-                        .and_then(|l| locate_in(self.sources, l, needle))
+                        .and_then(|l| locate_in(sources, l, needle))
                         .or(value_loc)
-                        .or(preset_loc)
+                        .or_else(preset_loc)
                 };
                 match template::parse(&o.value) {
                     Err(e) => {

@@ -57,17 +57,17 @@ pub struct Loaded {
 /// `support::files::read_text`: a file resolving outside `root`, too large,
 /// not UTF-8 or holding a NUL byte is an error (located when it can be
 /// shown: only a file inside the project is ever added to `sources`). `at`
-/// is where a refused file is named (its `services.<name>.path`). The text
-/// read is in `sources` under the id returned.
-fn read(
+/// tells where a refused file is named (its `services.<name>.path`), asked
+/// only for a diagnostic. The text read is in `sources` under the id
+/// returned.
+fn read<'p>(
     path: &Path,
     root: &Path,
-    at: Option<(Loc, &str)>,
+    at: &dyn Fn() -> Option<(Loc, &'p str)>,
     sources: &mut Sources,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<usize> {
     let shown = crate::support::paths::display_path(path);
-    let (loc, ypath) = at.map_or((None, ""), |(l, p)| (Some(l), p));
     let (code, message, help) = match files::read_text(path, Some(root)) {
         Ok(text) => return Some(sources.add(path, text)),
         Err(TextError::NotUtf8 { shown: text, line, col }) => {
@@ -98,6 +98,7 @@ fn read(
             "check the path (use -f/--file to point at compartment.yml)".to_string(),
         ),
     };
+    let (loc, ypath) = at().map_or((None, ""), |(l, p)| (Some(l), p));
     diags.push(Diagnostic::error(code, loc, ypath, message).with_help(help));
     None
 }
@@ -127,7 +128,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         root
     };
     let mut inputs = BTreeMap::new();
-    let Some(fid) = read(file, &root, None, &mut sources, &mut diags) else {
+    let Some(fid) = read(file, &root, &|| None, &mut sources, &mut diags) else {
         return Loaded {
             project: None,
             sources,
@@ -182,32 +183,41 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     );
     crate::support::phases::mark("load: service files");
 
-    // The build contexts are walked and hashed on a second thread (file
-    // system calls for every file of every service) while the descriptors
-    // are checked and the instances resolved (docs/benchmarks.md).
-    let ((contexts, mut context_diags), instances) = crate::support::parallel::join(
-        "contexts",
-        || context_hashes(&contexts, &root),
-        || {
-            let mut checker = Checker {
-                locs: &locs,
-                diagnostics: &mut diags,
-                sources: &sources,
-            };
-            checker.resources(&compartment);
-            checker.services(&compartment, &root, &refused, &dirs);
-            crate::platz::check::types(&compartment, &types, &type_locs, &mut diags);
-            crate::support::phases::mark("load: check");
-            // The declarations move into the resolved instances.
-            let decls = std::mem::take(&mut compartment.instances);
-            let instances = instances::resolve(decls, &types, external, &locs, &mut diags);
-            crate::support::phases::mark("load: resolve");
-            instances
-        },
-    );
+    // The checks, then the walk and hash of every build context (file
+    // system calls for every file of every service), run on a second
+    // thread while the instances are resolved here (docs/benchmarks.md).
+    // Their diagnostics keep the order of a load on one thread: checks,
+    // resolution, contexts.
+    let decls = std::mem::take(&mut compartment.instances);
+    let ((contexts, mut checked, mut context_diags), (instances, mut resolved)) =
+        crate::support::parallel::join(
+            "checks",
+            || {
+                let mut checked = Vec::new();
+                let mut checker = Checker {
+                    locs: &locs,
+                    diagnostics: &mut checked,
+                    sources: &sources,
+                };
+                checker.resources(&compartment);
+                checker.services(&compartment, &root, &refused, &dirs);
+                crate::platz::check::types(&compartment, &types, &type_locs, &mut checked);
+                let (contexts, context_diags) = context_hashes(&contexts, &root);
+                (contexts, checked, context_diags)
+            },
+            || {
+                // The declarations move into the resolved instances.
+                let mut resolved = Vec::new();
+                let instances = instances::resolve(decls, &types, external, &locs, &mut resolved);
+                crate::support::phases::mark("load: resolve");
+                (instances, resolved)
+            },
+        );
     place(&mut context_diags, &locs);
+    diags.append(&mut checked);
+    diags.append(&mut resolved);
     diags.append(&mut context_diags);
-    crate::support::phases::mark("load: contexts");
+    crate::support::phases::mark("load: checks, contexts");
 
     let project = Project {
         root,
@@ -308,7 +318,7 @@ fn service_files(
         if !rpath.is_file() {
             continue;
         }
-        let Some(rid) = read(&rpath, root, at(), sources, diags) else {
+        let Some(rid) = read(&rpath, root, &at, sources, diags) else {
             continue;
         };
         let rtext = &sources.get(rid).text;

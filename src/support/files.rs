@@ -101,7 +101,9 @@ pub fn plainly_inside(root: &Path, rel: &str) -> bool {
 /// is asked about once, not a thousand times (docs/benchmarks.md).
 #[derive(Debug, Default)]
 pub struct Plain {
-    dirs: std::collections::HashSet<PathBuf>,
+    /// Hashed as bytes with FxHash (a `PathBuf` hashes component by
+    /// component, with SipHash: more than the `lstat` it saves).
+    dirs: rustc_hash::FxHashSet<std::ffi::OsString>,
 }
 
 impl Plain {
@@ -116,13 +118,13 @@ impl Plain {
                 std::path::Component::CurDir => continue,
                 _ => return None,
             }
-            if self.dirs.contains(&path) {
+            if self.dirs.contains(path.as_os_str()) {
                 is_dir = Some(true);
                 continue;
             }
             match fs::symlink_metadata(&path) {
                 Ok(m) if m.is_dir() => {
-                    self.dirs.insert(path.clone());
+                    self.dirs.insert(path.as_os_str().to_owned());
                     is_dir = Some(true);
                 }
                 Ok(m) if !m.file_type().is_symlink() => is_dir = Some(false),
