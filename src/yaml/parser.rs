@@ -277,13 +277,21 @@ impl From<&Marker> for Mark {
 /// (`path_of`), as building one per collection was a tenth of loading a
 /// large project (docs/benchmarks.md).
 enum Frame {
-    /// The collection being built and its anchor id.
-    Seq(Node, usize),
-    /// ... the key waiting for its value, and, once the mapping has more
-    /// than [`SCAN_KEYS`] entries, its keys with their lines (duplicate
-    /// detection in constant time per key; smaller mappings compare keys
-    /// in place, allocating nothing).
-    Map(Node, usize, Option<Node>, Option<FxHashMap<String, u32>>),
+    /// The collection being built (its children not in it yet), its anchor
+    /// id and where its items start in the builder's `items`.
+    Seq(Node, usize, usize),
+    /// ... the key waiting for its value, once the mapping has more than
+    /// [`SCAN_KEYS`] entries its keys with their lines (duplicate detection
+    /// in constant time per key; smaller mappings compare keys in place,
+    /// allocating nothing), and where its entries start in the builder's
+    /// `entries`.
+    Map(
+        Node,
+        usize,
+        Option<Node>,
+        Option<FxHashMap<String, u32>>,
+        usize,
+    ),
 }
 
 /// Up to this many entries, a mapping finds a duplicate key by comparing
@@ -323,6 +331,13 @@ pub(super) struct Builder<'a> {
     /// large project, where scalars are plain).
     lines: std::cell::OnceCell<Vec<&'a str>>,
     stack: Vec<Frame>,
+    /// The items and entries of the open collections, innermost last, each
+    /// moved into a vector of its exact size when its collection ends: one
+    /// allocation per collection, where growing each by doubling and
+    /// shrinking it to fit took three and faulted in fresh pages for the
+    /// large ones (docs/benchmarks.md).
+    items: Vec<Node>,
+    entries: Vec<(Node, Node)>,
     root: Option<Node>,
     /// Anchored nodes and their sizes in nodes.
     anchors: BTreeMap<usize, (Node, usize)>,
@@ -346,6 +361,8 @@ impl<'a> Builder<'a> {
             line_count: line_count(text),
             lines: std::cell::OnceCell::new(),
             stack: Vec::new(),
+            items: Vec::new(),
+            entries: Vec::new(),
             root: None,
             anchors: BTreeMap::new(),
             alias_nodes: 0,
@@ -409,18 +426,23 @@ impl<'a> Builder<'a> {
     /// index or key.
     fn path_of(&self, depth: usize) -> String {
         let mut path = String::new();
-        for frame in &self.stack[..depth] {
+        for (i, frame) in self.stack[..depth].iter().enumerate() {
             match frame {
-                Frame::Seq(node, _) => {
-                    let n = match &node.value {
-                        Value::Seq(items) => items.len(),
-                        _ => 0,
-                    };
-                    path = super::decode::index(&path, n);
+                Frame::Seq(_, _, start) => {
+                    // Its items end where those of the next list open
+                    // inside it start.
+                    let end = self.stack[i + 1..]
+                        .iter()
+                        .find_map(|f| match f {
+                            Frame::Seq(_, _, s) => Some(*s),
+                            Frame::Map(..) => None,
+                        })
+                        .unwrap_or(self.items.len());
+                    path = super::decode::index(&path, end - start);
                 }
                 // A key (`None`) has its mapping's path.
-                Frame::Map(_, _, None, _) => {}
-                Frame::Map(_, _, Some(key), _) => {
+                Frame::Map(_, _, None, ..) => {}
+                Frame::Map(_, _, Some(key), ..) => {
                     let name = key_text(key).unwrap_or(std::borrow::Cow::Borrowed("?"));
                     path = super::decode::join(&path, &name);
                 }
@@ -505,29 +527,27 @@ impl<'a> Builder<'a> {
             self.anchors.insert(anchor, (node.clone(), n));
         }
         let depth = self.stack.len();
-        let key = match self.stack.last_mut() {
+        let (key, start) = match self.stack.last_mut() {
             None => {
                 self.root = Some(node);
                 return;
             }
-            Some(Frame::Seq(seq, _)) => {
-                if let Value::Seq(items) = &mut seq.value {
-                    items.push(node);
-                }
+            Some(Frame::Seq(..)) => {
+                self.items.push(node);
                 return;
             }
-            Some(Frame::Map(_, _, pending @ None, _)) => {
+            Some(Frame::Map(_, _, pending @ None, ..)) => {
                 *pending = Some(node);
                 return;
             }
-            Some(Frame::Map(_, _, pending, _)) => pending.take().expect("a pending key"),
+            Some(Frame::Map(_, _, pending, _, start)) => {
+                (pending.take().expect("a pending key"), *start)
+            }
         };
-        let Some(Frame::Map(map, _, _, seen)) = self.stack.last_mut() else {
+        let Some(Frame::Map(_, _, _, seen, _)) = self.stack.last_mut() else {
             unreachable!("the frame matched above")
         };
-        let Value::Map(entries) = &mut map.value else {
-            return;
-        };
+        let entries = &self.entries[start..];
         let Some(name) = key_text(&key) else {
             let d = Diagnostic::error(
                 "complex-key",
@@ -568,7 +588,7 @@ impl<'a> Builder<'a> {
             }
             None => drop(name),
         }
-        entries.push((key, node));
+        self.entries.push((key, node));
     }
 
     /// The length of a scalar as written on its line (quotes included).
@@ -636,29 +656,32 @@ impl<'a> Builder<'a> {
                     value: Value::Seq(Vec::new()),
                     loc: self.loc(&mark, 1),
                 };
-                self.push(Frame::Seq(node, anchor), &mark)?;
+                self.push(Frame::Seq(node, anchor, self.items.len()), &mark)?;
             }
             Event::MappingStart(anchor, _) => {
                 let node = Node {
                     value: Value::Map(Vec::new()),
                     loc: self.loc(&mark, 1),
                 };
-                self.push(Frame::Map(node, anchor, None, None), &mark)?;
+                let start = self.entries.len();
+                self.push(Frame::Map(node, anchor, None, None, start), &mark)?;
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 if let Some(frame) = self.stack.pop() {
+                    // Of its exact size (`Drain` knows its length): a
+                    // mapping grown by doubling held room for twice its
+                    // entries (a third of the tree of a 10,000-node
+                    // project, docs/benchmarks.md).
                     let (mut node, anchor) = match frame {
-                        Frame::Seq(n, a) => (n, a),
-                        Frame::Map(n, a, ..) => (n, a),
+                        Frame::Seq(mut n, a, start) => {
+                            n.value = Value::Seq(self.items.drain(start..).collect());
+                            (n, a)
+                        }
+                        Frame::Map(mut n, a, _, _, start) => {
+                            n.value = Value::Map(self.entries.drain(start..).collect());
+                            (n, a)
+                        }
                     };
-                    // Grown by doubling while open: a mapping of two
-                    // entries held room for four (a third of the tree of a
-                    // 10,000-node project, docs/benchmarks.md).
-                    match &mut node.value {
-                        Value::Seq(items) => items.shrink_to_fit(),
-                        Value::Map(entries) => entries.shrink_to_fit(),
-                        _ => {}
-                    }
                     // The scanner places a block mapping at the `:` after
                     // its first key; point at the key instead.
                     if let Value::Map(entries) = &node.value {
@@ -877,11 +900,19 @@ mod tests {
             panic!("map")
         };
         assert_eq!(m.len(), 21, "first wins, duplicates dropped");
-        let (_, diags) = parse(0, "a:\n  - {x: 1, x: 2}\n  - - 1\n    - [k]: 2\n");
+        let (_, diags) = parse(
+            0,
+            "a:\n  - {x: 1, x: 2}\n  - - 1\n    - [k]: 2\nb:\n  - 1\n  - c:\n      - 2\n      - {y: 1, y: 2}\n    d: [[1, {z: 1, z: 2}]]\n",
+        );
         let found: Vec<(&str, &str)> = diags.iter().map(|d| (d.code, d.path.as_str())).collect();
         assert_eq!(
             found,
-            [("duplicate-key", "a[0].x"), ("complex-key", "a[1][1]")]
+            [
+                ("duplicate-key", "a[0].x"),
+                ("complex-key", "a[1][1]"),
+                ("duplicate-key", "b[1].c[1].y"),
+                ("duplicate-key", "b[1].d[0][1].z"),
+            ]
         );
     }
 
