@@ -119,9 +119,7 @@ fn decode_with(cx: &mut Cx, root: &Node, side_paths: usize) -> Compartment {
                 (decls, locs, diagnostics)
             };
             let ((decls, locs, mut diagnostics), ()) =
-                crate::support::parallel::join("decode-instances", aside, || {
-                    sections(cx, &top, &mut c)
-                });
+                crate::support::parallel::join(aside, || sections(cx, &top, &mut c));
             cx.locs.absorb(locs);
             cx.diagnostics.append(&mut diagnostics);
             c.instances = decls;

@@ -191,7 +191,6 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     let decls = std::mem::take(&mut compartment.instances);
     let ((contexts, mut checked, mut context_diags), (instances, mut resolved)) =
         crate::support::parallel::join(
-            "checks",
             || {
                 let mut checked = Vec::new();
                 let mut checker = Checker {

@@ -2,34 +2,44 @@
 //! the second on this one. Loading and planning a large project use it
 //! where their parts do not depend on each other, and drop large
 //! structures aside (docs/benchmarks.md). When the system refuses a
-//! thread, both run here, one after the other.
+//! thread, both run here, one after the other. The worker is rayon's
+//! (`rayon-core`): a kept thread that takes scoped work, as `join` needs.
 
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
-/// Runs `a` on a thread named `name` while `b` runs on this one; returns
-/// both results. A panic in either is resumed here.
-pub fn join<A, B, RA, RB>(name: &str, a: A, b: B) -> (RA, RB)
+/// The one worker thread that [`join`] gives work to, started on first use
+/// and kept for the process: a thread started and joined per piece of work
+/// cost 85 microseconds here, eight of them in a plan (docs/benchmarks.md).
+/// `None` when the system refuses a thread.
+fn worker() -> Option<&'static rayon_core::ThreadPool> {
+    static POOL: OnceLock<Option<rayon_core::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon_core::ThreadPoolBuilder::new()
+            .num_threads(1)
+            .thread_name(|_| "compartment-worker".into())
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Runs `a` on the worker thread while `b` runs on this one; returns both
+/// results. A panic in either is resumed here.
+pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
 where
     A: FnOnce() -> RA + Send,
     RA: Send,
     B: FnOnce() -> RB,
 {
-    // The work waits here until a thread takes it, so it is still here to
-    // run if no thread starts.
-    let slot = Mutex::new(Some(a));
-    let take = || slot.lock().unwrap_or_else(PoisonError::into_inner).take();
-    std::thread::scope(|s| {
-        let other = std::thread::Builder::new()
-            .name(name.into())
-            .spawn_scoped(s, || take().map(|a| a()));
-        let rb = b();
-        let ra = match other {
-            Ok(h) => h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)),
-            Err(_) => None,
-        };
-        let ra = ra.unwrap_or_else(|| take().expect("the work runs once")());
-        (ra, rb)
-    })
+    let Some(pool) = worker() else {
+        return (a(), b());
+    };
+    let mut ra = None;
+    let rb = pool.in_place_scope(|s| {
+        s.spawn(|_| ra = Some(a()));
+        b()
+    });
+    (ra.expect("the scope waits for its work"), rb)
 }
 
 /// Threads dropping what [`drop_aside`] gave them, joined by [`settle`].
@@ -66,7 +76,7 @@ mod tests {
     #[test]
     fn both_run_and_return_their_results() {
         let mut here = Vec::new();
-        let (a, ()) = super::join("test", || (1..=10).sum::<u32>(), || here.push(1));
+        let (a, ()) = super::join(|| (1..=10).sum::<u32>(), || here.push(1));
         assert_eq!((a, here), (55, vec![1]));
     }
 
@@ -87,6 +97,6 @@ mod tests {
     #[test]
     #[should_panic(expected = "boom")]
     fn a_panic_on_the_other_thread_reaches_the_caller() {
-        super::join("test", || panic!("boom"), || ());
+        super::join(|| panic!("boom"), || ());
     }
 }

@@ -149,7 +149,6 @@ fn parse_split(
         col: cut.col,
     };
     let (first, second) = crate::support::parallel::join(
-        "yaml-first-part",
         || read(file, text, ascii, 0..cut.at, 1, Some(end)),
         || read(file, text, ascii, cut.at..text.len(), cut.line, None),
     );

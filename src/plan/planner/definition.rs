@@ -26,7 +26,6 @@ pub(super) fn complete(input: &Input, changes: &mut [Change]) {
     }
     let (first, second) = changes.split_at_mut(changes.len() / 2);
     crate::support::parallel::join(
-        "plan-definitions",
         || complete_each(input, second),
         || complete_each(input, first),
     );

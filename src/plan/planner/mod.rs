@@ -181,11 +181,7 @@ pub fn plan(input: &Input) -> Result<Plan, CycleError> {
     // Instances on a second thread beside resources and services when
     // there are many (docs/benchmarks.md); merged in the same order.
     let (instances, mut draft) = if input.project.instances.len() >= PARALLEL_INSTANCES {
-        crate::support::parallel::join(
-            "plan-instances",
-            || instances::draft(input),
-            || resources_and_services(input),
-        )
+        crate::support::parallel::join(|| instances::draft(input), || resources_and_services(input))
     } else {
         (instances::draft(input), resources_and_services(input))
     };
