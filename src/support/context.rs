@@ -159,6 +159,22 @@ fn mode_of(meta: &fs::Metadata) -> u32 {
     }
 }
 
+/// A directory's or a file's entry kind; `None` for anything else.
+fn kind_of(meta: &fs::Metadata) -> Option<EntryKind> {
+    if meta.is_dir() {
+        Some(EntryKind::Dir {
+            mode: mode_of(meta),
+        })
+    } else if meta.is_file() {
+        Some(EntryKind::File {
+            mode: mode_of(meta),
+            len: meta.len(),
+        })
+    } else {
+        None
+    }
+}
+
 fn mtime_of(meta: &fs::Metadata) -> u64 {
     meta.modified()
         .ok()
@@ -267,16 +283,7 @@ fn walk(context_dir: &Path, root: Option<&Path>) -> io::Result<(Vec<Entry>, Vec<
             Ok(e) => {
                 let rel = relative(context_dir, e.path())?;
                 let meta = e.metadata()?;
-                let kind = if meta.is_dir() {
-                    EntryKind::Dir {
-                        mode: mode_of(&meta),
-                    }
-                } else if meta.is_file() {
-                    EntryKind::File {
-                        mode: mode_of(&meta),
-                        len: meta.len(),
-                    }
-                } else {
+                let Some(kind) = kind_of(&meta) else {
                     continue; // sockets, fifos, devices: never part of a context
                 };
                 Entry {
@@ -334,21 +341,15 @@ fn walk_plain(context_dir: &Path) -> Option<Vec<Entry>> {
                 continue;
             }
             let meta = fs::symlink_metadata(&abs).ok()?;
-            let entry_kind = if meta.is_dir() {
-                dirs.push((abs.clone(), rel.clone(), list(&abs)?));
-                EntryKind::Dir {
-                    mode: mode_of(&meta),
-                }
-            } else if meta.is_file() {
-                EntryKind::File {
-                    mode: mode_of(&meta),
-                    len: meta.len(),
-                }
-            } else if meta.file_type().is_symlink() {
+            if meta.file_type().is_symlink() {
                 return None;
-            } else {
+            }
+            let Some(entry_kind) = kind_of(&meta) else {
                 continue; // sockets, fifos, devices: never part of a context
             };
+            if meta.is_dir() {
+                dirs.push((abs.clone(), rel.clone(), list(&abs)?));
+            }
             if !excluded {
                 out.push(Entry {
                     rel,
