@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock, PoisonError};
 
 /// The one worker thread that [`join`] gives work to, started on first use
 /// and kept for the process: a thread started and joined per piece of work
-/// cost 85 microseconds here, eight of them in a plan (docs/benchmarks.md).
+/// cost 85 microseconds here, five of them in a plan (docs/benchmarks.md).
 /// `None` when the system refuses a thread.
 fn worker() -> Option<&'static rayon_core::ThreadPool> {
     static POOL: OnceLock<Option<rayon_core::ThreadPool>> = OnceLock::new();
