@@ -1068,20 +1068,37 @@ fn instance(cx: &mut Cx, node: &Node, path: &str) -> Option<InstanceDecl> {
 mod tests {
     use super::*;
 
+    /// Every fixture compartment.yml (the broken corpus included) that
+    /// parses, with its tree.
+    fn fixture_trees() -> Vec<(std::path::PathBuf, Node)> {
+        crate::yaml::fixture_files(|p| p.file_name().is_some_and(|n| n == "compartment.yml"))
+            .into_iter()
+            .filter_map(|file| {
+                let text = std::fs::read_to_string(&file).unwrap_or_default();
+                crate::yaml::parse(0, &text).0.map(|node| (file, node))
+            })
+            .collect()
+    }
+
+    /// Asserts that two indexes hold the same paths at the same positions;
+    /// the number of paths.
+    fn assert_same_positions(a: &LocIndex, b: &LocIndex, file: &std::path::Path) -> usize {
+        let paths = a.paths();
+        assert_eq!(paths, b.paths(), "{}", file.display());
+        for p in &paths {
+            assert_eq!((a.key(p), a.value(p)), (b.key(p), b.value(p)), "{p}");
+        }
+        paths.len()
+    }
+
     /// The position index answers alike whether it was first looked up
     /// before decoding (as a diagnostic while decoding does, after which
     /// what is recorded goes into the map built) or after it (the map built
     /// from the records at once), over every fixture compartment.yml.
     #[test]
     fn positions_read_alike_looked_up_while_decoding_or_after() {
-        let files =
-            crate::yaml::fixture_files(|p| p.file_name().is_some_and(|n| n == "compartment.yml"));
         let mut compared = 0;
-        for file in &files {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            let (Some(node), _) = crate::yaml::parse(0, &text) else {
-                continue;
-            };
+        for (file, node) in &fixture_trees() {
             let run = |early: bool| {
                 let mut diags = Vec::new();
                 let mut cx = Cx {
@@ -1091,20 +1108,10 @@ mod tests {
                 if early {
                     assert_eq!(cx.locs.key("name"), None);
                 }
-                decode_with(&mut cx, &node, usize::MAX);
+                decode_with(&mut cx, node, usize::MAX);
                 cx.locs
             };
-            let (early, late) = (run(true), run(false));
-            let paths = late.paths();
-            compared += paths.len();
-            assert_eq!(early.paths(), paths, "{}", file.display());
-            for p in &paths {
-                assert_eq!(
-                    (early.key(p), early.value(p)),
-                    (late.key(p), late.value(p)),
-                    "{p}"
-                );
-            }
+            compared += assert_same_positions(&run(false), &run(true), file);
         }
         assert!(compared > 1000, "{compared} paths compared");
     }
@@ -1114,21 +1121,16 @@ mod tests {
     /// instances on a second thread as on this one.
     #[test]
     fn instances_decoded_aside_are_the_same_as_decoded_in_place() {
-        let files =
-            crate::yaml::fixture_files(|p| p.file_name().is_some_and(|n| n == "compartment.yml"));
+        let trees = fixture_trees();
         let mut aside = 0;
-        for file in &files {
-            let text = std::fs::read_to_string(file).unwrap_or_default();
-            let (Some(node), _) = crate::yaml::parse(0, &text) else {
-                continue;
-            };
+        for (file, node) in &trees {
             let run = |side_paths| {
                 let mut diags = Vec::new();
                 let mut cx = Cx {
                     diagnostics: &mut diags,
                     locs: LocIndex::default(),
                 };
-                let c = decode_with(&mut cx, &node, side_paths);
+                let c = decode_with(&mut cx, node, side_paths);
                 let locs = cx.locs;
                 (c, locs, diags)
             };
@@ -1136,17 +1138,13 @@ mod tests {
             let (c2, l2, d2) = run(0);
             assert_eq!(c1, c2, "{}", file.display());
             assert_eq!(d1, d2, "{}", file.display());
-            let paths = l1.paths();
-            assert_eq!(paths, l2.paths(), "{}", file.display());
-            for p in &paths {
-                assert_eq!((l1.key(p), l1.value(p)), (l2.key(p), l2.value(p)), "{p}");
-            }
+            assert_same_positions(&l1, &l2, file);
             aside += usize::from(!c2.instances.is_empty());
         }
         assert!(
             aside > 5,
             "fixtures with instances: {aside} of {}",
-            files.len()
+            trees.len()
         );
     }
     use crate::diagnostics::Diagnostic;
