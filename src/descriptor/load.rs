@@ -82,8 +82,17 @@ fn check_name(cx: &mut Cx, loc_node: &Node, path: &str, name: &str, what: &str) 
     }
 }
 
-pub fn decode(cx: &mut Cx, root: &Node) -> Compartment {
-    decode_with(cx, root, SIDE_PATHS)
+/// The project of the tree `root`, with `meanwhile` given the project's name, services and
+/// resources (and their positions) as soon as they are decoded, before
+/// the instances and environments: on this thread while a large
+/// `instances` section is decoded on the second one. Its result comes
+/// back beside the project.
+pub fn decode_then<R>(
+    cx: &mut Cx,
+    root: &Node,
+    meanwhile: impl FnOnce(&Compartment, &LocIndex) -> R,
+) -> (Compartment, R) {
+    decode_with(cx, root, SIDE_PATHS, meanwhile)
 }
 
 /// From this many paths under `instances` on, they are decoded on a second
@@ -91,13 +100,19 @@ pub fn decode(cx: &mut Cx, root: &Node) -> Compartment {
 /// most of a large project; they depend on no other section).
 const SIDE_PATHS: usize = 1024;
 
-/// [`decode`], with the instances on a second thread when they have at least
-/// `side_paths` paths. The result, the positions and the diagnostics (in
-/// the order of the sections) are the same either way.
-fn decode_with(cx: &mut Cx, root: &Node, side_paths: usize) -> Compartment {
+/// [`decode_then`], with the instances on a second thread when they have
+/// at least `side_paths` paths. The result, the positions and the
+/// diagnostics (in the order of the sections) are the same either way.
+fn decode_with<R>(
+    cx: &mut Cx,
+    root: &Node,
+    side_paths: usize,
+    meanwhile: impl FnOnce(&Compartment, &LocIndex) -> R,
+) -> (Compartment, R) {
     let mut c = Compartment::default();
     let Some(top) = cx.fields(root, "", TOP) else {
-        return c;
+        let r = meanwhile(&c, &cx.locs);
+        return (c, r);
     };
     let side = top
         .get("instances")
@@ -106,7 +121,7 @@ fn decode_with(cx: &mut Cx, root: &Node, side_paths: usize) -> Compartment {
     // The index holds what this thread records; the instances' positions
     // join it from the other thread's own index.
     cx.locs.reserve(root.paths() - side.map_or(0, |(_, p)| p));
-    match side {
+    let r = match side {
         Some((node, paths)) => {
             let aside = || {
                 let mut diagnostics = Vec::new();
@@ -118,22 +133,27 @@ fn decode_with(cx: &mut Cx, root: &Node, side_paths: usize) -> Compartment {
                 let locs = icx.locs;
                 (decls, locs, diagnostics)
             };
-            let ((decls, locs, mut diagnostics), ()) =
-                crate::support::parallel::join(aside, || sections(cx, &top, &mut c));
+            let ((decls, locs, mut diagnostics), r) = crate::support::parallel::join(aside, || {
+                sections(cx, &top, &mut c);
+                meanwhile(&c, &cx.locs)
+            });
             cx.locs.absorb(locs);
             cx.diagnostics.append(&mut diagnostics);
             c.instances = decls;
+            r
         }
         None => {
             sections(cx, &top, &mut c);
+            let r = meanwhile(&c, &cx.locs);
             c.instances = top
                 .get("instances")
                 .map(|n| instances(cx, n))
                 .unwrap_or_default();
+            r
         }
-    }
+    };
     rest(cx, &top, &mut c);
-    c
+    (c, r)
 }
 
 /// The instances declared under `node` (`instances`).
@@ -1108,12 +1128,49 @@ mod tests {
                 if early {
                     assert_eq!(cx.locs.key("name"), None);
                 }
-                decode_with(&mut cx, node, usize::MAX);
+                decode_with(&mut cx, node, usize::MAX, |_, _| ());
                 cx.locs
             };
             compared += assert_same_positions(&run(false), &run(true), file);
         }
         assert!(compared > 1000, "{compared} paths compared");
+    }
+
+    /// `meanwhile` is given the name, services and resources as they end
+    /// up in the project, before any instance or environment, whether the
+    /// instances are decoded aside or here; with the positions of the
+    /// services already recorded.
+    #[test]
+    fn meanwhile_sees_the_services_and_resources_before_the_instances() {
+        let mut seen = 0;
+        for (file, node) in &fixture_trees() {
+            for side_paths in [0, usize::MAX] {
+                let mut diags = Vec::new();
+                let mut cx = Cx {
+                    diagnostics: &mut diags,
+                    locs: LocIndex::default(),
+                };
+                let (c, early) = decode_with(&mut cx, node, side_paths, |c, locs| {
+                    let located = c
+                        .services
+                        .keys()
+                        .all(|s| locs.key(&format!("services.{s}")).is_some());
+                    (c.clone(), located)
+                });
+                let (early, located) = early;
+                assert!(located, "{}", file.display());
+                assert!(early.instances.is_empty(), "{}", file.display());
+                assert!(early.environments.is_empty(), "{}", file.display());
+                assert_eq!(
+                    (&early.name, &early.services, &early.resources),
+                    (&c.name, &c.services, &c.resources),
+                    "{}",
+                    file.display()
+                );
+                seen += usize::from(!c.services.is_empty() && !c.instances.is_empty());
+            }
+        }
+        assert!(seen > 5, "fixtures with services and instances: {seen}");
     }
 
     /// Every compartment.yml of the fixtures (the broken corpus included)
@@ -1130,7 +1187,7 @@ mod tests {
                     diagnostics: &mut diags,
                     locs: LocIndex::default(),
                 };
-                let c = decode_with(&mut cx, node, side_paths);
+                let (c, ()) = decode_with(&mut cx, node, side_paths, |_, _| ());
                 let locs = cx.locs;
                 (c, locs, diags)
             };
@@ -1156,7 +1213,7 @@ mod tests {
             diagnostics: &mut diags,
             locs: LocIndex::default(),
         };
-        let c = decode(&mut cx, &node.expect("valid YAML"));
+        let (c, ()) = decode_then(&mut cx, &node.expect("valid YAML"), |_, _| ());
         (c, diags.into_iter().map(|d| (d.code, d.path)).collect())
     }
 

@@ -29,30 +29,28 @@ pub fn to_json(plan: &Plan) -> String {
 /// through a `Value`; the changes are serialised as they are (their fields
 /// are declared in sorted order), so a plan of 11,000 changes is never
 /// held twice. A large plan's changes are written in blocks, every other
-/// block made into JSON on a second thread meanwhile (`Changes`).
+/// block made into JSON on the worker thread meanwhile (`Changes`).
 pub fn write_json(plan: &Plan, w: impl std::io::Write) -> std::io::Result<()> {
     let out = std::cell::RefCell::new(w);
     let mut ser =
         serde_json::Serializer::with_formatter(Shared(&out), super::pretty::Pretty::default());
     let changes = &plan.changes;
-    let result = if changes.len() < 2 * BLOCK {
+    let result = if changes.len() < 2 * BLOCK || !crate::support::parallel::concurrent() {
         Sorted(plan, Changes::Here(changes)).serialize(&mut ser)
     } else {
-        std::thread::scope(|scope| {
-            let (to_writer, blocks) = std::sync::mpsc::sync_channel(2);
-            let aside = std::thread::Builder::new()
-                .name("plan-json".into())
-                .spawn_scoped(scope, move || render_odd_blocks(changes, &to_writer));
-            let changes = match aside {
-                Ok(_) => Changes::Interleaved {
+        let (to_writer, blocks) = std::sync::mpsc::sync_channel(2);
+        let ((), result) = crate::support::parallel::join(
+            move || render_odd_blocks(changes, &to_writer),
+            || {
+                let changes = Changes::Interleaved {
                     changes,
                     blocks,
                     out: &|bytes: &[u8]| out.borrow_mut().write_all(bytes),
-                },
-                Err(_) => Changes::Here(changes),
-            };
-            Sorted(plan, changes).serialize(&mut ser)
-        })
+                };
+                Sorted(plan, changes).serialize(&mut ser)
+            },
+        );
+        result
     };
     result.map_err(std::io::Error::other)?;
     out.into_inner().write_all(b"\n")

@@ -105,8 +105,11 @@ fn read<'p>(
 
 /// From this size of compartment.yml, its tree and position index are
 /// freed on threads of their own (`parallel::drop_aside`): 2-3 ms each at
-/// 10,000 instances, less than a thread costs for a small project.
-const DROP_ASIDE_BYTES: usize = 64 * 1024;
+/// 10,000 instances. Below it they are freed here, and what is allocated
+/// next reuses their memory instead of touching fresh pages: the
+/// 1,000-node plan (a 118 KB file) was 0.4 ms faster so, the 3,000- and
+/// 5,000-node ones alike either way (docs/benchmarks.md).
+const DROP_ASIDE_BYTES: usize = 512 * 1024;
 
 /// Drops `value`, on another thread when `aside`.
 fn dispose<T: Send + 'static>(value: T, aside: bool) {
@@ -152,46 +155,54 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
             diagnostics: collect(diags),
         };
     };
+    // The tree (15 MB for a 10,000-node project) goes once decoded, before
+    // the instances are resolved, the peak of a load; a large one (as its
+    // text) freed on another thread.
+    let large = text.len() >= DROP_ASIDE_BYTES;
     let mut cx = Cx {
         diagnostics: &mut diags,
         // Sized by the decoder, which knows what it records itself.
         locs: LocIndex::default(),
     };
-    let mut compartment = load::decode(&mut cx, &node);
-    crate::support::phases::mark("load: decode");
-    // The tree (15 MB for a 10,000-node project) is decoded: it goes
-    // before the instances are resolved, the peak of a load; a large one
-    // (as its text) freed on another thread.
-    let large = sources.get(fid).text.len() >= DROP_ASIDE_BYTES;
+    // The services' directories are read as soon as the services are
+    // decoded, while a large `instances` section is decoded on the second
+    // thread; their diagnostics come after the descriptor's.
+    let mut file_diags = Vec::new();
+    let (mut compartment, files) = load::decode_then(&mut cx, &node, |c, locs| {
+        service_files(c, &root, locs, &mut sources, &mut file_diags, &mut inputs)
+    });
+    let locs = cx.locs;
+    diags.append(&mut file_diags);
+    crate::support::phases::mark("load: decode, service files");
     dispose(node, large);
     crate::support::phases::mark("load: drop tree");
-    let locs = cx.locs;
-
     let ServiceFiles {
         types,
         type_locs,
         contexts,
         refused,
         dirs,
-    } = service_files(
-        &compartment,
-        &root,
-        &locs,
-        &mut sources,
-        &mut diags,
-        &mut inputs,
-    );
-    crate::support::phases::mark("load: service files");
+    } = files;
 
-    // The checks, then the walk and hash of every build context (file
-    // system calls for every file of every service), run on a second
-    // thread while the instances are resolved here (docs/benchmarks.md).
-    // Their diagnostics keep the order of a load on one thread: checks,
-    // resolution, contexts.
+    // The walk and hash of every build context (file system calls for
+    // every file of every service) run on a second thread while the
+    // instances are resolved and the descriptors checked here
+    // (docs/benchmarks.md). Their diagnostics keep the order of a load on
+    // one thread: checks, resolution, contexts.
     let decls = std::mem::take(&mut compartment.instances);
-    let ((contexts, mut checked, mut context_diags), (instances, mut resolved)) =
+    let ((contexts, mut typed, mut context_diags), (instances, mut checked, mut resolved)) =
         crate::support::parallel::join(
             || {
+                let mut typed = Vec::new();
+                crate::platz::check::types(&compartment, &types, &type_locs, &mut typed);
+                let (contexts, context_diags) = context_hashes(&contexts, &root);
+                (contexts, typed, context_diags)
+            },
+            || {
+                // The declarations move into the resolved instances.
+                let mut resolved = Vec::new();
+                let instances = instances::resolve(decls, &types, external, &locs, &mut resolved);
+                crate::support::phases::mark("load: resolve");
                 let mut checked = Vec::new();
                 let mut checker = Checker {
                     locs: &locs,
@@ -200,23 +211,16 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
                 };
                 checker.resources(&compartment);
                 checker.services(&compartment, &root, &refused, &dirs);
-                crate::platz::check::types(&compartment, &types, &type_locs, &mut checked);
-                let (contexts, context_diags) = context_hashes(&contexts, &root);
-                (contexts, checked, context_diags)
-            },
-            || {
-                // The declarations move into the resolved instances.
-                let mut resolved = Vec::new();
-                let instances = instances::resolve(decls, &types, external, &locs, &mut resolved);
-                crate::support::phases::mark("load: resolve");
-                (instances, resolved)
+                crate::support::phases::mark("load: checks");
+                (instances, checked, resolved)
             },
         );
     place(&mut context_diags, &locs);
     diags.append(&mut checked);
+    diags.append(&mut typed);
     diags.append(&mut resolved);
     diags.append(&mut context_diags);
-    crate::support::phases::mark("load: checks, contexts");
+    crate::support::phases::mark("load: contexts");
 
     let project = Project {
         root,

@@ -23,6 +23,14 @@ fn worker() -> Option<&'static rayon_core::ThreadPool> {
     .as_ref()
 }
 
+/// Whether [`join`] runs its two halves at once (a worker thread is
+/// there). Work whose halves wait for each other (a channel between them)
+/// must not be given to `join` without it: the halves would run one after
+/// the other.
+pub fn concurrent() -> bool {
+    worker().is_some()
+}
+
 /// Runs `a` on the worker thread while `b` runs on this one; returns both
 /// results. A panic in either is resumed here.
 pub fn join<A, B, RA, RB>(a: A, b: B) -> (RA, RB)
