@@ -39,12 +39,14 @@ pub fn write_json(plan: &Plan, w: impl std::io::Write) -> std::io::Result<()> {
         Sorted(plan, Changes::Here(changes)).serialize(&mut ser)
     } else {
         let (to_writer, blocks) = std::sync::mpsc::sync_channel(2);
+        let (spent, from_writer) = std::sync::mpsc::sync_channel(2);
         let ((), result) = crate::support::parallel::join(
-            move || render_odd_blocks(changes, &to_writer),
+            move || render_odd_blocks(changes, &to_writer, &from_writer),
             || {
                 let changes = Changes::Interleaved {
                     changes,
                     blocks,
+                    spent,
                     out: &|bytes: &[u8]| out.borrow_mut().write_all(bytes),
                 };
                 Sorted(plan, changes).serialize(&mut ser)
@@ -79,10 +81,23 @@ impl<W: std::io::Write> std::io::Write for Shared<'_, W> {
 /// Blocks 1, 3, 5… of `changes` as JSON, each change as the elements of
 /// the plan's `changes` array are written after the first (`,`, a line
 /// break, the indentation of two levels, the change); until the writer
-/// stops taking them.
-fn render_odd_blocks(changes: &[super::Change], to_writer: &std::sync::mpsc::SyncSender<Vec<u8>>) {
+/// stops taking them. The buffers written come back `from_writer` and are
+/// filled again: a fresh one per block was fresh memory each time (a page
+/// fault per 4 KiB, docs/benchmarks.md).
+fn render_odd_blocks(
+    changes: &[super::Change],
+    to_writer: &std::sync::mpsc::SyncSender<Vec<u8>>,
+    from_writer: &std::sync::mpsc::Receiver<Vec<u8>>,
+) {
     for block in changes.chunks(BLOCK).skip(1).step_by(2) {
-        let mut bytes = Vec::with_capacity(BLOCK * 512);
+        let mut bytes = match from_writer.try_recv() {
+            Ok(mut spent) => {
+                spent.clear();
+                spent
+            }
+            // About 700 bytes a change: one allocation for most blocks.
+            Err(_) => Vec::with_capacity(BLOCK * 1024),
+        };
         for change in block {
             bytes.extend_from_slice(b",\n    ");
             let pretty = super::pretty::Pretty::at_depth(2);
@@ -107,10 +122,12 @@ struct Sorted<'a>(&'a Plan, Changes<'a>);
 enum Changes<'a> {
     /// All of them on this thread.
     Here(&'a [super::Change]),
-    /// Even blocks here, odd ones as `blocks` brings them, written to `out`.
+    /// Even blocks here, odd ones as `blocks` brings them, written to
+    /// `out` and given back to be filled again (`spent`).
     Interleaved {
         changes: &'a [super::Change],
         blocks: std::sync::mpsc::Receiver<Vec<u8>>,
+        spent: std::sync::mpsc::SyncSender<Vec<u8>>,
         out: &'a dyn Fn(&[u8]) -> std::io::Result<()>,
     },
 }
@@ -118,13 +135,14 @@ enum Changes<'a> {
 impl serde::Serialize for Changes<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::{Error, SerializeSeq};
-        let (changes, blocks, out) = match self {
+        let (changes, blocks, spent, out) = match self {
             Changes::Here(changes) => return s.collect_seq(*changes),
             Changes::Interleaved {
                 changes,
                 blocks,
+                spent,
                 out,
-            } => (changes, blocks, out),
+            } => (changes, blocks, spent, out),
         };
         let mut seq = s.serialize_seq(Some(changes.len()))?;
         for (i, block) in changes.chunks(BLOCK).enumerate() {
@@ -140,6 +158,8 @@ impl serde::Serialize for Changes<'_> {
                 .recv()
                 .map_err(|_| S::Error::custom("the plan's JSON thread stopped"))?;
             out(&bytes).map_err(S::Error::custom)?;
+            // Refused when two wait already: then it is freed.
+            let _ = spent.try_send(bytes);
         }
         seq.end()
     }
@@ -454,7 +474,8 @@ mod tests {
             format!("{}\n", serde_json::to_string_pretty(&v).unwrap())
         });
         // Large plans, their blocks written on two threads: every count
-        // around the blocks' edges.
+        // around the blocks' edges, and enough blocks for the buffers
+        // written to come back and be filled again.
         let three = p.changes.clone();
         for n in [
             2 * BLOCK - 1,
@@ -462,6 +483,7 @@ mod tests {
             2 * BLOCK + 1,
             3 * BLOCK,
             5 * BLOCK - 7,
+            12 * BLOCK + 3,
         ] {
             p.changes = three.iter().cycle().take(n).cloned().collect();
             let whole = serde_json::to_value(&p).unwrap();

@@ -105,10 +105,12 @@ fn read<'p>(
 
 /// From this size of compartment.yml, its tree and position index are
 /// freed on threads of their own (`parallel::drop_aside`): 2-3 ms each at
-/// 10,000 instances. Below it they are freed here, and what is allocated
+/// 10,000 instances. Below it the tree is freed by the worker while the
+/// instances are resolved here and the index here, and what is allocated
 /// next reuses their memory instead of touching fresh pages: the
-/// 1,000-node plan (a 118 KB file) was 0.4 ms faster so, the 3,000- and
-/// 5,000-node ones alike either way (docs/benchmarks.md).
+/// 1,000-node plan (a 118 KB file) was 0.4 ms faster with both freed
+/// here than aside, 0.7 ms more with the tree freed by the worker; the
+/// 3,000- and 5,000-node ones were alike either way (docs/benchmarks.md).
 const DROP_ASIDE_BYTES: usize = 512 * 1024;
 
 /// Drops `value`, on another thread when `aside`.
@@ -156,8 +158,9 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
         };
     };
     // The tree (15 MB for a 10,000-node project) goes once decoded, before
-    // the instances are resolved, the peak of a load; a large one (as its
-    // text) freed on another thread.
+    // the instances are resolved, the peak of a load: a large one (as its
+    // text) freed on a thread of its own, a smaller one by the worker as
+    // resolution starts here.
     let large = text.len() >= DROP_ASIDE_BYTES;
     let mut cx = Cx {
         diagnostics: &mut diags,
@@ -174,8 +177,12 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     let locs = cx.locs;
     diags.append(&mut file_diags);
     crate::support::phases::mark("load: decode, service files");
-    dispose(node, large);
-    crate::support::phases::mark("load: drop tree");
+    let tree = if large {
+        crate::support::parallel::drop_aside(node);
+        None
+    } else {
+        Some(node)
+    };
     let ServiceFiles {
         types,
         type_locs,
@@ -193,6 +200,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     let ((contexts, mut typed, mut context_diags), (instances, mut checked, mut resolved)) =
         crate::support::parallel::join(
             || {
+                drop(tree);
                 let mut typed = Vec::new();
                 crate::platz::check::types(&compartment, &types, &type_locs, &mut typed);
                 let (contexts, context_diags) = context_hashes(&contexts, &root);
