@@ -109,8 +109,9 @@ fn read<'p>(
 /// instances are resolved here and the index here, and what is allocated
 /// next reuses their memory instead of touching fresh pages: the
 /// 1,000-node plan (a 118 KB file) was 0.4 ms faster with both freed
-/// here than aside, 0.7 ms more with the tree freed by the worker; the
-/// 3,000- and 5,000-node ones were alike either way (docs/benchmarks.md).
+/// here than aside, and faster again with the tree freed by the worker;
+/// the 3,000- and 5,000-node ones were alike either way
+/// (docs/benchmarks.md).
 const DROP_ASIDE_BYTES: usize = 512 * 1024;
 
 /// Drops `value`, on another thread when `aside`.
