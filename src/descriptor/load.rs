@@ -82,11 +82,11 @@ fn check_name(cx: &mut Cx, loc_node: &Node, path: &str, name: &str, what: &str) 
     }
 }
 
-/// The project of the tree `root`, with `meanwhile` given the project's name, services and
-/// resources (and their positions) as soon as they are decoded, before
-/// the instances and environments: on this thread while a large
-/// `instances` section is decoded on the second one. Its result comes
-/// back beside the project.
+/// The project of the tree `root`, with `meanwhile` given its name,
+/// services and resources (and their positions) as soon as they are
+/// decoded, before the instances and environments: on this thread while
+/// a large `instances` section is decoded on the second one. Its result
+/// comes back beside the project.
 pub fn decode_then<R>(
     cx: &mut Cx,
     root: &Node,

@@ -193,7 +193,7 @@ pub fn load(file: &Path, external: &BTreeMap<String, Instance>) -> Loaded {
     } = files;
 
     // The walk and hash of every build context (file system calls for
-    // every file of every service) run on a second thread while the
+    // every file of every service) run on the worker thread while the
     // instances are resolved and the descriptors checked here
     // (docs/benchmarks.md). Their diagnostics keep the order of a load on
     // one thread: checks, resolution, contexts.

@@ -23,12 +23,13 @@ fn worker() -> Option<&'static rayon_core::ThreadPool> {
     .as_ref()
 }
 
-/// Whether [`join`] runs its two halves at once (a worker thread is
-/// there). Work whose halves wait for each other (a channel between them)
-/// must not be given to `join` without it: the halves would run one after
-/// the other.
+/// Whether [`join`] runs its two halves at once: a worker thread is
+/// there, and this is not it (on the worker, `join` runs both halves on
+/// it). Work whose halves wait for each other (a channel between them)
+/// must not be given to `join` otherwise: one would wait forever for the
+/// other, which runs after it.
 pub fn concurrent() -> bool {
-    worker().is_some()
+    worker().is_some() && rayon_core::current_thread_index().is_none()
 }
 
 /// Runs `a` on the worker thread while `b` runs on this one; returns both
@@ -86,6 +87,13 @@ mod tests {
         let mut here = Vec::new();
         let (a, ()) = super::join(|| (1..=10).sum::<u32>(), || here.push(1));
         assert_eq!((a, here), (55, vec![1]));
+    }
+
+    #[test]
+    fn only_a_thread_other_than_the_worker_joins_concurrently() {
+        assert!(super::concurrent(), "no worker thread started");
+        let (on_worker, ()) = super::join(super::concurrent, || ());
+        assert!(!on_worker);
     }
 
     #[test]
