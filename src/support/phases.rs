@@ -2,8 +2,9 @@
 //! in the environment, each mark prints to standard error the time since
 //! the previous one and since the process started, with the resident and
 //! peak resident memory and the page faults so far (Linux), e.g. `phase
-//! parse +21.3 ms (24.0 ms) rss 30.1 MiB peak 30.1 MiB faults 5120`. Without it a mark costs one relaxed load. Names
-//! only: never a value of the project.
+//! parse +21.3 ms (24.0 ms) rss 30.1 MiB peak 30.1 MiB faults 5120`.
+//! Without it a mark costs one relaxed load. Names only: never a value of
+//! the project.
 
 use std::sync::OnceLock;
 use std::time::Instant;
