@@ -12,9 +12,13 @@
 //!   so each node costs a spawn, a join and the walker's bookkeeping.
 //!
 //! Prints the median of several walks for 1,000 and 10,000 nodes and the
-//! growth factor (linear is 10×).
+//! growth factor (linear is 10×). Wall time grows faster than the work
+//! where the larger plan outgrows a cache (the 10,000 changes and their
+//! strings are ~5 MB, beyond this machine's 2 MiB L2), so `once N` walks
+//! N no-op nodes a single time in `walk_once`, whose instructions
+//! `bench/plan_bench.py` has callgrind count: the measure of linearity.
 //!
-//! `cargo build --release --example walk_bench && target/release/examples/walk_bench`
+//! `cargo build --release --example walk_bench && target/release/examples/walk_bench [once N]`
 //! (`bench/plan_bench.py` runs it when built).
 
 use compartment::apply::executor::dependencies;
@@ -22,6 +26,12 @@ use compartment::graph::walk::{walk, Visitor, Work};
 use compartment::plan::planner::new_change;
 use compartment::plan::{Action, Change, Kind};
 use std::time::Instant;
+
+/// The allocator of the `compartment` binary (src/main.rs), so that the
+/// executor is measured as apply runs it.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// Mirrors the executor's visitor: no-op changes have no work.
 struct Walk<'a> {
@@ -99,12 +109,33 @@ fn median_ms(rt: &tokio::runtime::Runtime, changes: &[Change], spawn: bool, runs
     times[runs / 2]
 }
 
+/// One no-op walk of `changes`, dependency resolution included: the
+/// function `bench/plan_bench.py` has callgrind count the instructions of.
+#[inline(never)]
+fn walk_once(rt: &tokio::runtime::Runtime, changes: &[Change]) {
+    let deps = dependencies(changes);
+    let mut visitor = Walk {
+        changes,
+        spawn: false,
+    };
+    let walked = rt.block_on(walk(&deps, &mut visitor, 10, std::future::pending()));
+    assert!(walked.not_started.is_empty());
+}
+
 fn main() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
         .enable_all()
         .build()
         .expect("runtime");
+    // `walk_bench once N`: a single no-op walk of N nodes, for callgrind.
+    let args: Vec<String> = std::env::args().collect();
+    if let [_, once, n] = args.as_slice() {
+        assert_eq!(once, "once", "usage: walk_bench [once N]");
+        let changes = plan(n.parse().expect("a number of nodes"));
+        walk_once(&rt, &changes);
+        return;
+    }
     let (small, large) = (plan(1_000), plan(10_000));
     for (shape, spawn) in [("no-op", false), ("spawned", true)] {
         let t1 = median_ms(&rt, &small, spawn, 21);
