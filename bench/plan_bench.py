@@ -86,14 +86,20 @@ def time_runs(binary, root, runs):
     return statistics.median(times), min(times), max(times), len(out.stdout)
 
 
-def peak_rss_mib(binary, root):
-    """Peak RSS of one run, measured in a fresh child (ru_maxrss is per child tree)."""
+def peak_rss_mib(binary, root, runs=5):
+    """Peak RSS of `runs` runs, each measured in a fresh child (ru_maxrss is
+    per child tree): (median, min, max). One run's peak moves by several MiB
+    with when the threads that free the descriptor's tree and index finish
+    (docs/benchmarks.md, eighth round); the target is judged on the max."""
     code = ("import resource,subprocess,sys;"
             "subprocess.run(sys.argv[1:],stdout=subprocess.DEVNULL,check=True);"
             "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
-    out = subprocess.run([sys.executable, "-c", code, binary, "-f", os.path.join(root, "compartment.yml"), "plan", "--json"],
-                         capture_output=True, text=True, check=True)
-    return int(out.stdout.strip()) / 1024
+    peaks = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", code, binary, "-f", os.path.join(root, "compartment.yml"), "plan", "--json"],
+                             capture_output=True, text=True, check=True)
+        peaks.append(int(out.stdout.strip()) / 1024)
+    return statistics.median(peaks), min(peaks), max(peaks)
 
 
 TERRAFORM_1K = 8.7  # seconds, Terraform 1.11 on the equivalent 1,000-deep chain (quoted from issue #14)
@@ -154,14 +160,14 @@ def main():
         os.sync()
         t1, lo1, hi1, b1 = time_runs(binary, small, a.runs)
         t10, lo10, hi10, b10 = time_runs(binary, large, max(3, a.runs // 3))
-        rss = peak_rss_mib(binary, large)
+        rss, rss_lo, rss_hi = peak_rss_mib(binary, large)
         growth = t10 / t1
         ok = lambda good: "OK" if good else "MISSED"
         print(f"{'figure':<44} {'measured':<34} {'target':<10}")
         print(f"{'plan, 1k chain + 100 resources/services':<44} {f'median {t1*1000:.1f} ms ({lo1*1000:.1f}-{hi1*1000:.1f})':<34} {'<= 10 ms':<10} {ok(t1 <= 0.010)}  ({b1} bytes of JSON; Terraform 1.11, 8.7 s as quoted in #14: {TERRAFORM_1K / t1:.0f}x faster)")
         print(f"{'plan, 10k chain + 1,000':<44} {f'median {t10*1000:.1f} ms ({lo10*1000:.1f}-{hi10*1000:.1f})':<34} {'<= 100 ms':<10} {ok(t10 <= 0.100)}  ({b10} bytes of JSON)")
         print(f"{'growth 1k -> 10k':<44} {f'{growth:.1f}x':<34} {'<= 10x':<10} {ok(growth <= 10)}")
-        print(f"{'peak memory at 10k':<44} {f'{rss:.1f} MiB':<34} {'<= 48 MiB':<10} {ok(rss <= 48)}")
+        print(f"{'peak memory at 10k':<44} {f'median {rss:.1f} MiB ({rss_lo:.1f}-{rss_hi:.1f})':<34} {'<= 48 MiB':<10} {ok(rss_hi <= 48)}  (5 runs, judged on the highest)")
         walk_bench(os.path.join(os.path.dirname(binary), "examples", "walk_bench"))
     finally:
         shutil.rmtree(tmp)
