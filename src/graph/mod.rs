@@ -4,20 +4,29 @@
 
 pub mod walk;
 
+use hashbrown::HashTable;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
-use rustc_hash::FxHashMap;
+use rustc_hash::FxBuildHasher;
 use std::cmp::Reverse;
 use std::collections::{BTreeSet, BinaryHeap};
+use std::hash::BuildHasher;
 
 /// Nodes are addresses; an edge `a → b` means "a depends on b" (b first).
 #[derive(Clone, Debug, Default)]
 pub struct Graph {
     graph: DiGraph<String, ()>,
-    /// Address → node. Hashed, not ordered: addresses share long prefixes
-    /// (`instance.link…`), and ordered lookups comparing them were 9 % of
-    /// planning a 10,000-node project; `nodes()` sorts instead.
-    index: FxHashMap<String, NodeIndex>,
+    /// Address → node: node numbers hashed by the address each node holds,
+    /// so an address is stored once (a map keyed by a copy of it was
+    /// 0.8 MB more at the peak of planning 10,000 nodes, docs/benchmarks.md).
+    /// Hashed, not ordered: addresses share long prefixes (`instance.link…`),
+    /// and ordered lookups comparing them were 9 % of planning a 10,000-node
+    /// project; `nodes()` sorts instead.
+    index: HashTable<NodeIndex>,
+}
+
+fn hash(address: &str) -> u64 {
+    FxBuildHasher.hash_one(address)
 }
 
 impl Graph {
@@ -26,12 +35,20 @@ impl Graph {
     }
 
     pub fn add_node(&mut self, address: &str) -> NodeIndex {
-        if let Some(i) = self.index.get(address) {
-            return *i;
+        if let Some(i) = self.find(address) {
+            return i;
         }
         let i = self.graph.add_node(address.to_string());
-        self.index.insert(address.to_string(), i);
+        let graph = &self.graph;
+        self.index
+            .insert_unique(hash(address), i, |&n| hash(&graph[n]));
         i
+    }
+
+    fn find(&self, address: &str) -> Option<NodeIndex> {
+        self.index
+            .find(hash(address), |&n| self.graph[n] == address)
+            .copied()
     }
 
     /// `from` depends on `to`.
@@ -44,27 +61,27 @@ impl Graph {
     }
 
     pub fn contains(&self, address: &str) -> bool {
-        self.index.contains_key(address)
+        self.find(address).is_some()
     }
 
     pub fn len(&self) -> usize {
-        self.index.len()
+        self.graph.node_count()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.index.is_empty()
+        self.graph.node_count() == 0
     }
 
     /// Every address, sorted.
     pub fn nodes(&self) -> impl Iterator<Item = &str> {
-        let mut nodes: Vec<&str> = self.index.keys().map(String::as_str).collect();
+        let mut nodes: Vec<&str> = self.graph.node_weights().map(String::as_str).collect();
         nodes.sort_unstable();
         nodes.into_iter()
     }
 
     /// Direct dependencies of a node, sorted.
     pub fn dependencies(&self, address: &str) -> Vec<String> {
-        let Some(&i) = self.index.get(address) else {
+        let Some(i) = self.find(address) else {
             return Vec::new();
         };
         let mut deps: Vec<String> = self
@@ -90,7 +107,7 @@ impl Graph {
 
     /// Direct dependents of a node, sorted.
     pub fn dependents(&self, address: &str) -> Vec<String> {
-        let Some(&i) = self.index.get(address) else {
+        let Some(i) = self.find(address) else {
             return Vec::new();
         };
         let mut deps: Vec<String> = self
